@@ -1,0 +1,77 @@
+// Package checks holds the check kinds: what each one runs and how it reads the output into a
+// verdict with evidence. Parsers here are pure; commands go through a remote.Runner.
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// Outcome is a check's verdict.
+type Outcome int
+
+// The three verdicts. Inconclusive means the check could not tell (no connection, timeout): a human
+// has to look.
+const (
+	Pass Outcome = iota + 1
+	Fail
+	Inconclusive
+)
+
+var outcomeNames = map[Outcome]string{Pass: "pass", Fail: "fail", Inconclusive: "inconclusive"}
+
+func (o Outcome) String() string {
+	if s, ok := outcomeNames[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// MarshalJSON writes the verdict's name.
+func (o Outcome) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
+
+// UnmarshalJSON reads a verdict's name.
+func (o *Outcome) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	for k, v := range outcomeNames {
+		if v == s {
+			*o = k
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown outcome %q", s)
+}
+
+// Result is what a check found. Summary is one line for a step list; Evidence holds the lines a
+// person needs to believe the verdict. Baseline, when set, is what later checks compare against.
+type Result struct {
+	Outcome  Outcome  `json:"outcome"`
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence,omitempty"`
+	Baseline []string `json:"baseline,omitempty"`
+}
+
+// Baselines gives read access to what earlier checks recorded under their id.
+type Baselines interface {
+	Baseline(id string) ([]string, bool)
+}
+
+// Env is what a running check may use: a runner for its host, a sink for its live output, and the
+// baselines recorded so far.
+type Env struct {
+	Runner    remote.Runner
+	OnCommand func(cmd remote.Command) // called before each command starts, for the journal
+	OnLine    func(remote.Line)
+	Baselines Baselines
+}
+
+// Check is one runnable check with all its values resolved.
+type Check interface {
+	Run(ctx context.Context, env Env) Result
+}

@@ -1,0 +1,83 @@
+// Package remote runs commands for checks: on this machine now, over SSH later, behind one Runner
+// interface so that check logic never knows where its command ran.
+package remote
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Stream names which output stream a line came from.
+type Stream string
+
+// The two output streams of a command.
+const (
+	Stdout Stream = "stdout"
+	Stderr Stream = "stderr"
+)
+
+// Line is one line of a command's output, without its newline.
+type Line struct {
+	Stream Stream `json:"stream"`
+	Text   string `json:"text"`
+}
+
+// Command is what a Runner runs: either an argv (run directly, or quoted word by word for a remote
+// shell) or a shell script (run by /bin/sh -c). Exactly one of Argv and Script is set.
+type Command struct {
+	Argv    []string
+	Script  string
+	Timeout time.Duration // 0: only the caller's context bounds it
+}
+
+// String is the command as an operator would type it: argv words quoted for a POSIX shell.
+func (c Command) String() string {
+	if c.Argv != nil {
+		return Join(c.Argv)
+	}
+	return c.Script
+}
+
+// Result is how a command ended. A command that could not be started or was cut short by its timeout
+// is reported through the error of Run, not here.
+type Result struct {
+	ExitCode int           // -1 when killed by a signal
+	Signal   string        // the signal's name when killed by one
+	Duration time.Duration // wall time from start to exit
+}
+
+// Runner runs a command and streams its output line by line. onLine may be nil; a Runner calls it
+// from one goroutine at a time, in the order the lines were read from each stream.
+type Runner interface {
+	Run(ctx context.Context, cmd Command, onLine func(Line)) (Result, error)
+}
+
+// Quote makes s one word for a POSIX shell, whatever bytes it holds. Words made only of characters
+// no shell treats specially are left bare so that commands stay readable in transcripts.
+func Quote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if strings.IndexFunc(s, needsQuote) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func needsQuote(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("-_./:=,+@%", r)
+}
+
+// Join quotes each word of argv and joins them with spaces into one shell command line.
+func Join(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = Quote(a)
+	}
+	return strings.Join(words, " ")
+}
