@@ -1,0 +1,67 @@
+package runbook
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// compile renders a command spec with the run's values: script references become shell-quoted
+// words, argv words are taken as they are, and pattern references match their value literally.
+func (c *CommandSpec) compile(vals Values, timeout Duration) (checks.Command, error) {
+	cmd := checks.Command{Cmd: remote.Command{Timeout: timeout.Std()}, Exit: c.Exit}
+	if c.Run.Script != nil {
+		cmd.Cmd.Script = c.Run.Script.Render(vals, remote.Quote)
+	}
+	for _, w := range c.Run.Argv {
+		cmd.Cmd.Argv = append(cmd.Cmd.Argv, w.Render(vals, nil))
+	}
+	var err error
+	if cmd.Match, err = compilePattern(c.Match, vals); err != nil {
+		return cmd, fmt.Errorf("match: %w", err)
+	}
+	if cmd.NotMatch, err = compilePattern(c.NotMatch, vals); err != nil {
+		return cmd, fmt.Errorf("not_match: %w", err)
+	}
+	return cmd, nil
+}
+
+func compilePattern(t Tmpl, vals Values) (*regexp.Regexp, error) {
+	if t.Text == "" {
+		return nil, nil
+	}
+	return regexp.Compile(t.Render(vals, regexp.QuoteMeta))
+}
+
+func (k *commandKind) build(c *CheckSpec, vals Values) (checks.Check, error) {
+	cmd, err := k.compile(vals, c.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Baseline, cmd.Record = c.Baseline, c.ID != ""
+	return cmd, nil
+}
+
+// label is how a check is named in events: its name, or its kind and command.
+func (c *CheckSpec) label(vals Values) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	if k, ok := c.Spec.(*commandKind); ok {
+		return k.Run.display(vals)
+	}
+	return c.Kind
+}
+
+func (c Cmdline) display(vals Values) string {
+	if c.Script != nil {
+		return c.Script.Render(vals, remote.Quote)
+	}
+	words := make([]string, len(c.Argv))
+	for i, w := range c.Argv {
+		words[i] = w.Render(vals, nil)
+	}
+	return remote.Join(words)
+}

@@ -1,0 +1,95 @@
+// Package runbook owns the runbook document (types, strict loading, validation, vars) and the
+// engine that runs it through health gates and rollback triggers, emitting one ordered event stream.
+package runbook
+
+// Document is one runbooks.yaml file.
+type Document struct {
+	Version  int       `yaml:"version" required:"true" desc:"format version; must be 1"`
+	Runbooks []Runbook `yaml:"runbooks" required:"true" desc:"the runbooks in this file"`
+	File     string    `yaml:"-"`
+	Pos      Pos       `yaml:"-"`
+}
+
+// Runbook is one change procedure: its hosts, vars and steps.
+type Runbook struct {
+	Name        string          `yaml:"name" required:"true" desc:"unique name, used on the command line"`
+	Description string          `yaml:"description" desc:"what this runbook changes and proves"`
+	Window      *Window         `yaml:"window" desc:"the approved change window"`
+	Vars        map[string]Var  `yaml:"vars" desc:"values referenced as {{ .name }}; a mapping form reads the environment or marks a secret"`
+	Hosts       map[string]Host `yaml:"hosts" desc:"hosts that checks and actions run on; 'local' is this machine and needs no entry"`
+	Steps       []Step          `yaml:"steps" required:"true" desc:"the steps, run in order"`
+	Pos         Pos             `yaml:"-"`
+}
+
+// Window is the approved change window.
+type Window struct {
+	Start Timestamp `yaml:"start" required:"true" desc:"RFC 3339 time the window opens"`
+	End   Timestamp `yaml:"end" required:"true" desc:"RFC 3339 time the window closes"`
+	Pos   Pos       `yaml:"-"`
+}
+
+// Host is a machine that checks and actions run on.
+type Host struct {
+	Address string `yaml:"address" required:"true" desc:"host name, ssh_config alias or IP address"`
+	Zone    string `yaml:"zone" desc:"network zone (site) the host sits in"`
+	User    string `yaml:"user" desc:"login user, if not the ssh_config one"`
+	Port    int    `yaml:"port" desc:"SSH port, if not the ssh_config one"`
+	Pos     Pos    `yaml:"-"`
+}
+
+// LocalHost names this machine in check and action host fields.
+const LocalHost = "local"
+
+// Step is one stage of a runbook: an optional action, then checks behind a gate. Rollback holds the
+// steps that undo it.
+type Step struct {
+	Name        string         `yaml:"name" required:"true" desc:"unique name within the runbook"`
+	Description string         `yaml:"description" desc:"what this step does"`
+	Confirm     string         `yaml:"confirm" desc:"a question the operator must answer before the action runs"`
+	Command     *CommandAction `yaml:"command" desc:"action: run a command, which must succeed"`
+	Checks      []CheckSpec    `yaml:"checks" desc:"checks that make up the step's health gate"`
+	Gate        *Gate          `yaml:"gate" desc:"how the checks combine, retry and fail"`
+	Rollback    []Step         `yaml:"rollback" desc:"steps that undo this one, run if a later gate fails"`
+	Pos         Pos            `yaml:"-"`
+}
+
+// hasAction tells whether the step changes something (as opposed to only observing).
+func (s *Step) hasAction() bool { return s.Command != nil }
+
+// Gate decides whether a step may proceed.
+type Gate struct {
+	Require  Require  `yaml:"require" desc:"all, any, or how many checks must pass (default all)"`
+	Retries  int      `yaml:"retries" desc:"how many more times to run the checks before giving up"`
+	Interval Duration `yaml:"interval" desc:"wait between attempts, e.g. 5s"`
+	Timeout  Duration `yaml:"timeout" desc:"give up after this long across all attempts"`
+	OnFail   OnFail   `yaml:"on_fail" desc:"rollback (default), abort, or ask the operator"`
+	Pos      Pos      `yaml:"-"`
+}
+
+// CommandSpec is a command and what its result must look like.
+type CommandSpec struct {
+	Run      Cmdline   `yaml:"run" required:"true" desc:"a shell script (values quoted for you) or a list of argv words"`
+	Exit     ExitCodes `yaml:"exit" desc:"accepted exit code or codes (default 0)"`
+	Match    Tmpl      `yaml:"match" desc:"regexp some output line must match"`
+	NotMatch Tmpl      `yaml:"not_match" desc:"regexp no output line may match"`
+}
+
+// CommandAction is a step's command action.
+type CommandAction struct {
+	Host        string   `yaml:"host" desc:"where to run it (default local)"`
+	Timeout     Duration `yaml:"timeout" desc:"kill the command after this long"`
+	CommandSpec `yaml:",inline"`
+	Pos         Pos `yaml:"-"`
+}
+
+// CheckSpec is one check of a step as written: common fields plus those of its kind.
+type CheckSpec struct {
+	Kind     string   `yaml:"kind" required:"true" desc:"what to check"`
+	Name     string   `yaml:"name" desc:"a short label (default derived from the check)"`
+	Host     string   `yaml:"host" desc:"where to run it (default local)"`
+	ID       string   `yaml:"id" desc:"keep this check's output as a baseline under this id"`
+	Baseline string   `yaml:"baseline" desc:"id of an earlier check whose output this one must equal"`
+	Timeout  Duration `yaml:"timeout" desc:"give up (inconclusive) after this long"`
+	Spec     kindSpec `yaml:"-"`
+	Pos      Pos      `yaml:"-"`
+}

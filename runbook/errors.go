@@ -1,0 +1,125 @@
+package runbook
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Pos is where a value stood in its file. Fields holds the position of each key of a mapping, so
+// that a rule broken by one field can point at that field.
+type Pos struct {
+	Line, Column int
+	Fields       map[string]Pos `json:"-"`
+}
+
+// Field is the position of one key's value, or of the mapping itself when the key was absent.
+func (p Pos) Field(name string) Pos {
+	if f, ok := p.Fields[name]; ok {
+		return f
+	}
+	return Pos{Line: p.Line, Column: p.Column}
+}
+
+// FieldError is one problem in a runbook file, located by file, line, column and field path.
+type FieldError struct {
+	File   string
+	Line   int
+	Column int
+	Field  string // e.g. runbooks[0].steps[2].gate.require
+	Msg    string
+}
+
+func (e *FieldError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	}
+	if e.Field == "" {
+		return loc + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Msg)
+}
+
+// Errors is every problem found in one file, in file order.
+type Errors []*FieldError
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// errorList collects FieldErrors for one file.
+type errorList struct {
+	file string
+	errs Errors
+}
+
+func (l *errorList) add(p Pos, field, format string, args ...any) {
+	l.errs = append(l.errs, &FieldError{File: l.file, Line: p.Line, Column: p.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// hasAt tells whether an error was already recorded at p, so that a value that failed to decode
+// is not reported again by a rule about its (zero) value.
+func (l *errorList) hasAt(p Pos) bool {
+	for _, e := range l.errs {
+		if e.Line == p.Line && e.Column == p.Column {
+			return true
+		}
+	}
+	return false
+}
+
+// result sorts the errors by position (decoding and validation find them in different orders) and
+// returns nil when there are none.
+func (l *errorList) result() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(l.errs, func(a, b *FieldError) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+	return l.errs
+}
+
+// suggest returns the known name closest to s, if it is close enough to be a typo.
+func suggest(s string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(k)); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func didYouMean(s string, known []string) string {
+	if k := suggest(s, known); k != "" {
+		return fmt.Sprintf(" (did you mean %q?)", k)
+	}
+	return ""
+}

@@ -1,0 +1,99 @@
+package runbook
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxFile bounds a runbook file; anything larger is not a runbook.
+const maxFile = 8 << 20
+
+// Load reads and validates a runbook file. The error, if any, is Errors: every problem in the file
+// with its line, column and field.
+func Load(path string) (*Document, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read runbook: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a runbook document; file names it in errors.
+func Parse(file string, data []byte) (*Document, error) {
+	l := &errorList{file: file}
+	if len(data) > maxFile {
+		l.add(Pos{}, "", "file is %d bytes; a runbook file may be at most %d", len(data), maxFile)
+		return nil, l.result()
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if err.Error() == "EOF" {
+			l.add(Pos{Line: 1, Column: 1}, "", "file is empty")
+		} else {
+			p := syntaxPos(err)
+			l.add(p, "", "%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), fmt.Sprintf("line %d: ", p.Line)))
+		}
+		return nil, l.result()
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.add(posOf(&extra), "", "a runbook file holds one YAML document; remove the second one")
+	}
+	doc := &Document{File: file}
+	d := &decoder{errorList: *l}
+	n := &root
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	d.decodeFields(n, "", []reflect.Value{reflectOf(doc)}, nil)
+	if d.nodes < maxNodes {
+		doc.validate(&d.errorList)
+	}
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+var syntaxLine = regexp.MustCompile(`line (\d+)`)
+
+// syntaxPos digs the line out of a yaml.v3 syntax error, which carries no column.
+func syntaxPos(err error) Pos {
+	if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Pos{Line: line, Column: 1}
+	}
+	return Pos{}
+}
+
+// Runbook returns the named runbook; with an empty name, the file's only runbook.
+func (d *Document) Runbook(name string) (*Runbook, error) {
+	if name == "" {
+		if len(d.Runbooks) == 1 {
+			return &d.Runbooks[0], nil
+		}
+		return nil, fmt.Errorf("%s holds %d runbooks; name one: %s", d.File, len(d.Runbooks), strings.Join(d.names(), ", "))
+	}
+	for i := range d.Runbooks {
+		if d.Runbooks[i].Name == name {
+			return &d.Runbooks[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no runbook %q%s; it has: %s", d.File, name, didYouMean(name, d.names()), strings.Join(d.names(), ", "))
+}
+
+func (d *Document) names() []string {
+	out := make([]string, len(d.Runbooks))
+	for i, rb := range d.Runbooks {
+		out[i] = rb.Name
+	}
+	return out
+}

@@ -1,0 +1,175 @@
+package runbook
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadValid(t *testing.T) {
+	doc, err := Load("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := doc.Runbook("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Name != "restart-web" || len(rb.Steps) != 3 || rb.Hosts["web"].Zone != "site-a" {
+		t.Fatalf("runbook = %+v", rb)
+	}
+	if !rb.Vars["token"].Secret || rb.Vars["port"].Value != "443" {
+		t.Errorf("vars = %+v", rb.Vars)
+	}
+	pre := rb.Steps[0]
+	if pre.Gate.Retries != 2 || pre.Gate.Interval.Std().Seconds() != 1 || pre.Gate.OnFail != OnFailAbort {
+		t.Errorf("gate = %+v", pre.Gate)
+	}
+	if k := pre.Checks[1].Spec.(*commandKind); len(k.Run.Argv) != 3 || k.Run.Argv[2].Refs[0] != "unit" {
+		t.Errorf("argv = %+v", k.Run.Argv)
+	}
+	if post := rb.Steps[2]; post.Gate.Require != 1 || post.Checks[0].Baseline != "conf-before" {
+		t.Errorf("post = %+v", post)
+	}
+	if p := pre.Checks[1].Pos.Field("host"); p.Line != 16 {
+		t.Errorf("host position = %+v, want line 16", p)
+	}
+}
+
+// Each malformed file lists the exact errors Load must report, all of them, in file order.
+func TestLoadMalformed(t *testing.T) {
+	tests := map[string][]string{
+		"bad-values.yaml": {
+			"testdata/bad-values.yaml:4:50: runbooks[0].window.end: window ends at or before it starts",
+			"testdata/bad-values.yaml:7:84: runbooks[0].steps[0].checks[1].match: bad regexp: missing closing ): `(unclosed`",
+			"testdata/bad-values.yaml:7:106: runbooks[0].steps[0].checks[1].timeout: want a duration such as 500ms, 5s or 2m, got \"soon\"",
+			"testdata/bad-values.yaml:8:25: runbooks[0].steps[0].gate.require: want all, any or a number of checks (1 or more), got \"most\"",
+			"testdata/bad-values.yaml:8:53: runbooks[0].steps[0].gate.interval: want a duration such as 500ms, 5s or 2m, got \"-5s\"",
+			"testdata/bad-values.yaml:8:67: runbooks[0].steps[0].gate.on_fail: want rollback, abort or ask, got \"rolback\" (did you mean \"rollback\"?)",
+			"testdata/bad-values.yaml:10:42: runbooks[0].steps[1].command.exit[1]: want an exit code from 0 to 255, got \"300\"",
+			"testdata/bad-values.yaml:12:25: runbooks[0].steps[2].gate.require: requires 3 passing checks but the step has 1",
+		},
+		"duplicates.yaml": {
+			"testdata/duplicates.yaml:6:88: runbooks[0].steps[0].checks[1].id: id \"a\" is defined twice in runbook dup",
+			"testdata/duplicates.yaml:9:15: runbooks[0].steps[2].name: step \"one\" is defined twice in runbook dup",
+			"testdata/duplicates.yaml:10:51: runbooks[0].steps[2].checks[0].id: id \"a\" is defined twice in runbook dup",
+			"testdata/duplicates.yaml:11:11: runbooks[1].name: runbook \"dup\" is defined twice",
+			"testdata/duplicates.yaml:17:13: runbooks[1].steps[0].checks[0].run: defined twice",
+		},
+		"quoting.yaml": {
+			"testdata/quoting.yaml:8:34: runbooks[0].steps[0].checks[0].run: {{ .unit }} stands inside quotes: values are shell-quoted for you, so remove the quotes around it",
+			"testdata/quoting.yaml:9:34: runbooks[0].steps[0].checks[1].run: only {{ .name }} references are supported, near \"{{ .unit | printf \\\"%q\\\" }…\"",
+		},
+		"rollback-rules.yaml": {
+			"testdata/rollback-rules.yaml:10:29: runbooks[0].steps[0].rollback[0].gate.on_fail: a rollback step cannot roll back: use ask or abort",
+			"testdata/rollback-rules.yaml:11:23: runbooks[0].steps[0].rollback[0].rollback: rollback steps cannot have rollback steps of their own",
+		},
+		"syntax.yaml": {
+			"testdata/syntax.yaml:3:1: did not find expected key",
+		},
+		"undefined-refs.yaml": {
+			"testdata/undefined-refs.yaml:9:35: runbooks[0].steps[0].checks[0].host: host \"wbe\" is not defined in runbook refs (did you mean \"web\"?)",
+			"testdata/undefined-refs.yaml:9:45: runbooks[0].steps[0].checks[0].run: {{ .unti }}: no such var (did you mean \"unit\"?)",
+			"testdata/undefined-refs.yaml:12:68: runbooks[0].steps[1].checks[0].baseline: no earlier check has id \"before-conf\"",
+			"testdata/undefined-refs.yaml:13:52: runbooks[0].steps[1].checks[1].baseline: no earlier check has id \"later\"",
+			"testdata/undefined-refs.yaml:14:63: runbooks[0].steps[1].checks[2].baseline: baseline \"later\" is recorded in this same step; compare in a later step",
+		},
+		"unknown-field.yaml": {
+			"testdata/unknown-field.yaml:5:9: runbooks[0].steps[0]: step \"pre\" does nothing: give it a command or checks",
+			"testdata/unknown-field.yaml:6:9: runbooks[0].steps[0].chekcs: unknown field (did you mean \"checks\"?)",
+		},
+		"unknown-kind.yaml": {
+			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: command",
+			"testdata/unknown-kind.yaml:8:13: runbooks[0].steps[0].checks[1].kind: required field is missing",
+		},
+		"version.yaml": {
+			"testdata/version.yaml:1:1: runbooks: required field is missing",
+			"testdata/version.yaml:1:10: version: unsupported version 2: this cutover reads version 1",
+		},
+		"wrong-types.yaml": {
+			"testdata/wrong-types.yaml:1:10: version: want a whole number, got \"one\"",
+			"testdata/wrong-types.yaml:5:12: runbooks[0].steps: want a list, got a mapping",
+		},
+	}
+	for file, want := range tests {
+		t.Run(file, func(t *testing.T) {
+			_, err := Load(filepath.Join("testdata", file))
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v, want Errors", err)
+			}
+			got := strings.Split(errs.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+func TestParseRejectsEmptyAndHugeFiles(t *testing.T) {
+	if _, err := Parse("empty.yaml", nil); err == nil || !strings.Contains(err.Error(), "empty.yaml:1:1: file is empty") {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := Parse("big.yaml", make([]byte, maxFile+1)); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Errorf("huge: %v", err)
+	}
+	if _, err := Parse("two.yaml", []byte("version: 1\n---\nversion: 1\n")); err == nil || !strings.Contains(err.Error(), "two.yaml:2:1: a runbook file holds one YAML document") {
+		t.Errorf("two docs: %v", err)
+	}
+}
+
+func TestAliasBombIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	_, err := Parse("bomb.yaml", []byte(b.String()))
+	if err == nil {
+		t.Fatal("alias bomb loaded")
+	}
+}
+
+func TestRunbookLookup(t *testing.T) {
+	doc, err := Load("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.Runbook("restart-wbe"); err == nil || !strings.Contains(err.Error(), `did you mean "restart-web"`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"valid.yaml", "unknown-field.yaml", "bad-values.yaml", "duplicates.yaml", "undefined-refs.yaml", "quoting.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := Parse("fuzz.yaml", data)
+		if (doc == nil) == (err == nil) {
+			t.Fatalf("doc %v with err %v", doc, err)
+		}
+		var errs Errors
+		if err != nil && !errors.As(err, &errs) {
+			t.Fatalf("err %T is not Errors", err)
+		}
+		for _, e := range errs {
+			if e.File != "fuzz.yaml" || e.Msg == "" {
+				t.Fatalf("bad error %+v", e)
+			}
+		}
+	})
+}

@@ -1,0 +1,201 @@
+package runbook
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// validator checks the rules that span fields: names unique, references defined, values in range.
+type validator struct {
+	*errorList
+	rb    *Runbook
+	ids   map[string]int // check id → index of the main step that records it
+	names map[string]bool
+}
+
+func (d *Document) validate(l *errorList) {
+	if p, ok := d.Pos.Fields["version"]; ok && d.Version != 1 && !l.hasAt(p) {
+		l.add(p, "version", "unsupported version %d: this cutover reads version 1", d.Version)
+	}
+	if d.Runbooks != nil && len(d.Runbooks) == 0 {
+		l.add(d.Pos.Field("runbooks"), "runbooks", "no runbooks defined")
+	}
+	seen := map[string]bool{}
+	for i := range d.Runbooks {
+		rb := &d.Runbooks[i]
+		path := fmt.Sprintf("runbooks[%d]", i)
+		switch {
+		case rb.Name == "":
+		case !namePattern.MatchString(rb.Name):
+			l.add(rb.Pos.Field("name"), path+".name", "%q: use lower-case letters, digits, '.', '_' and '-'", rb.Name)
+		case seen[rb.Name]:
+			l.add(rb.Pos.Field("name"), path+".name", "runbook %q is defined twice", rb.Name)
+		}
+		seen[rb.Name] = true
+		v := &validator{errorList: l, rb: rb, ids: map[string]int{}, names: map[string]bool{}}
+		v.runbook(path)
+	}
+}
+
+func (v *validator) runbook(path string) {
+	rb := v.rb
+	if w := rb.Window; w != nil && !w.Start.IsZero() && !w.End.IsZero() && !w.End.After(w.Start.Time) {
+		v.add(w.Pos.Field("end"), path+".window.end", "window ends at or before it starts")
+	}
+	for _, name := range slices.Sorted(maps.Keys(rb.Vars)) {
+		vr := rb.Vars[name]
+		p := path + ".vars." + name
+		switch {
+		case !identPattern.MatchString(name):
+			v.add(rb.Pos.Field("vars"), p, "var names are letters, digits and '_', not starting with a digit")
+		case slices.Contains(builtinVars, name):
+			v.add(rb.Pos.Field("vars"), p, "%q is set by cutover itself and cannot be declared", name)
+		}
+		if vr.Env != "" && !identPattern.MatchString(vr.Env) {
+			v.add(vr.Pos.Field("env"), p+".env", "%q is not an environment variable name", vr.Env)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(rb.Hosts)) {
+		h := rb.Hosts[name]
+		p := path + ".hosts." + name
+		switch {
+		case name == LocalHost:
+			v.add(h.Pos, p, "%q is this machine and needs no entry", LocalHost)
+		case !namePattern.MatchString(name):
+			v.add(h.Pos, p, "host names are lower-case letters, digits, '.', '_' and '-'")
+		}
+		if h.Port < 0 || h.Port > 65535 {
+			v.add(h.Pos.Field("port"), p+".port", "port %d is out of range", h.Port)
+		}
+	}
+	if rb.Steps != nil && len(rb.Steps) == 0 {
+		v.add(rb.Pos.Field("steps"), path+".steps", "no steps defined")
+	}
+	for i := range rb.Steps {
+		v.step(&rb.Steps[i], fmt.Sprintf("%s.steps[%d]", path, i), i, false)
+	}
+}
+
+func (v *validator) step(s *Step, path string, index int, rollback bool) {
+	if s.Name != "" {
+		if v.names[s.Name] {
+			v.add(s.Pos.Field("name"), path+".name", "step %q is defined twice in runbook %s", s.Name, v.rb.Name)
+		}
+		v.names[s.Name] = true
+	}
+	if s.Command == nil && len(s.Checks) == 0 && s.Pos.Fields != nil {
+		v.add(s.Pos, path, "step %q does nothing: give it a command or checks", s.Name)
+	}
+	if g := s.Gate; g != nil {
+		if len(s.Checks) == 0 {
+			v.add(s.Pos.Field("gate"), path+".gate", "gate has no checks to judge")
+		}
+		if g.Require > 0 && int(g.Require) > len(s.Checks) {
+			v.add(g.Pos.Field("require"), path+".gate.require", "requires %d passing checks but the step has %d", g.Require, len(s.Checks))
+		}
+		if g.Retries < 0 || g.Retries > 1000 {
+			v.add(g.Pos.Field("retries"), path+".gate.retries", "want 0 to 1000 retries, got %d", g.Retries)
+		}
+		if rollback && g.OnFail == OnFailRollback {
+			v.add(g.Pos.Field("on_fail"), path+".gate.on_fail", "a rollback step cannot roll back: use ask or abort")
+		}
+	}
+	if a := s.Command; a != nil {
+		v.host(a.Host, a.Pos.Field("host"), path+".command.host")
+		v.command(&a.CommandSpec, path+".command")
+	}
+	for j := range s.Checks {
+		v.check(&s.Checks[j], fmt.Sprintf("%s.checks[%d]", path, j), index, rollback)
+	}
+	if len(s.Rollback) > 0 && rollback {
+		v.add(s.Pos.Field("rollback"), path+".rollback", "rollback steps cannot have rollback steps of their own")
+	}
+	for j := range s.Rollback {
+		v.step(&s.Rollback[j], fmt.Sprintf("%s.rollback[%d]", path, j), index, true)
+	}
+}
+
+func (v *validator) check(c *CheckSpec, path string, step int, rollback bool) {
+	v.host(c.Host, c.Pos.Field("host"), path+".host")
+	if c.ID != "" {
+		if !namePattern.MatchString(c.ID) {
+			v.add(c.Pos.Field("id"), path+".id", "ids are lower-case letters, digits, '.', '_' and '-'")
+		} else if _, dup := v.ids[c.ID]; dup {
+			v.add(c.Pos.Field("id"), path+".id", "id %q is defined twice in runbook %s", c.ID, v.rb.Name)
+		} else if rollback {
+			v.add(c.Pos.Field("id"), path+".id", "rollback steps cannot record baselines")
+		} else {
+			v.ids[c.ID] = step
+		}
+	}
+	if c.Baseline != "" {
+		at, ok := v.ids[c.Baseline]
+		switch {
+		case !ok:
+			v.add(c.Pos.Field("baseline"), path+".baseline", "no earlier check has id %q%s", c.Baseline, didYouMean(c.Baseline, slices.Sorted(maps.Keys(v.ids))))
+		case at == step && !rollback:
+			v.add(c.Pos.Field("baseline"), path+".baseline", "baseline %q is recorded in this same step; compare in a later step", c.Baseline)
+		}
+	}
+	if c.Spec != nil {
+		c.Spec.validate(v, c, path)
+	}
+}
+
+func (v *validator) host(name string, p Pos, path string) {
+	if name == "" || name == LocalHost {
+		return
+	}
+	if _, ok := v.rb.Hosts[name]; !ok {
+		v.add(p, path, "host %q is not defined in runbook %s%s", name, v.rb.Name, didYouMean(name, slices.Sorted(maps.Keys(v.rb.Hosts))))
+	}
+}
+
+// tmpl checks that every reference of t names a var.
+func (v *validator) tmpl(t Tmpl, path string) {
+	for _, ref := range t.Refs {
+		if _, ok := v.rb.Vars[ref]; !ok && !slices.Contains(builtinVars, ref) {
+			known := append(slices.Sorted(maps.Keys(v.rb.Vars)), builtinVars...)
+			v.add(t.Pos, path, "{{ .%s }}: no such var%s", ref, didYouMean(ref, known))
+		}
+	}
+}
+
+func (v *validator) command(c *CommandSpec, path string) {
+	if s := c.Run.Script; s != nil {
+		v.tmpl(*s, path+".run")
+		for _, ref := range quotedRefs(s.Text) {
+			v.add(s.Pos, path+".run", "{{ .%s }} stands inside quotes: values are shell-quoted for you, so remove the quotes around it", ref)
+		}
+	}
+	for i, w := range c.Run.Argv {
+		v.tmpl(w, fmt.Sprintf("%s.run[%d]", path, i))
+	}
+	for field, t := range map[string]Tmpl{"match": c.Match, "not_match": c.NotMatch} {
+		if t.Text == "" {
+			continue
+		}
+		v.tmpl(t, path+"."+field)
+		// Vars render escaped, so a placeholder stands in for any value they may take.
+		if _, err := regexp.Compile(t.Render(placeholders(t.Refs), regexp.QuoteMeta)); err != nil {
+			v.add(t.Pos, path+"."+field, "bad regexp: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+}
+
+func placeholders(refs []string) Values {
+	vals := Values{}
+	for _, r := range refs {
+		vals[r] = Value{Text: "x"}
+	}
+	return vals
+}
+
+func (k *commandKind) validate(v *validator, c *CheckSpec, path string) {
+	v.command(&k.CommandSpec, path)
+}
