@@ -24,8 +24,8 @@ const (
 var outcomeNames = map[Outcome]string{Pass: "pass", Fail: "fail", Inconclusive: "inconclusive"}
 
 func (o Outcome) String() string {
-	if s, ok := outcomeNames[o]; ok {
-		return s
+	if s, ok := outcomeNames[o]; ok || o == 0 {
+		return s // the zero Outcome, "no verdict", is the empty string
 	}
 	return fmt.Sprintf("outcome(%d)", int(o))
 }

@@ -45,7 +45,7 @@ const LocalHost = "local"
 type Step struct {
 	Name        string         `yaml:"name" required:"true" desc:"unique name within the runbook"`
 	Description string         `yaml:"description" desc:"what this step does"`
-	Confirm     string         `yaml:"confirm" desc:"a question the operator must answer before the action runs"`
+	Confirm     Tmpl           `yaml:"confirm" desc:"a question the operator must answer before the action runs"`
 	Command     *CommandAction `yaml:"command" desc:"action: run a command, which must succeed"`
 	Checks      []CheckSpec    `yaml:"checks" desc:"checks that make up the step's health gate"`
 	Gate        *Gate          `yaml:"gate" desc:"how the checks combine, retry and fail"`

@@ -105,6 +105,7 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 			v.add(g.Pos.Field("on_fail"), path+".gate.on_fail", "a rollback step cannot roll back: use ask or abort")
 		}
 	}
+	v.tmpl(s.Confirm, path+".confirm")
 	if a := s.Command; a != nil {
 		v.host(a.Host, a.Pos.Field("host"), path+".command.host")
 		v.command(&a.CommandSpec, path+".command")

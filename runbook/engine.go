@@ -1,0 +1,257 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// ErrJournal wraps a failure to record an event: the engine stops, since it may not act on what it
+// cannot record.
+var ErrJournal = errors.New("journal")
+
+// Recorder persists an event before the engine moves on (the journal). It may fill in ev.Data of a
+// checkpoint event. An error stops the run.
+type Recorder interface {
+	Record(ev *Event) error
+}
+
+// Runners hands out the runner for a host of the runbook ("local" is this machine).
+type Runners interface {
+	Runner(host string) (remote.Runner, error)
+}
+
+// Config is everything one run needs. Runbook, Values, Runners, Decider and Recorder are required.
+type Config struct {
+	Runbook  *Runbook
+	File     string // the runbook file, for the journal
+	FileSum  string // its SHA-256, for the journal
+	Values   Values
+	RunID    string
+	Operator string
+	Runners  Runners
+	Decider  Decider
+	Recorder Recorder
+	// Watch sees every event after it was recorded, in order (the plain printer, the TUI's feed).
+	// It is called on the engine's goroutines and must not block for long.
+	Watch func(Event)
+	// Forks bounds how many checks of a gate run at once (default 50).
+	Forks int
+	// Clock and Sleep are time.Now and a context-aware sleep unless set (tests set them).
+	Clock func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// FlushEvery is how often live output is batched into one event (default 100ms).
+	FlushEvery time.Duration
+}
+
+// Outcome is how a run ended, and the process exit code that goes with it.
+type Outcome struct {
+	Status RunStatus
+	Reason string
+}
+
+// ExitCode maps the outcome to cutover's exit codes: 0 done, 1 rolled back or aborted, 130
+// interrupted.
+func (o Outcome) ExitCode() int {
+	switch o.Status {
+	case RunDone:
+		return 0
+	case RunInterrupted:
+		return 130
+	}
+	return 1
+}
+
+// Engine runs one runbook once.
+type Engine struct {
+	cfg    Config
+	redact func(string) string
+
+	mu        sync.Mutex // serialises emit: one ordered stream
+	seq       int64
+	journalEr error
+
+	cancel    context.CancelCauseFunc
+	baseMu    sync.Mutex
+	baselines map[string][]string
+}
+
+// New prepares an engine; call Run once.
+func New(cfg Config) *Engine {
+	if cfg.Forks <= 0 {
+		cfg.Forks = 50
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = 100 * time.Millisecond
+	}
+	return &Engine{cfg: cfg, redact: Redactor(cfg.Values.Secrets()), baselines: map[string][]string{}}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Redactor returns a function that replaces every occurrence of each secret with [REDACTED].
+func Redactor(secrets []string) func(string) string {
+	if len(secrets) == 0 {
+		return func(s string) string { return s }
+	}
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		pairs = append(pairs, s, "[REDACTED]")
+	}
+	r := strings.NewReplacer(pairs...)
+	return r.Replace
+}
+
+// emit records an event and shows it to the watcher. After a journal failure it does nothing: the
+// run is being stopped.
+func (e *Engine) emit(typ EventType, step string, data any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.journalEr != nil {
+		return
+	}
+	e.seq++
+	ev := Event{Seq: e.seq, Time: e.cfg.Clock().UTC(), Run: e.cfg.RunID, Type: typ, Step: step, Data: data}
+	if err := e.cfg.Recorder.Record(&ev); err != nil {
+		e.journalEr = fmt.Errorf("%w: %w", ErrJournal, err)
+		e.cancel(e.journalEr)
+		return
+	}
+	if e.cfg.Watch != nil {
+		e.cfg.Watch(ev)
+	}
+}
+
+func (e *Engine) journalErr() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.journalEr
+}
+
+// Run runs the runbook to its end: done, rolled back, aborted or interrupted (ctx cancelled). The
+// error is non-nil only when the journal failed.
+func (e *Engine) Run(ctx context.Context) (Outcome, error) {
+	ctx, e.cancel = context.WithCancelCause(ctx)
+	defer e.cancel(nil)
+	rb := e.cfg.Runbook
+	start := e.cfg.Clock()
+	e.emit(EvRunStart, "", e.runStart())
+
+	var completed []int
+	out := Outcome{Status: RunDone}
+steps:
+	for i := range rb.Steps {
+		st := &rb.Steps[i]
+		r := e.runStep(ctx, st, PhaseRun, i+1, len(rb.Steps), "")
+		if r.status == StepPassed || r.status == StepOverridden {
+			completed = append(completed, i)
+			continue
+		}
+		switch r.next {
+		case Rollback:
+			out = e.rollback(ctx, i, completed, r.reason)
+		case Abort:
+			out = Outcome{Status: RunAborted, Reason: r.reason}
+		default:
+			out = Outcome{Status: RunInterrupted, Reason: r.reason}
+		}
+		break steps
+	}
+	if err := e.journalErr(); err != nil {
+		return Outcome{Status: RunError, Reason: err.Error()}, err
+	}
+	e.emit(EvRunEnd, "", RunEndData{Status: out.Status, Reason: out.Reason, Duration: ms(e.cfg.Clock().Sub(start))})
+	e.emit(EvCheckpoint, "", &CheckpointData{})
+	if err := e.journalErr(); err != nil {
+		return Outcome{Status: RunError, Reason: err.Error()}, err
+	}
+	return out, nil
+}
+
+func (e *Engine) runStart() RunStartData {
+	rb := e.cfg.Runbook
+	d := RunStartData{Runbook: rb.Name, Description: rb.Description, File: e.cfg.File, FileSHA256: e.cfg.FileSum, Operator: e.cfg.Operator, Vars: map[string]string{}}
+	for _, st := range rb.Steps {
+		d.Steps = append(d.Steps, st.Name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.cfg.Values)) {
+		v := e.cfg.Values[k]
+		if v.Secret {
+			d.Vars[k] = "[secret]"
+		} else {
+			d.Vars[k] = e.redact(v.Text)
+		}
+	}
+	if w := rb.Window; w != nil {
+		d.Window = &WindowData{Start: w.Start.Time, End: w.End.Time}
+	}
+	return d
+}
+
+// rollback runs the rollback steps of the failed step and of every completed step, last first;
+// each rollback step's own steps run in the order written.
+func (e *Engine) rollback(ctx context.Context, failed int, completed []int, reason string) Outcome {
+	rb := e.cfg.Runbook
+	order := []int{failed}
+	for _, i := range slices.Backward(completed) {
+		order = append(order, i)
+	}
+	type undo struct {
+		step   *Step
+		undoes string
+	}
+	var plan []undo
+	var names []string
+	for _, i := range order {
+		for j := range rb.Steps[i].Rollback {
+			plan = append(plan, undo{&rb.Steps[i].Rollback[j], rb.Steps[i].Name})
+			names = append(names, rb.Steps[i].Rollback[j].Name)
+		}
+	}
+	e.emit(EvRollback, "", RollbackData{Trigger: rb.Steps[failed].Name, Reason: reason, Steps: names})
+	if len(plan) == 0 {
+		return Outcome{Status: RunRolledBack, Reason: reason + "; no rollback steps to run"}
+	}
+	incomplete := ""
+	for k, u := range plan {
+		r := e.runStep(ctx, u.step, PhaseRollback, k+1, len(plan), u.undoes)
+		switch {
+		case r.status == StepPassed:
+		case r.status == StepOverridden:
+			incomplete = fmt.Sprintf("rollback step %s did not hold", u.step.Name)
+		case r.next == Abort:
+			return Outcome{Status: RunRollbackFailed, Reason: fmt.Sprintf("%s; rollback stopped at %s: %s", reason, u.step.Name, r.reason)}
+		default:
+			return Outcome{Status: RunInterrupted, Reason: r.reason}
+		}
+	}
+	if incomplete != "" {
+		return Outcome{Status: RunRollbackFailed, Reason: reason + "; " + incomplete}
+	}
+	return Outcome{Status: RunRolledBack, Reason: reason}
+}

@@ -1,0 +1,663 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// reply is one scripted answer of the fake runner.
+type reply struct {
+	lines []string
+	exit  int
+	err   error
+	block bool // wait for the context to end (a hung command)
+}
+
+// fakeRunner answers commands from a script, in order per command, and fails the test on a command
+// it was not told to expect.
+type fakeRunner struct {
+	t       *testing.T
+	mu      sync.Mutex
+	script  map[string][]reply
+	calls   []string
+	started chan string
+}
+
+func (f *fakeRunner) Runner(host string) (remote.Runner, error) {
+	if host == "down" {
+		return nil, errors.New("ssh down: connection refused")
+	}
+	return f, nil
+}
+
+func (f *fakeRunner) Run(ctx context.Context, cmd remote.Command, onLine func(remote.Line)) (remote.Result, error) {
+	f.mu.Lock()
+	key := cmd.String()
+	f.calls = append(f.calls, key)
+	rs := f.script[key]
+	if len(rs) == 0 {
+		f.mu.Unlock()
+		f.t.Errorf("unexpected command %q", key)
+		return remote.Result{}, errors.New("unexpected command")
+	}
+	r := rs[0]
+	f.script[key] = rs[1:]
+	f.mu.Unlock()
+	if f.started != nil {
+		f.started <- key
+	}
+	for _, l := range r.lines {
+		onLine(remote.Line{Stream: remote.Stdout, Text: l})
+	}
+	if r.block {
+		<-ctx.Done()
+		return remote.Result{ExitCode: -1}, ctx.Err()
+	}
+	return remote.Result{ExitCode: r.exit}, r.err
+}
+
+func (f *fakeRunner) assertDone() {
+	f.t.Helper()
+	for k, rs := range f.script {
+		if len(rs) > 0 {
+			f.t.Errorf("command %q expected %d more time(s)", k, len(rs))
+		}
+	}
+}
+
+// scriptedDecider answers questions in order and remembers them.
+type scriptedDecider struct {
+	answers   []Answer
+	questions []Question
+}
+
+func (d *scriptedDecider) Decide(_ context.Context, q Question) (Answer, error) {
+	d.questions = append(d.questions, q)
+	if len(d.answers) == 0 {
+		return Answer{}, errors.New("no scripted answer")
+	}
+	a := d.answers[0]
+	d.answers = d.answers[1:]
+	return a, nil
+}
+
+type memRecorder struct {
+	events []Event
+	failAt int64
+}
+
+func (m *memRecorder) Record(ev *Event) error {
+	if m.failAt > 0 && ev.Seq == m.failAt {
+		return errors.New("disk full")
+	}
+	m.events = append(m.events, *ev)
+	return nil
+}
+
+// trace renders events as short lines, the way restic's mockPrinter traces progress.
+func trace(evs []Event) []string {
+	var out []string
+	for _, ev := range evs {
+		s := string(ev.Type)
+		switch d := ev.Data.(type) {
+		case StepStartData:
+			s += fmt.Sprintf(" %s %s", ev.Step, d.Phase)
+		case CmdData:
+			s += fmt.Sprintf(" %s %s", ev.Step, d.Command)
+		case OutputData:
+			s += fmt.Sprintf(" %s %d", ev.Step, len(d.Lines))
+		case CheckData:
+			s += fmt.Sprintf(" %s %s %s", ev.Step, d.Check, d.Outcome)
+		case GateData:
+			s += fmt.Sprintf(" %s %s %d/%d", ev.Step, d.Verdict, d.Attempt, d.Attempts)
+			if d.Next != "" {
+				s += " " + d.Next
+			}
+		case QuestionData:
+			s += fmt.Sprintf(" %s %s %s", ev.Step, d.Kind, d.Verdict)
+		case DecisionData:
+			s += fmt.Sprintf(" %s %s", ev.Step, d.Choice)
+		case RollbackData:
+			s += fmt.Sprintf(" %s [%s]", d.Trigger, strings.Join(d.Steps, " "))
+		case StepEndData:
+			s += fmt.Sprintf(" %s %s", ev.Step, d.Status)
+		case *CheckpointData:
+			s += " " + ev.Step
+		case RunEndData:
+			s += " " + string(d.Status)
+		}
+		out = append(out, strings.TrimSpace(s))
+	}
+	return out
+}
+
+type harness struct {
+	runner  *fakeRunner
+	decider *scriptedDecider
+	rec     *memRecorder
+	sleeps  []time.Duration
+	cfg     Config
+}
+
+func newHarness(t *testing.T, yaml string, script map[string][]reply, answers ...Answer) *harness {
+	t.Helper()
+	doc, err := Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &doc.Runbooks[0]
+	vals, err := rb.ResolveVars(nil, func(string) (string, bool) { return "", false }, map[string]string{"run_id": "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{runner: &fakeRunner{t: t, script: script}, decider: &scriptedDecider{answers: answers}, rec: &memRecorder{}}
+	tick := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+	h.cfg = Config{
+		Runbook: rb, Values: vals, RunID: "r1", Operator: "op@test",
+		Runners: h.runner, Decider: h.decider, Recorder: h.rec, Forks: 1,
+		Clock:      func() time.Time { tick = tick.Add(time.Millisecond); return tick },
+		Sleep:      func(ctx context.Context, d time.Duration) error { h.sleeps = append(h.sleeps, d); return ctx.Err() },
+		FlushEvery: time.Hour,
+	}
+	return h
+}
+
+func (h *harness) run(t *testing.T, ctx context.Context) Outcome {
+	t.Helper()
+	out, err := New(h.cfg).Run(ctx)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return out
+}
+
+func assertTrace(t *testing.T, evs []Event, want ...string) {
+	t.Helper()
+	got := trace(evs)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) || ev.Run != "r1" || ev.Time.IsZero() {
+			t.Fatalf("event %d: seq %d run %q time %v", i, ev.Seq, ev.Run, ev.Time)
+		}
+	}
+}
+
+const twoSteps = `
+version: 1
+runbooks:
+  - name: t
+    vars: {unit: nginx}
+    steps:
+      - name: pre
+        checks: [{kind: command, name: active, run: "systemctl is-active {{ .unit }}", match: "^active$"}]
+      - name: restart
+        command: {run: "systemctl restart {{ .unit }}"}
+`
+
+func TestEnginePass(t *testing.T) {
+	h := newHarness(t, twoSteps, map[string][]reply{
+		"systemctl is-active nginx": {{lines: []string{"active"}}},
+		"systemctl restart nginx":   {{}},
+	})
+	out := h.run(t, context.Background())
+	if out.Status != RunDone || out.ExitCode() != 0 {
+		t.Errorf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start",
+		"step.start pre run",
+		"cmd pre systemctl is-active nginx",
+		"output pre 1",
+		"check pre active pass",
+		"gate pre pass 1/1",
+		"step.end pre passed",
+		"checkpoint pre",
+		"step.start restart run",
+		"cmd restart systemctl restart nginx",
+		"action restart systemctl restart nginx pass",
+		"step.end restart passed",
+		"checkpoint restart",
+		"run.end done",
+		"checkpoint",
+	)
+	h.runner.assertDone()
+	start := h.rec.events[0].Data.(RunStartData)
+	if start.Runbook != "t" || start.Operator != "op@test" || start.Vars["unit"] != "nginx" || strings.Join(start.Steps, ",") != "pre,restart" {
+		t.Errorf("run.start = %+v", start)
+	}
+}
+
+func TestEngineRetryThenPass(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: wait-up
+        checks: [{kind: command, name: up, run: "curl -fs http://app/health"}]
+        gate: {retries: 3, interval: 2s}
+`, map[string][]reply{"curl -fs http://app/health": {{exit: 7}, {exit: 22}, {}}})
+	if out := h.run(t, context.Background()); out.Status != RunDone {
+		t.Fatalf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start",
+		"step.start wait-up run",
+		"cmd wait-up curl -fs http://app/health",
+		"check wait-up up fail",
+		"gate wait-up fail 1/4 retry in 2s",
+		"cmd wait-up curl -fs http://app/health",
+		"check wait-up up fail",
+		"gate wait-up fail 2/4 retry in 2s",
+		"cmd wait-up curl -fs http://app/health",
+		"check wait-up up pass",
+		"gate wait-up pass 3/4",
+		"step.end wait-up passed",
+		"checkpoint wait-up",
+		"run.end done",
+		"checkpoint",
+	)
+	if len(h.sleeps) != 2 || h.sleeps[0] != 2*time.Second {
+		t.Errorf("sleeps = %v", h.sleeps)
+	}
+}
+
+const rollbackBook = `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: a
+        command: {run: "do a"}
+        rollback: [{name: undo-a, command: {run: "undo a"}}]
+      - name: b
+        command: {run: "do b"}
+        rollback:
+          - {name: undo-b1, command: {run: "undo b1"}}
+          - {name: undo-b2, command: {run: "undo b2"}, checks: [{kind: command, name: b-gone, run: "check b"}]}
+      - name: c
+        command: {run: "do c"}
+        checks: [{kind: command, name: c-ok, run: "check c"}]
+        rollback: [{name: undo-c, command: {run: "undo c"}}]
+      - name: d
+        command: {run: "do d"}
+`
+
+func TestEngineFailRollsBackInReverseOrder(t *testing.T) {
+	h := newHarness(t, rollbackBook, map[string][]reply{
+		"do a": {{}}, "do b": {{}}, "do c": {{}}, "check c": {{exit: 1}},
+		"undo c": {{}}, "undo b1": {{}}, "undo b2": {{}}, "check b": {{}}, "undo a": {{}},
+	})
+	out := h.run(t, context.Background())
+	if out.Status != RunRolledBack || out.ExitCode() != 1 || !strings.Contains(out.Reason, "step c: c-ok: exit 1, want 0") {
+		t.Errorf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start",
+		"step.start a run", "cmd a do a", "action a do a pass", "step.end a passed", "checkpoint a",
+		"step.start b run", "cmd b do b", "action b do b pass", "step.end b passed", "checkpoint b",
+		"step.start c run", "cmd c do c", "action c do c pass",
+		"cmd c check c", "check c c-ok fail", "gate c fail 1/1",
+		"step.end c failed", "checkpoint c",
+		"rollback c [undo-c undo-b1 undo-b2 undo-a]",
+		"step.start undo-c rollback", "cmd undo-c undo c", "action undo-c undo c pass", "step.end undo-c passed", "checkpoint undo-c",
+		"step.start undo-b1 rollback", "cmd undo-b1 undo b1", "action undo-b1 undo b1 pass", "step.end undo-b1 passed", "checkpoint undo-b1",
+		"step.start undo-b2 rollback", "cmd undo-b2 undo b2", "action undo-b2 undo b2 pass",
+		"cmd undo-b2 check b", "check undo-b2 b-gone pass", "gate undo-b2 pass 1/1", "step.end undo-b2 passed", "checkpoint undo-b2",
+		"step.start undo-a rollback", "cmd undo-a undo a", "action undo-a undo a pass", "step.end undo-a passed", "checkpoint undo-a",
+		"run.end rolled-back", "checkpoint",
+	)
+	h.runner.assertDone()
+	if undo := h.rec.events[20].Data.(StepStartData); undo.Undoes != "c" || undo.Index != 1 || undo.Of != 4 {
+		t.Errorf("undo-c start = %+v", undo)
+	}
+}
+
+func TestEngineFailedActionRollsBackItsOwnStep(t *testing.T) {
+	h := newHarness(t, rollbackBook, map[string][]reply{
+		"do a": {{}}, "do b": {{exit: 2}}, "undo b1": {{}}, "undo b2": {{}}, "check b": {{}}, "undo a": {{}},
+	})
+	if out := h.run(t, context.Background()); out.Status != RunRolledBack {
+		t.Fatalf("outcome = %+v", out)
+	}
+	got := strings.Join(trace(h.rec.events), "\n")
+	if !strings.Contains(got, "rollback b [undo-b1 undo-b2 undo-a]") {
+		t.Errorf("events:\n%s", got)
+	}
+	h.runner.assertDone()
+}
+
+func TestEngineFailAborts(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: pre
+        checks: [{kind: command, name: disk, run: "df /"}]
+        gate: {on_fail: abort}
+        rollback: [{name: never, command: {run: "never"}}]
+`, map[string][]reply{"df /": {{exit: 1}}})
+	out := h.run(t, context.Background())
+	if out.Status != RunAborted || out.ExitCode() != 1 {
+		t.Errorf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start", "step.start pre run", "cmd pre df /", "check pre disk fail", "gate pre fail 1/1",
+		"step.end pre failed", "checkpoint pre", "run.end aborted", "checkpoint",
+	)
+}
+
+func TestEngineInconclusiveAsksEvenWhenPolicyIsRollback(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    hosts: {down: {address: 192.0.2.1}}
+    steps:
+      - name: pre
+        checks:
+          - {kind: command, name: remote, host: down, run: "uptime"}
+          - {kind: command, name: local, run: "uptime"}
+        gate: {on_fail: rollback}
+      - name: next
+        command: {run: "echo next"}
+`, map[string][]reply{"uptime": {{}}, "echo next": {{}}}, Answer{Choice: Proceed, Reason: "checked by hand"})
+	out := h.run(t, context.Background())
+	if out.Status != RunDone {
+		t.Fatalf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start", "step.start pre run",
+		"check pre remote inconclusive",
+		"cmd pre uptime", "check pre local pass",
+		"gate pre inconclusive 1/1",
+		"question pre gate inconclusive", "decision pre proceed",
+		"step.end pre overridden", "checkpoint pre",
+		"step.start next run", "cmd next echo next", "action next echo next pass", "step.end next passed", "checkpoint next",
+		"run.end done", "checkpoint",
+	)
+	q := h.decider.questions[0]
+	if len(q.Checks) != 2 || q.Checks[0].Summary != "ssh down: connection refused" || q.Step != "pre" {
+		t.Errorf("question evidence = %+v", q)
+	}
+	if d := h.rec.events[7].Data.(DecisionData); d.Reason != "checked by hand" || d.By != "op@test" {
+		t.Errorf("decision = %+v", d)
+	}
+}
+
+func TestEngineAskRetryThenRollback(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: act
+        command: {run: "migrate"}
+        rollback: [{name: back, command: {run: "migrate back"}}]
+        checks: [{kind: command, name: ping, run: "ping gw"}]
+        gate: {on_fail: ask}
+`, map[string][]reply{"migrate": {{}}, "ping gw": {{exit: 1}, {exit: 1}}, "migrate back": {{}}},
+		Answer{Choice: Retry}, Answer{Choice: Rollback})
+	if out := h.run(t, context.Background()); out.Status != RunRolledBack {
+		t.Fatalf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start", "step.start act run", "cmd act migrate", "action act migrate pass",
+		"cmd act ping gw", "check act ping fail", "gate act fail 1/1",
+		"question act gate fail", "decision act retry",
+		"cmd act ping gw", "check act ping fail", "gate act fail 1/1",
+		"question act gate fail", "decision act rollback",
+		"step.end act failed", "checkpoint act",
+		"rollback act [back]",
+		"step.start back rollback", "cmd back migrate back", "action back migrate back pass", "step.end back passed", "checkpoint back",
+		"run.end rolled-back", "checkpoint",
+	)
+	if q := h.decider.questions[0]; strings.Join(choices(q.NeedReason), ",") != "abort,proceed" {
+		t.Errorf("a failed gate must need a reason to proceed or abort: %v", q.NeedReason)
+	}
+}
+
+func choices(cs []Choice) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+func TestEngineRollbackStepThatFails(t *testing.T) {
+	book := `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: a
+        command: {run: "do a"}
+        rollback: [{name: undo-a, command: {run: "undo a"}}]
+      - name: b
+        command: {run: "do b"}
+        rollback: [{name: undo-b, command: {run: "undo b"}}]
+      - name: c
+        checks: [{kind: command, name: c-ok, run: "check c"}]
+`
+	t.Run("operator continues", func(t *testing.T) {
+		h := newHarness(t, book, map[string][]reply{
+			"do a": {{}}, "do b": {{}}, "check c": {{exit: 1}}, "undo b": {{exit: 1}}, "undo a": {{}},
+		}, Answer{Choice: Proceed, Reason: "will fix b by hand"})
+		out := h.run(t, context.Background())
+		if out.Status != RunRollbackFailed || out.ExitCode() != 1 || !strings.Contains(out.Reason, "rollback step undo-b did not hold") {
+			t.Errorf("outcome = %+v", out)
+		}
+		got := trace(h.rec.events)
+		want := []string{
+			"rollback c [undo-b undo-a]",
+			"step.start undo-b rollback", "cmd undo-b undo b", "action undo-b undo b fail",
+			"question undo-b rollback fail", "decision undo-b proceed", "step.end undo-b overridden", "checkpoint undo-b",
+			"step.start undo-a rollback", "cmd undo-a undo a", "action undo-a undo a pass", "step.end undo-a passed", "checkpoint undo-a",
+			"run.end rollback-failed", "checkpoint",
+		}
+		if tail := got[len(got)-len(want):]; strings.Join(tail, "\n") != strings.Join(want, "\n") {
+			t.Errorf("events end:\n  %s\nwant:\n  %s", strings.Join(tail, "\n  "), strings.Join(want, "\n  "))
+		}
+		if q := h.decider.questions[0]; strings.Join(choices(q.Options), ",") != "retry,proceed,abort" {
+			t.Errorf("rollback question options = %v", q.Options)
+		}
+		h.runner.assertDone()
+	})
+	t.Run("operator stops the rollback", func(t *testing.T) {
+		h := newHarness(t, book, map[string][]reply{
+			"do a": {{}}, "do b": {{}}, "check c": {{exit: 1}}, "undo b": {{exit: 1}},
+		}, Answer{Choice: Abort, Reason: "vCenter is down"})
+		out := h.run(t, context.Background())
+		if out.Status != RunRollbackFailed || !strings.Contains(out.Reason, "rollback stopped at undo-b") {
+			t.Errorf("outcome = %+v", out)
+		}
+		h.runner.assertDone()
+	})
+	t.Run("--yes continues the rollback", func(t *testing.T) {
+		h := newHarness(t, book, map[string][]reply{
+			"do a": {{}}, "do b": {{}}, "check c": {{exit: 1}}, "undo b": {{exit: 1}}, "undo a": {{}},
+		})
+		h.cfg.Decider = AutoDecider{}
+		if out := h.run(t, context.Background()); out.Status != RunRollbackFailed {
+			t.Errorf("outcome = %+v", out)
+		}
+		h.runner.assertDone()
+	})
+}
+
+func TestEngineCancelledMidStep(t *testing.T) {
+	h := newHarness(t, twoSteps, map[string][]reply{"systemctl is-active nginx": {{lines: []string{"activating"}, block: true}}})
+	h.runner.started = make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-h.runner.started; cancel() }()
+	out := h.run(t, ctx)
+	if out.Status != RunInterrupted || out.ExitCode() != 130 {
+		t.Errorf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start", "step.start pre run", "cmd pre systemctl is-active nginx", "output pre 1",
+		"check pre active inconclusive",
+		"step.end pre interrupted", "checkpoint pre", "run.end interrupted", "checkpoint",
+	)
+}
+
+func TestEngineCancelledWhileAsking(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: go
+        confirm: Really?
+        command: {run: "go"}
+`, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cfg.Decider = deciderFunc(func(ctx context.Context, q Question) (Answer, error) {
+		cancel()
+		<-ctx.Done()
+		return Answer{}, ctx.Err()
+	})
+	if out := h.run(t, ctx); out.Status != RunInterrupted {
+		t.Errorf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events, "run.start", "step.start go run", "question go confirm", "step.end go interrupted", "checkpoint go", "run.end interrupted", "checkpoint")
+}
+
+type deciderFunc func(context.Context, Question) (Answer, error)
+
+func (f deciderFunc) Decide(ctx context.Context, q Question) (Answer, error) { return f(ctx, q) }
+
+func TestEngineConfirmAbortWithoutReasonIsRefused(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    vars: {vm: app-01}
+    steps:
+      - name: go
+        confirm: "Move {{ .vm }}?"
+        command: {run: "go"}
+`, nil, Answer{Choice: Abort})
+	out := h.run(t, context.Background())
+	if out.Status != RunAborted || !strings.Contains(out.Reason, "abort needs a reason") {
+		t.Errorf("outcome = %+v", out)
+	}
+	if q := h.decider.questions[0]; q.Prompt != "Move app-01?" {
+		t.Errorf("prompt = %q", q.Prompt)
+	}
+}
+
+func TestEngineStopsWhenTheJournalFails(t *testing.T) {
+	h := newHarness(t, twoSteps, map[string][]reply{"systemctl is-active nginx": {{lines: []string{"active"}}}})
+	h.rec.failAt = 4 // the output event
+	out, err := New(h.cfg).Run(context.Background())
+	if !errors.Is(err, ErrJournal) || out.Status != RunError || out.ExitCode() != 1 {
+		t.Fatalf("outcome %+v, err %v", out, err)
+	}
+	if len(h.rec.events) != 3 {
+		t.Errorf("recorded %d events after the failure: %v", len(h.rec.events), trace(h.rec.events))
+	}
+}
+
+func TestEngineRedactsSecrets(t *testing.T) {
+	doc, err := Parse("t.yaml", []byte(`
+version: 1
+runbooks:
+  - name: t
+    vars: {token: {env: TOKEN, secret: true}}
+    steps:
+      - name: call
+        checks: [{kind: command, run: "curl -H X-Token:{{ .token }} http://app"}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := &doc.Runbooks[0]
+	vals, err := rb.ResolveVars(nil, func(string) (string, bool) { return "s3cr3t-t0ken", true }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := &fakeRunner{t: t, script: map[string][]reply{
+		"curl -H X-Token:s3cr3t-t0ken http://app": {{lines: []string{"echo: s3cr3t-t0ken"}, exit: 1}},
+	}}
+	rec := &memRecorder{}
+	var watched []Event
+	_, err = New(Config{Runbook: rb, Values: vals, RunID: "r1", Operator: "op", Runners: runner, Decider: AutoDecider{}, Recorder: rec, Watch: func(ev Event) { watched = append(watched, ev) }}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := fmt.Sprintf("%+v", rec.events)
+	if strings.Contains(dump, "s3cr3t") {
+		t.Errorf("secret reached the events: %s", dump)
+	}
+	if !strings.Contains(dump, "X-Token:[REDACTED]") || !strings.Contains(dump, "echo: [REDACTED]") || !strings.Contains(dump, "token:[secret]") {
+		t.Errorf("redaction markers missing: %s", dump)
+	}
+	if len(watched) != len(rec.events) {
+		t.Errorf("watch saw %d events, journal %d", len(watched), len(rec.events))
+	}
+}
+
+func TestEngineBaselineAcrossSteps(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: before
+        checks: [{kind: command, name: listeners, run: "ss -tlnH", id: ports}]
+      - name: after
+        checks: [{kind: command, name: same-listeners, run: "ss -tlnH", baseline: ports}]
+`, map[string][]reply{"ss -tlnH": {{lines: []string{"LISTEN :443", "LISTEN :22"}}, {lines: []string{"LISTEN :22"}}}})
+	out := h.run(t, context.Background())
+	if out.Status != RunRolledBack {
+		t.Fatalf("outcome = %+v", out)
+	}
+	var after CheckData
+	for _, ev := range h.rec.events {
+		if cd, ok := ev.Data.(CheckData); ok && ev.Step == "after" {
+			after = cd
+		}
+	}
+	if after.Outcome != checks.Fail || strings.Join(after.Evidence, "|") != "- LISTEN :443" {
+		t.Errorf("after = %+v", after)
+	}
+}
+
+func TestCombine(t *testing.T) {
+	P, F, I := checks.Pass, checks.Fail, checks.Inconclusive
+	tests := []struct {
+		req  Require
+		in   []checks.Outcome
+		want checks.Outcome
+	}{
+		{RequireAll, []checks.Outcome{P, P}, P},
+		{RequireAll, []checks.Outcome{P, F}, F},
+		{RequireAll, []checks.Outcome{P, I}, I},
+		{RequireAll, []checks.Outcome{F, I}, F},
+		{RequireAny, []checks.Outcome{F, P}, P},
+		{RequireAny, []checks.Outcome{F, I}, I},
+		{RequireAny, []checks.Outcome{F, F}, F},
+		{2, []checks.Outcome{P, F, P}, P},
+		{2, []checks.Outcome{P, F, I}, I},
+		{2, []checks.Outcome{P, F, F}, F},
+		{RequireAll, nil, P},
+	}
+	for _, tt := range tests {
+		if got := Combine(tt.req, tt.in); got != tt.want {
+			t.Errorf("Combine(%s, %v) = %s, want %s", tt.req, tt.in, got, tt.want)
+		}
+	}
+}

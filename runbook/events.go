@@ -1,0 +1,196 @@
+package runbook
+
+import (
+	"time"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// EventType names what an event records. The names are the journal's "type" field.
+type EventType string
+
+// The event types, in the order a step emits them.
+const (
+	EvRunStart   EventType = "run.start"
+	EvStepStart  EventType = "step.start"
+	EvCmd        EventType = "cmd"
+	EvOutput     EventType = "output"
+	EvAction     EventType = "action"
+	EvCheck      EventType = "check"
+	EvGate       EventType = "gate"
+	EvQuestion   EventType = "question"
+	EvDecision   EventType = "decision"
+	EvRollback   EventType = "rollback"
+	EvStepEnd    EventType = "step.end"
+	EvCheckpoint EventType = "checkpoint"
+	EvRunEnd     EventType = "run.end"
+)
+
+// Event is one fact of a run. The engine emits them in one order; the journal records them in that
+// order before the engine moves on, and the UI renders the same stream.
+type Event struct {
+	Seq  int64
+	Time time.Time
+	Run  string
+	Type EventType
+	Step string // the step (or rollback step) it belongs to; empty for run-level events
+	Data any    // one of the *Data types below, by Type
+}
+
+// RunStartData opens a run: what runs, where from, by whom, with which values.
+type RunStartData struct {
+	Runbook     string            `json:"runbook"`
+	Description string            `json:"description,omitempty"`
+	File        string            `json:"file"`
+	FileSHA256  string            `json:"file_sha256,omitempty"`
+	Operator    string            `json:"operator"`
+	Steps       []string          `json:"steps"`
+	Vars        map[string]string `json:"vars,omitempty"` // secret values shown as [secret]
+	Window      *WindowData       `json:"window,omitempty"`
+}
+
+// WindowData is the change window as journaled.
+type WindowData struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Phase tells a forward step from a rollback step.
+type Phase string
+
+// The two phases of a run.
+const (
+	PhaseRun      Phase = "run"
+	PhaseRollback Phase = "rollback"
+)
+
+// StepStartData opens a step.
+type StepStartData struct {
+	Index       int    `json:"index"` // 1-based position within its phase
+	Of          int    `json:"of"`
+	Phase       Phase  `json:"phase"`
+	Undoes      string `json:"undoes,omitempty"` // for rollback steps: the step being undone
+	Description string `json:"description,omitempty"`
+	Checks      int    `json:"checks"`
+	Action      string `json:"action,omitempty"` // the action's kind, if any
+}
+
+// ActionIndex is the Index of the action in Cmd, Output and action events.
+const ActionIndex = -1
+
+// CmdData records a command just before it runs.
+type CmdData struct {
+	Index   int    `json:"index"` // the check's position in the step, or ActionIndex
+	Check   string `json:"check"`
+	Host    string `json:"host"`
+	Command string `json:"command"`
+	Attempt int    `json:"attempt"`
+}
+
+// OutputData carries a batch of output lines of one running command.
+type OutputData struct {
+	Index   int           `json:"index"`
+	Check   string        `json:"check"`
+	Lines   []remote.Line `json:"lines"`
+	Dropped int           `json:"dropped,omitempty"` // lines not journaled past the per-command limit
+}
+
+// CheckData is the verdict of one check (or of the step's action, for EvAction).
+type CheckData struct {
+	Index    int    `json:"index"`
+	Check    string `json:"check"`
+	Kind     string `json:"kind"`
+	Host     string `json:"host"`
+	Attempt  int    `json:"attempt"`
+	ID       string `json:"id,omitempty"`
+	Duration Millis `json:"duration_ms"`
+	checks.Result
+}
+
+// GateData is the gate's verdict after one attempt.
+type GateData struct {
+	Attempt      int            `json:"attempt"`
+	Attempts     int            `json:"attempts"`
+	Require      string         `json:"require"`
+	Verdict      checks.Outcome `json:"verdict"`
+	Passed       int            `json:"passed"`
+	Failed       int            `json:"failed"`
+	Inconclusive int            `json:"inconclusive"`
+	Next         string         `json:"next,omitempty"` // e.g. "retry in 5s", "timed out"
+}
+
+// QuestionData records that the engine is waiting for a human.
+type QuestionData struct {
+	Kind       QuestionKind   `json:"kind"`
+	Prompt     string         `json:"prompt"`
+	Verdict    checks.Outcome `json:"verdict,omitempty"`
+	Options    []Choice       `json:"options"`
+	NeedReason []Choice       `json:"need_reason,omitempty"`
+}
+
+// DecisionData records the operator's answer.
+type DecisionData struct {
+	Choice Choice `json:"choice"`
+	Reason string `json:"reason,omitempty"`
+	By     string `json:"by"`
+}
+
+// RollbackData opens the rollback phase.
+type RollbackData struct {
+	Trigger string   `json:"trigger"` // the step whose failure fired it
+	Reason  string   `json:"reason"`
+	Steps   []string `json:"steps"` // rollback steps in the order they will run
+}
+
+// StepStatus is how a step ended.
+type StepStatus string
+
+// The step statuses.
+const (
+	StepPassed      StepStatus = "passed"
+	StepFailed      StepStatus = "failed"
+	StepOverridden  StepStatus = "overridden" // failed or inconclusive, and the operator proceeded
+	StepAborted     StepStatus = "aborted"
+	StepInterrupted StepStatus = "interrupted"
+)
+
+// StepEndData closes a step.
+type StepEndData struct {
+	Status   StepStatus `json:"status"`
+	Reason   string     `json:"reason,omitempty"`
+	Duration Millis     `json:"duration_ms"`
+}
+
+// CheckpointData is filled in by the Recorder: it signs the journal's chain head.
+type CheckpointData struct {
+	Head string `json:"head"`
+	Key  string `json:"key,omitempty"`
+	Sig  string `json:"sig,omitempty"`
+}
+
+// RunStatus is how a run ended.
+type RunStatus string
+
+// The run statuses.
+const (
+	RunDone           RunStatus = "done"
+	RunRolledBack     RunStatus = "rolled-back"
+	RunRollbackFailed RunStatus = "rollback-failed"
+	RunAborted        RunStatus = "aborted"
+	RunInterrupted    RunStatus = "interrupted"
+	RunError          RunStatus = "error"
+)
+
+// RunEndData closes a run.
+type RunEndData struct {
+	Status   RunStatus `json:"status"`
+	Reason   string    `json:"reason,omitempty"`
+	Duration Millis    `json:"duration_ms"`
+}
+
+// Millis is a duration journaled as whole milliseconds.
+type Millis int64
+
+// ms converts a duration.
+func ms(d time.Duration) Millis { return Millis(d.Milliseconds()) }

@@ -1,0 +1,272 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// maxJournaledLines bounds how many output lines of one command reach the journal; the rest are
+// counted, so a runaway command cannot fill the disk during a change window.
+const maxJournaledLines = 10_000
+
+// Combine applies a gate's requirement to check verdicts: pass, fail, or inconclusive when the
+// checks that could not tell might have swung it.
+func Combine(req Require, outcomes []checks.Outcome) checks.Outcome {
+	var pass, fail, inc int
+	for _, o := range outcomes {
+		switch o {
+		case checks.Pass:
+			pass++
+		case checks.Fail:
+			fail++
+		default:
+			inc++
+		}
+	}
+	need := int(req)
+	switch req {
+	case RequireAll:
+		need = len(outcomes)
+	case RequireAny:
+		need = min(1, len(outcomes))
+	}
+	switch {
+	case pass >= need:
+		return checks.Pass
+	case pass+inc >= need:
+		return checks.Inconclusive
+	}
+	return checks.Fail
+}
+
+// runGate runs the step's checks until the gate holds or its attempts or time run out. It returns
+// the last verdict, the last attempt's results and a summary of what did not hold.
+func (e *Engine) runGate(ctx context.Context, st *Step) (checks.Outcome, []CheckData, string) {
+	if len(st.Checks) == 0 {
+		return checks.Pass, nil, ""
+	}
+	g := Gate{}
+	if st.Gate != nil {
+		g = *st.Gate
+	}
+	gctx := ctx
+	if g.Timeout > 0 {
+		var cancel context.CancelFunc
+		gctx, cancel = context.WithTimeout(ctx, g.Timeout.Std())
+		defer cancel()
+	}
+	attempts := 1 + g.Retries
+	for attempt := 1; ; attempt++ {
+		results := e.runChecks(gctx, st, attempt)
+		outcomes := make([]checks.Outcome, len(results))
+		gd := GateData{Attempt: attempt, Attempts: attempts, Require: g.Require.String()}
+		for i, r := range results {
+			outcomes[i] = r.Outcome
+			switch r.Outcome {
+			case checks.Pass:
+				gd.Passed++
+			case checks.Fail:
+				gd.Failed++
+			default:
+				gd.Inconclusive++
+			}
+		}
+		gd.Verdict = Combine(g.Require, outcomes)
+		what := summarize(results)
+		timedOut := ctx.Err() == nil && gctx.Err() != nil
+		if timedOut && gd.Verdict != checks.Pass {
+			// The gate did not hold within its time: that is a failure, not a lack of evidence.
+			gd.Verdict, gd.Next = checks.Fail, fmt.Sprintf("timed out after %s", g.Timeout.Std())
+			what = "gate " + gd.Next + "; " + what
+		} else if gd.Verdict != checks.Pass && attempt < attempts && ctx.Err() == nil {
+			gd.Next = fmt.Sprintf("retry in %s", g.Interval.Std())
+		}
+		if ctx.Err() != nil {
+			return gd.Verdict, results, what
+		}
+		e.emit(EvGate, st.Name, gd)
+		if gd.Verdict == checks.Pass || gd.Next == "" {
+			return gd.Verdict, results, what
+		}
+		if err := e.cfg.Sleep(gctx, g.Interval.Std()); err != nil && ctx.Err() == nil {
+			e.emit(EvGate, st.Name, GateData{Attempt: attempt, Attempts: attempts, Require: gd.Require, Verdict: checks.Fail, Next: fmt.Sprintf("timed out after %s", g.Timeout.Std())})
+			return checks.Fail, results, fmt.Sprintf("gate timed out after %s; %s", g.Timeout.Std(), what)
+		}
+		if ctx.Err() != nil {
+			return gd.Verdict, results, what
+		}
+	}
+}
+
+// runChecks runs every check of the step once, at most Forks at a time, and returns their results
+// in the order the step lists them.
+func (e *Engine) runChecks(ctx context.Context, st *Step, attempt int) []CheckData {
+	results := make([]CheckData, len(st.Checks))
+	sem := make(chan struct{}, e.cfg.Forks)
+	var wg sync.WaitGroup
+	for i := range st.Checks {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = e.runCheck(ctx, st, i, attempt)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckData {
+	spec := &st.Checks[i]
+	label := e.redact(spec.label(e.cfg.Values))
+	cd := CheckData{Index: i, Check: label, Kind: spec.Kind, Host: hostName(spec.Host), Attempt: attempt, ID: spec.ID}
+	start := e.cfg.Clock()
+	check, err := spec.Spec.build(spec, e.cfg.Values)
+	if err != nil {
+		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build check: " + err.Error()}
+	} else {
+		cd.Result = e.observe(ctx, st.Name, spec.Host, i, label, attempt, check)
+	}
+	if cd.Outcome == checks.Pass && cd.Baseline != nil && spec.ID != "" {
+		e.baseMu.Lock()
+		e.baselines[spec.ID] = cd.Baseline
+		e.baseMu.Unlock()
+	}
+	cd.Duration = ms(e.cfg.Clock().Sub(start))
+	e.finishCheck(&cd)
+	e.emit(EvCheck, st.Name, cd)
+	return cd
+}
+
+// runAction runs the step's action once and returns its verdict as check data.
+func (e *Engine) runAction(ctx context.Context, st *Step, attempt int) CheckData {
+	a := st.Command
+	label := e.redact(a.Run.display(e.cfg.Values))
+	cd := CheckData{Index: ActionIndex, Check: label, Kind: "command", Host: hostName(a.Host), Attempt: attempt}
+	start := e.cfg.Clock()
+	cmd, err := a.compile(e.cfg.Values, a.Timeout)
+	if err != nil {
+		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build action: " + err.Error()}
+	} else {
+		cd.Result = e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd)
+	}
+	cd.Duration = ms(e.cfg.Clock().Sub(start))
+	e.finishCheck(&cd)
+	e.emit(EvAction, st.Name, cd)
+	return cd
+}
+
+func hostName(h string) string {
+	if h == "" {
+		return LocalHost
+	}
+	return h
+}
+
+// observe runs one check with its runner, journaling its commands and batched output.
+func (e *Engine) observe(ctx context.Context, step, host string, index int, label string, attempt int, c checks.Check) checks.Result {
+	runner, err := e.cfg.Runners.Runner(hostName(host))
+	if err != nil {
+		return checks.Result{Outcome: checks.Inconclusive, Summary: err.Error()}
+	}
+	b := &batcher{e: e, step: step, index: index, label: label, every: e.cfg.FlushEvery}
+	env := checks.Env{
+		Runner: runner,
+		OnCommand: func(cmd remote.Command) {
+			b.flush()
+			e.emit(EvCmd, step, CmdData{Index: index, Check: label, Host: hostName(host), Command: e.redact(cmd.String()), Attempt: attempt})
+		},
+		OnLine:    b.add,
+		Baselines: e,
+	}
+	res := c.Run(ctx, env)
+	b.close()
+	return res
+}
+
+// finishCheck redacts what a check result shows.
+func (e *Engine) finishCheck(cd *CheckData) {
+	cd.Summary = e.redact(cd.Summary)
+	cd.Evidence = redactAll(e.redact, cd.Evidence)
+	cd.Baseline = redactAll(e.redact, cd.Baseline)
+}
+
+func redactAll(r func(string) string, lines []string) []string {
+	if lines == nil {
+		return nil
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = r(l)
+	}
+	return out
+}
+
+// Baseline gives checks the baselines recorded so far in this run.
+func (e *Engine) Baseline(id string) ([]string, bool) {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	l, ok := e.baselines[id]
+	return l, ok
+}
+
+// batcher turns a command's output lines into one output event per FlushEvery, so that a chatty
+// command costs a few journal writes a second instead of one per line.
+type batcher struct {
+	e                *Engine
+	step, label      string
+	index            int
+	every            time.Duration
+	mu               sync.Mutex
+	lines            []remote.Line
+	journaled, extra int
+	timer            *time.Timer
+}
+
+func (b *batcher) add(l remote.Line) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.journaled >= maxJournaledLines {
+		b.extra++
+		return
+	}
+	b.journaled++
+	l.Text = b.e.redact(l.Text)
+	b.lines = append(b.lines, l)
+	if b.timer == nil {
+		b.timer = time.AfterFunc(b.every, b.flush)
+	}
+}
+
+func (b *batcher) flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushLocked()
+}
+
+func (b *batcher) flushLocked() {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	if len(b.lines) == 0 {
+		return
+	}
+	b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Lines: b.lines})
+	b.lines = nil
+}
+
+// close flushes what is left and notes lines that were not journaled.
+func (b *batcher) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushLocked()
+	if b.extra > 0 {
+		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Lines: []remote.Line{}, Dropped: b.extra})
+	}
+}

@@ -1,0 +1,152 @@
+package runbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cutover/cutover/checks"
+)
+
+// stepResult is how runStep ended and, when it did not pass, what the run does next.
+type stepResult struct {
+	status StepStatus
+	next   Choice // Rollback or Abort when the step failed; empty when interrupted
+	reason string
+}
+
+// runStep runs one step: confirmation, action, then the gate with its retries, and on failure the
+// step's policy or the operator's decision.
+func (e *Engine) runStep(ctx context.Context, st *Step, phase Phase, index, of int, undoes string) stepResult {
+	start := e.cfg.Clock()
+	ss := StepStartData{Index: index, Of: of, Phase: phase, Undoes: undoes, Description: st.Description, Checks: len(st.Checks)}
+	if st.Command != nil {
+		ss.Action = "command"
+	}
+	e.emit(EvStepStart, st.Name, ss)
+	r := e.stepBody(ctx, st, phase)
+	if r.status == "" {
+		r.status = StepInterrupted
+		r.reason = interruption(ctx)
+	}
+	e.emit(EvStepEnd, st.Name, StepEndData{Status: r.status, Reason: r.reason, Duration: ms(e.cfg.Clock().Sub(start))})
+	e.emit(EvCheckpoint, st.Name, &CheckpointData{})
+	return r
+}
+
+// interruption names why ctx ended: the operator's interrupt, or the journal failing.
+func interruption(ctx context.Context) string {
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err.Error()
+	}
+	return "interrupted by the operator"
+}
+
+func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult {
+	if st.Confirm.Text != "" {
+		a, ok := e.ask(ctx, st.Name, QuestionData{Kind: AskConfirm, Prompt: st.Confirm.Render(e.cfg.Values, nil), Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Abort}}, nil)
+		if !ok {
+			return stepResult{}
+		}
+		if a.Choice == Abort {
+			return stepResult{status: StepAborted, next: Abort, reason: a.Reason}
+		}
+	}
+	actionDone := st.Command == nil
+	for attempt := 1; ; attempt++ {
+		var (
+			verdict checks.Outcome
+			evid    []CheckData
+			what    string
+		)
+		if !actionDone {
+			res := e.runAction(ctx, st, attempt)
+			verdict, evid, what = res.Outcome, []CheckData{res}, "action "+res.Summary
+			actionDone = verdict == checks.Pass
+		}
+		if actionDone {
+			verdict, evid, what = e.runGate(ctx, st)
+		}
+		if ctx.Err() != nil {
+			return stepResult{}
+		}
+		if verdict == checks.Pass {
+			return stepResult{status: StepPassed}
+		}
+
+		policy := OnFailRollback
+		if phase == PhaseRollback {
+			policy = OnFailAsk
+		}
+		if st.Gate != nil && st.Gate.OnFail != "" {
+			policy = st.Gate.OnFail
+		}
+		if verdict == checks.Inconclusive {
+			policy = OnFailAsk // nobody but a human may decide on what could not be observed
+		}
+		reason := fmt.Sprintf("step %s: %s", st.Name, what)
+		switch policy {
+		case OnFailRollback:
+			return stepResult{status: StepFailed, next: Rollback, reason: reason}
+		case OnFailAbort:
+			return stepResult{status: StepFailed, next: Abort, reason: reason}
+		}
+
+		q := QuestionData{Kind: AskGate, Verdict: verdict, Prompt: reason, Options: []Choice{Proceed, Retry, Rollback, Abort}, NeedReason: []Choice{Abort}}
+		if phase == PhaseRollback {
+			q.Kind, q.Options = AskRollback, []Choice{Retry, Proceed, Abort}
+		}
+		if verdict == checks.Fail || phase == PhaseRollback {
+			q.NeedReason = append(q.NeedReason, Proceed)
+		}
+		a, ok := e.ask(ctx, st.Name, q, evid)
+		if !ok {
+			return stepResult{}
+		}
+		switch a.Choice {
+		case Proceed:
+			return stepResult{status: StepOverridden, reason: fmt.Sprintf("%s; operator proceeded: %s", reason, a.Reason)}
+		case Rollback:
+			return stepResult{status: StepFailed, next: Rollback, reason: reason}
+		case Abort:
+			return stepResult{status: StepFailed, next: Abort, reason: fmt.Sprintf("%s; operator aborted: %s", reason, a.Reason)}
+		}
+		// Retry: the action again if it failed, else the gate again.
+	}
+}
+
+// ask records a question, gets a valid answer from the Decider and records it. ok is false when
+// the run was interrupted while waiting.
+func (e *Engine) ask(ctx context.Context, step string, q QuestionData, evidence []CheckData) (Answer, bool) {
+	q.Prompt = e.redact(q.Prompt)
+	e.emit(EvQuestion, step, q)
+	question := Question{Run: e.cfg.RunID, Step: step, QuestionData: q, Checks: evidence}
+	a, err := e.cfg.Decider.Decide(ctx, question)
+	if ctx.Err() != nil {
+		return Answer{}, false
+	}
+	if err == nil {
+		err = question.check(a)
+	}
+	if err != nil {
+		// No way to ask (stdin closed, terminal gone) or no valid answer: the only safe answer is to stop.
+		a = Answer{Choice: Abort, Reason: "no valid decision: " + err.Error(), By: "cutover"}
+	}
+	if a.By == "" {
+		a.By = e.cfg.Operator
+	}
+	e.emit(EvDecision, step, DecisionData{Choice: a.Choice, Reason: e.redact(a.Reason), By: a.By})
+	return a, true
+}
+
+// summarize joins the summaries of the checks that did not pass.
+func summarize(results []CheckData) string {
+	var bad []string
+	for _, r := range results {
+		if r.Outcome != checks.Pass {
+			bad = append(bad, fmt.Sprintf("%s: %s", r.Check, r.Summary))
+		}
+	}
+	return strings.Join(bad, "; ")
+}
