@@ -167,6 +167,9 @@ type CheckpointData struct {
 	Head string `json:"head"`
 	Key  string `json:"key,omitempty"`
 	Sig  string `json:"sig,omitempty"`
+	// Error says why a checkpoint could not be signed (the agent went away): the run goes on, and
+	// verify reports the gap.
+	Error string `json:"error,omitempty"`
 }
 
 // RunStatus is how a run ended.

@@ -1,0 +1,183 @@
+// Package transcript is the run journal: append-only JSON lines, each fsynced before the engine
+// moves on, chained by SHA-256 and signed with SSH keys, verifiable by anyone with stock OpenSSH.
+//
+// Each line is {"seq","time","run","type","step","data","prev","hash"} in that order. "hash" is the
+// SHA-256 of the line's bytes before `,"hash":`, and "prev" is the previous line's "hash" (64 zeros
+// on line 1). So every line vouches for itself and for all lines before it, and a changed byte is
+// pinned to the line that holds it.
+package transcript
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TimeFormat is the journal's time format: RFC 3339 in UTC with fixed nanoseconds, so lines sort
+// as text.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// runIDPattern keeps run ids safe as file names and free of JSON escapes.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// Writer appends lines to one run's journal.
+type Writer struct {
+	f      *os.File
+	path   string
+	run    string
+	seq    int64
+	prev   [32]byte
+	signer *Signer
+	redact *redactor
+	buf    []byte
+}
+
+// Create starts the journal <dir>/<run>.jsonl. It refuses to overwrite an existing one. signer may
+// be nil (an unsigned, chain-only journal); secrets are redacted from every line.
+func Create(dir, run string, signer *Signer, secrets []string) (*Writer, error) {
+	if !runIDPattern.MatchString(run) {
+		return nil, fmt.Errorf("create journal: bad run id %q", run)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	path := filepath.Join(dir, run+".jsonl")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	return &Writer{f: f, path: path, run: run, signer: signer, redact: newRedactor(secrets), buf: make([]byte, 0, 4096)}, nil
+}
+
+// Path is the journal file's path.
+func (w *Writer) Path() string { return w.path }
+
+// Signer is the key signing this journal, or nil.
+func (w *Writer) Signer() *Signer { return w.signer }
+
+// Head is the hash of the last line written, hex-encoded: what a checkpoint signs.
+func (w *Writer) Head() string { return hex.EncodeToString(w.prev[:]) }
+
+// Seq is the number of lines written.
+func (w *Writer) Seq() int64 { return w.seq }
+
+// Append writes one line and fsyncs it. seq must be the next line number.
+func (w *Writer) Append(seq int64, t time.Time, typ, step string, data any) error {
+	if seq != w.seq+1 {
+		return fmt.Errorf("append to %s: seq %d after %d", w.path, seq, w.seq)
+	}
+	sum, err := w.encode(seq, t, typ, step, data)
+	if err != nil {
+		return err
+	}
+	if _, err := w.f.Write(w.buf); err != nil {
+		return fmt.Errorf("append to %s: %w", w.path, err)
+	}
+	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
+		return fmt.Errorf("fsync %s: %w", w.path, err)
+	}
+	w.seq, w.prev = seq, sum
+	return nil
+}
+
+// encode builds the line into w.buf and returns its hash.
+func (w *Writer) encode(seq int64, t time.Time, typ, step string, data any) ([32]byte, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("append to %s: encode %s: %w", w.path, typ, err)
+	}
+	b := w.buf[:0]
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, `,"time":"`...)
+	b = t.UTC().AppendFormat(b, TimeFormat)
+	b = append(b, `","run":"`...)
+	b = append(b, w.run...)
+	b = append(b, `","type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"step":`...)
+	b = appendString(b, step)
+	b = append(b, `,"data":`...)
+	b = append(b, w.redact.apply(raw)...)
+	b = append(b, `,"prev":"`...)
+	b = hex.AppendEncode(b, w.prev[:])
+	b = append(b, '"')
+	sum := sha256.Sum256(b)
+	b = append(b, `,"hash":"`...)
+	b = hex.AppendEncode(b, sum[:])
+	b = append(b, "\"}\n"...)
+	w.buf = b
+	return sum, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
+}
+
+// Checkpoint signs the chain head. With no signer it returns only the head.
+func (w *Writer) Checkpoint() (head, key, sig string, err error) {
+	head = w.Head()
+	if w.signer == nil {
+		return head, "", "", nil
+	}
+	sig, err = w.signer.Sign([]byte(head))
+	return head, w.signer.PublicKey(), sig, err
+}
+
+// Close closes the journal and, when it has a signer, writes <journal>.sig: a detached SSHSIG
+// signature over the whole file that `ssh-keygen -Y verify` checks.
+func (w *Writer) Close() error {
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", w.path, err)
+	}
+	if w.signer == nil {
+		return nil
+	}
+	return SignFile(w.path, w.signer)
+}
+
+// SignFile writes path.sig, a detached signature over the file at path, atomically.
+func SignFile(path string, s *Signer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("sign %s: %w", path, err)
+	}
+	sig, err := s.Sign(data)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".sig.tmp"
+	if err := os.WriteFile(tmp, []byte(sig), 0o644); err != nil {
+		return fmt.Errorf("sign %s: %w", path, err)
+	}
+	if f, err := os.Open(tmp); err == nil {
+		f.Sync()
+		f.Close()
+	}
+	if err := os.Rename(tmp, path+".sig"); err != nil {
+		return fmt.Errorf("sign %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
