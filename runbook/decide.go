@@ -31,8 +31,8 @@ const (
 
 // Question is what the engine asks a Decider.
 type Question struct {
-	Run        string
-	Step       string
+	Run  string
+	Step string
 	QuestionData
 	Checks []CheckData // the evidence: the last attempt's check results
 }

@@ -75,27 +75,50 @@ func (t Tmpl) Render(vals Values, escape func(string) string) string {
 }
 
 // quotedRefs finds references that stand inside shell quotes in a script. Values are quoted for
-// the shell when rendered; quoting them again would put literal quote marks into the word.
+// the shell when rendered; quoting them again would put literal quote marks into the word. A
+// command substitution, $(...) or `...`, opens a fresh unquoted context even inside double quotes.
 func quotedRefs(script string) []string {
 	locs := refPattern.FindAllStringSubmatchIndex(script, -1)
 	var out []string
-	var quote byte
+	stack := []byte{0} // 0: unquoted; '\'', '"': quoted; '(', '`': command substitution
 	i := 0
 	for _, loc := range locs {
 		for ; i < loc[0]; i++ {
-			c := script[i]
+			c, top := script[i], stack[len(stack)-1]
+			next := byte(0)
+			if i+1 < len(script) {
+				next = script[i+1]
+			}
 			switch {
-			case quote == 0 && c == '\\':
+			case top == '\'':
+				if c == '\'' {
+					stack = stack[:len(stack)-1]
+				}
+			case c == '\\':
 				i++
-			case quote == '"' && c == '\\':
+			case c == '$' && next == '(':
+				stack = append(stack, '(')
 				i++
-			case quote == 0 && (c == '\'' || c == '"'):
-				quote = c
-			case quote != 0 && c == quote:
-				quote = 0
+			case top == '"':
+				switch c {
+				case '"':
+					stack = stack[:len(stack)-1]
+				case '`':
+					stack = append(stack, '`')
+				}
+			case c == '\'' || c == '"':
+				stack = append(stack, c)
+			case c == '(' && top == '(':
+				stack = append(stack, '(')
+			case c == ')' && top == '(':
+				stack = stack[:len(stack)-1]
+			case c == '`' && top == '`':
+				stack = stack[:len(stack)-1]
+			case c == '`':
+				stack = append(stack, '`')
 			}
 		}
-		if quote != 0 {
+		if top := stack[len(stack)-1]; top == '\'' || top == '"' {
 			out = append(out, script[loc[2]:loc[3]])
 		}
 		i = loc[1]

@@ -10,7 +10,7 @@ import (
 )
 
 // Builtin vars are set by the engine for every run and may be referenced without declaring them.
-var builtinVars = []string{"run_id", "runbook", "operator"}
+var builtinVars = []string{"run_id", "runbook", "operator", "transcript_dir"}
 
 var identPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

@@ -91,6 +91,11 @@ func TestQuotedRefs(t *testing.T) {
 		`echo "say \"hi\"" {{ .a }}`:          "",
 		`echo \' {{ .a }}`:                    "",
 		`echo "{{ .a }}" {{ .b }} '{{ .c }}'`: "a,c",
+		`test "$(df -P {{ .a }} | awk '{print $4}')" -ge {{ .b }}`: "",
+		`echo "$(cat "{{ .a }}")"`:                                 "a",
+		"echo \"`cat {{ .a }}`\"":                                  "",
+		`echo "$( (cd {{ .a }}) )"`:                                "",
+		`echo '$({{ .a }})'`:                                       "a",
 	}
 	for script, want := range tests {
 		if got := strings.Join(quotedRefs(script), ","); got != want {

@@ -1,0 +1,69 @@
+// Command cutover is a terminal runbook console for change windows: it runs YAML runbooks through
+// health gates and rollback triggers and keeps a signed, hash-chained journal of everything.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, as documented in the README.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // a gate failed and the run rolled back or aborted; verify failed
+	exitBadInput    = 2
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code up to main, the only place that exits.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// streams are the command's standard streams, passed down instead of using os.Std* directly.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], streams{os.Stdin, os.Stdout, os.Stderr}))
+}
+
+func run(args []string, s streams) int {
+	root := &cobra.Command{
+		Use:           "cutover",
+		Short:         "Runbook console for change windows: gates, rollback, signed journal",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.AddCommand(runCommand(s), validateCommand(s), verifyCommand(s), schemaCommand(s))
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(s.err, "cutover:", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejects (unknown flag, wrong argument count) is bad input.
+	fmt.Fprintln(s.err, "cutover:", err)
+	return exitBadInput
+}

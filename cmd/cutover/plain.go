@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
+)
+
+// printer renders events for --plain: one readable line per event (per output line for output).
+type printer struct {
+	mu      sync.Mutex
+	w       io.Writer
+	journal string
+	signer  *transcript.Signer
+}
+
+func newPrinter(w io.Writer, journal string, signer *transcript.Signer) *printer {
+	return &printer{w: w, journal: journal, signer: signer}
+}
+
+var glyphs = map[checks.Outcome]string{checks.Pass: "✓", checks.Fail: "✗", checks.Inconclusive: "?"}
+
+func (p *printer) line(ev runbook.Event, tag, format string, args ...any) {
+	fmt.Fprintf(p.w, "%s %-8s %s\n", ev.Time.Local().Format("15:04:05.000"), tag, fmt.Sprintf(format, args...))
+}
+
+// print is the engine's Watch: it runs on the engine's goroutines, so it locks.
+func (p *printer) print(ev runbook.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch d := ev.Data.(type) {
+	case runbook.RunStartData:
+		p.line(ev, "run", "%s (%s) as %s", d.Runbook, d.File, d.Operator)
+		p.line(ev, "journal", "%s", p.journal)
+		if p.signer != nil {
+			p.line(ev, "signing", "%s", p.signer)
+		}
+	case runbook.StepStartData:
+		what := fmt.Sprintf("[%d/%d] %s", d.Index, d.Of, ev.Step)
+		if d.Phase == runbook.PhaseRollback {
+			what = fmt.Sprintf("rollback [%d/%d] %s (undoes %s)", d.Index, d.Of, ev.Step, d.Undoes)
+		}
+		p.line(ev, "step", "%s", what)
+	case runbook.CmdData:
+		who := "check"
+		if d.Index == runbook.ActionIndex {
+			who = "action"
+		}
+		p.line(ev, "cmd", "%s %s $ %s", who, d.Host, d.Command)
+	case runbook.OutputData:
+		for _, l := range d.Lines {
+			mark := "|"
+			if l.Stream == "stderr" {
+				mark = "!"
+			}
+			p.line(ev, "out", "%s %s", mark, l.Text)
+		}
+		if d.Dropped > 0 {
+			p.line(ev, "out", "… %d more lines not journaled", d.Dropped)
+		}
+	case runbook.CheckData:
+		tag := "check"
+		if ev.Type == runbook.EvAction {
+			tag = "action"
+		}
+		p.line(ev, tag, "%s %s: %s (%dms)", glyphs[d.Outcome], d.Check, d.Summary, d.Duration)
+		if d.Outcome != checks.Pass {
+			for _, e := range d.Evidence {
+				p.line(ev, "", "  %s", e)
+			}
+		}
+	case runbook.GateData:
+		next := ""
+		if d.Next != "" {
+			next = "; " + d.Next
+		}
+		p.line(ev, "gate", "%s %s: %d passed, %d failed, %d inconclusive (require %s, attempt %d/%d)%s",
+			glyphs[d.Verdict], d.Verdict, d.Passed, d.Failed, d.Inconclusive, d.Require, d.Attempt, d.Attempts, next)
+	case runbook.QuestionData:
+		p.line(ev, "question", "%s", d.Prompt)
+	case runbook.DecisionData:
+		p.line(ev, "decision", "%s by %s: %s", d.Choice, d.By, d.Reason)
+	case runbook.RollbackData:
+		p.line(ev, "ROLLBACK", "triggered by %s: %s", d.Trigger, d.Reason)
+		p.line(ev, "", "  will run: %s", orNone(d.Steps))
+	case runbook.StepEndData:
+		p.line(ev, "step", "%s %s %s (%dms)%s", stepGlyph(d.Status), ev.Step, d.Status, d.Duration, colonReason(d.Reason))
+	case *runbook.CheckpointData:
+		switch {
+		case d.Sig != "":
+			p.line(ev, "signed", "checkpoint %.12s", d.Head)
+		case d.Error != "":
+			p.line(ev, "UNSIGNED", "checkpoint %.12s: %s", d.Head, d.Error)
+		}
+	case runbook.RunEndData:
+		p.line(ev, "run", "%s after %s%s", strings.ToUpper(string(d.Status)), fmtMillis(d.Duration), colonReason(d.Reason))
+	}
+}
+
+func colonReason(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "(no rollback steps)"
+	}
+	return strings.Join(s, ", ")
+}
+
+func stepGlyph(s runbook.StepStatus) string {
+	switch s {
+	case runbook.StepPassed:
+		return "✓"
+	case runbook.StepOverridden:
+		return "!"
+	}
+	return "✗"
+}
+
+func fmtMillis(m runbook.Millis) string {
+	return fmt.Sprintf("%.1fs", float64(m)/1000)
+}
+
+// summary closes the run's output with where the proof is.
+func (p *printer) summary(out runbook.Outcome) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\n%s%s\n", out.Status, colonReason(out.Reason))
+	fmt.Fprintf(p.w, "journal:   %s\n", p.journal)
+	fmt.Fprintf(p.w, "verify:    cutover verify %s\n", p.journal)
+	if p.signer != nil {
+		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f allowed_signers -I OPERATOR -n %s -s %s.sig < %s\n", transcript.Namespace, p.journal, p.journal)
+	}
+}
+
+// stdinDecider asks questions on the terminal: a choice word or letter, then a reason when needed.
+type stdinDecider struct {
+	in  io.Reader
+	out io.Writer
+	sc  *bufio.Scanner
+	mu  sync.Mutex
+}
+
+var choiceKeys = map[string]runbook.Choice{
+	"p": runbook.Proceed, "proceed": runbook.Proceed,
+	"r": runbook.Retry, "retry": runbook.Retry,
+	"b": runbook.Rollback, "rollback": runbook.Rollback,
+	"a": runbook.Abort, "abort": runbook.Abort,
+}
+
+var errNoInput = errors.New("standard input closed: no operator to ask")
+
+// Decide prints the question and its evidence and reads an answer such as "p checked by hand".
+func (d *stdinDecider) Decide(ctx context.Context, q runbook.Question) (runbook.Answer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sc == nil {
+		d.sc = bufio.NewScanner(d.in)
+	}
+	fmt.Fprintf(d.out, "\n?? %s: %s\n", q.Step, q.Prompt)
+	for _, c := range q.Checks {
+		fmt.Fprintf(d.out, "   %s %s [%s]: %s\n", glyphs[c.Outcome], c.Check, c.Host, c.Summary)
+		if c.Outcome != checks.Pass {
+			for _, e := range c.Evidence {
+				fmt.Fprintf(d.out, "       %s\n", e)
+			}
+		}
+	}
+	var opts []string
+	for _, o := range q.Options {
+		key := string(o[0])
+		if o == runbook.Rollback {
+			key = "b"
+		}
+		opts = append(opts, fmt.Sprintf("%s=%s", key, o))
+	}
+	for {
+		fmt.Fprintf(d.out, "   choose %s (then a reason): ", strings.Join(opts, " "))
+		line, err := d.readLine(ctx)
+		if err != nil {
+			return runbook.Answer{}, err
+		}
+		word, reason, _ := strings.Cut(strings.TrimSpace(line), " ")
+		choice, ok := choiceKeys[strings.ToLower(word)]
+		if !ok || !slices.Contains(q.Options, choice) {
+			fmt.Fprintf(d.out, "   %q is not one of the choices\n", word)
+			continue
+		}
+		reason = strings.TrimSpace(reason)
+		for reason == "" && slices.Contains(q.NeedReason, choice) {
+			fmt.Fprintf(d.out, "   %s needs a reason (it goes into the signed journal): ", choice)
+			if reason, err = d.readLine(ctx); err != nil {
+				return runbook.Answer{}, err
+			}
+			reason = strings.TrimSpace(reason)
+		}
+		return runbook.Answer{Choice: choice, Reason: reason}, nil
+	}
+}
+
+// readLine reads one line, giving up when ctx ends (the read itself is left to finish on its own).
+func (d *stdinDecider) readLine(ctx context.Context) (string, error) {
+	type result struct {
+		s  string
+		ok bool
+	}
+	ch := make(chan result, 1)
+	go func() {
+		ok := d.sc.Scan()
+		ch <- result{d.sc.Text(), ok}
+	}()
+	select {
+	case r := <-ch:
+		if !r.ok {
+			return "", errNoInput
+		}
+		return r.s, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/signal"
+	"os/user"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
+)
+
+// runOptions are the flags of cutover run.
+type runOptions struct {
+	plain      bool
+	yes        bool
+	transcript string
+	signKey    string
+	operator   string
+	vars       []string
+	forks      int
+}
+
+func runCommand(s streams) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run [FILE] [RUNBOOK]",
+		Short: "Run a runbook: checks, gates, actions, rollback; journal and sign everything",
+		Long: `Run a runbook of FILE (default ./runbooks.yaml); RUNBOOK may be left out when the file
+holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or aborted,
+2 bad input, 130 interrupted.`,
+		Args: cobra.MaximumNArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			file, name := splitRunArgs(args)
+			return runRunbook(s, file, name, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.plain, "plain", false, "headless: one line per event, decisions on stdin (the only mode until the console lands)")
+	f.BoolVarP(&o.yes, "yes", "y", false, "answer proceed to every question; a failed gate still rolls back")
+	f.StringVar(&o.transcript, "transcript", "transcripts", "directory for the journal")
+	f.StringVar(&o.signKey, "sign-key", "", "private key (or .pub of an ssh-agent key) that signs the journal; default: the first ssh-agent key")
+	f.StringVar(&o.operator, "operator", "", "who runs this, for the journal (default user@host)")
+	f.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value to keep it out of the journal (repeatable)")
+	f.IntVar(&o.forks, "forks", 50, "checks of one gate run at once")
+	return cmd
+}
+
+// splitRunArgs reads [FILE] [RUNBOOK]: a lone argument is the file if it exists, else a runbook of
+// ./runbooks.yaml.
+func splitRunArgs(args []string) (file, name string) {
+	switch len(args) {
+	case 0:
+		return defaultFile, ""
+	case 1:
+		if _, err := os.Stat(args[0]); err == nil {
+			return args[0], ""
+		}
+		return defaultFile, args[0]
+	}
+	return args[0], args[1]
+}
+
+func runRunbook(s streams, file, name string, o runOptions) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	doc, err := runbook.Parse(file, data)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	rb, err := doc.Runbook(name)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	if hosts := remoteHosts(rb); len(hosts) > 0 {
+		return withCode(exitBadInput, fmt.Errorf("runbook %s runs on %s: this build runs local checks only (the SSH transport comes next)", rb.Name, strings.Join(hosts, ", ")))
+	}
+	var overrides []runbook.Override
+	for _, v := range o.vars {
+		ov, err := runbook.ParseOverride(v)
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		overrides = append(overrides, ov)
+	}
+	if o.operator == "" {
+		o.operator = defaultOperator()
+	}
+	runID, err := newRunID(rb.Name, time.Now())
+	if err != nil {
+		return err
+	}
+	vals, err := rb.ResolveVars(overrides, os.LookupEnv, map[string]string{"run_id": runID, "runbook": rb.Name, "operator": o.operator, "transcript_dir": o.transcript})
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+
+	signer, err := transcript.LoadSigner(o.signKey, os.Getenv("SSH_AUTH_SOCK"))
+	switch {
+	case err == nil:
+	case o.signKey == "" && errors.Is(err, transcript.ErrNoKey):
+		fmt.Fprintf(s.err, "cutover: WARNING: the journal will NOT be signed (%v); it is hash-chained only\n", err)
+		signer = nil
+	default:
+		return withCode(exitBadInput, err)
+	}
+	w, err := transcript.Create(o.transcript, runID, signer, vals.Secrets())
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	printer := newPrinter(s.out, w.Path(), signer)
+	var decider runbook.Decider = &stdinDecider{in: s.in, out: s.out}
+	if o.yes {
+		decider = runbook.AutoDecider{}
+	}
+	sum := sha256.Sum256(data)
+	eng := runbook.New(runbook.Config{
+		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
+		Runners: localRunners{}, Decider: decider, Recorder: transcript.Recorder{W: w}, Watch: printer.print, Forks: o.forks,
+	})
+	out, runErr := eng.Run(ctx)
+	closeErr := w.Close()
+	printer.summary(out)
+	if runErr != nil {
+		return withCode(exitFailed, runErr)
+	}
+	if closeErr != nil {
+		return withCode(exitFailed, closeErr)
+	}
+	if code := out.ExitCode(); code != exitOK {
+		return withCode(code, nil)
+	}
+	return nil
+}
+
+func defaultOperator() string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// newRunID names a run by its start time, runbook and a random suffix, so ids sort by time and never
+// collide.
+func newRunID(runbookName string, t time.Time) (string, error) {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("run id: %w", err)
+	}
+	return fmt.Sprintf("%s-%s-%s", t.UTC().Format("20060102T150405Z"), runbookName, hex.EncodeToString(b[:])), nil
+}
+
+// remoteHosts lists the hosts other than local that a runbook's checks and actions use.
+func remoteHosts(rb *runbook.Runbook) []string {
+	seen := map[string]bool{}
+	var visit func(steps []runbook.Step)
+	visit = func(steps []runbook.Step) {
+		for _, st := range steps {
+			if st.Command != nil && st.Command.Host != "" && st.Command.Host != runbook.LocalHost {
+				seen[st.Command.Host] = true
+			}
+			for _, c := range st.Checks {
+				if c.Host != "" && c.Host != runbook.LocalHost {
+					seen[c.Host] = true
+				}
+			}
+			visit(st.Rollback)
+		}
+	}
+	visit(rb.Steps)
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// localRunners runs "local" checks on this machine. Remote hosts need the SSH transport.
+type localRunners struct{}
+
+func (localRunners) Runner(host string) (remote.Runner, error) {
+	if host == runbook.LocalHost {
+		return remote.Local{}, nil
+	}
+	return nil, fmt.Errorf("host %s: this build runs local checks only; the SSH transport is not available yet", host)
+}
