@@ -53,7 +53,11 @@ func printReport(s streams, r *transcript.Report) {
 	switch {
 	case r.Problem != nil:
 		fmt.Fprintf(s.out, "  chain      BROKEN at line %d: %s\n", r.Problem.Line, r.Problem.Msg)
-		fmt.Fprintf(s.out, "             lines 1-%d verify; nothing from line %d on can be trusted\n", r.Lines, r.Problem.Line)
+		if r.Lines > 0 {
+			fmt.Fprintf(s.out, "             lines 1-%d verify; nothing from line %d on can be trusted\n", r.Lines, r.Problem.Line)
+		} else {
+			fmt.Fprintf(s.out, "             no line can be trusted\n")
+		}
 	case r.Truncated:
 		fmt.Fprintf(s.out, "  chain      intact through line %d, then truncated after line %d (a torn write: the run was killed mid-line)\n", r.Lines, r.Lines)
 	default:
@@ -75,7 +79,7 @@ func printReport(s streams, r *transcript.Report) {
 		fmt.Fprintf(s.out, "  signed by  %s, %s\n", strings.Join(r.Keys, ", "), who)
 	}
 	fmt.Fprintf(s.out, "  signature  %s (%s.sig)\n", r.Detached, r.Path)
-	if !r.Ended {
+	if !r.Ended && r.Problem == nil {
 		fmt.Fprintf(s.out, "  run.end    missing: the run did not finish (crash, kill, or still running)\n")
 	}
 }
