@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,6 +93,21 @@ func TestSchemaIsJSONFromTheTypes(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("schema lacks %s", want)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// runbooks.schema.json is committed for editors; it must be exactly what cutover schema prints.
+func TestCommittedSchemaIsCurrent(t *testing.T) {
+	_, out, _ := cli(t, "", "schema")
+	const golden = "../../runbooks.schema.json"
+	if *update {
+		os.WriteFile(golden, []byte(out), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil || string(want) != out {
+		t.Errorf("%s is stale: run go test ./cmd/cutover -run TestCommittedSchemaIsCurrent -update", golden)
 	}
 }
 
