@@ -509,6 +509,7 @@ func TestEngineCancelledMidStep(t *testing.T) {
 	assertTrace(t, h.rec.events,
 		"run.start", "step.start pre run", "cmd pre systemctl is-active nginx", "output pre 1",
 		"check pre active inconclusive",
+		"decision pre abort",
 		"step.end pre interrupted", "checkpoint pre", "run.end interrupted", "checkpoint",
 	)
 }
@@ -532,7 +533,7 @@ runbooks:
 	if out := h.run(t, ctx); out.Status != RunInterrupted {
 		t.Errorf("outcome = %+v", out)
 	}
-	assertTrace(t, h.rec.events, "run.start", "step.start go run", "question go confirm", "step.end go interrupted", "checkpoint go", "run.end interrupted", "checkpoint")
+	assertTrace(t, h.rec.events, "run.start", "step.start go run", "question go confirm", "decision go abort", "step.end go interrupted", "checkpoint go", "run.end interrupted", "checkpoint")
 }
 
 type deciderFunc func(context.Context, Question) (Answer, error)
@@ -659,5 +660,37 @@ func TestCombine(t *testing.T) {
 		if got := Combine(tt.req, tt.in); got != tt.want {
 			t.Errorf("Combine(%s, %v) = %s, want %s", tt.req, tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestEngineGateTimeoutFails(t *testing.T) {
+	replies := make([]reply, 200)
+	for i := range replies {
+		replies[i] = reply{exit: 1}
+	}
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: converge
+        checks: [{kind: command, name: synced, run: "check sync"}]
+        gate: {retries: 150, interval: 10ms, timeout: 60ms}
+`, map[string][]reply{"check sync": replies})
+	h.cfg.Sleep = sleep // real time: the gate's own deadline must cut the retries short
+	h.cfg.Clock = time.Now
+	out := h.run(t, context.Background())
+	if out.Status != RunRolledBack || !strings.Contains(out.Reason, "gate timed out after 60ms") {
+		t.Fatalf("outcome = %+v", out)
+	}
+	var last GateData
+	n := 0
+	for _, ev := range h.rec.events {
+		if g, ok := ev.Data.(GateData); ok {
+			last, n = g, n+1
+		}
+	}
+	if last.Verdict != checks.Fail || last.Next != "timed out after 60ms" || n >= 151 {
+		t.Errorf("last gate = %+v after %d attempts", last, n)
 	}
 }

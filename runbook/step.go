@@ -2,7 +2,6 @@ package runbook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -27,8 +26,9 @@ func (e *Engine) runStep(ctx context.Context, st *Step, phase Phase, index, of i
 	e.emit(EvStepStart, st.Name, ss)
 	r := e.stepBody(ctx, st, phase)
 	if r.status == "" {
-		r.status = StepInterrupted
-		r.reason = interruption(ctx)
+		// Interrupted (Ctrl-C): that is the operator's abort, and the journal says so.
+		r.status, r.reason = StepInterrupted, interruption(ctx)
+		e.emit(EvDecision, st.Name, DecisionData{Choice: Abort, Reason: r.reason, By: e.cfg.Operator})
 	}
 	e.emit(EvStepEnd, st.Name, StepEndData{Status: r.status, Reason: r.reason, Duration: ms(e.cfg.Clock().Sub(start))})
 	e.emit(EvCheckpoint, st.Name, &CheckpointData{})
@@ -37,8 +37,10 @@ func (e *Engine) runStep(ctx context.Context, st *Step, phase Phase, index, of i
 
 // interruption names why ctx ended: the operator's interrupt, or the journal failing.
 func interruption(ctx context.Context) string {
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err.Error()
+	// Compared by identity: a signal's cause also says Is(context.Canceled), and it is the one
+	// worth naming.
+	if err := context.Cause(ctx); err != nil && err != context.Canceled { //nolint:errorlint
+		return "interrupted: " + err.Error()
 	}
 	return "interrupted by the operator"
 }

@@ -251,8 +251,11 @@ func TestInterruptedRunIsRecordedAndSigned(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, rest.String())
 	}
 	got := strings.Join(types(t, journalOf(t, tr)), "\n")
-	if !strings.HasSuffix(got, "step.end wait\ncheckpoint wait\nrun.end\ncheckpoint") || strings.Contains(got, "never") {
+	if !strings.HasSuffix(got, "decision wait\nstep.end wait\ncheckpoint wait\nrun.end\ncheckpoint") || strings.Contains(got, "never") {
 		t.Errorf("journal:\n%s", got)
+	}
+	if data, _ := os.ReadFile(journalOf(t, tr)); !bytes.Contains(data, []byte(`"choice":"abort","reason":"interrupted: interrupt signal received"`)) {
+		t.Errorf("the interrupt is not journaled as an abort:\n%s", data)
 	}
 	code, vout, _ := cli(t, "", "verify", journalOf(t, tr), "--allowed-signers", allowed)
 	if code != 0 {

@@ -109,7 +109,7 @@ func VerifyReader(rd io.Reader, opts VerifyOptions) (*Report, error) {
 }
 
 func (r *Report) chain(rd io.Reader, opts VerifyOptions) error {
-	br := bufio.NewReaderSize(rd, 1<<20)
+	br := bufio.NewReaderSize(rd, 256<<10)
 	var prev [32]byte
 	var run []byte
 	for n := 1; ; n++ {
