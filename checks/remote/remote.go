@@ -28,15 +28,21 @@ type Line struct {
 type Command struct {
 	Argv    []string
 	Script  string
+	Env     []string      // NAME=value pairs set for the command, e.g. LC_ALL=C
 	Timeout time.Duration // 0: only the caller's context bounds it
 }
 
 // String is the command as an operator would type it: argv words quoted for a POSIX shell.
 func (c Command) String() string {
-	if c.Argv != nil {
-		return Join(c.Argv)
+	var env string
+	for _, e := range c.Env {
+		k, v, _ := strings.Cut(e, "=")
+		env += k + "=" + Quote(v) + " "
 	}
-	return c.Script
+	if c.Argv != nil {
+		return env + Join(c.Argv)
+	}
+	return env + c.Script
 }
 
 // Result is how a command ended. A command that could not be started or was cut short by its timeout

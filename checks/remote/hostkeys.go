@@ -1,0 +1,100 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// ErrHostKey marks a refused host key: unknown, changed or revoked. Nothing runs on such a host.
+var ErrHostKey = errors.New("host key refused")
+
+// HostKeyError says which host offered which key and why it was refused.
+type HostKeyError struct {
+	Host        string // as looked up in known_hosts, e.g. [127.0.0.1]:2222
+	KeyType     string
+	Fingerprint string
+	Known       []string // for a mismatch: the keys known_hosts holds, with file:line
+	Revoked     bool
+}
+
+func (e *HostKeyError) Error() string {
+	switch {
+	case e.Revoked:
+		return fmt.Sprintf("host %s offered %s key %s, which known_hosts marks @revoked: refusing", e.Host, e.KeyType, e.Fingerprint)
+	case len(e.Known) > 0:
+		return fmt.Sprintf("HOST KEY MISMATCH for %s: it offered %s %s but known_hosts has %s; someone may be intercepting the connection, or the host was rebuilt: refusing until known_hosts is corrected",
+			e.Host, e.KeyType, e.Fingerprint, strings.Join(e.Known, "; "))
+	}
+	return fmt.Sprintf("host %s is not in known_hosts: it offered %s key %s; check that fingerprint with the host's owner, then add the key to known_hosts",
+		e.Host, e.KeyType, e.Fingerprint)
+}
+
+func (e *HostKeyError) Unwrap() error { return ErrHostKey }
+
+// hostKeys checks host keys strictly against known_hosts files: there is no way to skip it.
+type hostKeys struct {
+	check ssh.HostKeyCallback
+}
+
+func newHostKeys(files []string) (*hostKeys, error) {
+	cb, err := knownhosts.New(files...)
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts: %w", err)
+	}
+	return &hostKeys{check: cb}, nil
+}
+
+// callback wraps the known_hosts check with errors that name host, key type and fingerprint.
+func (h *hostKeys) callback() ssh.HostKeyCallback {
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		err := h.check(hostname, remote, key)
+		if err == nil {
+			return nil
+		}
+		he := &HostKeyError{Host: knownhosts.Normalize(hostname), KeyType: key.Type(), Fingerprint: ssh.FingerprintSHA256(key)}
+		var ke *knownhosts.KeyError
+		var re *knownhosts.RevokedError
+		switch {
+		case errors.As(err, &re):
+			he.Revoked = true
+		case errors.As(err, &ke):
+			for _, w := range ke.Want {
+				he.Known = append(he.Known, fmt.Sprintf("%s %s (%s:%d)", w.Key.Type(), ssh.FingerprintSHA256(w.Key), w.Filename, w.Line))
+			}
+		default:
+			return fmt.Errorf("known_hosts: %w", err)
+		}
+		return he
+	}
+}
+
+// algorithms lists the host key algorithms known_hosts has for addr, so that the server is asked
+// for a key we can check rather than whichever it prefers.
+func (h *hostKeys) algorithms(addr string) []string {
+	var ke *knownhosts.KeyError
+	if err := h.check(addr, &net.TCPAddr{}, probeKey{}); !errors.As(err, &ke) {
+		return nil
+	}
+	var algos []string
+	for _, w := range ke.Want {
+		switch t := w.Key.Type(); t {
+		case ssh.KeyAlgoRSA:
+			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+		default:
+			algos = append(algos, t)
+		}
+	}
+	return algos
+}
+
+// probeKey matches no known key, so checking it lists the keys known for a host.
+type probeKey struct{}
+
+func (probeKey) Type() string                        { return "cutover-probe" }
+func (probeKey) Marshal() []byte                     { return []byte("cutover-probe") }
+func (probeKey) Verify([]byte, *ssh.Signature) error { return errors.New("probe key") }

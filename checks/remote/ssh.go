@@ -1,0 +1,484 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// ErrConnLost is returned when the connection dropped while a command ran. The next command on
+// that host dials again.
+var ErrConnLost = errors.New("connection lost")
+
+// SSHOptions configure the SSH transport. Zero values mean what ssh(1) would use.
+type SSHOptions struct {
+	Config      string        // ssh_config file; default ~/.ssh/config
+	KnownHosts  []string      // default ~/.ssh/known_hosts
+	AgentSock   string        // usually $SSH_AUTH_SOCK; empty: no agent
+	User        string        // login user when neither target nor config names one
+	Home        string        // for ~ and default key paths; default $HOME
+	DialTimeout time.Duration // TCP connect plus handshake; default 10s
+	MaxSessions int           // sessions at once per connection; default 8 (sshd allows 10)
+	Keepalive   time.Duration // probe idle connections this often; default 15s
+}
+
+// SSH is a pool of SSH connections, one per host, shared by every command of a run.
+type SSH struct {
+	opts  SSHOptions
+	cfg   *sshConfig
+	keys  *hostKeys
+	agent agent.ExtendedAgent
+
+	mu    sync.Mutex
+	conns map[string]*sshConn
+}
+
+// NewSSH prepares the transport; nothing is dialled until a command runs or Connect is called.
+func NewSSH(o SSHOptions) (*SSH, error) {
+	if o.Home == "" {
+		o.Home, _ = os.UserHomeDir()
+	}
+	if o.Config == "" {
+		o.Config = filepath.Join(o.Home, ".ssh", "config")
+	}
+	if len(o.KnownHosts) == 0 {
+		o.KnownHosts = []string{filepath.Join(o.Home, ".ssh", "known_hosts")}
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 10 * time.Second
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 8
+	}
+	if o.Keepalive <= 0 {
+		o.Keepalive = 15 * time.Second
+	}
+	cfg, err := loadSSHConfig(o.Config, o.Home)
+	if err != nil {
+		return nil, err
+	}
+	var known []string
+	for _, f := range o.KnownHosts {
+		if _, err := os.Stat(f); err == nil {
+			known = append(known, f)
+		}
+	}
+	keys, err := newHostKeys(known)
+	if err != nil {
+		return nil, err
+	}
+	s := &SSH{opts: o, cfg: cfg, keys: keys, conns: map[string]*sshConn{}}
+	if o.AgentSock != "" {
+		if c, err := net.Dial("unix", o.AgentSock); err == nil {
+			s.agent = agent.NewClient(c)
+		}
+	}
+	return s, nil
+}
+
+// Close closes every connection.
+func (s *SSH) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.conns {
+		c.close()
+		delete(s.conns, k)
+	}
+}
+
+// Runner returns the runner for one target. Runners of the same target share its connection.
+func (s *SSH) Runner(name string, t Target) Runner { return &sshRunner{s: s, name: name, target: t} }
+
+// Connect dials t now, so that host key and login problems show before the first step.
+func (s *SSH) Connect(ctx context.Context, t Target) error {
+	_, err := s.conn(ctx, t)
+	return err
+}
+
+// sshConn is one host's connection, with the jump hosts it goes through.
+type sshConn struct {
+	key    string
+	mu     sync.Mutex // held while dialling, so concurrent commands share one dial
+	client *ssh.Client
+	jumps  []*ssh.Client
+	sem    chan struct{}
+	dead   chan struct{}
+}
+
+func (c *sshConn) close() {
+	if c.client != nil {
+		c.client.Close()
+	}
+	for i := len(c.jumps) - 1; i >= 0; i-- {
+		c.jumps[i].Close()
+	}
+}
+
+func (s *SSH) conn(ctx context.Context, t Target) (*sshConn, error) {
+	spec, err := s.cfg.resolve(t, s.opts.User)
+	if err != nil {
+		return nil, err
+	}
+	key := spec.String() + " via " + strings.Join(spec.proxyJump, ",")
+	s.mu.Lock()
+	c, ok := s.conns[key]
+	if !ok {
+		c = &sshConn{key: key, sem: make(chan struct{}, s.opts.MaxSessions)}
+		s.conns[key] = c
+	}
+	s.mu.Unlock()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client != nil {
+		return c, nil
+	}
+	if err := s.dial(ctx, c, spec); err != nil {
+		return nil, fmt.Errorf("ssh %s: %w", spec, err)
+	}
+	return c, nil
+}
+
+// drop forgets a broken connection so the next command redials.
+func (s *SSH) drop(c *sshConn) {
+	c.mu.Lock()
+	c.close()
+	c.client, c.jumps = nil, nil
+	c.mu.Unlock()
+}
+
+func (s *SSH) dial(ctx context.Context, c *sshConn, spec hostSpec) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+	defer cancel()
+	var jumps []*ssh.Client
+	var via *ssh.Client
+	fail := func(err error) error {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			jumps[i].Close()
+		}
+		return err
+	}
+	for _, hop := range spec.proxyJump {
+		ht, err := parseHop(hop)
+		if err != nil {
+			return fail(err)
+		}
+		hs, err := s.cfg.resolve(ht, s.opts.User)
+		if err != nil {
+			return fail(err)
+		}
+		hs.proxyJump = nil // a hop's own ProxyJump would loop; OpenSSH ignores it here too
+		cl, err := s.handshake(ctx, via, hs)
+		if err != nil {
+			return fail(fmt.Errorf("jump host %s: %w", hs, err))
+		}
+		jumps = append(jumps, cl)
+		via = cl
+	}
+	cl, err := s.handshake(ctx, via, spec)
+	if err != nil {
+		return fail(err)
+	}
+	c.client, c.jumps, c.dead = cl, jumps, make(chan struct{})
+	go s.keepalive(c, cl, c.dead)
+	return nil
+}
+
+// handshake opens a TCP connection (directly, or through via) and runs the SSH handshake on it.
+func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*ssh.Client, error) {
+	var conn net.Conn
+	var err error
+	if via == nil {
+		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", spec.addr())
+	} else {
+		conn, err = via.DialContext(ctx, "tcp", spec.addr())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	signers, notes := s.signers(spec)
+	cfg := &ssh.ClientConfig{
+		User:              spec.user,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })},
+		HostKeyCallback:   s.keys.callback(),
+		HostKeyAlgorithms: s.keys.algorithms(spec.addr()),
+		Timeout:           s.opts.DialTimeout,
+	}
+	cc, chans, reqs, err := ssh.NewClientConn(conn, spec.addr(), cfg)
+	if err != nil {
+		conn.Close()
+		var he *HostKeyError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, fmt.Errorf("login as %s refused: tried %d key(s)%s", spec.user, len(signers), notes)
+		}
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return ssh.NewClient(cc, chans, reqs), nil
+}
+
+// signers gathers the keys to offer: the agent's, then the identity files (or ssh's default ones).
+// notes explains keys that could not be used, such as passphrase-protected files.
+func (s *SSH) signers(spec hostSpec) ([]ssh.Signer, string) {
+	var out []ssh.Signer
+	var notes []string
+	if s.agent != nil {
+		if ks, err := s.agent.Signers(); err == nil {
+			out = append(out, ks...)
+		} else {
+			notes = append(notes, "ssh-agent: "+err.Error())
+		}
+	}
+	files := spec.identity
+	if len(files) == 0 {
+		for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+			files = append(files, filepath.Join(s.opts.Home, ".ssh", n))
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		k, err := ssh.ParsePrivateKey(data)
+		var pm *ssh.PassphraseMissingError
+		switch {
+		case errors.As(err, &pm):
+			notes = append(notes, fmt.Sprintf("%s is passphrase-protected: load it into ssh-agent (ssh-add %s)", f, f))
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("%s: %v", f, err))
+		default:
+			out = append(out, k)
+		}
+	}
+	if s.agent == nil {
+		notes = append(notes, "no ssh-agent (SSH_AUTH_SOCK unset)")
+	}
+	if len(notes) == 0 {
+		return out, ""
+	}
+	return out, "; " + strings.Join(notes, "; ")
+}
+
+// keepalive probes the connection; a dead peer closes it, which fails running commands promptly.
+func (s *SSH) keepalive(c *sshConn, cl *ssh.Client, dead chan struct{}) {
+	t := time.NewTicker(s.opts.Keepalive)
+	defer t.Stop()
+	done := make(chan struct{})
+	go func() { cl.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			close(dead)
+			return
+		case <-t.C:
+			reply := make(chan error, 1)
+			go func() { _, _, err := cl.SendRequest("keepalive@openssh.com", true, nil); reply <- err }()
+			select {
+			case err := <-reply:
+				if err == nil {
+					continue
+				}
+			case <-time.After(s.opts.Keepalive):
+			case <-done:
+				continue
+			}
+			cl.Close()
+		}
+	}
+}
+
+// sshRunner runs commands on one target over the pool.
+type sshRunner struct {
+	s      *SSH
+	name   string
+	target Target
+}
+
+// pidMark starts the line on which a remote command reports its process id (see commandLine).
+const pidMark = "\x1ecutover-pid "
+
+// commandLine is what the remote login shell receives. It first reports its PID on stderr (so a
+// timeout can kill the command's process group: sshd makes each session's shell a session
+// leader, and not every sshd honours signal requests), sets the env, then execs the command:
+// argv words quoted, or a script handed to sh -c so it runs under a POSIX shell.
+func (c Command) commandLine() string {
+	var b strings.Builder
+	b.WriteString(`printf '\036cutover-pid %s\n' "$$" >&2; `)
+	for _, e := range c.Env {
+		k, v, _ := strings.Cut(e, "=")
+		b.WriteString("export " + k + "=" + Quote(v) + "; ")
+	}
+	b.WriteString("exec ")
+	if c.Argv != nil {
+		b.WriteString(Join(c.Argv))
+	} else {
+		b.WriteString("sh -c " + Quote(c.Script))
+	}
+	return b.String()
+}
+
+// Run runs cmd on the target, streaming its output.
+func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Result, error) {
+	if len(cmd.Argv) == 0 && cmd.Script == "" {
+		return Result{}, errors.New("run: empty command")
+	}
+	if cmd.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, cmd.Timeout, ErrTimeout)
+		defer cancel()
+	}
+	conn, sess, err := r.session(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
+	}
+	defer func() { <-conn.sem }()
+	defer sess.Close()
+
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
+	}
+	stderr, err := sess.StderrPipe()
+	if err != nil {
+		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
+	}
+	start := time.Now()
+	if err := sess.Start(cmd.commandLine()); err != nil {
+		r.s.drop(conn)
+		return Result{}, fmt.Errorf("ssh %s: start: %w", r.name, err)
+	}
+	var mu sync.Mutex
+	pid := make(chan string, 1)
+	emit := func(l Line) {
+		if l.Stream == Stderr && strings.HasPrefix(l.Text, pidMark) {
+			select {
+			case pid <- strings.TrimPrefix(l.Text, pidMark):
+				return
+			default: // a second mark comes from the command itself: pass it on
+			}
+		}
+		if onLine != nil {
+			mu.Lock()
+			onLine(l)
+			mu.Unlock()
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); readLines(stdout, Stdout, emit) }()
+		go func() { defer wg.Done(); readLines(stderr, Stderr, emit) }()
+		wg.Wait()
+		done <- sess.Wait()
+	}()
+	var waitErr error
+	select {
+	case waitErr = <-done:
+	case <-ctx.Done():
+		select {
+		case p := <-pid:
+			r.kill(conn, p)
+		default:
+		}
+		sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second): // the channel lingers; the command itself is gone
+		}
+		res := Result{ExitCode: -1, Duration: time.Since(start)}
+		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
+			return res, fmt.Errorf("ssh %s: %w after %s", r.name, ErrTimeout, cmd.Timeout)
+		}
+		return res, fmt.Errorf("ssh %s: %w", r.name, context.Cause(ctx))
+	}
+	res := Result{Duration: time.Since(start)}
+	var exitErr *ssh.ExitError
+	switch {
+	case waitErr == nil:
+	case errors.As(waitErr, &exitErr):
+		res.ExitCode = exitErr.ExitStatus()
+		if sig := exitErr.Signal(); sig != "" {
+			res.ExitCode, res.Signal = -1, "SIG"+sig
+		}
+	default:
+		// No exit status: the connection or the server went away mid-command.
+		r.s.drop(conn)
+		return Result{ExitCode: -1, Duration: res.Duration}, fmt.Errorf("ssh %s: %w while running the command: %v", r.name, ErrConnLost, waitErr)
+	}
+	return res, nil
+}
+
+// kill ends a remote command's process group from a second session on the same connection.
+func (r *sshRunner) kill(conn *sshConn, pid string) {
+	for _, c := range pid {
+		if c < '0' || c > '9' {
+			return
+		}
+	}
+	conn.mu.Lock()
+	cl := conn.client
+	conn.mu.Unlock()
+	if cl == nil {
+		return
+	}
+	sess, err := cl.NewSession()
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	done := make(chan error, 1)
+	go func() { done <- sess.Run("kill -KILL -- -" + pid + " 2>/dev/null || kill -KILL " + pid) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// session gets a connection (dialling if needed) and opens a session on it, redialling once if
+// the pooled connection turns out to be dead.
+func (r *sshRunner) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := r.s.conn(ctx, r.target)
+		if err != nil {
+			return nil, nil, err
+		}
+		select {
+		case conn.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, nil, context.Cause(ctx)
+		}
+		conn.mu.Lock()
+		cl := conn.client
+		conn.mu.Unlock()
+		if cl != nil {
+			sess, err := cl.NewSession()
+			if err == nil {
+				return conn, sess, nil
+			}
+			r.s.drop(conn)
+			if attempt == 1 {
+				<-conn.sem
+				return nil, nil, fmt.Errorf("open session: %w", err)
+			}
+		}
+		<-conn.sem
+	}
+}
