@@ -92,7 +92,7 @@ func Start(t testing.TB, o Options) *Server {
 			"UseDNS no",
 			"PrintMotd no",
 			"LogLevel ERROR",
-			"SetEnv SHLVL=1",          // skip root's heavy ~/.bashrc for every command
+			"SetEnv SHLVL=1",         // skip root's heavy ~/.bashrc for every command
 			"MaxStartups 200:30:400", // stock 10:30:100 drops connections in fan-out tests
 			"MaxSessions 20",
 		}
