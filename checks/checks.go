@@ -62,13 +62,21 @@ type Baselines interface {
 	Baseline(id string) ([]string, bool)
 }
 
-// Env is what a running check may use: a runner for its host, a sink for its live output, and the
-// baselines recorded so far.
+// Hosts gives checks that look from several places (endpoint) the runners and zones of other hosts.
+type Hosts interface {
+	Runner(host string) (remote.Runner, error)
+	Zone(host string) string
+}
+
+// Env is what a running check may use: a runner for its host, sinks for the commands it runs and
+// their live output, the baselines recorded so far, and the runbook's other hosts.
 type Env struct {
+	Host      string
 	Runner    remote.Runner
-	OnCommand func(cmd remote.Command) // called before each command starts, for the journal
-	OnLine    func(remote.Line)
+	OnCommand func(host string, cmd remote.Command) // called before each command starts, for the journal
+	OnLine    func(host string, l remote.Line)
 	Baselines Baselines
+	Hosts     Hosts
 }
 
 // Check is one runnable check with all its values resolved.

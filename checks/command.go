@@ -41,7 +41,7 @@ func (c Command) Run(ctx context.Context, env Env) Result {
 	keepAll := c.Record || c.Baseline != ""
 	onLine := func(l remote.Line) {
 		if env.OnLine != nil {
-			env.OnLine(l)
+			env.OnLine(env.Host, l)
 		}
 		if len(tail) == evidenceTail {
 			tail = tail[1:]
@@ -62,7 +62,7 @@ func (c Command) Run(ctx context.Context, env Env) Result {
 		}
 	}
 	if env.OnCommand != nil {
-		env.OnCommand(c.Cmd)
+		env.OnCommand(env.Host, c.Cmd)
 	}
 	res, err := env.Runner.Run(ctx, c.Cmd, onLine)
 	evidence := prefixed("| ", tail)

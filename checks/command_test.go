@@ -51,7 +51,7 @@ func TestCommand(t *testing.T) {
 
 func TestCommandRecordsBaselineAndEvidence(t *testing.T) {
 	var streamed []string
-	env := Env{Runner: remote.Local{}, OnLine: func(l remote.Line) { streamed = append(streamed, l.Text) }}
+	env := Env{Runner: remote.Local{}, OnLine: func(_ string, l remote.Line) { streamed = append(streamed, l.Text) }}
 	got := Command{Cmd: remote.Command{Script: "seq 1 25"}, Record: true}.Run(context.Background(), env)
 	if got.Outcome != Pass || len(got.Baseline) != 25 || got.Baseline[24] != "25" {
 		t.Fatalf("got %+v", got)

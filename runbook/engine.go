@@ -23,9 +23,11 @@ type Recorder interface {
 	Record(ev *Event) error
 }
 
-// Runners hands out the runner for a host of the runbook ("local" is this machine).
+// Runners hands out the runner of a host of the runbook ("local" is this machine) and tells its
+// network zone.
 type Runners interface {
 	Runner(host string) (remote.Runner, error)
+	Zone(host string) string
 }
 
 // Config is everything one run needs. Runbook, Values, Runners, Decider and Recorder are required.

@@ -38,6 +38,8 @@ func (f *fakeRunner) Runner(host string) (remote.Runner, error) {
 	return f, nil
 }
 
+func (f *fakeRunner) Zone(host string) string { return "zone-" + host }
+
 func (f *fakeRunner) Run(ctx context.Context, cmd remote.Command, onLine func(remote.Line)) (remote.Result, error) {
 	f.mu.Lock()
 	key := cmd.String()

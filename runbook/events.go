@@ -92,6 +92,7 @@ type CmdData struct {
 type OutputData struct {
 	Index   int           `json:"index"`
 	Check   string        `json:"check"`
+	Host    string        `json:"host"`
 	Lines   []remote.Line `json:"lines"`
 	Dropped int           `json:"dropped,omitempty"` // lines not journaled past the per-command limit
 }

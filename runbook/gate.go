@@ -168,24 +168,43 @@ func hostName(h string) string {
 	return h
 }
 
-// observe runs one check with its runner, journaling its commands and batched output.
+// observe runs one check on its host, journaling its commands and batched output (per host, for
+// checks such as endpoint that run commands from several hosts).
 func (e *Engine) observe(ctx context.Context, step, host string, index int, label string, attempt int, c checks.Check) checks.Result {
-	runner, err := e.cfg.Runners.Runner(hostName(host))
+	host = hostName(host)
+	runner, err := e.cfg.Runners.Runner(host)
 	if err != nil {
 		return checks.Result{Outcome: checks.Inconclusive, Summary: err.Error()}
 	}
-	b := &batcher{e: e, step: step, index: index, label: label, every: e.cfg.FlushEvery}
+	var mu sync.Mutex
+	batchers := map[string]*batcher{}
+	batcherFor := func(h string) *batcher {
+		mu.Lock()
+		defer mu.Unlock()
+		b, ok := batchers[h]
+		if !ok {
+			b = &batcher{e: e, step: step, host: h, index: index, label: label, every: e.cfg.FlushEvery}
+			batchers[h] = b
+		}
+		return b
+	}
 	env := checks.Env{
+		Host:   host,
 		Runner: runner,
-		OnCommand: func(cmd remote.Command) {
-			b.flush()
-			e.emit(EvCmd, step, CmdData{Index: index, Check: label, Host: hostName(host), Command: e.redact(cmd.String()), Attempt: attempt})
+		OnCommand: func(h string, cmd remote.Command) {
+			batcherFor(h).flush()
+			e.emit(EvCmd, step, CmdData{Index: index, Check: label, Host: h, Command: e.redact(cmd.String()), Attempt: attempt})
 		},
-		OnLine:    b.add,
+		OnLine:    func(h string, l remote.Line) { batcherFor(h).add(l) },
 		Baselines: e,
+		Hosts:     e.cfg.Runners,
 	}
 	res := c.Run(ctx, env)
-	b.close()
+	mu.Lock()
+	for _, b := range batchers {
+		b.close()
+	}
+	mu.Unlock()
 	return res
 }
 
@@ -220,6 +239,7 @@ func (e *Engine) Baseline(id string) ([]string, bool) {
 type batcher struct {
 	e                *Engine
 	step, label      string
+	host             string
 	index            int
 	every            time.Duration
 	mu               sync.Mutex
@@ -257,7 +277,7 @@ func (b *batcher) flushLocked() {
 	if len(b.lines) == 0 {
 		return
 	}
-	b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Lines: b.lines})
+	b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: b.lines})
 	b.lines = nil
 }
 
@@ -267,6 +287,6 @@ func (b *batcher) close() {
 	defer b.mu.Unlock()
 	b.flushLocked()
 	if b.extra > 0 {
-		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Lines: []remote.Line{}, Dropped: b.extra})
+		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: []remote.Line{}, Dropped: b.extra})
 	}
 }

@@ -200,3 +200,5 @@ func (localRunners) Runner(host string) (remote.Runner, error) {
 	}
 	return nil, fmt.Errorf("host %s: this build runs local checks only; the SSH transport is not available yet", host)
 }
+
+func (localRunners) Zone(host string) string { return "" }

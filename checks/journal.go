@@ -1,0 +1,225 @@
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/cutover/cutover/checks/remote"
+)
+
+// DefaultFailOn is what journal_unit looks for when a step names no patterns.
+var DefaultFailOn = regexp.MustCompile(`(?i)\b(error|failed|failure|fatal|panic|segfault|denied|refused|timed out)\b`)
+
+// noJournal says why journalctl output cannot be trusted to show anything.
+func noJournal(o output) (string, bool) {
+	if why, bad := o.unusable(); bad {
+		return why, true
+	}
+	for _, l := range append(append([]string{}, o.stderr...), o.stdout...) {
+		switch {
+		case strings.Contains(l, "No journal files were found"):
+			return "no journal on this host (journalctl: No journal files were found)", true
+		case strings.Contains(l, "You are currently not seeing messages from other users and the system"):
+			return "journalctl sees only this user's messages: run as root or in group adm / systemd-journal", true
+		case strings.Contains(l, noBootEntries):
+			return "the journal holds nothing for the current boot (no journal, or journald is not running)", true
+		case strings.Contains(l, "Failed to seek to cursor"), strings.Contains(l, "Failed to parse cursor"):
+			return "journalctl could not find the baseline's position: " + strings.TrimSpace(l), true
+		}
+	}
+	if o.exit != 0 {
+		return fmt.Sprintf("journalctl exited %d", o.exit), true
+	}
+	return "", false
+}
+
+// JournalUnit passes when none of a unit's last log lines matches the fail patterns.
+type JournalUnit struct {
+	Unit   string
+	Lines  int              // how many recent lines to read (default 200)
+	FailOn []*regexp.Regexp // default DefaultFailOn
+}
+
+// Run reads the unit's recent journal.
+func (j JournalUnit) Run(ctx context.Context, env Env) Result {
+	n := j.Lines
+	if n <= 0 {
+		n = 200
+	}
+	o := runHere(ctx, env, c("journalctl", "-u", j.Unit, "-n", fmt.Sprint(n), "--no-pager", "-o", "short-iso"))
+	if why, bad := noJournal(o); bad {
+		return inconclusive(why, tail(o.stderr, 5)...)
+	}
+	pats := j.FailOn
+	if len(pats) == 0 {
+		pats = []*regexp.Regexp{DefaultFailOn}
+	}
+	hits := MatchLines(o.stdout, pats)
+	lines := 0
+	for _, l := range o.stdout {
+		if !strings.HasPrefix(l, "-- ") {
+			lines++
+		}
+	}
+	if len(hits) == 0 {
+		return pass(fmt.Sprintf("%d recent %s log lines, none matching", lines, j.Unit))
+	}
+	return fail(fmt.Sprintf("%d of the last %d %s log lines match: %s", len(hits), lines, j.Unit, hits[len(hits)-1]), tail(hits, 10)...)
+}
+
+// MatchLines returns the log lines (not journalctl's "-- ..." notes) matching any pattern.
+func MatchLines(lines []string, pats []*regexp.Regexp) []string {
+	var hits []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "-- ") {
+			continue
+		}
+		for _, p := range pats {
+			if p.MatchString(l) {
+				hits = append(hits, l)
+				break
+			}
+		}
+	}
+	return hits
+}
+
+// JournalEntry is one entry of journalctl -o json.
+type JournalEntry struct {
+	Cursor     string
+	Identifier string // SYSLOG_IDENTIFIER, else the unit, else the command name
+	Message    string
+}
+
+// Key is the entry's identity across occurrences: who logged it and the message with numbers,
+// addresses and ids folded, so "connection 4711 refused" and "connection 4712 refused" are one.
+func (e JournalEntry) Key() string { return e.Identifier + ": " + NormalizeMessage(e.Message) }
+
+var (
+	uuidRe = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+	hexRe  = regexp.MustCompile(`(?i)\b(0x[0-9a-f]+|[0-9a-f]{8,})\b`)
+	numRe  = regexp.MustCompile(`[0-9]+`)
+)
+
+// NormalizeMessage folds the parts of a log message that differ between occurrences.
+func NormalizeMessage(m string) string {
+	m = uuidRe.ReplaceAllString(m, "<uuid>")
+	m = hexRe.ReplaceAllString(m, "<hex>")
+	m = numRe.ReplaceAllString(m, "#")
+	return strings.Join(strings.Fields(m), " ")
+}
+
+// ParseJournalJSON reads journalctl -o json lines. MESSAGE may be a string, an array of bytes
+// (binary or invalid UTF-8) or null.
+func ParseJournalJSON(lines []string) ([]JournalEntry, error) {
+	var out []JournalEntry
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(l), &raw); err != nil {
+			return nil, fmt.Errorf("journal line %d: %w", i+1, err)
+		}
+		e := JournalEntry{Cursor: jsonString(raw["__CURSOR"]), Message: jsonString(raw["MESSAGE"])}
+		for _, f := range []string{"SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_COMM"} {
+			if e.Identifier = jsonString(raw[f]); e.Identifier != "" {
+				break
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func jsonString(r json.RawMessage) string {
+	if len(r) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(r, &s) == nil {
+		return s
+	}
+	var b []byte
+	var ints []int
+	if json.Unmarshal(r, &ints) == nil {
+		for _, i := range ints {
+			b = append(b, byte(i))
+		}
+		return strings.ToValidUTF8(string(b), "?")
+	}
+	return ""
+}
+
+// noBootEntries is what the journal_baseline script says when the current boot has no entries at
+// all: a booted system always logs, so an empty answer would otherwise read as "no errors".
+const noBootEntries = "cutover: no journal entries for the current boot"
+
+// cursorMark starts the baseline line that holds the journal position it was taken at.
+const cursorMark = "#cursor "
+
+// JournalErrors records this boot's error-priority entries as a baseline, or, with a baseline,
+// reports errors logged since it that were not already there.
+type JournalErrors struct {
+	Baseline string
+}
+
+// Run reads journalctl -p err -b (after the baseline's position, when comparing).
+func (j JournalErrors) Run(ctx context.Context, env Env) Result {
+	args := []string{"journalctl", "-p", "err", "-b", "-o", "json", "--no-pager"}
+	var known map[string]bool
+	if j.Baseline != "" {
+		base, ok := env.Baselines.Baseline(j.Baseline)
+		if !ok {
+			return inconclusive(fmt.Sprintf("baseline %q was not recorded", j.Baseline))
+		}
+		known = map[string]bool{}
+		for _, b := range base {
+			if cur, ok := strings.CutPrefix(b, cursorMark); ok && cur != "" {
+				args = append(args, "--after-cursor", cur)
+			} else {
+				known[b] = true
+			}
+		}
+	}
+	script := `journalctl -b -n 1 -o cat --no-pager | grep -q . || { echo '` + noBootEntries + `' >&2; exit 3; }; exec ` + remote.Join(args)
+	o := runHere(ctx, env, sh(script))
+	if why, bad := noJournal(o); bad {
+		return inconclusive(why, tail(o.stderr, 5)...)
+	}
+	entries, err := ParseJournalJSON(o.stdout)
+	if err != nil {
+		return inconclusive("cannot read journalctl output: " + err.Error())
+	}
+	keys := map[string]int{}
+	var order []string
+	cursor := ""
+	for _, e := range entries {
+		if keys[e.Key()] == 0 {
+			order = append(order, e.Key())
+		}
+		keys[e.Key()]++
+		cursor = e.Cursor
+	}
+	if j.Baseline == "" {
+		base := append([]string{cursorMark + cursor}, order...)
+		slices.Sort(base[1:])
+		r := pass(fmt.Sprintf("%d error entries this boot (%d distinct) recorded as the baseline", len(entries), len(order)), tail(order, 10)...)
+		r.Baseline = base
+		return r
+	}
+	var fresh []string
+	for _, k := range order {
+		if !known[k] {
+			fresh = append(fresh, fmt.Sprintf("%s (×%d)", k, keys[k]))
+		}
+	}
+	if len(fresh) == 0 {
+		return pass(fmt.Sprintf("no new errors since the baseline (%d entries since, all seen before)", len(entries)))
+	}
+	return fail(fmt.Sprintf("%d new error(s) since the baseline: %s", len(fresh), fresh[0]), tail(fresh, 20)...)
+}

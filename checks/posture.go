@@ -1,0 +1,349 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SELinux passes when getenforce reports the expected mode.
+type SELinux struct {
+	Want string // Enforcing (default), Permissive or Disabled
+}
+
+// Run asks getenforce.
+func (s SELinux) Run(ctx context.Context, env Env) Result {
+	want := s.Want
+	if want == "" {
+		want = "Enforcing"
+	}
+	o := runHere(ctx, env, c("getenforce"))
+	if why, bad := o.unusable(); bad {
+		return inconclusive(why, tail(o.stderr, 3)...)
+	}
+	if o.exit != 0 || len(o.stdout) == 0 {
+		return inconclusive(fmt.Sprintf("getenforce exited %d", o.exit), tail(o.stderr, 3)...)
+	}
+	got := strings.TrimSpace(o.stdout[0])
+	if strings.EqualFold(got, want) {
+		return pass("SELinux " + got)
+	}
+	return fail(fmt.Sprintf("SELinux is %s, want %s", got, want))
+}
+
+// firewallScript reads the active firewall: firewalld's zone if firewalld is installed, else the
+// nftables ruleset.
+const firewallScript = `if command -v firewall-cmd >/dev/null 2>&1; then exec firewall-cmd --list-all; else exec nft list ruleset; fi`
+
+// Firewall checks that services or ports are allowed in, and records or compares the ruleset.
+type Firewall struct {
+	Allow    []string // service names (https) or PORT/PROTO (8443/tcp)
+	Baseline string   // compare the ruleset with this baseline
+	Record   bool     // keep the ruleset as this check's baseline
+}
+
+// Run reads the firewall and judges it.
+func (f Firewall) Run(ctx context.Context, env Env) Result {
+	o := runHere(ctx, env, sh(firewallScript))
+	if why, bad := o.unusable(); bad {
+		return inconclusive(why, tail(o.stderr, 3)...)
+	}
+	for _, l := range o.stderr {
+		if strings.Contains(l, "FirewallD is not running") {
+			return inconclusive("firewalld is installed but not running", l)
+		}
+	}
+	if o.exit != 0 {
+		return inconclusive(fmt.Sprintf("reading the firewall exited %d", o.exit), tail(o.stderr, 3)...)
+	}
+	fw := ParseFirewall(o.stdout)
+	var missing, evidence []string
+	for _, a := range f.Allow {
+		ok, how, err := fw.Allows(a)
+		if err != nil {
+			return inconclusive(err.Error())
+		}
+		if !ok {
+			missing = append(missing, a)
+		}
+		evidence = append(evidence, fmt.Sprintf("%s: %s", a, how))
+	}
+	r := pass(fmt.Sprintf("%s firewall allows %s", fw.Backend, orAll(f.Allow)), evidence...)
+	if len(missing) > 0 {
+		r = fail(fmt.Sprintf("%s firewall does not allow %s", fw.Backend, strings.Join(missing, ", ")), evidence...)
+	}
+	if f.Record {
+		r.Baseline = fw.Rules
+	}
+	if f.Baseline != "" {
+		before, ok := env.Baselines.Baseline(f.Baseline)
+		if !ok {
+			return inconclusive(fmt.Sprintf("baseline %q was not recorded", f.Baseline))
+		}
+		added, removed := diffLines(before, fw.Rules)
+		if len(added)+len(removed) > 0 {
+			r.Outcome = Fail
+			r.Summary = fmt.Sprintf("firewall changed since %s: %d rule lines added, %d removed", f.Baseline, len(added), len(removed))
+			r.Evidence = append(append(r.Evidence, prefixed("+ ", added)...), prefixed("- ", removed)...)
+		} else if len(missing) == 0 {
+			r.Summary = fmt.Sprintf("%s firewall unchanged since %s", fw.Backend, f.Baseline)
+		}
+	}
+	return r
+}
+
+func orAll(s []string) string {
+	if len(s) == 0 {
+		return "what it allowed (nothing asked)"
+	}
+	return strings.Join(s, ", ")
+}
+
+// FirewallState is a parsed firewall: firewalld's zone or an nftables ruleset.
+type FirewallState struct {
+	Backend  string   // firewalld or nftables
+	Services []string // firewalld
+	Ports    []string // firewalld PORT/PROTO
+	Rules    []string // normalised lines, what baselines compare
+	// nftables input chains: their policy and the ports their accept rules open.
+	InputPolicyAccept bool
+	HasInput          bool
+	Open              map[string]bool // "443/tcp"
+}
+
+var (
+	nftCounter = regexp.MustCompile(`\s*counter packets \d+ bytes \d+`)
+	nftHandle  = regexp.MustCompile(`\s*# handle \d+`)
+	nftDport   = regexp.MustCompile(`\b(tcp|udp) dport (\{[^}]*\}|\S+)`)
+)
+
+// ParseFirewall reads firewall-cmd --list-all or nft list ruleset.
+func ParseFirewall(lines []string) FirewallState {
+	fw := FirewallState{Backend: "nftables", Open: map[string]bool{}}
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "services:") || strings.HasPrefix(t, "target:") {
+			fw.Backend = "firewalld"
+		}
+	}
+	inInput := false
+	for _, l := range lines {
+		t := strings.TrimSpace(nftHandle.ReplaceAllString(nftCounter.ReplaceAllString(l, ""), ""))
+		if t == "" {
+			continue
+		}
+		fw.Rules = append(fw.Rules, t)
+		if fw.Backend == "firewalld" {
+			if v, ok := strings.CutPrefix(t, "services:"); ok {
+				fw.Services = strings.Fields(v)
+			}
+			if v, ok := strings.CutPrefix(t, "ports:"); ok {
+				fw.Ports = strings.Fields(v)
+			}
+			continue
+		}
+		switch {
+		case strings.HasPrefix(t, "chain "):
+			inInput = false
+		case strings.Contains(t, "hook input"):
+			inInput, fw.HasInput = true, true
+			if strings.Contains(t, "policy accept") {
+				fw.InputPolicyAccept = true
+			}
+		case inInput && strings.HasSuffix(t, "accept"):
+			for _, m := range nftDport.FindAllStringSubmatch(t, -1) {
+				for _, p := range strings.FieldsFunc(strings.Trim(m[2], "{}"), func(r rune) bool { return r == ',' || r == ' ' }) {
+					fw.Open[p+"/"+m[1]] = true
+				}
+			}
+		}
+	}
+	return fw
+}
+
+// wellKnown maps the service names runbooks use most to their ports, for nftables.
+var wellKnown = map[string][]string{
+	"ssh": {"22/tcp"}, "http": {"80/tcp"}, "https": {"443/tcp"}, "dns": {"53/udp", "53/tcp"},
+	"ntp": {"123/udp"}, "ldap": {"389/tcp"}, "ldaps": {"636/tcp"}, "postgresql": {"5432/tcp"},
+	"mysql": {"3306/tcp"}, "smtp": {"25/tcp"}, "snmp": {"161/udp"},
+}
+
+// Allows tells whether a service or PORT/PROTO is allowed in, and how.
+func (fw FirewallState) Allows(item string) (bool, string, error) {
+	if fw.Backend == "firewalld" {
+		if slices.Contains(fw.Services, item) {
+			return true, "service allowed", nil
+		}
+		if slices.Contains(fw.Ports, item) {
+			return true, "port allowed", nil
+		}
+		if ports, ok := wellKnown[item]; ok && slices.Contains(fw.Ports, ports[0]) {
+			return true, "allowed as port " + ports[0], nil
+		}
+		return false, "neither a service nor a port of the active zone", nil
+	}
+	if !fw.HasInput {
+		return true, "no nftables input chain: nothing is filtered", nil
+	}
+	ports := []string{item}
+	if !strings.Contains(item, "/") {
+		p, ok := wellKnown[item]
+		if !ok {
+			return false, "", fmt.Errorf("firewall: cannot map service %q to a port for nftables; write it as PORT/PROTO", item)
+		}
+		ports = p
+	}
+	for _, p := range ports {
+		if fw.Open[p] {
+			return true, "accept rule for " + p, nil
+		}
+	}
+	if fw.InputPolicyAccept {
+		return true, "input policy accept", nil
+	}
+	return false, "no accept rule and input policy is not accept", nil
+}
+
+// clockScript reads chrony's tracking, or systemd's sync flag where chrony is absent.
+const clockScript = `if command -v chronyc >/dev/null 2>&1; then exec chronyc -n tracking; else exec timedatectl show; fi`
+
+// Clock passes when the host's clock is synchronised and its offset is under MaxOffset.
+type Clock struct {
+	MaxOffset time.Duration // default 100ms
+}
+
+// Run reads chronyc tracking or timedatectl show.
+func (ck Clock) Run(ctx context.Context, env Env) Result {
+	max := ck.MaxOffset
+	if max <= 0 {
+		max = 100 * time.Millisecond
+	}
+	o := runHere(ctx, env, sh(clockScript))
+	if why, bad := o.unusable(); bad {
+		return inconclusive(why, tail(o.stderr, 3)...)
+	}
+	for _, l := range append(o.stdout, o.stderr...) {
+		if strings.Contains(l, "Cannot talk to daemon") {
+			return inconclusive("chronyd is not running: " + strings.TrimSpace(l))
+		}
+	}
+	t, err := ParseClock(o.stdout)
+	if err != nil {
+		return inconclusive(err.Error(), tail(o.stdout, 5)...)
+	}
+	switch {
+	case !t.Synced:
+		return fail("clock is not synchronised ("+t.Source+")", t.Evidence...)
+	case !t.HasOffset:
+		return pass("clock synchronised ("+t.Source+" reports no offset)", t.Evidence...)
+	case t.Offset.Abs() > max:
+		return fail(fmt.Sprintf("clock is off by %s, more than %s", t.Offset, max), t.Evidence...)
+	}
+	return pass(fmt.Sprintf("clock synchronised, offset %s", t.Offset), t.Evidence...)
+}
+
+// ClockState is what chrony or timedatectl say about the clock.
+type ClockState struct {
+	Source    string // chrony or timedatectl
+	Synced    bool
+	HasOffset bool
+	Offset    time.Duration // positive: fast
+	Evidence  []string
+}
+
+// ParseClock reads chronyc -n tracking or timedatectl show.
+func ParseClock(lines []string) (ClockState, error) {
+	var st ClockState
+	for _, l := range lines {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			k, v, ok = strings.Cut(l, "=")
+		}
+		if !ok {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch k {
+		case "System time":
+			st.Source = "chrony"
+			f := strings.Fields(v) // 0.000012345 seconds fast of NTP time
+			if len(f) >= 3 {
+				secs, err := strconv.ParseFloat(f[0], 64)
+				if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || math.Abs(secs) > 1e9 {
+					return st, fmt.Errorf("chrony: bad System time %q", v)
+				}
+				if f[2] == "slow" {
+					secs = -secs
+				}
+				st.Offset, st.HasOffset = time.Duration(secs*float64(time.Second)), true
+			}
+			st.Evidence = append(st.Evidence, l)
+		case "Leap status":
+			st.Source = "chrony"
+			st.Synced = v == "Normal" || strings.HasPrefix(v, "Insert") || strings.HasPrefix(v, "Delete")
+			st.Evidence = append(st.Evidence, l)
+		case "Reference ID", "Stratum":
+			st.Evidence = append(st.Evidence, l)
+		case "NTPSynchronized":
+			st.Source = "timedatectl"
+			st.Synced = v == "yes"
+			st.Evidence = append(st.Evidence, l)
+		case "NTP", "TimeUSec":
+			st.Evidence = append(st.Evidence, l)
+		}
+	}
+	if st.Source == "" {
+		return st, fmt.Errorf("neither chronyc tracking nor timedatectl show output")
+	}
+	return st, nil
+}
+
+// DNS passes when a name resolves, and to every expected address if any are given.
+type DNS struct {
+	Name   string
+	Expect []string
+}
+
+// Run asks getent ahosts, which follows nsswitch like the services on the host do.
+func (d DNS) Run(ctx context.Context, env Env) Result {
+	o := runHere(ctx, env, c("getent", "ahosts", "--", d.Name))
+	if why, bad := o.unusable(); bad {
+		return inconclusive(why, tail(o.stderr, 3)...)
+	}
+	switch o.exit {
+	case 0:
+	case 2:
+		return fail(fmt.Sprintf("%s does not resolve", d.Name))
+	default:
+		return inconclusive(fmt.Sprintf("getent exited %d", o.exit), tail(o.stderr, 3)...)
+	}
+	addrs := ParseGetent(o.stdout)
+	var missing []string
+	for _, e := range d.Expect {
+		if !slices.Contains(addrs, e) {
+			missing = append(missing, e)
+		}
+	}
+	ev := []string{"resolves to " + strings.Join(addrs, ", ")}
+	if len(missing) > 0 {
+		return fail(fmt.Sprintf("%s resolves, but not to %s", d.Name, strings.Join(missing, ", ")), ev...)
+	}
+	return pass(fmt.Sprintf("%s resolves to %s", d.Name, strings.Join(addrs, ", ")))
+}
+
+// ParseGetent reads getent ahosts output into distinct addresses, in order.
+func ParseGetent(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) > 0 && !slices.Contains(out, f[0]) {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// UnitActive passes when a systemd unit is active; its evidence is the unit's state, since when,
+// main PID and last log lines from systemctl status.
+type UnitActive struct {
+	Unit string
+}
+
+// Run asks systemctl is-active, then systemctl status for the evidence.
+func (u UnitActive) Run(ctx context.Context, env Env) Result {
+	o := runHere(ctx, env, c("systemctl", "is-active", "--", u.Unit))
+	if why, bad := o.unusable(); bad {
+		return inconclusive(why, o.stderr...)
+	}
+	state := "unknown"
+	if len(o.stdout) > 0 {
+		state = strings.TrimSpace(o.stdout[0])
+	}
+	st := runHere(ctx, env, c("systemctl", "status", "--no-pager", "--lines=5", "--", u.Unit))
+	s := ParseStatus(st.stdout)
+	evidence := s.Evidence()
+	if _, bad := st.unusable(); !bad && s.NotFound {
+		return fail(fmt.Sprintf("unit %s not found", u.Unit), st.stdout...)
+	}
+	if state == "active" && o.exit == 0 {
+		return pass(s.summary(u.Unit, state), evidence...)
+	}
+	return fail(s.summary(u.Unit, state), evidence...)
+}
+
+// Status is what systemctl status says of a unit.
+type Status struct {
+	Unit     string
+	Loaded   string // e.g. loaded (/lib/systemd/system/nginx.service; enabled; preset: enabled)
+	Active   string // e.g. active (running)
+	Since    string // e.g. Sat 2026-11-28 21:41:07 UTC
+	MainPID  string // e.g. 1203 (nginx)
+	Log      []string
+	NotFound bool
+}
+
+// ParseStatus reads the output of systemctl status (systemd 245 to 256, any distribution).
+func ParseStatus(lines []string) Status {
+	var s Status
+	inLog := false
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case inLog:
+			if t != "" {
+				s.Log = append(s.Log, t)
+			}
+		case t == "" && i > 0:
+			inLog = true
+		case strings.HasPrefix(t, "Unit ") && strings.HasSuffix(t, "could not be found."):
+			s.NotFound = true
+		case i == 0 && (strings.HasPrefix(t, "●") || strings.HasPrefix(t, "*") || strings.HasPrefix(t, "○") || strings.HasPrefix(t, "×")):
+			name, _, _ := strings.Cut(strings.TrimSpace(strings.TrimLeft(t, "●*○×")), " ")
+			s.Unit = name
+		case strings.HasPrefix(t, "Loaded:"):
+			s.Loaded = strings.TrimSpace(strings.TrimPrefix(t, "Loaded:"))
+		case strings.HasPrefix(t, "Active:"):
+			v := strings.TrimSpace(strings.TrimPrefix(t, "Active:"))
+			state, since, _ := strings.Cut(v, " since ")
+			s.Active = strings.TrimSpace(state)
+			since, _, _ = strings.Cut(since, ";")
+			s.Since = strings.TrimSpace(since)
+		case strings.HasPrefix(t, "Main PID:"):
+			s.MainPID = strings.TrimSpace(strings.TrimPrefix(t, "Main PID:"))
+		}
+	}
+	return s
+}
+
+// Evidence lists what a person needs to see of a status.
+func (s Status) Evidence() []string {
+	var out []string
+	if s.Active != "" {
+		e := "state " + s.Active
+		if s.Since != "" {
+			e += " since " + s.Since
+		}
+		out = append(out, e)
+	}
+	if s.MainPID != "" {
+		out = append(out, "main PID "+s.MainPID)
+	}
+	if s.Loaded != "" {
+		out = append(out, "loaded "+s.Loaded)
+	}
+	for _, l := range tail(s.Log, 5) {
+		out = append(out, "log: "+l)
+	}
+	return out
+}
+
+func (s Status) summary(unit, state string) string {
+	switch {
+	case s.Active != "" && s.Since != "":
+		return fmt.Sprintf("%s %s since %s", unit, s.Active, s.Since)
+	case s.Active != "":
+		return fmt.Sprintf("%s %s", unit, s.Active)
+	}
+	return fmt.Sprintf("%s %s", unit, state)
+}
+
+// NoFailedUnits passes when systemd lists no failed units.
+type NoFailedUnits struct{}
+
+// Run lists failed units.
+func (NoFailedUnits) Run(ctx context.Context, env Env) Result {
+	o := runHere(ctx, env, c("systemctl", "--failed", "--no-legend", "--plain", "--no-pager"))
+	if why, bad := o.unusable(); bad {
+		return inconclusive(why, o.stderr...)
+	}
+	if o.exit != 0 {
+		return inconclusive(fmt.Sprintf("systemctl --failed exited %d", o.exit), tail(o.stderr, 5)...)
+	}
+	failed := ParseFailedUnits(o.stdout)
+	if len(failed) == 0 {
+		return pass("no failed units")
+	}
+	return fail(fmt.Sprintf("%d failed unit(s): %s", len(failed), strings.Join(failed, ", ")), o.stdout...)
+}
+
+// ParseFailedUnits reads `systemctl --failed --no-legend --plain` into unit names.
+func ParseFailedUnits(lines []string) []string {
+	var units []string
+	for _, l := range lines {
+		f := strings.Fields(strings.TrimLeft(strings.TrimSpace(l), "●*× "))
+		if len(f) >= 3 && strings.Contains(f[0], ".") {
+			units = append(units, f[0])
+		}
+	}
+	return units
+}
