@@ -17,16 +17,58 @@ type kindSpec interface {
 	build(c *CheckSpec, vals Values) (checks.Check, error)
 }
 
+// rule says whether a common field may, must or must not be set for a kind.
+type rule int
+
+const (
+	never rule = iota
+	optional
+	required
+)
+
 // checkKind describes one check kind of the document.
 type checkKind struct {
-	doc string
-	new func() kindSpec
+	doc      string
+	new      func() kindSpec
+	id       rule     // may it record a baseline (id)?
+	baseline rule     // may it compare with one?
+	compares []string // the kinds whose baselines it can compare with
+	remote   bool     // runs from its own from: hosts, not host:
 }
 
 // checkKinds is the catalogue of check kinds, built on each call so there is no shared state.
 func checkKinds() map[string]checkKind {
 	return map[string]checkKind{
-		"command": {doc: "run a command; pass on the expected exit code and output patterns", new: func() kindSpec { return &commandKind{} }},
+		"command": {doc: "run a command; pass on the expected exit code and output patterns",
+			new: func() kindSpec { return &commandKind{} }, id: optional, baseline: optional, compares: []string{"command"}},
+		"unit_active": {doc: "a systemd unit is active (evidence: state, since, main PID, last log lines)",
+			new: func() kindSpec { return &unitActiveKind{} }},
+		"no_failed_units": {doc: "systemctl --failed lists nothing",
+			new: func() kindSpec { return &noFailedUnitsKind{} }},
+		"listening": {doc: "a socket listens on the port (ss -tulpnH), optionally on an address and by a process",
+			new: func() kindSpec { return &listeningKind{} }},
+		"listeners_baseline": {doc: "record the listening sockets (id required)",
+			new: func() kindSpec { return &listenersKind{} }, id: required},
+		"listeners_unchanged": {doc: "listening sockets equal the baseline, ignoring PIDs and fds",
+			new: func() kindSpec { return &listenersKind{} }, baseline: required, compares: []string{"listeners_baseline"}},
+		"journal_unit": {doc: "none of the unit's last log lines matches fail_on",
+			new: func() kindSpec { return &journalUnitKind{} }},
+		"journal_baseline": {doc: "record this boot's error-priority journal entries (id required)",
+			new: func() kindSpec { return &journalErrorsKind{} }, id: required},
+		"journal_regressions": {doc: "no error-priority journal entry since the baseline that was not there before",
+			new: func() kindSpec { return &journalErrorsKind{} }, baseline: required, compares: []string{"journal_baseline"}},
+		"endpoint": {doc: "a URL answers, or a TCP port accepts, from hosts in at least min_zones zones",
+			new: func() kindSpec { return &endpointKind{} }, remote: true},
+		"selinux": {doc: "getenforce reports the expected mode",
+			new: func() kindSpec { return &selinuxKind{} }},
+		"firewall": {doc: "the firewall (firewalld or nftables) allows services or ports; id records the ruleset",
+			new: func() kindSpec { return &firewallKind{} }, id: optional},
+		"firewall_unchanged": {doc: "the firewall ruleset equals the baseline",
+			new: func() kindSpec { return &firewallKind{} }, baseline: required, compares: []string{"firewall"}},
+		"clock": {doc: "the clock is synchronised and off by at most max_offset (chrony, else timedatectl)",
+			new: func() kindSpec { return &clockKind{} }},
+		"dns": {doc: "a name resolves (getent ahosts), to the expected addresses if given",
+			new: func() kindSpec { return &dnsKind{} }},
 	}
 }
 

@@ -2,11 +2,40 @@ package runbook
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cutover/cutover/checks"
 )
+
+func TestLoadHostKinds(t *testing.T) {
+	doc, err := Load("testdata/host-kinds.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := Values{"unit": {Text: "nginx"}, "port": {Text: "443"}}
+	want := []string{
+		"checks.UnitActive{Unit:\"nginx\"}",
+		"checks.NoFailedUnits{}",
+		"checks.Listening{Want:checks.ListenSpec{Proto:\"tcp\", Port:443, Addr:\"\", Process:\"nginx\"}}",
+		"checks.Listeners{Baseline:\"\"}",
+	}
+	for i, w := range want {
+		c := &doc.Runbooks[0].Steps[0].Checks[i]
+		got, err := c.Spec.build(c, vals)
+		if err != nil || fmt.Sprintf("%#v", got) != w {
+			t.Errorf("check %d: %#v %v, want %s", i, got, err, w)
+		}
+	}
+	ep := &doc.Runbooks[0].Steps[0].Checks[6]
+	got, _ := ep.Spec.build(ep, vals)
+	if e := got.(checks.Endpoint); e.URL != "https://app-01:443/health" || len(e.From) != 2 {
+		t.Errorf("endpoint = %+v", e)
+	}
+}
 
 func TestLoadValid(t *testing.T) {
 	doc, err := Load("testdata/valid.yaml")
@@ -58,6 +87,22 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/duplicates.yaml:11:11: runbooks[1].name: runbook \"dup\" is defined twice",
 			"testdata/duplicates.yaml:17:13: runbooks[1].steps[0].checks[0].run: defined twice",
 		},
+		"host-kinds-bad.yaml": {
+			"testdata/host-kinds-bad.yaml:11:48: runbooks[0].steps[0].checks[0].port: want a port from 1 to 65535, got \"70000\"",
+			"testdata/host-kinds-bad.yaml:11:62: runbooks[0].steps[0].checks[0].proto: want tcp or udp, got \"sctp\"",
+			"testdata/host-kinds-bad.yaml:12:13: runbooks[0].steps[0].checks[1].id: a listeners_baseline check needs an id to record its baseline under",
+			"testdata/host-kinds-bad.yaml:13:61: runbooks[0].steps[0].checks[2].id: a unit_active check records no baseline",
+			"testdata/host-kinds-bad.yaml:14:36: runbooks[0].steps[0].checks[3].host: an endpoint runs from its from: hosts; host does not apply",
+			"testdata/host-kinds-bad.yaml:14:46: runbooks[0].steps[0].checks[3].url: want an http:// or https:// URL, got \"ftp://x\"",
+			"testdata/host-kinds-bad.yaml:14:63: runbooks[0].steps[0].checks[3].from: these hosts span 1 zone(s) but min_zones is 2: probe from more zones",
+			"testdata/host-kinds-bad.yaml:15:13: runbooks[0].steps[0].checks[4]: give exactly one of url and tcp",
+			"testdata/host-kinds-bad.yaml:15:36: runbooks[0].steps[0].checks[4].from[1]: host \"probe-b\" is not defined in runbook web (did you mean \"probe-a\"?)",
+			"testdata/host-kinds-bad.yaml:16:49: runbooks[0].steps[0].checks[5].allow[0]: want a service name or PORT/PROTO such as 8443/tcp, got \"443\"",
+			"testdata/host-kinds-bad.yaml:17:54: runbooks[0].steps[0].checks[6].expect[0]: want an IP address, got \"not-an-ip\"",
+			"testdata/host-kinds-bad.yaml:18:46: runbooks[0].steps[0].checks[7].mode: want enforcing, permissive or disabled, got \"strict\"",
+			"testdata/host-kinds-bad.yaml:21:62: runbooks[0].steps[1].checks[0].baseline: baseline \"fw\" was recorded by a firewall check; a listeners_unchanged check compares with listeners_baseline",
+			"testdata/host-kinds-bad.yaml:22:13: runbooks[0].steps[1].checks[1].baseline: a journal_regressions check needs the id of its baseline (from a journal_baseline check)",
+		},
 		"quoting.yaml": {
 			"testdata/quoting.yaml:8:34: runbooks[0].steps[0].checks[0].run: {{ .unit }} stands inside quotes: values are shell-quoted for you, so remove the quotes around it",
 			"testdata/quoting.yaml:9:34: runbooks[0].steps[0].checks[1].run: only {{ .name }} references are supported, near \"{{ .unit | printf \\\"%q\\\" }…\"",
@@ -81,7 +126,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/unknown-field.yaml:6:9: runbooks[0].steps[0].chekcs: unknown field (did you mean \"checks\"?)",
 		},
 		"unknown-kind.yaml": {
-			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: command",
+			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, no_failed_units, selinux, unit_active",
 			"testdata/unknown-kind.yaml:8:13: runbooks[0].steps[0].checks[1].kind: required field is missing",
 		},
 		"version.yaml": {

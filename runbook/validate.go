@@ -13,9 +13,10 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 // validator checks the rules that span fields: names unique, references defined, values in range.
 type validator struct {
 	*errorList
-	rb    *Runbook
-	ids   map[string]int // check id → index of the main step that records it
-	names map[string]bool
+	rb      *Runbook
+	ids     map[string]int    // check id → index of the main step that records it
+	idKinds map[string]string // check id → kind of the check that records it
+	names   map[string]bool
 }
 
 func (d *Document) validate(l *errorList) {
@@ -37,7 +38,7 @@ func (d *Document) validate(l *errorList) {
 			l.add(rb.Pos.Field("name"), path+".name", "runbook %q is defined twice", rb.Name)
 		}
 		seen[rb.Name] = true
-		v := &validator{errorList: l, rb: rb, ids: map[string]int{}, names: map[string]bool{}}
+		v := &validator{errorList: l, rb: rb, ids: map[string]int{}, idKinds: map[string]string{}, names: map[string]bool{}}
 		v.runbook(path)
 	}
 }
@@ -123,6 +124,19 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 
 func (v *validator) check(c *CheckSpec, path string, step int, rollback bool) {
 	v.host(c.Host, c.Pos.Field("host"), path+".host")
+	kind, known := checkKinds()[c.Kind]
+	if known {
+		switch {
+		case kind.id == never && c.ID != "":
+			v.add(c.Pos.Field("id"), path+".id", "a %s check records no baseline", c.Kind)
+		case kind.id == required && c.ID == "":
+			v.add(c.Pos, path+".id", "a %s check needs an id to record its baseline under", c.Kind)
+		case kind.baseline == never && c.Baseline != "":
+			v.add(c.Pos.Field("baseline"), path+".baseline", "a %s check compares with no baseline", c.Kind)
+		case kind.baseline == required && c.Baseline == "":
+			v.add(c.Pos, path+".baseline", "a %s check needs the id of its baseline (from a %s check)", c.Kind, strings.Join(kind.compares, " or "))
+		}
+	}
 	if c.ID != "" {
 		if !namePattern.MatchString(c.ID) {
 			v.add(c.Pos.Field("id"), path+".id", "ids are lower-case letters, digits, '.', '_' and '-'")
@@ -132,6 +146,7 @@ func (v *validator) check(c *CheckSpec, path string, step int, rollback bool) {
 			v.add(c.Pos.Field("id"), path+".id", "rollback steps cannot record baselines")
 		} else {
 			v.ids[c.ID] = step
+			v.idKinds[c.ID] = c.Kind
 		}
 	}
 	if c.Baseline != "" {
@@ -141,6 +156,8 @@ func (v *validator) check(c *CheckSpec, path string, step int, rollback bool) {
 			v.add(c.Pos.Field("baseline"), path+".baseline", "no earlier check has id %q%s", c.Baseline, didYouMean(c.Baseline, slices.Sorted(maps.Keys(v.ids))))
 		case at == step && !rollback:
 			v.add(c.Pos.Field("baseline"), path+".baseline", "baseline %q is recorded in this same step; compare in a later step", c.Baseline)
+		case known && !slices.Contains(kind.compares, v.idKinds[c.Baseline]):
+			v.add(c.Pos.Field("baseline"), path+".baseline", "baseline %q was recorded by a %s check; a %s check compares with %s", c.Baseline, v.idKinds[c.Baseline], c.Kind, strings.Join(kind.compares, " or "))
 		}
 	}
 	if c.Spec != nil {
@@ -177,15 +194,19 @@ func (v *validator) command(c *CommandSpec, path string) {
 	for i, w := range c.Run.Argv {
 		v.tmpl(w, fmt.Sprintf("%s.run[%d]", path, i))
 	}
-	for field, t := range map[string]Tmpl{"match": c.Match, "not_match": c.NotMatch} {
-		if t.Text == "" {
-			continue
-		}
-		v.tmpl(t, path+"."+field)
-		// Vars render escaped, so a placeholder stands in for any value they may take.
-		if _, err := regexp.Compile(t.Render(placeholders(t.Refs), regexp.QuoteMeta)); err != nil {
-			v.add(t.Pos, path+"."+field, "bad regexp: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-		}
+	v.pattern(c.Match, path+".match")
+	v.pattern(c.NotMatch, path+".not_match")
+}
+
+// pattern checks a regexp field's references and syntax.
+func (v *validator) pattern(t Tmpl, path string) {
+	if t.Text == "" {
+		return
+	}
+	v.tmpl(t, path)
+	// Vars render escaped, so a placeholder stands in for any value they may take.
+	if _, err := regexp.Compile(t.Render(placeholders(t.Refs), regexp.QuoteMeta)); err != nil {
+		v.add(t.Pos, path, "bad regexp: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 	}
 }
 
