@@ -44,13 +44,21 @@ func (k *commandKind) build(c *CheckSpec, vals Values) (checks.Check, error) {
 	return cmd, nil
 }
 
+// labeler is a kind whose checks are best named by their subject (a unit, a port, a URL).
+type labeler interface {
+	subject(vals Values) string
+}
+
 // label is how a check is named in events: its name, or its kind and command.
 func (c *CheckSpec) label(vals Values) string {
 	if c.Name != "" {
 		return c.Name
 	}
-	if k, ok := c.Spec.(*commandKind); ok {
+	switch k := c.Spec.(type) {
+	case *commandKind:
 		return k.Run.display(vals)
+	case labeler:
+		return c.Kind + " " + k.subject(vals)
 	}
 	return c.Kind
 }

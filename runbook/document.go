@@ -2,6 +2,11 @@
 // engine that runs it through health gates and rollback triggers, emitting one ordered event stream.
 package runbook
 
+import (
+	"maps"
+	"slices"
+)
+
 // Document is one runbooks.yaml file.
 type Document struct {
 	Version  int       `yaml:"version" required:"true" desc:"format version; must be 1"`
@@ -92,4 +97,34 @@ type CheckSpec struct {
 	Timeout  Duration `yaml:"timeout" desc:"give up (inconclusive) after this long"`
 	Spec     kindSpec `yaml:"-"`
 	Pos      Pos      `yaml:"-"`
+}
+
+// HostsUsed lists the hosts other than local that the runbook's checks and actions run on,
+// rollback steps and endpoint probes included, sorted.
+func (rb *Runbook) HostsUsed() []string {
+	seen := map[string]bool{}
+	add := func(h string) {
+		if h != "" && h != LocalHost {
+			seen[h] = true
+		}
+	}
+	var visit func(steps []Step)
+	visit = func(steps []Step) {
+		for _, st := range steps {
+			if st.Command != nil {
+				add(st.Command.Host)
+			}
+			for _, c := range st.Checks {
+				add(c.Host)
+				if ep, ok := c.Spec.(*endpointKind); ok {
+					for _, h := range ep.From {
+						add(h)
+					}
+				}
+			}
+			visit(st.Rollback)
+		}
+	}
+	visit(rb.Steps)
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -247,3 +247,23 @@ func (k *dnsKind) build(c *CheckSpec, vals Values) (checks.Check, error) {
 	}
 	return d, nil
 }
+
+func (k *unitActiveKind) subject(vals Values) string  { return k.Unit.Render(vals, nil) }
+func (k *journalUnitKind) subject(vals Values) string { return k.Unit.Render(vals, nil) }
+func (k *dnsKind) subject(vals Values) string         { return k.Name.Render(vals, nil) }
+func (k *listeningKind) subject(vals Values) string {
+	return cmpOr(k.Proto, "tcp|udp") + "/" + k.Port.Render(vals, nil)
+}
+func (k *endpointKind) subject(vals Values) string {
+	if k.URL.Text != "" {
+		return k.URL.Render(vals, nil)
+	}
+	return "tcp://" + k.TCP.Render(vals, nil)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -15,6 +15,9 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 )
 
+// ErrAuth is returned when the server refused every key offered.
+var ErrAuth = errors.New("login refused")
+
 // ErrConnLost is returned when the connection dropped while a command ran. The next command on
 // that host dials again.
 var ErrConnLost = errors.New("connection lost")
@@ -224,7 +227,7 @@ func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*s
 			return nil, he
 		}
 		if strings.Contains(err.Error(), "unable to authenticate") {
-			return nil, fmt.Errorf("login as %s refused: tried %d key(s)%s", spec.user, len(signers), notes)
+			return nil, fmt.Errorf("%w as %s: tried %d key(s)%s", ErrAuth, spec.user, len(signers), notes)
 		}
 		return nil, err
 	}

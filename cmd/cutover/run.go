@@ -7,18 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"os/signal"
 	"os/user"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 )
@@ -32,6 +28,8 @@ type runOptions struct {
 	operator   string
 	vars       []string
 	forks      int
+	sshConfig  string
+	knownHosts []string
 }
 
 func runCommand(s streams) *cobra.Command {
@@ -55,7 +53,9 @@ holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or a
 	f.StringVar(&o.signKey, "sign-key", "", "private key (or .pub of an ssh-agent key) that signs the journal; default: the first ssh-agent key")
 	f.StringVar(&o.operator, "operator", "", "who runs this, for the journal (default user@host)")
 	f.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value to keep it out of the journal (repeatable)")
-	f.IntVar(&o.forks, "forks", 50, "checks of one gate run at once")
+	f.IntVar(&o.forks, "forks", 50, "checks of one gate (and hosts dialled at start) at once")
+	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
+	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts; repeatable); unknown or changed host keys are refused")
 	return cmd
 }
 
@@ -87,9 +87,6 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	if hosts := remoteHosts(rb); len(hosts) > 0 {
-		return withCode(exitBadInput, fmt.Errorf("runbook %s runs on %s: this build runs local checks only (the SSH transport comes next)", rb.Name, strings.Join(hosts, ", ")))
-	}
 	var overrides []runbook.Override
 	for _, v := range o.vars {
 		ov, err := runbook.ParseOverride(v)
@@ -119,13 +116,22 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	default:
 		return withCode(exitBadInput, err)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sshPool, err := newSSH(o)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	defer sshPool.Close()
+	runners := &hostRunners{hosts: rb.Hosts, ssh: sshPool}
+	if err := runners.connectAll(ctx, rb.HostsUsed(), o.forks, s.err); err != nil {
+		return withCode(exitBadInput, err)
+	}
+
 	w, err := transcript.Create(o.transcript, runID, signer, vals.Secrets())
 	if err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	printer := newPrinter(s.out, w.Path(), signer)
 	var decider runbook.Decider = &stdinDecider{in: s.in, out: s.out}
 	if o.yes {
@@ -134,7 +140,7 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	sum := sha256.Sum256(data)
 	eng := runbook.New(runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
-		Runners: localRunners{}, Decider: decider, Recorder: transcript.Recorder{W: w}, Watch: printer.print, Forks: o.forks,
+		Runners: runners, Decider: decider, Recorder: transcript.Recorder{W: w}, Watch: printer.print, Forks: o.forks,
 	})
 	out, runErr := eng.Run(ctx)
 	closeErr := w.Close()
@@ -152,12 +158,15 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 }
 
 func defaultOperator() string {
-	name := os.Getenv("USER")
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
 	host, _ := os.Hostname()
-	return name + "@" + host
+	return currentUser() + "@" + host
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }
 
 // newRunID names a run by its start time, runbook and a random suffix, so ids sort by time and never
@@ -169,36 +178,3 @@ func newRunID(runbookName string, t time.Time) (string, error) {
 	}
 	return fmt.Sprintf("%s-%s-%s", t.UTC().Format("20060102T150405Z"), runbookName, hex.EncodeToString(b[:])), nil
 }
-
-// remoteHosts lists the hosts other than local that a runbook's checks and actions use.
-func remoteHosts(rb *runbook.Runbook) []string {
-	seen := map[string]bool{}
-	var visit func(steps []runbook.Step)
-	visit = func(steps []runbook.Step) {
-		for _, st := range steps {
-			if st.Command != nil && st.Command.Host != "" && st.Command.Host != runbook.LocalHost {
-				seen[st.Command.Host] = true
-			}
-			for _, c := range st.Checks {
-				if c.Host != "" && c.Host != runbook.LocalHost {
-					seen[c.Host] = true
-				}
-			}
-			visit(st.Rollback)
-		}
-	}
-	visit(rb.Steps)
-	return slices.Sorted(maps.Keys(seen))
-}
-
-// localRunners runs "local" checks on this machine. Remote hosts need the SSH transport.
-type localRunners struct{}
-
-func (localRunners) Runner(host string) (remote.Runner, error) {
-	if host == runbook.LocalHost {
-		return remote.Local{}, nil
-	}
-	return nil, fmt.Errorf("host %s: this build runs local checks only; the SSH transport is not available yet", host)
-}
-
-func (localRunners) Zone(host string) string { return "" }
