@@ -52,6 +52,7 @@ type Step struct {
 	Description string         `yaml:"description" desc:"what this step does"`
 	Confirm     Tmpl           `yaml:"confirm" desc:"a question the operator must answer before the action runs"`
 	Command     *CommandAction `yaml:"command" desc:"action: run a command, which must succeed"`
+	Restart     *StagedRestart `yaml:"staged_restart" desc:"action: restart a unit host by host, each behind its own gate"`
 	Checks      []CheckSpec    `yaml:"checks" desc:"checks that make up the step's health gate"`
 	Gate        *Gate          `yaml:"gate" desc:"how the checks combine, retry and fail"`
 	Rollback    []Step         `yaml:"rollback" desc:"steps that undo this one, run if a later gate fails"`
@@ -59,7 +60,29 @@ type Step struct {
 }
 
 // hasAction tells whether the step changes something (as opposed to only observing).
-func (s *Step) hasAction() bool { return s.Command != nil }
+func (s *Step) hasAction() bool { return s.Command != nil || s.Restart != nil }
+
+// actionKind names the step's action for events.
+func (s *Step) actionKind() string {
+	switch {
+	case s.Command != nil:
+		return "command"
+	case s.Restart != nil:
+		return "staged_restart"
+	}
+	return ""
+}
+
+// StagedRestart restarts a systemd unit on one host at a time; a host's checks must pass its gate
+// before the next host restarts, so a bad restart stops at the first host.
+type StagedRestart struct {
+	Unit    Tmpl        `yaml:"unit" required:"true" desc:"systemd unit to restart"`
+	Hosts   []string    `yaml:"hosts" required:"true" desc:"hosts in the order they restart"`
+	Checks  []CheckSpec `yaml:"checks" desc:"checks run on each host after its restart (their host is that host)"`
+	Gate    *Gate       `yaml:"gate" desc:"how each host's checks must hold before the next host restarts"`
+	Timeout Duration    `yaml:"timeout" desc:"limit of one restart command (default 2m)"`
+	Pos     Pos         `yaml:"-"`
+}
 
 // Gate decides whether a step may proceed.
 type Gate struct {
@@ -113,6 +136,11 @@ func (rb *Runbook) HostsUsed() []string {
 		for _, st := range steps {
 			if st.Command != nil {
 				add(st.Command.Host)
+			}
+			if st.Restart != nil {
+				for _, h := range st.Restart.Hosts {
+					add(h)
+				}
 			}
 			for _, c := range st.Checks {
 				add(c.Host)

@@ -35,7 +35,23 @@ func (f *fakeRunner) Runner(host string) (remote.Runner, error) {
 	if host == "down" {
 		return nil, errors.New("ssh down: connection refused")
 	}
-	return f, nil
+	return onHostRunner{f, host}, nil
+}
+
+// onHostRunner lets a script answer per host: "web-2|cmd" is looked up before "cmd".
+type onHostRunner struct {
+	f    *fakeRunner
+	host string
+}
+
+func (r onHostRunner) Run(ctx context.Context, cmd remote.Command, onLine func(remote.Line)) (remote.Result, error) {
+	r.f.mu.Lock()
+	_, perHost := r.f.script[r.host+"|"+cmd.String()]
+	r.f.mu.Unlock()
+	if perHost {
+		cmd = remote.Command{Script: r.host + "|" + cmd.String()}
+	}
+	return r.f.Run(ctx, cmd, onLine)
 }
 
 func (f *fakeRunner) Zone(host string) string { return "zone-" + host }
@@ -694,5 +710,59 @@ runbooks:
 	}
 	if last.Verdict != checks.Fail || last.Next != "timed out after 60ms" || n >= 151 {
 		t.Errorf("last gate = %+v after %d attempts", last, n)
+	}
+}
+
+func TestEngineStagedRestartStopsAtTheFirstBadHost(t *testing.T) {
+	book := `
+version: 1
+runbooks:
+  - name: t
+    vars: {unit: nginx}
+    hosts:
+      web-1: {address: w1}
+      web-2: {address: w2}
+      web-3: {address: w3}
+    steps:
+      - name: rolling
+        staged_restart:
+          unit: "{{ .unit }}"
+          hosts: [web-1, web-2, web-3]
+          checks: [{kind: command, name: up, run: "curl -fs localhost/health"}]
+          gate: {retries: 1}
+        rollback: [{name: undo, command: {run: "page on-call"}}]
+`
+	restart := "LC_ALL=C systemctl restart -- nginx"
+	h := newHarness(t, book, map[string][]reply{
+		"web-1|" + restart: {{}}, "web-1|curl -fs localhost/health": {{}},
+		"web-2|" + restart: {{}}, "web-2|curl -fs localhost/health": {{exit: 7}, {exit: 7}},
+		"page on-call": {{}},
+	})
+	out := h.run(t, context.Background())
+	if out.Status != RunRolledBack || !strings.Contains(out.Reason, "web-2 did not pass its gate after the restart") || !strings.Contains(out.Reason, "stopped after 2 of 3 hosts") {
+		t.Fatalf("outcome = %+v", out)
+	}
+	assertTrace(t, h.rec.events,
+		"run.start", "step.start rolling run",
+		"cmd rolling "+restart, "action rolling restart nginx on web-1 pass",
+		"cmd rolling curl -fs localhost/health", "check rolling up pass", "gate rolling pass 1/2",
+		"cmd rolling "+restart, "action rolling restart nginx on web-2 pass",
+		"cmd rolling curl -fs localhost/health", "check rolling up fail", "gate rolling fail 1/2 retry in 0s",
+		"cmd rolling curl -fs localhost/health", "check rolling up fail", "gate rolling fail 2/2",
+		"action rolling restart nginx on web-1, web-2, web-3 fail",
+		"step.end rolling failed", "checkpoint rolling",
+		"rollback rolling [undo]",
+		"step.start undo rollback", "cmd undo page on-call", "action undo page on-call pass", "step.end undo passed", "checkpoint undo",
+		"run.end rolled-back", "checkpoint",
+	)
+	h.runner.assertDone()
+	var hosts []string
+	for _, ev := range h.rec.events {
+		if c, ok := ev.Data.(CmdData); ok {
+			hosts = append(hosts, c.Host)
+		}
+	}
+	if strings.Join(hosts[:5], ",") != "web-1,web-1,web-2,web-2,web-2" {
+		t.Errorf("command hosts = %v", hosts)
 	}
 }

@@ -145,6 +145,9 @@ func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckDa
 
 // runAction runs the step's action once and returns its verdict as check data.
 func (e *Engine) runAction(ctx context.Context, st *Step, attempt int) CheckData {
+	if st.Restart != nil {
+		return e.runStagedRestart(ctx, st, attempt)
+	}
 	a := st.Command
 	label := e.redact(a.Run.display(e.cfg.Values))
 	cd := CheckData{Index: ActionIndex, Check: label, Kind: "command", Host: hostName(a.Host), Attempt: attempt}

@@ -111,6 +111,15 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/rollback-rules.yaml:10:29: runbooks[0].steps[0].rollback[0].gate.on_fail: a rollback step cannot roll back: use ask or abort",
 			"testdata/rollback-rules.yaml:11:23: runbooks[0].steps[0].rollback[0].rollback: rollback steps cannot have rollback steps of their own",
 		},
+		"staged-bad.yaml": {
+			"testdata/staged-bad.yaml:10:11: runbooks[0].steps[0].staged_restart: a step has one action: command or staged_restart, not both",
+			"testdata/staged-bad.yaml:11:18: runbooks[0].steps[0].staged_restart.hosts[1]: host web-1 is listed twice",
+			"testdata/staged-bad.yaml:11:18: runbooks[0].steps[0].staged_restart.hosts[2]: host \"web-9\" is not defined in runbook staged (did you mean \"web-1\"?)",
+			"testdata/staged-bad.yaml:13:54: runbooks[0].steps[0].staged_restart.checks[0].host: checks of a staged restart run on the host just restarted; host does not apply",
+			"testdata/staged-bad.yaml:14:46: runbooks[0].steps[0].staged_restart.checks[1].id: checks of a staged restart run once per host and record no baseline",
+			"testdata/staged-bad.yaml:15:27: runbooks[0].steps[0].staged_restart.gate.require: requires 3 passing checks but the step has 2",
+			"testdata/staged-bad.yaml:15:39: runbooks[0].steps[0].staged_restart.gate.on_fail: a failed host fails the restart; the step's own gate.on_fail decides what happens then",
+		},
 		"syntax.yaml": {
 			"testdata/syntax.yaml:3:1: did not find expected key",
 		},

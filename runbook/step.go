@@ -20,9 +20,7 @@ type stepResult struct {
 func (e *Engine) runStep(ctx context.Context, st *Step, phase Phase, index, of int, undoes string) stepResult {
 	start := e.cfg.Clock()
 	ss := StepStartData{Index: index, Of: of, Phase: phase, Undoes: undoes, Description: st.Description, Checks: len(st.Checks)}
-	if st.Command != nil {
-		ss.Action = "command"
-	}
+	ss.Action = st.actionKind()
 	e.emit(EvStepStart, st.Name, ss)
 	r := e.stepBody(ctx, st, phase)
 	if r.status == "" {
@@ -55,7 +53,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			return stepResult{status: StepAborted, next: Abort, reason: a.Reason}
 		}
 	}
-	actionDone := st.Command == nil
+	actionDone := !st.hasAction()
 	for attempt := 1; ; attempt++ {
 		var (
 			verdict checks.Outcome

@@ -89,19 +89,20 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 		}
 		v.names[s.Name] = true
 	}
-	if s.Command == nil && len(s.Checks) == 0 && s.Pos.Fields != nil {
+	if !s.hasAction() && len(s.Checks) == 0 && s.Pos.Fields != nil {
 		v.add(s.Pos, path, "step %q does nothing: give it a command or checks", s.Name)
+	}
+	if s.Command != nil && s.Restart != nil {
+		v.add(s.Pos.Field("staged_restart"), path+".staged_restart", "a step has one action: command or staged_restart, not both")
+	}
+	if r := s.Restart; r != nil {
+		v.stagedRestart(r, path+".staged_restart", index, rollback)
 	}
 	if g := s.Gate; g != nil {
 		if len(s.Checks) == 0 {
 			v.add(s.Pos.Field("gate"), path+".gate", "gate has no checks to judge")
 		}
-		if g.Require > 0 && int(g.Require) > len(s.Checks) {
-			v.add(g.Pos.Field("require"), path+".gate.require", "requires %d passing checks but the step has %d", g.Require, len(s.Checks))
-		}
-		if g.Retries < 0 || g.Retries > 1000 {
-			v.add(g.Pos.Field("retries"), path+".gate.retries", "want 0 to 1000 retries, got %d", g.Retries)
-		}
+		v.gate(g, len(s.Checks), path+".gate")
 		if rollback && g.OnFail == OnFailRollback {
 			v.add(g.Pos.Field("on_fail"), path+".gate.on_fail", "a rollback step cannot roll back: use ask or abort")
 		}
@@ -119,6 +120,52 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 	}
 	for j := range s.Rollback {
 		v.step(&s.Rollback[j], fmt.Sprintf("%s.rollback[%d]", path, j), index, true)
+	}
+}
+
+func (v *validator) gate(g *Gate, checks int, path string) {
+	if g.Require > 0 && int(g.Require) > checks {
+		v.add(g.Pos.Field("require"), path+".require", "requires %d passing checks but the step has %d", g.Require, checks)
+	}
+	if g.Retries < 0 || g.Retries > 1000 {
+		v.add(g.Pos.Field("retries"), path+".retries", "want 0 to 1000 retries, got %d", g.Retries)
+	}
+}
+
+func (v *validator) stagedRestart(r *StagedRestart, path string, index int, rollback bool) {
+	v.tmpl(r.Unit, path+".unit")
+	if r.Hosts != nil && len(r.Hosts) == 0 {
+		v.add(r.Pos.Field("hosts"), path+".hosts", "no hosts to restart")
+	}
+	seen := map[string]bool{}
+	for i, h := range r.Hosts {
+		p := fmt.Sprintf("%s.hosts[%d]", path, i)
+		v.host(h, r.Pos.Field("hosts"), p)
+		if seen[h] {
+			v.add(r.Pos.Field("hosts"), p, "host %s is listed twice", h)
+		}
+		seen[h] = true
+	}
+	for j := range r.Checks {
+		c := &r.Checks[j]
+		p := fmt.Sprintf("%s.checks[%d]", path, j)
+		if c.Host != "" {
+			v.add(c.Pos.Field("host"), p+".host", "checks of a staged restart run on the host just restarted; host does not apply")
+		}
+		if c.ID != "" {
+			v.add(c.Pos.Field("id"), p+".id", "checks of a staged restart run once per host and record no baseline")
+			continue
+		}
+		v.check(c, p, index, rollback)
+	}
+	if g := r.Gate; g != nil {
+		if len(r.Checks) == 0 {
+			v.add(r.Pos.Field("gate"), path+".gate", "gate has no checks to judge")
+		}
+		v.gate(g, len(r.Checks), path+".gate")
+		if g.OnFail != "" {
+			v.add(g.Pos.Field("on_fail"), path+".gate.on_fail", "a failed host fails the restart; the step's own gate.on_fail decides what happens then")
+		}
 	}
 }
 
