@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/cutover/cutover/internal/sshtest"
 )
@@ -111,23 +109,7 @@ func TestSSHAuthByAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(f.key)
-	sock := filepath.Join(f.dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	kr := agent.NewKeyring()
-	kr.Add(agent.AddedKey{PrivateKey: priv})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(kr, c) }()
-		}
-	}()
+	sock := sshtest.Agent(t, priv)
 	s := f.pool(t, func(o *SSHOptions) { o.AgentSock = sock })
 	if _, lines, err := collect(t, s.Runner("app", Target{Address: "app"}), Command{Argv: []string{"echo", "via-agent"}}); err != nil || len(lines) != 1 {
 		t.Fatalf("agent auth: %v %v", lines, err)

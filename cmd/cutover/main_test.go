@@ -50,19 +50,8 @@ func journalOf(t *testing.T, dir string) string {
 
 func types(t *testing.T, journal string) []string {
 	t.Helper()
-	f, err := os.Open(journal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var l struct{ Type, Step string }
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatal(err)
-		}
+	for _, l := range readJournal(t, journal) {
 		out = append(out, strings.TrimSpace(l.Type+" "+l.Step))
 	}
 	return out

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +16,10 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/internal/sshtest"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -335,23 +334,7 @@ func TestLoadSigner(t *testing.T) {
 	}
 
 	// A real agent protocol on a unix socket, holding the locked key.
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	keyring := agent.NewKeyring()
-	keyring.Add(agent.AddedKey{PrivateKey: priv})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(keyring, c) }()
-		}
-	}()
+	sock := sshtest.Agent(t, priv)
 	for _, path := range []string{locked, ""} {
 		s, err := LoadSigner(path, sock)
 		if err != nil {
