@@ -4,14 +4,16 @@ go 1.26.0
 
 require (
 	github.com/hiddeco/sshsig v0.2.0
+	github.com/kevinburke/ssh_config v1.6.0
 	github.com/spf13/cobra v1.10.2
+	github.com/vmware/govmomi v0.56.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sys v0.50.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
+	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/kevinburke/ssh_config v1.6.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 )

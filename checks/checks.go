@@ -77,6 +77,7 @@ type Env struct {
 	OnLine    func(host string, l remote.Line)
 	Baselines Baselines
 	Hosts     Hosts
+	Inventory Inventory // vCenter, for the vm_* checks; nil when the runbook needs none
 }
 
 // Check is one runnable check with all its values resolved.

@@ -1,0 +1,136 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// VMState is what vCenter says about a VM.
+type VMState struct {
+	Name       string
+	Host       string   // the ESXi host it runs on
+	Cluster    string   // that host's cluster (the site)
+	PowerState string   // poweredOn, poweredOff, suspended
+	Tools      string   // guestToolsRunning, guestToolsNotRunning, ...
+	IP         string   // the guest's primary address, as VMware Tools reports it
+	IPs        []string // every guest address
+}
+
+// Placement is where a VM lives: what a migration changes and a rollback restores.
+type Placement struct {
+	Host      string `json:"host"`
+	Cluster   string `json:"cluster,omitempty"`
+	Pool      string `json:"pool,omitempty"`
+	Datastore string `json:"datastore,omitempty"`
+}
+
+// Move is one migration request. Empty fields stay as they are.
+type Move struct {
+	VM        string `json:"vm"`
+	Host      string `json:"host"`
+	Pool      string `json:"pool,omitempty"`
+	Datastore string `json:"datastore,omitempty"`
+	Priority  string `json:"priority,omitempty"` // defaultPriority, highPriority, lowPriority
+}
+
+// MoveProgress is one progress report of a running migration.
+type MoveProgress struct {
+	Percent int
+	Stage   string
+	Elapsed time.Duration
+}
+
+// Inventory reads VM state from vCenter.
+type Inventory interface {
+	VMState(ctx context.Context, vm string) (VMState, error)
+}
+
+// Migrator moves VMs: where a VM is, whether a move would work, and the move itself.
+type Migrator interface {
+	Inventory
+	Locate(ctx context.Context, vm string) (Placement, error)
+	Preflight(ctx context.Context, m Move) (warnings, errs []string, err error)
+	Relocate(ctx context.Context, m Move, progress func(MoveProgress)) error
+}
+
+// vmCheck reads a VM's state and judges it.
+func vmCheck(ctx context.Context, env Env, vm string, judge func(VMState) Result) Result {
+	if env.Inventory == nil {
+		return inconclusive("no vCenter connection: set GOVC_URL (or run the lab)")
+	}
+	st, err := env.Inventory.VMState(ctx, vm)
+	if err != nil {
+		return inconclusive(err.Error())
+	}
+	r := judge(st)
+	r.Evidence = append(r.Evidence, fmt.Sprintf("vCenter: %s on %s (%s), %s, tools %s, IP %s", st.Name, st.Host, st.Cluster, st.PowerState, st.Tools, orNone(st.IP)))
+	return r
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// VMOnHost passes when the VM runs on the given host.
+type VMOnHost struct{ VM, Host string }
+
+// Run asks vCenter.
+func (c VMOnHost) Run(ctx context.Context, env Env) Result {
+	return vmCheck(ctx, env, c.VM, func(st VMState) Result {
+		if st.Host == c.Host {
+			return pass(fmt.Sprintf("%s runs on %s", c.VM, c.Host))
+		}
+		return fail(fmt.Sprintf("%s runs on %s, not %s", c.VM, st.Host, c.Host))
+	})
+}
+
+// VMPoweredOn passes when the VM is powered on.
+type VMPoweredOn struct{ VM string }
+
+// Run asks vCenter.
+func (c VMPoweredOn) Run(ctx context.Context, env Env) Result {
+	return vmCheck(ctx, env, c.VM, func(st VMState) Result {
+		if st.PowerState == "poweredOn" {
+			return pass(c.VM + " is powered on")
+		}
+		return fail(fmt.Sprintf("%s is %s", c.VM, st.PowerState))
+	})
+}
+
+// VMToolsRunning passes when VMware Tools run in the guest (needed for guest IP and clean moves).
+type VMToolsRunning struct{ VM string }
+
+// Run asks vCenter.
+func (c VMToolsRunning) Run(ctx context.Context, env Env) Result {
+	return vmCheck(ctx, env, c.VM, func(st VMState) Result {
+		if st.Tools == "guestToolsRunning" {
+			return pass("VMware Tools running in " + c.VM)
+		}
+		return fail(fmt.Sprintf("VMware Tools in %s: %s", c.VM, st.Tools))
+	})
+}
+
+// VMIP passes when the guest reports an IP address, and the expected one if given: on a stretched
+// network the VM keeps its address across sites.
+type VMIP struct{ VM, Expect string }
+
+// Run asks vCenter.
+func (c VMIP) Run(ctx context.Context, env Env) Result {
+	return vmCheck(ctx, env, c.VM, func(st VMState) Result {
+		switch {
+		case st.IP == "" && len(st.IPs) == 0:
+			return inconclusive(c.VM + " reports no guest IP (are VMware Tools running?)")
+		case c.Expect == "":
+			return pass(fmt.Sprintf("%s has IP %s", c.VM, st.IP))
+		case st.IP == c.Expect || slices.Contains(st.IPs, c.Expect):
+			return pass(fmt.Sprintf("%s kept IP %s", c.VM, c.Expect))
+		}
+		return fail(fmt.Sprintf("%s has IP %s, want %s", c.VM, strings.Join(append([]string{st.IP}, st.IPs...), ", "), c.Expect))
+	})
+}

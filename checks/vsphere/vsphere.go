@@ -1,0 +1,389 @@
+// Package vsphere moves VMs and reads their state through the vSphere API (govmomi), against a
+// real vCenter or govmomi's simulator. It knows nothing of runbooks or the UI.
+package vsphere
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/cutover/cutover/checks"
+)
+
+// Config is how to reach vCenter, read like govc reads it.
+type Config struct {
+	URL        string // GOVC_URL: host, or https://host/sdk
+	Username   string // GOVC_USERNAME
+	Password   string // GOVC_PASSWORD: a secret, never journaled
+	Insecure   bool   // GOVC_INSECURE: skip certificate verification
+	CACerts    string // GOVC_TLS_CA_CERTS: PEM files (colon-separated) to trust
+	Datacenter string // GOVC_DATACENTER
+}
+
+// ErrNoVCenter means GOVC_URL is not set.
+var ErrNoVCenter = errors.New("no vCenter: set GOVC_URL (and GOVC_USERNAME, GOVC_PASSWORD)")
+
+// ConfigFromEnv reads the GOVC_* variables.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		URL: getenv("GOVC_URL"), Username: getenv("GOVC_USERNAME"), Password: getenv("GOVC_PASSWORD"),
+		CACerts: getenv("GOVC_TLS_CA_CERTS"), Datacenter: getenv("GOVC_DATACENTER"),
+	}
+	if c.URL == "" {
+		return c, ErrNoVCenter
+	}
+	if v := getenv("GOVC_INSECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("GOVC_INSECURE=%q: want true or false", v)
+		}
+		c.Insecure = b
+	}
+	return c, nil
+}
+
+// Client is a logged-in vCenter session scoped to one datacenter.
+type Client struct {
+	vc     *vim25.Client
+	finder *find.Finder
+	host   string
+}
+
+var _ checks.Migrator = (*Client)(nil)
+
+// Connect logs in. Certificates are verified unless Insecure is set; a certificate that does not
+// verify gets an error that says which variable fixes it.
+func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	u, err := soap.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("GOVC_URL %q: %w", cfg.URL, err)
+	}
+	if cfg.Username != "" {
+		u.User = url.UserPassword(cfg.Username, cfg.Password)
+	}
+	sc := soap.NewClient(u, cfg.Insecure)
+	if cfg.CACerts != "" {
+		if err := sc.SetRootCAs(cfg.CACerts); err != nil {
+			return nil, fmt.Errorf("GOVC_TLS_CA_CERTS: %w", err)
+		}
+	}
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, explainTLS(u.Host, err)
+	}
+	if u.User != nil {
+		if err := session.NewManager(vc).Login(ctx, u.User); err != nil {
+			return nil, fmt.Errorf("vCenter %s: login as %s failed: %w", u.Host, u.User.Username(), err)
+		}
+	}
+	f := find.NewFinder(vc, true)
+	var dc *object.Datacenter
+	if cfg.Datacenter != "" {
+		dc, err = f.Datacenter(ctx, cfg.Datacenter)
+	} else {
+		dc, err = f.DefaultDatacenter(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vCenter %s: datacenter: %w (set GOVC_DATACENTER)", u.Host, err)
+	}
+	f.SetDatacenter(dc)
+	return &Client{vc: vc, finder: f, host: u.Host}, nil
+}
+
+// explainTLS turns certificate errors into what to do about them.
+func explainTLS(host string, err error) error {
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var cv *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ua), errors.As(err, &cv):
+		return fmt.Errorf("vCenter %s presents a certificate no trusted CA signed (self-signed?): set GOVC_TLS_CA_CERTS to its CA's PEM file, or GOVC_INSECURE=1 to skip verification: %w", host, err)
+	case errors.As(err, &hn):
+		return fmt.Errorf("vCenter %s: the certificate is for another name: use that name in GOVC_URL: %w", host, err)
+	}
+	return fmt.Errorf("vCenter %s: %w", host, err)
+}
+
+// vm finds a VM by name (or inventory path), listing near matches when there is none.
+func (c *Client) vm(ctx context.Context, name string) (*object.VirtualMachine, error) {
+	vm, err := c.finder.VirtualMachine(ctx, name)
+	if err == nil {
+		return vm, nil
+	}
+	var nf *find.NotFoundError
+	if errors.As(err, &nf) {
+		var names []string
+		if all, err := c.finder.VirtualMachineList(ctx, "*"); err == nil {
+			for _, v := range all {
+				names = append(names, v.Name())
+			}
+		}
+		return nil, fmt.Errorf("no such VM %q%s", name, near(name, names))
+	}
+	return nil, fmt.Errorf("find VM %s: %w", name, err)
+}
+
+func (c *Client) hostSystem(ctx context.Context, name string) (*object.HostSystem, error) {
+	h, err := c.finder.HostSystem(ctx, name)
+	if err == nil {
+		return h, nil
+	}
+	var nf *find.NotFoundError
+	if errors.As(err, &nf) {
+		var names []string
+		if all, err := c.finder.HostSystemList(ctx, "*"); err == nil {
+			for _, v := range all {
+				names = append(names, v.Name())
+			}
+		}
+		return nil, fmt.Errorf("no such host %q%s", name, near(name, names))
+	}
+	return nil, fmt.Errorf("find host %s: %w", name, err)
+}
+
+// near lists the candidates that look like a typo of name.
+func near(name string, candidates []string) string {
+	var out []string
+	for _, c := range candidates {
+		if strings.Contains(strings.ToLower(c), strings.ToLower(name)) || strings.Contains(strings.ToLower(name), strings.ToLower(c)) || distance(strings.ToLower(name), strings.ToLower(c)) <= 3 {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	if len(out) > 5 {
+		out = out[:5]
+	}
+	if len(out) == 0 {
+		if len(candidates) == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%d others exist)", len(candidates))
+	}
+	return " (did you mean " + strings.Join(out, ", ") + "?)"
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// name reads an object's name.
+func (c *Client) name(ctx context.Context, ref types.ManagedObjectReference) string {
+	var e mo.ManagedEntity
+	if err := property.DefaultCollector(c.vc).RetrieveOne(ctx, ref, []string{"name"}, &e); err != nil {
+		return ref.Value
+	}
+	return e.Name
+}
+
+// clusterOf names the compute resource (cluster) a host belongs to.
+func (c *Client) clusterOf(ctx context.Context, host types.ManagedObjectReference) (types.ManagedObjectReference, string) {
+	var h mo.HostSystem
+	if err := property.DefaultCollector(c.vc).RetrieveOne(ctx, host, []string{"parent"}, &h); err != nil || h.Parent == nil {
+		return types.ManagedObjectReference{}, ""
+	}
+	return *h.Parent, c.name(ctx, *h.Parent)
+}
+
+// Locate says where a VM lives now.
+func (c *Client) Locate(ctx context.Context, vmName string) (checks.Placement, error) {
+	vm, err := c.vm(ctx, vmName)
+	if err != nil {
+		return checks.Placement{}, err
+	}
+	var o mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"runtime.host", "resourcePool", "datastore"}, &o); err != nil {
+		return checks.Placement{}, fmt.Errorf("read VM %s: %w", vmName, err)
+	}
+	var p checks.Placement
+	if o.Runtime.Host != nil {
+		p.Host = c.name(ctx, *o.Runtime.Host)
+		_, p.Cluster = c.clusterOf(ctx, *o.Runtime.Host)
+	}
+	if o.ResourcePool != nil {
+		p.Pool = c.name(ctx, *o.ResourcePool)
+	}
+	if len(o.Datastore) > 0 {
+		p.Datastore = c.name(ctx, o.Datastore[0])
+	}
+	return p, nil
+}
+
+// VMState reads what the vm_* checks judge.
+func (c *Client) VMState(ctx context.Context, vmName string) (checks.VMState, error) {
+	vm, err := c.vm(ctx, vmName)
+	if err != nil {
+		return checks.VMState{}, err
+	}
+	var o mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{"name", "runtime.host", "runtime.powerState", "guest.toolsRunningStatus", "guest.ipAddress", "guest.net"}, &o); err != nil {
+		return checks.VMState{}, fmt.Errorf("read VM %s: %w", vmName, err)
+	}
+	st := checks.VMState{Name: o.Name, PowerState: string(o.Runtime.PowerState)}
+	if o.Runtime.Host != nil {
+		st.Host = c.name(ctx, *o.Runtime.Host)
+		_, st.Cluster = c.clusterOf(ctx, *o.Runtime.Host)
+	}
+	if g := o.Guest; g != nil {
+		st.Tools, st.IP = g.ToolsRunningStatus, g.IpAddress
+		for _, n := range g.Net {
+			st.IPs = append(st.IPs, n.IpAddress...)
+		}
+	}
+	return st, nil
+}
+
+// spec builds the relocate spec of a move. A move to a host of another cluster also moves the VM
+// into that cluster's root resource pool, as vMotion across clusters requires.
+func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachine, types.VirtualMachineRelocateSpec, error) {
+	var spec types.VirtualMachineRelocateSpec
+	vm, err := c.vm(ctx, m.VM)
+	if err != nil {
+		return nil, spec, err
+	}
+	host, err := c.hostSystem(ctx, m.Host)
+	if err != nil {
+		return nil, spec, err
+	}
+	ref := host.Reference()
+	spec.Host = &ref
+	switch {
+	case m.Pool != "":
+		pool, err := c.finder.ResourcePool(ctx, m.Pool)
+		if err != nil {
+			return nil, spec, fmt.Errorf("resource pool %s: %w", m.Pool, err)
+		}
+		pr := pool.Reference()
+		spec.Pool = &pr
+	default:
+		cluster, _ := c.clusterOf(ctx, ref)
+		var cr mo.ComputeResource
+		if cluster.Value != "" && property.DefaultCollector(c.vc).RetrieveOne(ctx, cluster, []string{"resourcePool"}, &cr) == nil && cr.ResourcePool != nil {
+			spec.Pool = cr.ResourcePool
+		}
+	}
+	if m.Datastore != "" {
+		ds, err := c.finder.Datastore(ctx, m.Datastore)
+		if err != nil {
+			return nil, spec, fmt.Errorf("datastore %s: %w", m.Datastore, err)
+		}
+		dr := ds.Reference()
+		spec.Datastore = &dr
+	}
+	return vm, spec, nil
+}
+
+// Preflight asks vCenter (CheckRelocate) whether the move would work; its warnings and errors are
+// returned as text.
+func (c *Client) Preflight(ctx context.Context, m checks.Move) ([]string, []string, error) {
+	vm, spec, err := c.spec(ctx, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	results, err := object.NewVmProvisioningChecker(c.vc).CheckRelocate(ctx, vm.Reference(), spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CheckRelocate %s → %s: %w", m.VM, m.Host, err)
+	}
+	var warnings, errs []string
+	for _, r := range results {
+		for _, w := range r.Warning {
+			warnings = append(warnings, faultText(w))
+		}
+		for _, e := range r.Error {
+			errs = append(errs, faultText(e))
+		}
+	}
+	return warnings, errs, nil
+}
+
+func faultText(f types.LocalizedMethodFault) string {
+	name := strings.TrimPrefix(fmt.Sprintf("%T", f.Fault), "*types.")
+	if f.LocalizedMessage != "" && !strings.HasPrefix(f.LocalizedMessage, "*types.") {
+		return f.LocalizedMessage + " (" + name + ")"
+	}
+	return name
+}
+
+// Relocate moves the VM and reports progress until the vCenter task ends. A failed task returns
+// the vSphere fault text.
+func (c *Client) Relocate(ctx context.Context, m checks.Move, progress func(checks.MoveProgress)) error {
+	vm, spec, err := c.spec(ctx, m)
+	if err != nil {
+		return err
+	}
+	prio := types.VirtualMachineMovePriority(m.Priority)
+	if prio == "" {
+		prio = types.VirtualMachineMovePriorityDefaultPriority
+	}
+	task, err := vm.Relocate(ctx, spec, prio)
+	if err != nil {
+		return fmt.Errorf("relocate %s → %s: %w", m.VM, m.Host, err)
+	}
+	start := time.Now()
+	var info types.TaskInfo
+	last := -1
+	err = property.Wait(ctx, property.DefaultCollector(c.vc), task.Reference(), []string{"info"}, func(pc []types.PropertyChange) bool {
+		for _, ch := range pc {
+			if ch.Name == "info" && ch.Val != nil {
+				info = ch.Val.(types.TaskInfo)
+			}
+		}
+		stage := string(info.State)
+		if info.Description != nil && info.Description.Message != "" {
+			stage = info.Description.Message
+		}
+		pct := int(info.Progress)
+		if info.State == types.TaskInfoStateSuccess {
+			pct = 100
+		}
+		if progress != nil && (pct != last || info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError) {
+			progress(checks.MoveProgress{Percent: pct, Stage: stage, Elapsed: time.Since(start)})
+			last = pct
+		}
+		return info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError
+	})
+	if err != nil {
+		return fmt.Errorf("relocate %s → %s: waiting for task %s: %w", m.VM, m.Host, task.Reference().Value, err)
+	}
+	if info.State == types.TaskInfoStateError {
+		if info.Error != nil {
+			return fmt.Errorf("relocate %s → %s: vCenter task %s failed: %s", m.VM, m.Host, task.Reference().Value, faultText(*info.Error))
+		}
+		return fmt.Errorf("relocate %s → %s: vCenter task %s failed", m.VM, m.Host, task.Reference().Value)
+	}
+	return nil
+}
+
+// Host is the vCenter address, for messages.
+func (c *Client) Host() string { return c.host }

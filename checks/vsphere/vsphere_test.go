@@ -1,0 +1,147 @@
+package vsphere
+
+import (
+	"context"
+	"crypto/tls"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/cutover/cutover/checks"
+)
+
+// vcsim starts govmomi's simulator with two clusters of two hosts, one VM each.
+func vcsim(t *testing.T) (*simulator.Model, *simulator.Server, Config) {
+	t.Helper()
+	m := simulator.VPX()
+	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, 1
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	m.Service.TLS = new(tls.Config) // serve https with a self-signed certificate, like a fresh vCenter
+	m.Service.Listen = &url.URL{User: url.UserPassword("administrator@vsphere.local", "VMware1!-test")}
+	s := m.Service.NewServer()
+	t.Cleanup(func() { s.Close(); m.Remove() })
+	ca, err := s.CertificateFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := s.URL.User.Password()
+	return m, s, Config{URL: s.URL.Host, Username: s.URL.User.Username(), Password: pw, CACerts: ca}
+}
+
+func TestConnectVerifiesCertificates(t *testing.T) {
+	_, _, cfg := vcsim(t)
+	ctx := context.Background()
+	noCA := cfg
+	noCA.CACerts = ""
+	_, err := Connect(ctx, noCA)
+	if err == nil || !strings.Contains(err.Error(), "GOVC_TLS_CA_CERTS") || !strings.Contains(err.Error(), "GOVC_INSECURE=1") {
+		t.Errorf("self-signed without a CA: %v", err)
+	}
+	insecure := noCA
+	insecure.Insecure = true
+	if _, err := Connect(ctx, insecure); err != nil {
+		t.Errorf("GOVC_INSECURE: %v", err)
+	}
+	if _, err := Connect(ctx, cfg); err != nil {
+		t.Errorf("trusted CA: %v", err)
+	}
+	bad := cfg
+	bad.Password = "wrong"
+	if _, err := Connect(ctx, bad); err == nil || !strings.Contains(err.Error(), "login as "+cfg.Username+" failed") {
+		t.Errorf("bad password: %v", err)
+	}
+	if _, err := ConfigFromEnv(func(string) string { return "" }); err != ErrNoVCenter {
+		t.Errorf("no GOVC_URL: %v", err)
+	}
+}
+
+func TestLocateMoveAndState(t *testing.T) {
+	_, _, cfg := vcsim(t)
+	ctx := context.Background()
+	c, err := Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Locate(ctx, "DC0_C0_RP0_VM0")
+	if err != nil || !strings.HasPrefix(p.Host, "DC0_C0_H") || p.Cluster != "DC0_C0" || p.Pool != "Resources" || p.Datastore != "LocalDS_0" {
+		t.Fatalf("placement %+v %v", p, err)
+	}
+	if _, err := c.Locate(ctx, "DC0_C0_RP0_VM9"); err == nil || !strings.Contains(err.Error(), `no such VM "DC0_C0_RP0_VM9" (did you mean DC0_C0_RP0_VM0, DC0_C1_RP0_VM0?)`) {
+		t.Errorf("unknown VM: %v", err)
+	}
+	move := checks.Move{VM: "DC0_C0_RP0_VM0", Host: "DC0_C1_H1"}
+	if _, _, err := c.Preflight(ctx, checks.Move{VM: move.VM, Host: "esx-z-99"}); err == nil || !strings.Contains(err.Error(), `no such host "esx-z-99"`) {
+		t.Errorf("unknown host: %v", err)
+	}
+	w, e, err := c.Preflight(ctx, move)
+	if err != nil || len(w)+len(e) != 0 {
+		t.Fatalf("preflight %v %v %v", w, e, err)
+	}
+	var reports []checks.MoveProgress
+	if err := c.Relocate(ctx, move, func(p checks.MoveProgress) { reports = append(reports, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) == 0 || reports[len(reports)-1].Percent != 100 {
+		t.Errorf("progress %+v", reports)
+	}
+	st, err := c.VMState(ctx, move.VM)
+	if err != nil || st.Host != "DC0_C1_H1" || st.Cluster != "DC0_C1" || st.PowerState != "poweredOn" {
+		t.Fatalf("after the move: %+v %v", st, err)
+	}
+	env := checks.Env{Inventory: c}
+	for _, tc := range []struct {
+		check checks.Check
+		want  checks.Outcome
+	}{
+		{checks.VMOnHost{VM: move.VM, Host: "DC0_C1_H1"}, checks.Pass},
+		{checks.VMOnHost{VM: move.VM, Host: "DC0_C0_H0"}, checks.Fail},
+		{checks.VMPoweredOn{VM: move.VM}, checks.Pass},
+		{checks.VMOnHost{VM: "nope", Host: "DC0_C0_H0"}, checks.Inconclusive},
+	} {
+		if r := tc.check.Run(ctx, env); r.Outcome != tc.want {
+			t.Errorf("%T: %s %q", tc.check, r.Outcome, r.Summary)
+		}
+	}
+	if r := (checks.VMOnHost{VM: move.VM, Host: "x"}).Run(ctx, checks.Env{}); r.Outcome != checks.Inconclusive || !strings.Contains(r.Summary, "GOVC_URL") {
+		t.Errorf("no vCenter: %+v", r)
+	}
+}
+
+// failingVM makes every relocation task fail the way a real vMotion can.
+type failingVM struct {
+	*simulator.VirtualMachine
+}
+
+func (vm *failingVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task) soap.HasFault {
+	task := simulator.CreateTask(vm, "relocateVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		return nil, &types.MigrationFault{}
+	})
+	return &methods.RelocateVM_TaskBody{Res: &types.RelocateVM_TaskResponse{Returnval: task.Run(ctx)}}
+}
+
+func TestRelocateTaskFailureCarriesTheFault(t *testing.T) {
+	m, _, cfg := vcsim(t)
+	ctx := context.Background()
+	obj := m.Map().Any("VirtualMachine").(*simulator.VirtualMachine)
+	m.Map().Put(&failingVM{obj})
+	c, err := Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.Locate(ctx, obj.Name)
+	err = c.Relocate(ctx, checks.Move{VM: obj.Name, Host: "DC0_C1_H0"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "failed: MigrationFault") {
+		t.Fatalf("err = %v", err)
+	}
+	after, _ := c.Locate(ctx, obj.Name)
+	if after.Host != before.Host {
+		t.Errorf("a failed task moved the VM: %s → %s", before.Host, after.Host)
+	}
+}
