@@ -27,6 +27,7 @@ const (
 	AskConfirm  QuestionKind = "confirm"  // a step's confirm: before its action
 	AskGate     QuestionKind = "gate"     // a gate failed (on_fail: ask) or was inconclusive
 	AskRollback QuestionKind = "rollback" // a rollback step's gate did not hold
+	AskWarning  QuestionKind = "warning"  // vCenter's pre-flight warns about a migration
 )
 
 // Question is what the engine asks a Decider.

@@ -53,6 +53,7 @@ type Step struct {
 	Confirm     Tmpl           `yaml:"confirm" desc:"a question the operator must answer before the action runs"`
 	Command     *CommandAction `yaml:"command" desc:"action: run a command, which must succeed"`
 	Restart     *StagedRestart `yaml:"staged_restart" desc:"action: restart a unit host by host, each behind its own gate"`
+	Migrate     *MigrateAction `yaml:"migrate" desc:"action: move a VM to another host (vMotion) through vCenter"`
 	Checks      []CheckSpec    `yaml:"checks" desc:"checks that make up the step's health gate"`
 	Gate        *Gate          `yaml:"gate" desc:"how the checks combine, retry and fail"`
 	Rollback    []Step         `yaml:"rollback" desc:"steps that undo this one, run if a later gate fails"`
@@ -60,7 +61,7 @@ type Step struct {
 }
 
 // hasAction tells whether the step changes something (as opposed to only observing).
-func (s *Step) hasAction() bool { return s.Command != nil || s.Restart != nil }
+func (s *Step) hasAction() bool { return s.Command != nil || s.Restart != nil || s.Migrate != nil }
 
 // actionKind names the step's action for events.
 func (s *Step) actionKind() string {
@@ -69,8 +70,21 @@ func (s *Step) actionKind() string {
 		return "command"
 	case s.Restart != nil:
 		return "staged_restart"
+	case s.Migrate != nil:
+		return "migrate"
 	}
 	return ""
+}
+
+// MigrateAction moves a VM with vSphere: pre-flight (CheckRelocate), then Relocate. Its first run
+// in a run records where the VM was as origin_host, origin_pool, origin_datastore, origin_cluster.
+type MigrateAction struct {
+	VM        Tmpl   `yaml:"vm" required:"true" desc:"VM name or inventory path"`
+	Host      Tmpl   `yaml:"host" required:"true" desc:"destination ESXi host"`
+	Pool      Tmpl   `yaml:"pool" desc:"destination resource pool (default: the destination cluster's)"`
+	Datastore Tmpl   `yaml:"datastore" desc:"destination datastore (default: unchanged, as on a stretched datastore)"`
+	Priority  string `yaml:"priority" desc:"default, high or low"`
+	Pos       Pos    `yaml:"-"`
 }
 
 // StagedRestart restarts a systemd unit on one host at a time; a host's checks must pass its gate
@@ -155,4 +169,37 @@ func (rb *Runbook) HostsUsed() []string {
 	}
 	visit(rb.Steps)
 	return slices.Sorted(maps.Keys(seen))
+}
+
+// NeedsVCenter tells whether any step migrates a VM or checks one through vCenter.
+func (rb *Runbook) NeedsVCenter() bool {
+	var need func(steps []Step) bool
+	need = func(steps []Step) bool {
+		for _, st := range steps {
+			if st.Migrate != nil || need(st.Rollback) {
+				return true
+			}
+			for _, c := range st.Checks {
+				if checkKinds()[c.Kind].vcenter {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return need(rb.Steps)
+}
+
+// migrates tells whether a step (or rollback step) of the runbook migrates a VM.
+func (rb *Runbook) migrates() bool {
+	var any func(steps []Step) bool
+	any = func(steps []Step) bool {
+		for _, st := range steps {
+			if st.Migrate != nil || any(st.Rollback) {
+				return true
+			}
+		}
+		return false
+	}
+	return any(rb.Steps)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
 )
 
@@ -51,6 +52,10 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// FlushEvery is how often live output is batched into one event (default 100ms).
 	FlushEvery time.Duration
+	// VSphere migrates VMs and answers the vm_* checks; nil when the runbook needs no vCenter.
+	VSphere checks.Migrator
+	// Secrets are more values to redact than the secret vars (the vCenter password).
+	Secrets []string
 }
 
 // Outcome is how a run ended, and the process exit code that goes with it.
@@ -83,6 +88,7 @@ type Engine struct {
 	cancel    context.CancelCauseFunc
 	baseMu    sync.Mutex
 	baselines map[string][]string
+	runtime   Values // vars set during the run (origin_host...), guarded by baseMu
 }
 
 // New prepares an engine; call Run once.
@@ -99,7 +105,7 @@ func New(cfg Config) *Engine {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = 100 * time.Millisecond
 	}
-	return &Engine{cfg: cfg, redact: Redactor(cfg.Values.Secrets()), baselines: map[string][]string{}}
+	return &Engine{cfg: cfg, redact: Redactor(append(cfg.Values.Secrets(), cfg.Secrets...)), baselines: map[string][]string{}, runtime: Values{}}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -193,6 +199,35 @@ steps:
 		return Outcome{Status: RunError, Reason: err.Error()}, err
 	}
 	return out, nil
+}
+
+// values are the vars plus those set during the run.
+func (e *Engine) values() Values {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	if len(e.runtime) == 0 {
+		return e.cfg.Values
+	}
+	vals := make(Values, len(e.cfg.Values)+len(e.runtime))
+	for k, v := range e.cfg.Values {
+		vals[k] = v
+	}
+	for k, v := range e.runtime {
+		vals[k] = v
+	}
+	return vals
+}
+
+// setRuntime records a var set during the run, unless it is already set: the first migrate of a
+// run records the origin that rollback must return to.
+func (e *Engine) setRuntime(name, value string) bool {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	if _, ok := e.runtime[name]; ok {
+		return false
+	}
+	e.runtime[name] = Value{Text: value}
+	return true
 }
 
 func (e *Engine) runStart() RunStartData {

@@ -24,6 +24,8 @@ const (
 	EvRollback   EventType = "rollback"
 	EvStepEnd    EventType = "step.end"
 	EvCheckpoint EventType = "checkpoint"
+	EvMigrate    EventType = "migrate"
+	EvProgress   EventType = "migrate.progress"
 	EvRunEnd     EventType = "run.end"
 )
 
@@ -135,6 +137,27 @@ type DecisionData struct {
 	Choice Choice `json:"choice"`
 	Reason string `json:"reason,omitempty"`
 	By     string `json:"by"`
+}
+
+// MigrateData records a migration's milestones: where the VM was (phase origin), the pre-flight's
+// verdict, and how the move ended.
+type MigrateData struct {
+	Phase    string            `json:"phase"` // origin, preflight, start, done, failed, skipped
+	Move     checks.Move       `json:"move"`
+	From     *checks.Placement `json:"from,omitempty"`
+	To       *checks.Placement `json:"to,omitempty"`
+	Warnings []string          `json:"warnings,omitempty"`
+	Errors   []string          `json:"errors,omitempty"`
+	Duration Millis            `json:"duration_ms,omitempty"`
+	Error    string            `json:"error,omitempty"`
+}
+
+// ProgressData is one progress report of the vCenter task moving a VM.
+type ProgressData struct {
+	VM      string `json:"vm"`
+	Percent int    `json:"percent"`
+	Stage   string `json:"stage"`
+	Elapsed Millis `json:"elapsed_ms"`
 }
 
 // RollbackData opens the rollback phase.

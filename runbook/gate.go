@@ -123,10 +123,10 @@ func (e *Engine) runChecks(ctx context.Context, st *Step, attempt int) []CheckDa
 
 func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckData {
 	spec := &st.Checks[i]
-	label := e.redact(spec.label(e.cfg.Values))
+	label := e.redact(spec.label(e.values()))
 	cd := CheckData{Index: i, Check: label, Kind: spec.Kind, Host: hostName(spec.Host), Attempt: attempt, ID: spec.ID}
 	start := e.cfg.Clock()
-	check, err := spec.Spec.build(spec, e.cfg.Values)
+	check, err := spec.Spec.build(spec, e.values())
 	if err != nil {
 		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build check: " + err.Error()}
 	} else {
@@ -148,11 +148,14 @@ func (e *Engine) runAction(ctx context.Context, st *Step, attempt int) CheckData
 	if st.Restart != nil {
 		return e.runStagedRestart(ctx, st, attempt)
 	}
+	if st.Migrate != nil {
+		return e.runMigrate(ctx, st, attempt)
+	}
 	a := st.Command
-	label := e.redact(a.Run.display(e.cfg.Values))
+	label := e.redact(a.Run.display(e.values()))
 	cd := CheckData{Index: ActionIndex, Check: label, Kind: "command", Host: hostName(a.Host), Attempt: attempt}
 	start := e.cfg.Clock()
-	cmd, err := a.compile(e.cfg.Values, a.Timeout)
+	cmd, err := a.compile(e.values(), a.Timeout)
 	if err != nil {
 		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build action: " + err.Error()}
 	} else {
@@ -201,6 +204,7 @@ func (e *Engine) observe(ctx context.Context, step, host string, index int, labe
 		OnLine:    func(h string, l remote.Line) { batcherFor(h).add(l) },
 		Baselines: e,
 		Hosts:     e.cfg.Runners,
+		Inventory: e.cfg.VSphere,
 	}
 	res := c.Run(ctx, env)
 	mu.Lock()

@@ -34,6 +34,7 @@ type checkKind struct {
 	baseline rule     // may it compare with one?
 	compares []string // the kinds whose baselines it can compare with
 	remote   bool     // runs from its own from: hosts, not host:
+	vcenter  bool     // asks vCenter, not a host
 }
 
 // checkKinds is the catalogue of check kinds, built on each call so there is no shared state.
@@ -69,6 +70,14 @@ func checkKinds() map[string]checkKind {
 			new: func() kindSpec { return &clockKind{} }},
 		"dns": {doc: "a name resolves (getent ahosts), to the expected addresses if given",
 			new: func() kindSpec { return &dnsKind{} }},
+		"vm_on_host": {doc: "vCenter says the VM runs on the host",
+			new: func() kindSpec { return &vmKind{} }, vcenter: true},
+		"vm_powered_on": {doc: "vCenter says the VM is powered on",
+			new: func() kindSpec { return &vmKind{} }, vcenter: true},
+		"vm_tools_running": {doc: "VMware Tools run in the VM",
+			new: func() kindSpec { return &vmKind{} }, vcenter: true},
+		"vm_ip": {doc: "the guest reports an IP address (the expected one, if given) as vCenter sees it",
+			new: func() kindSpec { return &vmKind{} }, vcenter: true},
 	}
 }
 

@@ -103,6 +103,16 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/host-kinds-bad.yaml:21:62: runbooks[0].steps[1].checks[0].baseline: baseline \"fw\" was recorded by a firewall check; a listeners_unchanged check compares with listeners_baseline",
 			"testdata/host-kinds-bad.yaml:22:13: runbooks[0].steps[1].checks[1].baseline: a journal_regressions check needs the id of its baseline (from a journal_baseline check)",
 		},
+		"migrate-bad.yaml": {
+			"testdata/migrate-bad.yaml:6:24: runbooks[0].steps[0].command.run: {{ .origin_host }} is recorded by a migrate step, and runbook no-migrate has none",
+			"testdata/migrate-bad.yaml:10:9: runbooks[1].steps[0]: a step has one action, not command and migrate",
+			"testdata/migrate-bad.yaml:11:57: runbooks[1].steps[0].migrate.priority: want default, high or low, got \"urgent\"",
+			"testdata/migrate-bad.yaml:14:13: runbooks[1].steps[0].checks[0].esx_host: required field is missing",
+			"testdata/migrate-bad.yaml:14:50: runbooks[1].steps[0].checks[0].host: a vm_on_host check asks vCenter; host does not apply",
+			"testdata/migrate-bad.yaml:15:49: runbooks[1].steps[0].checks[1].esx_host: only vm_on_host takes esx_host",
+			"testdata/migrate-bad.yaml:15:67: runbooks[1].steps[0].checks[1].expect: want an IP address, got \"not-ip\"",
+			"testdata/migrate-bad.yaml:16:13: runbooks[1].steps[0].checks[2].esx_host: required field is missing",
+		},
 		"quoting.yaml": {
 			"testdata/quoting.yaml:8:34: runbooks[0].steps[0].checks[0].run: {{ .unit }} stands inside quotes: values are shell-quoted for you, so remove the quotes around it",
 			"testdata/quoting.yaml:9:34: runbooks[0].steps[0].checks[1].run: only {{ .name }} references are supported, near \"{{ .unit | printf \\\"%q\\\" }…\"",
@@ -112,7 +122,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/rollback-rules.yaml:11:23: runbooks[0].steps[0].rollback[0].rollback: rollback steps cannot have rollback steps of their own",
 		},
 		"staged-bad.yaml": {
-			"testdata/staged-bad.yaml:10:11: runbooks[0].steps[0].staged_restart: a step has one action: command or staged_restart, not both",
+			"testdata/staged-bad.yaml:7:9: runbooks[0].steps[0]: a step has one action, not command and staged_restart",
 			"testdata/staged-bad.yaml:11:18: runbooks[0].steps[0].staged_restart.hosts[1]: host web-1 is listed twice",
 			"testdata/staged-bad.yaml:11:18: runbooks[0].steps[0].staged_restart.hosts[2]: host \"web-9\" is not defined in runbook staged (did you mean \"web-1\"?)",
 			"testdata/staged-bad.yaml:13:54: runbooks[0].steps[0].staged_restart.checks[0].host: checks of a staged restart run on the host just restarted; host does not apply",
@@ -135,7 +145,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/unknown-field.yaml:6:9: runbooks[0].steps[0].chekcs: unknown field (did you mean \"checks\"?)",
 		},
 		"unknown-kind.yaml": {
-			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, no_failed_units, selinux, unit_active",
+			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, no_failed_units, selinux, unit_active, vm_ip, vm_on_host, vm_powered_on, vm_tools_running",
 			"testdata/unknown-kind.yaml:8:13: runbooks[0].steps[0].checks[1].kind: required field is missing",
 		},
 		"version.yaml": {

@@ -17,7 +17,7 @@ const defaultRestartTimeout = 2 * time.Minute
 // on; the first host that fails stops the restart, so the rest keep serving.
 func (e *Engine) runStagedRestart(ctx context.Context, st *Step, attempt int) CheckData {
 	r := st.Restart
-	unit := r.Unit.Render(e.cfg.Values, nil)
+	unit := r.Unit.Render(e.values(), nil)
 	label := e.redact(fmt.Sprintf("restart %s on %s", unit, strings.Join(r.Hosts, ", ")))
 	cd := CheckData{Index: ActionIndex, Check: label, Kind: "staged_restart", Host: strings.Join(r.Hosts, ","), Attempt: attempt}
 	start := e.cfg.Clock()

@@ -45,7 +45,7 @@ func interruption(ctx context.Context) string {
 
 func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult {
 	if st.Confirm.Text != "" {
-		a, ok := e.ask(ctx, st.Name, QuestionData{Kind: AskConfirm, Prompt: st.Confirm.Render(e.cfg.Values, nil), Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Abort}}, nil)
+		a, ok := e.ask(ctx, st.Name, QuestionData{Kind: AskConfirm, Prompt: st.Confirm.Render(e.values(), nil), Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Abort}}, nil)
 		if !ok {
 			return stepResult{}
 		}

@@ -92,8 +92,26 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 	if !s.hasAction() && len(s.Checks) == 0 && s.Pos.Fields != nil {
 		v.add(s.Pos, path, "step %q does nothing: give it a command or checks", s.Name)
 	}
-	if s.Command != nil && s.Restart != nil {
-		v.add(s.Pos.Field("staged_restart"), path+".staged_restart", "a step has one action: command or staged_restart, not both")
+	var actions []string
+	for name, set := range map[string]bool{"command": s.Command != nil, "staged_restart": s.Restart != nil, "migrate": s.Migrate != nil} {
+		if set {
+			actions = append(actions, name)
+		}
+	}
+	if len(actions) > 1 {
+		slices.Sort(actions)
+		v.add(s.Pos, path, "a step has one action, not %s", strings.Join(actions, " and "))
+	}
+	if m := s.Migrate; m != nil {
+		v.tmpl(m.VM, path+".migrate.vm")
+		v.tmpl(m.Host, path+".migrate.host")
+		v.tmpl(m.Pool, path+".migrate.pool")
+		v.tmpl(m.Datastore, path+".migrate.datastore")
+		switch m.Priority {
+		case "", "default", "high", "low":
+		default:
+			v.add(m.Pos.Field("priority"), path+".migrate.priority", "want default, high or low, got %q", m.Priority)
+		}
 	}
 	if r := s.Restart; r != nil {
 		v.stagedRestart(r, path+".staged_restart", index, rollback)
@@ -224,6 +242,12 @@ func (v *validator) host(name string, p Pos, path string) {
 // tmpl checks that every reference of t names a var.
 func (v *validator) tmpl(t Tmpl, path string) {
 	for _, ref := range t.Refs {
+		if slices.Contains(runtimeVars, ref) {
+			if !v.rb.migrates() {
+				v.add(t.Pos, path, "{{ .%s }} is recorded by a migrate step, and runbook %s has none", ref, v.rb.Name)
+			}
+			continue
+		}
 		if _, ok := v.rb.Vars[ref]; !ok && !slices.Contains(builtinVars, ref) {
 			known := append(slices.Sorted(maps.Keys(v.rb.Vars)), builtinVars...)
 			v.add(t.Pos, path, "{{ .%s }}: no such var%s", ref, didYouMean(ref, known))

@@ -12,6 +12,9 @@ import (
 // Builtin vars are set by the engine for every run and may be referenced without declaring them.
 var builtinVars = []string{"run_id", "runbook", "operator", "transcript_dir"}
 
+// runtimeVars are set during the run: a migrate step records where the VM was, for the rollback.
+var runtimeVars = []string{"origin_host", "origin_pool", "origin_datastore", "origin_cluster"}
+
 var identPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Value is a resolved var.

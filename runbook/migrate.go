@@ -1,0 +1,90 @@
+package runbook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/checks"
+)
+
+// runMigrate moves a VM: locate it (the first time in a run, its placement becomes origin_*),
+// pre-flight with vCenter, relocate with progress, and confirm where it landed. A failed vCenter
+// task fails the action, which fires the step's rollback trigger.
+func (e *Engine) runMigrate(ctx context.Context, st *Step, attempt int) CheckData {
+	vals := e.values()
+	a := st.Migrate
+	m := checks.Move{VM: a.VM.Render(vals, nil), Host: a.Host.Render(vals, nil), Pool: a.Pool.Render(vals, nil), Datastore: a.Datastore.Render(vals, nil)}
+	if a.Priority != "" {
+		m.Priority = a.Priority + "Priority"
+	}
+	cd := CheckData{Index: ActionIndex, Check: fmt.Sprintf("migrate %s to %s", m.VM, m.Host), Kind: "migrate", Host: "vcenter", Attempt: attempt}
+	start := e.cfg.Clock()
+	cd.Result = e.migrate(ctx, st.Name, m)
+	cd.Duration = ms(e.cfg.Clock().Sub(start))
+	e.finishCheck(&cd)
+	e.emit(EvAction, st.Name, cd)
+	return cd
+}
+
+func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks.Result {
+	vs := e.cfg.VSphere
+	if vs == nil {
+		return checks.Result{Outcome: checks.Inconclusive, Summary: "no vCenter connection: set GOVC_URL (or run the lab)"}
+	}
+	if m.VM == "" || m.Host == "" {
+		return checks.Result{Outcome: checks.Fail, Summary: fmt.Sprintf("migrate needs a VM and a host, got vm %q host %q (was the origin recorded?)", m.VM, m.Host)}
+	}
+	from, err := vs.Locate(ctx, m.VM)
+	if err != nil {
+		return checks.Result{Outcome: checks.Inconclusive, Summary: err.Error()}
+	}
+	e.emit(EvMigrate, step, MigrateData{Phase: "origin", Move: m, From: &from})
+	if e.setRuntime("origin_host", from.Host) {
+		e.setRuntime("origin_pool", from.Pool)
+		e.setRuntime("origin_datastore", from.Datastore)
+		e.setRuntime("origin_cluster", from.Cluster)
+	}
+	if from.Host == m.Host && m.Pool == "" && m.Datastore == "" {
+		e.emit(EvMigrate, step, MigrateData{Phase: "skipped", Move: m, From: &from, To: &from})
+		return checks.Result{Outcome: checks.Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, m.Host)}
+	}
+
+	warnings, errs, err := vs.Preflight(ctx, m)
+	if err != nil {
+		return checks.Result{Outcome: checks.Inconclusive, Summary: "pre-flight: " + err.Error()}
+	}
+	e.emit(EvMigrate, step, MigrateData{Phase: "preflight", Move: m, From: &from, Warnings: warnings, Errors: errs})
+	if len(errs) > 0 {
+		return checks.Result{Outcome: checks.Fail, Summary: "vCenter pre-flight refuses the move: " + strings.Join(errs, "; "), Evidence: errs}
+	}
+	if len(warnings) > 0 {
+		a, ok := e.ask(ctx, step, QuestionData{Kind: AskWarning, Prompt: fmt.Sprintf("vCenter warns about moving %s to %s: %s. Move anyway?", m.VM, m.Host, strings.Join(warnings, "; ")),
+			Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Proceed, Abort}}, nil)
+		if !ok || a.Choice != Proceed {
+			return checks.Result{Outcome: checks.Fail, Summary: "migration not started: pre-flight warnings: " + strings.Join(warnings, "; "), Evidence: warnings}
+		}
+	}
+
+	e.emit(EvMigrate, step, MigrateData{Phase: "start", Move: m, From: &from})
+	t0 := time.Now()
+	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
+		e.emit(EvProgress, step, ProgressData{VM: m.VM, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
+	})
+	took := time.Since(t0)
+	if err != nil {
+		e.emit(EvMigrate, step, MigrateData{Phase: "failed", Move: m, From: &from, Duration: ms(took), Error: err.Error()})
+		return checks.Result{Outcome: checks.Fail, Summary: err.Error()}
+	}
+	to, err := vs.Locate(ctx, m.VM)
+	if err != nil {
+		return checks.Result{Outcome: checks.Inconclusive, Summary: "moved, but cannot confirm where: " + err.Error()}
+	}
+	e.emit(EvMigrate, step, MigrateData{Phase: "done", Move: m, From: &from, To: &to, Duration: ms(took)})
+	if to.Host != m.Host {
+		return checks.Result{Outcome: checks.Fail, Summary: fmt.Sprintf("the vCenter task succeeded but %s runs on %s, not %s", m.VM, to.Host, m.Host)}
+	}
+	return checks.Result{Outcome: checks.Pass, Summary: fmt.Sprintf("%s moved %s → %s in %s", m.VM, from.Host, to.Host, took.Round(100*time.Millisecond)),
+		Evidence: []string{fmt.Sprintf("from %s/%s/%s", from.Cluster, from.Host, from.Datastore), fmt.Sprintf("to %s/%s/%s", to.Cluster, to.Host, to.Datastore)}}
+}
