@@ -1,0 +1,234 @@
+package lab
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/cutover/cutover/checks/vsphere"
+)
+
+// The lab's vCenter: govmomi's simulator laid out as two sites of a stretched cluster pair.
+const (
+	labDatacenter = "DC-STRETCHED"
+	labUser       = "administrator@vsphere.local"
+)
+
+// siteHosts are the ESXi hosts of each site, in the simulator's order.
+var siteHosts = [2][2]string{{"esx-a-01", "esx-a-02"}, {"esx-b-01", "esx-b-02"}}
+
+type vcenter struct {
+	model *simulator.Model
+	srv   *simulator.Server
+	cfg   vsphere.Config
+}
+
+// startVCenter starts the simulator on 127.0.0.1 with TLS and a per-lab password, lays out the
+// sites and puts the VM on esx-a-01.
+func (l *Lab) startVCenter(ctx context.Context) (*vcenter, error) {
+	m := simulator.VPX()
+	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, 1
+	var pw [12]byte
+	rand.Read(pw[:])
+	password := hex.EncodeToString(pw[:])
+	if err := m.Create(); err != nil {
+		return nil, fmt.Errorf("lab vCenter: %w", err)
+	}
+	m.Service.TLS = new(tls.Config)
+	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(labUser, password)}
+	v := &vcenter{model: m, srv: m.Service.NewServer()}
+	ca := filepath.Join(l.dir, "vcenter-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: v.srv.Certificate().Raw}), 0o644); err != nil {
+		v.close()
+		return nil, err
+	}
+	v.cfg = vsphere.Config{URL: v.srv.URL.Host, Username: labUser, Password: password, CACerts: ca, Datacenter: labDatacenter}
+	if err := v.layout(ctx, l); err != nil {
+		v.close()
+		return nil, fmt.Errorf("lab vCenter layout: %w", err)
+	}
+	return v, nil
+}
+
+func (v *vcenter) close() {
+	v.srv.Close()
+	v.model.Remove()
+}
+
+// layout renames the simulator's inventory into the lab's two sites and places the VMs.
+func (v *vcenter) layout(ctx context.Context, l *Lab) error {
+	sc := soap.NewClient(v.srv.URL, false)
+	if err := sc.SetRootCAs(v.cfg.CACerts); err != nil {
+		return err
+	}
+	c, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return err
+	}
+	if err := session.NewManager(c).Login(ctx, url.UserPassword(v.cfg.Username, v.cfg.Password)); err != nil {
+		return err
+	}
+	f := find.NewFinder(c, true)
+	dc, err := f.DefaultDatacenter(ctx)
+	if err != nil {
+		return err
+	}
+	f.SetDatacenter(dc)
+	rename := func(ref types.ManagedObjectReference, name string) error {
+		task, err := object.NewCommon(c, ref).Rename(ctx, name)
+		if err != nil {
+			return err
+		}
+		return task.Wait(ctx)
+	}
+	for i, site := range []string{"SITE-A", "SITE-B"} {
+		cl, err := f.ClusterComputeResource(ctx, fmt.Sprintf("DC0_C%d", i))
+		if err != nil {
+			return err
+		}
+		for j := range siteHosts[i] {
+			h, err := f.HostSystem(ctx, fmt.Sprintf("DC0_C%d_H%d", i, j))
+			if err != nil {
+				return err
+			}
+			// HostSystem has no Rename_Task (as in vSphere); name the simulator's object directly.
+			obj := v.model.Map().Get(h.Reference()).(*simulator.HostSystem)
+			sctx := v.model.Service.Context
+			sctx.WithLock(obj, func() {
+				sctx.Update(obj, []types.PropertyChange{{Name: "name", Val: siteHosts[i][j]}, {Name: "summary.config.name", Val: siteHosts[i][j]}})
+			})
+		}
+		if err := rename(cl.Reference(), site); err != nil {
+			return err
+		}
+	}
+	vms := map[string]string{"DC0_C0_RP0_VM0": l.opts.VM, "DC0_C1_RP0_VM0": "mon-b-01"}
+	var app *object.VirtualMachine
+	for old, name := range vms {
+		vm, err := f.VirtualMachine(ctx, old)
+		if err != nil {
+			return err
+		}
+		if err := rename(vm.Reference(), name); err != nil {
+			return err
+		}
+		if name == l.opts.VM {
+			app = vm
+		}
+	}
+	if err := rename(dc.Reference(), labDatacenter); err != nil {
+		return err
+	}
+	// The VM starts on esx-a-01, whatever host the simulator picked.
+	f.SetDatacenter(object.NewDatacenter(c, dc.Reference()))
+	home, err := f.HostSystem(ctx, siteHosts[0][0])
+	if err != nil {
+		return err
+	}
+	ref := home.Reference()
+	task, err := app.Relocate(ctx, types.VirtualMachineRelocateSpec{Host: &ref}, types.VirtualMachineMovePriorityDefaultPriority)
+	if err != nil {
+		return err
+	}
+	if err := task.Wait(ctx); err != nil {
+		return err
+	}
+	obj := v.model.Map().Get(app.Reference()).(*simulator.VirtualMachine)
+	sctx := v.model.Service.Context
+	sctx.WithLock(obj, func() {
+		sctx.Update(obj, []types.PropertyChange{
+			{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)},
+			{Name: "guest.ipAddress", Val: l.opts.VMIP},
+			{Name: "guest.hostName", Val: l.opts.VM},
+			{Name: "guest.net", Val: []types.GuestNicInfo{{Network: "VLAN200-stretched", IpAddress: []string{l.opts.VMIP}, Connected: true}}},
+		})
+	})
+	v.model.Map().Put(&labVM{VirtualMachine: obj, lab: l})
+	return nil
+}
+
+// labVM is the migrating VM: its relocation takes a few seconds in vMotion's stages, reports
+// progress, tells the lab where the VM went, and fails when the relocate-fails fault is on.
+type labVM struct {
+	*simulator.VirtualMachine
+	lab *Lab
+}
+
+var vmotionStages = []struct {
+	at    int32
+	stage string
+}{
+	{5, "Preparing the destination host"},
+	{15, "Copying memory (pre-copy, pass 1)"},
+	{55, "Copying memory (pre-copy, pass 2)"},
+	{80, "Copying changed memory"},
+	{92, "Switching over to the destination"},
+	{98, "Updating ARP on the stretched network"},
+}
+
+// RelocateVMTask runs the lab's vMotion.
+func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task) soap.HasFault {
+	task := simulator.CreateTask(vm, "relocateVm", func(t *simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		step := vm.lab.opts.RelocateTime / time.Duration(len(vmotionStages))
+		for _, s := range vmotionStages {
+			t.SetTaskDescription(ctx, &types.SetTaskDescription{Description: types.LocalizableMessage{Key: "vmotion", Message: s.stage}})
+			t.UpdateProgress(ctx, &types.UpdateProgress{PercentDone: s.at})
+			time.Sleep(step)
+			if s.at >= 92 && vm.lab.faults.RelocateFails {
+				return nil, &types.MigrationFault{VimFault: types.VimFault{MethodFault: types.MethodFault{FaultMessage: []types.LocalizableMessage{{
+					Key: "com.vmware.vim.vmotion.switchover", Message: "The vMotion failed because the destination host did not receive data from the source host on the vMotion network.",
+				}}}}}
+			}
+		}
+		vm.move(ctx, req.Spec)
+		return nil, nil
+	})
+	return &methods.RelocateVM_TaskBody{Res: &types.RelocateVM_TaskResponse{Returnval: task.Run(ctx)}}
+}
+
+// move applies a relocation to the inventory and to the lab model.
+func (vm *labVM) move(ctx *simulator.Context, spec types.VirtualMachineRelocateSpec) {
+	var changes []types.PropertyChange
+	if spec.Host != nil {
+		if old := vm.Runtime.Host; old != nil {
+			if h, ok := ctx.Map.Get(*old).(*simulator.HostSystem); ok {
+				ctx.Map.RemoveReference(ctx, h, &h.Vm, vm.Self)
+			}
+		}
+		if h, ok := ctx.Map.Get(*spec.Host).(*simulator.HostSystem); ok {
+			ctx.Map.AddReference(ctx, h, &h.Vm, vm.Self)
+		}
+		changes = append(changes, types.PropertyChange{Name: "runtime.host", Val: spec.Host}, types.PropertyChange{Name: "summary.runtime.host", Val: spec.Host})
+	}
+	if spec.Pool != nil {
+		changes = append(changes, types.PropertyChange{Name: "resourcePool", Val: spec.Pool})
+	}
+	if spec.Datastore != nil {
+		changes = append(changes, types.PropertyChange{Name: "datastore", Val: []types.ManagedObjectReference{*spec.Datastore}})
+	}
+	ctx.Update(vm, changes)
+	if spec.Host != nil {
+		var h mo.HostSystem
+		if obj, ok := ctx.Map.Get(*spec.Host).(*simulator.HostSystem); ok {
+			h = obj.HostSystem
+		}
+		vm.lab.vmArrived(h.Name)
+	}
+}
