@@ -156,7 +156,7 @@ func (e Endpoint) judge(probes []probe) Result {
 	for z := range zonesOK {
 		delete(zonesMaybe, z)
 	}
-	summary := fmt.Sprintf("%s reachable from %d of %d zones needed", e.target(), len(zonesOK), need)
+	summary := fmt.Sprintf("reachable from %d zone(s), %d needed", len(zonesOK), need)
 	switch {
 	case len(zonesOK) >= need:
 		return pass(summary, evidence...)

@@ -333,7 +333,7 @@ func (d DNS) Run(ctx context.Context, env Env) Result {
 	if len(missing) > 0 {
 		return fail(fmt.Sprintf("%s resolves, but not to %s", d.Name, strings.Join(missing, ", ")), ev...)
 	}
-	return pass(fmt.Sprintf("%s resolves to %s", d.Name, strings.Join(addrs, ", ")))
+	return pass("resolves to " + strings.Join(addrs, ", "))
 }
 
 // ParseGetent reads getent ahosts output into distinct addresses, in order.

@@ -290,7 +290,7 @@ func (l *Lab) vmArrived(esxHost string) {
 			h.Start(l.faults.UnitDown, now)
 		}
 		if l.faults.NewJournalError && !home {
-			h.LogError("nginx.service", "nginx", "2026/11/28 22:14:03 [crit] 1204#1204: *5120 SSL_do_handshake() failed (SSL: error:0A000126:SSL routines::unexpected eof while reading) while SSL handshaking, client: 10.30.0.11", now)
+			h.LogError("nginx.service", "nginx", now.UTC().Format("2006/01/02 15:04:05")+" [crit] 1204#1204: *5120 SSL_do_handshake() failed (SSL: error:0A000126:SSL routines::unexpected eof while reading) while SSL handshaking, client: 10.30.0.11", now)
 		}
 	}
 }

@@ -84,7 +84,8 @@ func newHost(name, address, zone, ip string, vm bool, now time.Time) *Host {
 		h.addUnit(&Unit{Name: "nginx.service", Desc: "The nginx HTTP and reverse proxy server", State: "active", Sub: "running", Since: booted.Add(20 * time.Second), PID: 1203, Process: "nginx",
 			Ports: []Port{{"tcp", "0.0.0.0", 443}, {"tcp", "0.0.0.0", 80}}, Exec: "nginx: master process /usr/sbin/nginx"})
 		h.log(booted.Add(20*time.Second), 6, "nginx.service", "systemd", 1, "Started nginx.service - The nginx HTTP and reverse proxy server.")
-		h.log(booted.Add(3*time.Hour), 3, "nginx.service", "nginx", 1204, "2026/11/28 19:02:11 [error] 1204#1204: *4471 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.20.0.77")
+		at := booted.Add(3 * time.Hour)
+		h.log(at, 3, "nginx.service", "nginx", 1204, at.UTC().Format("2006/01/02 15:04:05")+" [error] 1204#1204: *4471 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.20.0.77")
 	}
 	return h
 }

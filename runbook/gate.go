@@ -10,6 +10,9 @@ import (
 	"github.com/cutover/cutover/checks/remote"
 )
 
+// DefaultCheckTimeout bounds a check that sets no timeout of its own.
+const DefaultCheckTimeout = 2 * time.Minute
+
 // maxJournaledLines bounds how many output lines of one command reach the journal; the rest are
 // counted, so a runaway command cannot fill the disk during a change window.
 const maxJournaledLines = 10_000
@@ -126,6 +129,13 @@ func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckDa
 	label := e.redact(spec.label(e.values()))
 	cd := CheckData{Index: i, Check: label, Kind: spec.Kind, Host: hostName(spec.Host), Attempt: attempt, ID: spec.ID}
 	start := e.cfg.Clock()
+	// The check's timeout bounds all its commands together; a hung command makes it inconclusive.
+	timeout := spec.Timeout.Std()
+	if timeout <= 0 {
+		timeout = DefaultCheckTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, remote.ErrTimeout)
+	defer cancel()
 	check, err := spec.Spec.build(spec, e.values())
 	if err != nil {
 		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build check: " + err.Error()}

@@ -129,8 +129,8 @@ func (k *endpointKind) validate(v *validator, c *CheckSpec, path string) {
 		v.add(c.Pos, path, "give exactly one of url and tcp")
 	case k.URL.Text != "":
 		v.tmpl(k.URL, path+".url")
-		if !urlPattern.MatchString(k.URL.Text) {
-			v.add(k.URL.Pos, path+".url", "want an http:// or https:// URL, got %q", k.URL.Text)
+		if u, ok := v.static(k.URL); ok && !urlPattern.MatchString(u) {
+			v.add(k.URL.Pos, path+".url", "want an http:// or https:// URL, got %q", u)
 		}
 	default:
 		v.tmpl(k.TCP, path+".tcp")
@@ -172,6 +172,9 @@ func (k *endpointKind) validate(v *validator, c *CheckSpec, path string) {
 }
 
 func (k *endpointKind) build(c *CheckSpec, vals Values) (checks.Check, error) {
+	if u := k.URL.Render(vals, nil); u != "" && !urlPattern.MatchString(u) {
+		return nil, fmt.Errorf("url: want an http:// or https:// URL, got %q", u)
+	}
 	return checks.Endpoint{URL: k.URL.Render(vals, nil), TCP: k.TCP.Render(vals, nil), From: k.From, MinZones: k.MinZones, Status: k.Status, Timeout: k.Probe.Std()}, nil
 }
 

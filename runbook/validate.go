@@ -281,6 +281,20 @@ func (v *validator) pattern(t Tmpl, path string) {
 	}
 }
 
+// static renders t with the runbook's literal var values, when every reference has one (no
+// environment, no --var needed, no runtime var): what validate can check before a run.
+func (v *validator) static(t Tmpl) (string, bool) {
+	vals := Values{}
+	for _, r := range t.Refs {
+		vr, ok := v.rb.Vars[r]
+		if !ok || vr.Env != "" || vr.Value == "" {
+			return "", false
+		}
+		vals[r] = Value{Text: vr.Value}
+	}
+	return t.Render(vals, nil), true
+}
+
 func placeholders(refs []string) Values {
 	vals := Values{}
 	for _, r := range refs {

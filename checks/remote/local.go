@@ -96,7 +96,7 @@ func (l Local) Run(ctx context.Context, cmd Command, onLine func(Line)) (Result,
 	}
 	if cause := context.Cause(ctx); cause != nil {
 		if errors.Is(cause, ErrTimeout) {
-			return res, fmt.Errorf("run %s: %w after %s", argv[0], ErrTimeout, cmd.Timeout)
+			return res, fmt.Errorf("run %s: %w%s", argv[0], ErrTimeout, after(cmd.Timeout))
 		}
 		return res, fmt.Errorf("run %s: %w", argv[0], cause)
 	}

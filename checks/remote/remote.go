@@ -87,3 +87,11 @@ func Join(argv []string) string {
 	}
 	return strings.Join(words, " ")
 }
+
+// after says how long a command was allowed, when its own timeout (not its caller's) cut it off.
+func after(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return " after " + d.String()
+}

@@ -408,7 +408,7 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 		}
 		res := Result{ExitCode: -1, Duration: time.Since(start)}
 		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
-			return res, fmt.Errorf("ssh %s: %w after %s", r.name, ErrTimeout, cmd.Timeout)
+			return res, fmt.Errorf("ssh %s: %w%s", r.name, ErrTimeout, after(cmd.Timeout))
 		}
 		return res, fmt.Errorf("ssh %s: %w", r.name, context.Cause(ctx))
 	}

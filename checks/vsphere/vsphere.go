@@ -327,12 +327,26 @@ func (c *Client) Preflight(ctx context.Context, m checks.Move) ([]string, []stri
 	return warnings, errs, nil
 }
 
+// faultText is a vSphere fault as an operator reads it: its messages, then its type.
 func faultText(f types.LocalizedMethodFault) string {
 	name := strings.TrimPrefix(fmt.Sprintf("%T", f.Fault), "*types.")
+	var msgs []string
 	if f.LocalizedMessage != "" && !strings.HasPrefix(f.LocalizedMessage, "*types.") {
-		return f.LocalizedMessage + " (" + name + ")"
+		msgs = append(msgs, f.LocalizedMessage)
 	}
-	return name
+	if f.Fault != nil {
+		if mf := f.Fault.GetMethodFault(); mf != nil {
+			for _, m := range mf.FaultMessage {
+				if m.Message != "" && !slices.Contains(msgs, m.Message) {
+					msgs = append(msgs, m.Message)
+				}
+			}
+		}
+	}
+	if len(msgs) == 0 {
+		return name
+	}
+	return strings.Join(msgs, "; ") + " (" + name + ")"
 }
 
 // Relocate moves the VM and reports progress until the vCenter task ends. A failed task returns

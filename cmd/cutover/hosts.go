@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 
@@ -70,14 +69,4 @@ func (h *hostRunners) connectAll(ctx context.Context, names []string, forks int,
 		return errors.New(strings.Join(refused, "\n"))
 	}
 	return nil
-}
-
-// newSSH builds the SSH transport from flags and the environment.
-func newSSH(o runOptions) (*remote.SSH, error) {
-	return remote.NewSSH(remote.SSHOptions{
-		Config:     o.sshConfig,
-		KnownHosts: o.knownHosts,
-		AgentSock:  os.Getenv("SSH_AUTH_SOCK"),
-		User:       currentUser(),
-	})
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/lab"
 )
 
 // Exit codes, as documented in the README.
@@ -37,6 +39,9 @@ type streams struct {
 }
 
 func main() {
+	if lab.IsTool() { // started by a lab host as systemctl, ss, journalctl...
+		os.Exit(lab.RunTool())
+	}
 	os.Exit(run(os.Args[1:], streams{os.Stdin, os.Stdout, os.Stderr}))
 }
 
@@ -51,7 +56,7 @@ func run(args []string, s streams) int {
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(runCommand(s), validateCommand(s), verifyCommand(s), schemaCommand(s))
+	root.AddCommand(runCommand(s), labCommand(s), validateCommand(s), verifyCommand(s), schemaCommand(s))
 	err := root.Execute()
 	if err == nil {
 		return exitOK

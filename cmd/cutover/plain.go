@@ -17,14 +17,18 @@ import (
 
 // printer renders events for --plain: one readable line per event (per output line for output).
 type printer struct {
-	mu      sync.Mutex
-	w       io.Writer
-	journal string
-	signer  *transcript.Signer
+	mu       sync.Mutex
+	w        io.Writer
+	journal  string
+	signer   *transcript.Signer
+	allowed  string // an allowed_signers file for this journal, if cutover wrote one
+	operator string
+	lastPct  int
+	stage    string
 }
 
-func newPrinter(w io.Writer, journal string, signer *transcript.Signer) *printer {
-	return &printer{w: w, journal: journal, signer: signer}
+func newPrinter(w io.Writer, journal string, signer *transcript.Signer, allowed string) *printer {
+	return &printer{w: w, journal: journal, signer: signer, allowed: allowed}
 }
 
 var glyphs = map[checks.Outcome]string{checks.Pass: "✓", checks.Fail: "✗", checks.Inconclusive: "?"}
@@ -39,6 +43,7 @@ func (p *printer) print(ev runbook.Event) {
 	defer p.mu.Unlock()
 	switch d := ev.Data.(type) {
 	case runbook.RunStartData:
+		p.operator = d.Operator
 		p.line(ev, "run", "%s (%s) as %s", d.Runbook, d.File, d.Operator)
 		p.line(ev, "journal", "%s", p.journal)
 		if p.signer != nil {
@@ -89,6 +94,30 @@ func (p *printer) print(ev runbook.Event) {
 		p.line(ev, "question", "%s", d.Prompt)
 	case runbook.DecisionData:
 		p.line(ev, "decision", "%s by %s: %s", d.Choice, d.By, d.Reason)
+	case runbook.MigrateData:
+		switch d.Phase {
+		case "origin":
+			p.line(ev, "vcenter", "%s is on %s (%s), pool %s, datastore %s", d.Move.VM, d.From.Host, d.From.Cluster, d.From.Pool, d.From.Datastore)
+		case "preflight":
+			p.line(ev, "vcenter", "pre-flight %s → %s: %d warning(s), %d error(s)", d.Move.VM, d.Move.Host, len(d.Warnings), len(d.Errors))
+			for _, m := range append(d.Warnings, d.Errors...) {
+				p.line(ev, "", "  %s", m)
+			}
+		case "start":
+			p.lastPct, p.stage = -100, ""
+			p.line(ev, "vcenter", "relocating %s → %s", d.Move.VM, d.Move.Host)
+		case "done":
+			p.line(ev, "vcenter", "%s now on %s (%s) after %s", d.Move.VM, d.To.Host, d.To.Cluster, fmtMillis(d.Duration))
+		case "failed":
+			p.line(ev, "vcenter", "relocation FAILED after %s: %s", fmtMillis(d.Duration), d.Error)
+		case "skipped":
+			p.line(ev, "vcenter", "%s already on %s", d.Move.VM, d.Move.Host)
+		}
+	case runbook.ProgressData:
+		if d.Percent-p.lastPct >= 10 || d.Stage != p.stage || d.Percent == 100 {
+			p.line(ev, "progress", "%s %3d%% %s (%s)", bar(d.Percent), d.Percent, d.Stage, fmtMillis(d.Elapsed))
+			p.lastPct, p.stage = d.Percent, d.Stage
+		}
 	case runbook.RollbackData:
 		p.line(ev, "ROLLBACK", "triggered by %s: %s", d.Trigger, d.Reason)
 		p.line(ev, "", "  will run: %s", orNone(d.Steps))
@@ -111,6 +140,12 @@ func colonReason(r string) string {
 		return ""
 	}
 	return ": " + r
+}
+
+// bar draws a 20-cell progress bar.
+func bar(pct int) string {
+	n := max(0, min(20, pct/5))
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", 20-n) + "]"
 }
 
 func orNone(s []string) string {
@@ -140,9 +175,17 @@ func (p *printer) summary(out runbook.Outcome) {
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.w, "\n%s%s\n", out.Status, colonReason(out.Reason))
 	fmt.Fprintf(p.w, "journal:   %s\n", p.journal)
-	fmt.Fprintf(p.w, "verify:    cutover verify %s\n", p.journal)
+	allowed, who := "allowed_signers", "OPERATOR"
+	if p.allowed != "" {
+		allowed, who = p.allowed, p.operator
+	}
+	if p.allowed != "" {
+		fmt.Fprintf(p.w, "verify:    cutover verify %s --allowed-signers %s\n", p.journal, p.allowed)
+	} else {
+		fmt.Fprintf(p.w, "verify:    cutover verify %s\n", p.journal)
+	}
 	if p.signer != nil {
-		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f allowed_signers -I OPERATOR -n %s -s %s.sig < %s\n", transcript.Namespace, p.journal, p.journal)
+		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f %s -I %s -n %s -s %s.sig < %s\n", allowed, who, transcript.Namespace, p.journal, p.journal)
 	}
 }
 

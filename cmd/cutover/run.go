@@ -10,10 +10,15 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/checks/vsphere"
 
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
@@ -74,19 +79,44 @@ func splitRunArgs(args []string) (file, name string) {
 	return args[0], args[1]
 }
 
+// target is where a run's hosts and vCenter are: the real ones, or the lab's.
+type target struct {
+	sshConfig      string
+	knownHosts     []string
+	agentSock      string
+	vcenter        *vsphere.Config // nil: from GOVC_* when the runbook needs vCenter
+	signKey        string          // overrides --sign-key (the lab's key)
+	allowedSigners string          // copied beside the journal (the lab's)
+}
+
 func runRunbook(s streams, file, name string, o runOptions) error {
+	data, rb, err := loadRunbook(file, name)
+	if err != nil {
+		return err
+	}
+	return execute(s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: os.Getenv("SSH_AUTH_SOCK")})
+}
+
+// loadRunbook reads a runbook file and picks one runbook of it.
+func loadRunbook(file, name string) ([]byte, *runbook.Runbook, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return nil, nil, withCode(exitBadInput, err)
 	}
 	doc, err := runbook.Parse(file, data)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return nil, nil, withCode(exitBadInput, err)
 	}
 	rb, err := doc.Runbook(name)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return nil, nil, withCode(exitBadInput, err)
 	}
+	return data, rb, nil
+}
+
+// execute runs one runbook against a target: vars, signing key, SSH and vCenter connections (all
+// checked before step one), the journal, the engine, and the exit code.
+func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOptions, tgt target) error {
 	var overrides []runbook.Override
 	for _, v := range o.vars {
 		ov, err := runbook.ParseOverride(v)
@@ -106,11 +136,14 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-
-	signer, err := transcript.LoadSigner(o.signKey, os.Getenv("SSH_AUTH_SOCK"))
+	signKey := o.signKey
+	if tgt.signKey != "" {
+		signKey = tgt.signKey
+	}
+	signer, err := transcript.LoadSigner(signKey, os.Getenv("SSH_AUTH_SOCK"))
 	switch {
 	case err == nil:
-	case o.signKey == "" && errors.Is(err, transcript.ErrNoKey):
+	case signKey == "" && errors.Is(err, transcript.ErrNoKey):
 		fmt.Fprintf(s.err, "cutover: WARNING: the journal will NOT be signed (%v); it is hash-chained only\n", err)
 		signer = nil
 	default:
@@ -118,7 +151,7 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sshPool, err := newSSH(o)
+	sshPool, err := remote.NewSSH(remote.SSHOptions{Config: tgt.sshConfig, KnownHosts: tgt.knownHosts, AgentSock: tgt.agentSock, User: currentUser()})
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -127,12 +160,39 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	if err := runners.connectAll(ctx, rb.HostsUsed(), o.forks, s.err); err != nil {
 		return withCode(exitBadInput, err)
 	}
+	secrets := vals.Secrets()
+	var vc checks.Migrator
+	if rb.NeedsVCenter() {
+		cfg := tgt.vcenter
+		if cfg == nil {
+			c, err := vsphere.ConfigFromEnv(os.Getenv)
+			if err != nil {
+				return withCode(exitBadInput, fmt.Errorf("runbook %s talks to vCenter: %w", rb.Name, err))
+			}
+			cfg = &c
+		}
+		if cfg.Password != "" {
+			secrets = append(secrets, cfg.Password)
+		}
+		client, err := vsphere.Connect(ctx, *cfg)
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		vc = client
+	}
 
-	w, err := transcript.Create(o.transcript, runID, signer, vals.Secrets())
+	w, err := transcript.Create(o.transcript, runID, signer, secrets)
 	if err != nil {
 		return err
 	}
-	printer := newPrinter(s.out, w.Path(), signer)
+	allowed := ""
+	if tgt.allowedSigners != "" {
+		allowed = strings.TrimSuffix(w.Path(), ".jsonl") + ".allowed_signers"
+		if b, err := os.ReadFile(tgt.allowedSigners); err == nil {
+			os.WriteFile(allowed, b, 0o644)
+		}
+	}
+	printer := newPrinter(s.out, w.Path(), signer, allowed)
 	var decider runbook.Decider = &stdinDecider{in: s.in, out: s.out}
 	if o.yes {
 		decider = runbook.AutoDecider{}
@@ -141,6 +201,7 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	eng := runbook.New(runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
 		Runners: runners, Decider: decider, Recorder: transcript.Recorder{W: w}, Watch: printer.print, Forks: o.forks,
+		VSphere: vc, Secrets: secrets,
 	})
 	out, runErr := eng.Run(ctx)
 	closeErr := w.Close()

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/lab"
+	"github.com/cutover/cutover/runbook"
+)
+
+const seedRunbook = "stretched-vlan-vmotion"
+
+func labCommand(s streams) *cobra.Command {
+	var o runOptions
+	var file string
+	var faults []string
+	var relocate time.Duration
+	cmd := &cobra.Command{
+		Use:   "lab [RUNBOOK]",
+		Short: "Run a runbook against the embedded lab: vCenter simulator, SSH hosts, faults to practise on",
+		Long: `Run a runbook (default ` + seedRunbook + `) against a lab that starts in process: govmomi's
+vCenter simulator with SITE-A and SITE-B, one SSH host on 127.0.0.1 per runbook host answering
+systemctl, ss, journalctl, getenforce, chronyc, getent and curl like a real one, per-lab host keys
+in a lab known_hosts, and a per-lab signing key with an allowed_signers file beside the journal.
+
+Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			name := seedRunbook
+			if len(args) == 1 {
+				name = args[0]
+			}
+			var f lab.Faults
+			for _, v := range faults {
+				if err := lab.ParseFault(v, &f); err != nil {
+					return withCode(exitBadInput, err)
+				}
+			}
+			return runLab(s, file, name, o, f, relocate)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&file, "file", "f", defaultFile, "runbook file")
+	fl.StringArrayVar(&faults, "fault", nil, "inject a training fault (repeatable)")
+	fl.DurationVar(&relocate, "relocate-time", 3*time.Second, "how long the lab's vMotion takes")
+	fl.BoolVar(&o.plain, "plain", false, "headless: one line per event, decisions on stdin")
+	fl.BoolVarP(&o.yes, "yes", "y", false, "answer proceed to every question; a failed gate still rolls back")
+	fl.StringVar(&o.transcript, "transcript", "transcripts", "directory for the journal")
+	fl.StringVar(&o.operator, "operator", "", "who runs this, for the journal (default user@host)")
+	fl.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value (repeatable)")
+	fl.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
+	return cmd
+}
+
+func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration) error {
+	data, rb, err := loadRunbook(file, name)
+	if err != nil {
+		return err
+	}
+	if o.operator == "" {
+		o.operator = defaultOperator()
+	}
+	opts := lab.Options{Operator: o.operator, RelocateTime: relocate, Faults: f}
+	for _, h := range sortedHosts(rb) {
+		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: h, Address: rb.Hosts[h].Address, Zone: rb.Hosts[h].Zone})
+	}
+	if v, ok := rb.Vars["vm"]; ok {
+		opts.VM = v.Value
+	}
+	if v, ok := rb.Vars["vm_ip"]; ok {
+		opts.VMIP = v.Value
+	}
+	start := time.Now()
+	l, err := lab.Start(context.Background(), opts)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	vc := l.VCenter()
+	fmt.Fprintf(s.out, "lab: ready in %s: vCenter https://%s (SITE-A: esx-a-01 esx-a-02, SITE-B: esx-b-01 esx-b-02), %d SSH hosts on 127.0.0.1, faults: %s\n",
+		time.Since(start).Round(time.Millisecond), vc.URL, len(opts.Hosts), describeFaults(f))
+	return execute(s, file, data, rb, o, target{
+		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc,
+		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
+	})
+}
+
+func sortedHosts(rb *runbook.Runbook) []string {
+	var names []string
+	for n := range rb.Hosts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func describeFaults(f lab.Faults) string {
+	var out []string
+	if f.RelocateFails {
+		out = append(out, "relocate-fails")
+	}
+	if f.UnitDown != "" {
+		out = append(out, "unit-down="+f.UnitDown)
+	}
+	if f.NewJournalError {
+		out = append(out, "new-journal-error")
+	}
+	if f.HostKeyChanged != "" {
+		out = append(out, "host-key-changed="+f.HostKeyChanged)
+	}
+	if f.ClockSkew != 0 {
+		out = append(out, "clock-skew="+f.ClockSkew.String())
+	}
+	if f.SlowCheck {
+		out = append(out, "slow-check")
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(out)
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/lab"
+)
+
+// The lab's hosts run their commands as links to this test binary.
+func TestMain(m *testing.M) {
+	if lab.IsTool() {
+		os.Exit(lab.RunTool())
+	}
+	os.Exit(m.Run())
+}
+
+// labRun runs the seed runbook in the lab with a quick vMotion and returns exit code, output, the
+// journal's lines and the journal's path.
+func labRun(t *testing.T, file, stdin string, args ...string) (int, string, string, []journalLine, string) {
+	t.Helper()
+	tr := t.TempDir()
+	all := append([]string{"lab", "--file", file, "--plain", "--transcript", tr, "--relocate-time", "300ms", "--operator", "trainee@lab"}, args...)
+	code, out, errs := cli(t, stdin, all...)
+	m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl"))
+	if len(m) != 1 {
+		return code, out, errs, nil, ""
+	}
+	return code, out, errs, readJournal(t, m[0]), m[0]
+}
+
+// finalHost is where the journal last saw the VM: the last migrate "done" or "skipped".
+func finalHost(lines []journalLine) string {
+	host := "esx-a-01" // where the lab starts it
+	for _, l := range lines {
+		if l.Type == "migrate" && (l.Data["phase"] == "done" || l.Data["phase"] == "skipped") {
+			host = l.Data["to"].(map[string]any)["host"].(string)
+		}
+	}
+	return host
+}
+
+func checkOutcome(lines []journalLine, step, kind string) []string {
+	var out []string
+	for _, l := range lines {
+		if l.Type == "check" && l.Step == step && l.Data["kind"] == kind {
+			out = append(out, fmt.Sprintf("%v: %v", l.Data["outcome"], l.Data["summary"]))
+		}
+	}
+	return out
+}
+
+func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
+	code, out, errs, lines, journal := labRun(t, "../../runbooks.yaml", "", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if h := finalHost(lines); h != "esx-b-01" {
+		t.Errorf("VM ends on %s", h)
+	}
+	for _, want := range []string{"lab: ready in", "progress [", "vcenter  app-01 now on esx-b-01 (SITE-B)", "run      DONE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	allowed := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
+	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", allowed, "-I", "trainee@lab", "-n", "cutover-transcript", "-s", journal+".sig")
+	data, _ := os.ReadFile(journal)
+	cmd.Stdin = bytes.NewReader(data)
+	if o, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("ssh-keygen -Y verify: %v %s", err, o)
+	}
+	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed); code != 0 {
+		t.Errorf("cutover verify: %d\n%s", code, vout)
+	}
+}
+
+func TestLabFaults(t *testing.T) {
+	quick := filepath.Join(t.TempDir(), "runbooks.yaml")
+	seed, err := os.ReadFile("../../runbooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same runbook, shorter waits, so a fault that hangs a check costs seconds, not minutes.
+	os.WriteFile(quick, []byte(strings.NewReplacer("timeout: 10s", "timeout: 1s", "interval: 2s", "interval: 100ms").Replace(string(seed))), 0o600)
+
+	tests := []struct {
+		fault    string
+		stdin    string
+		yes      bool
+		code     int
+		final    string // where the VM ends
+		evidence func(t *testing.T, out string, lines []journalLine)
+	}{
+		{"relocate-fails", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			if !strings.Contains(out, "relocation FAILED") || !strings.Contains(out, "did not receive data from the source host on the vMotion network. (MigrationFault)") || !strings.Contains(out, "ROLLED-BACK") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
+		{"unit-down=nginx", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			if got := checkOutcome(lines, "post-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "fail: nginx failed") {
+				t.Errorf("post unit_active: %v", got)
+			}
+			if got := checkOutcome(lines, "migrate-back", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "pass") {
+				t.Errorf("rollback unit_active: %v", got)
+			}
+		}},
+		{"new-journal-error", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			if got := checkOutcome(lines, "post-checks", "journal_regressions"); len(got) == 0 || !strings.Contains(got[0], "1 new error(s) since the baseline: nginx:") || !strings.Contains(got[0], "SSL_do_handshake() failed") {
+				t.Errorf("journal_regressions: %v", got)
+			}
+		}},
+		{"clock-skew=5s", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			if got := checkOutcome(lines, "pre-checks", "clock"); len(got) == 0 || got[0] != "fail: clock is off by 5s, more than 100ms" {
+				t.Errorf("clock: %v", got)
+			}
+			if !strings.Contains(out, "ABORTED") {
+				t.Errorf("a sick VM must not be moved:\n%s", out)
+			}
+		}},
+		{"slow-check", "a systemctl hangs on app-01; calling the owner\n", false, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			if got := checkOutcome(lines, "pre-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "inconclusive: timed out") {
+				t.Errorf("unit_active: %v", got)
+			}
+			if !strings.Contains(out, "?? pre-checks:") || !strings.Contains(out, "decision abort") {
+				t.Errorf("the operator must be asked:\n%s", out)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			args := []string{"--fault", tt.fault}
+			if tt.yes {
+				args = append(args, "--yes")
+			}
+			code, out, errs, lines, _ := labRun(t, quick, tt.stdin, args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tt.code, out, errs)
+			}
+			if h := finalHost(lines); h != tt.final {
+				t.Errorf("VM ends on %s, want %s", h, tt.final)
+			}
+			tt.evidence(t, out, lines)
+		})
+	}
+	t.Run("host-key-changed=app", func(t *testing.T) {
+		code, _, errs, lines, _ := labRun(t, quick, "", "--fault", "host-key-changed=app", "--yes")
+		if code != exitBadInput || !strings.Contains(errs, "host app: ") || !strings.Contains(errs, "HOST KEY MISMATCH") || lines != nil {
+			t.Errorf("exit %d, journal %d lines\n%s", code, len(lines), errs)
+		}
+	})
+	t.Run("unknown fault", func(t *testing.T) {
+		if code, _, errs := cli(t, "", "lab", "--fault", "meteor"); code != exitBadInput || !strings.Contains(errs, "unknown fault") {
+			t.Errorf("exit %d %s", code, errs)
+		}
+	})
+}
+
+// BenchmarkLabCleanRun is the README's first command: the seed runbook end to end in the lab, with
+// the lab's default 3 s vMotion.
+func BenchmarkLabCleanRun(b *testing.B) {
+	for range b.N {
+		var out, errs strings.Builder
+		code := run([]string{"lab", "--file", "../../runbooks.yaml", "--plain", "--yes", "--transcript", b.TempDir()}, streams{in: strings.NewReader(""), out: &out, err: &errs})
+		if code != 0 {
+			b.Fatalf("exit %d\n%s\n%s", code, out.String(), errs.String())
+		}
+	}
+}
