@@ -44,8 +44,9 @@ type Lab struct {
 	bin    string
 	tmp    bool
 
-	mu    sync.Mutex
-	hosts map[string]*Host
+	mu     sync.Mutex
+	toDrop int // gateway pings still to lose (set at switch-over)
+	hosts  map[string]*Host
 	ssh   map[string]*sshHost
 	tools *toolServer
 	vc    *vcenter
@@ -313,10 +314,11 @@ type Faults struct {
 	HostKeyChanged  string        // this host answers with an unexpected host key
 	ClockSkew       time.Duration // the VM's clock is off by this much
 	SlowCheck       bool          // systemctl hangs on the VM, past any sane check timeout
+	PingLoss        int           // gateway pings lost at switch-over (a clean vMotion loses 1)
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -353,8 +355,40 @@ func ParseFault(s string, f *Faults) error {
 			return fmt.Errorf("--fault clock-skew=%s: %w", val, err)
 		}
 		f.ClockSkew = d
+	case "ping-loss":
+		if err := need(); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return fmt.Errorf("--fault ping-loss=%s: want a number of packets", val)
+		}
+		f.PingLoss = n
 	default:
 		return errors.New("unknown fault " + strconv.Quote(s) + "; faults: " + strings.Join(FaultNames, ", "))
 	}
 	return nil
+}
+
+// switchover is the moment of a vMotion when the VM stops on one host and resumes on the other:
+// the gateway stops answering it for a packet (ARP is updated across the fabric), or for as many
+// as the ping-loss fault says.
+func (l *Lab) switchover() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.toDrop = 1
+	if l.faults.PingLoss > 0 {
+		l.toDrop = l.faults.PingLoss
+	}
+}
+
+// dropPing tells whether the gateway drops this ping.
+func (l *Lab) dropPing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.toDrop > 0 {
+		l.toDrop--
+		return true
+	}
+	return false
 }

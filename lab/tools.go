@@ -12,7 +12,7 @@ import (
 
 // ToolNames are the commands lab hosts answer from their model; everything else runs for real
 // under /bin/sh on this machine.
-var toolNames = []string{"systemctl", "ss", "journalctl", "getenforce", "chronyc", "firewall-cmd", "getent", "curl"}
+var toolNames = []string{"systemctl", "ss", "journalctl", "getenforce", "chronyc", "firewall-cmd", "getent", "curl", "ping", "ip"}
 
 // out receives a tool's output lines.
 type out struct {
@@ -55,6 +55,15 @@ func (l *Lab) runTool(ctx context.Context, h *Host, argv []string, o out) int {
 		return l.getent(args, o)
 	case "curl":
 		return l.curl(ctx, h, args, o)
+	case "ping":
+		return l.ping(ctx, h, args, o)
+	case "ip":
+		if strings.Join(args, " ") == "route show default" {
+			o.printf("default via %s dev ens192 proto static metric 100", gateway)
+			return 0
+		}
+		o.errorf("lab: ip %s: only 'ip route show default' is modelled", strings.Join(args, " "))
+		return 1
 	}
 	o.errorf("%s: command not found", argv[0])
 	return 127
@@ -405,4 +414,69 @@ func (h *Host) slowness() time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.slow
+}
+
+// gateway is the stretched VLAN's default gateway in the lab.
+const gateway = "10.20.0.1"
+
+// ping answers iputils ping (-D -O -n -i INTERVAL TARGET) line by line until killed, losing the
+// packets the lab drops at switch-over.
+func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
+	interval, target, stamps, report := time.Second, "", false, false
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-D":
+			stamps = true
+		case "-O":
+			report = true
+		case "-n", "-q":
+		case "-i":
+			if i+1 < len(args) {
+				i++
+				if f, err := strconv.ParseFloat(args[i], 64); err == nil && f > 0 {
+					interval = time.Duration(f * float64(time.Second))
+				}
+			}
+		default:
+			if !strings.HasPrefix(a, "-") {
+				target = a
+			}
+		}
+	}
+	if _, ok := l.resolve(target); !ok && target != gateway {
+		o.errorf("ping: %s: Name or service not known", target)
+		return 2
+	}
+	if interval < 200*time.Millisecond {
+		o.errorf("ping: cannot flood; minimal interval allowed for user is 200ms")
+		return 2
+	}
+	stamp := func(t time.Time) string {
+		if !stamps {
+			return ""
+		}
+		return fmt.Sprintf("[%d.%06d] ", t.Unix(), t.Nanosecond()/1000)
+	}
+	o.printf("PING %s (%s) 56(84) bytes of data.", target, target)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	lastLost := 0
+	for seq := 1; ; seq++ {
+		now := time.Now()
+		if lastLost > 0 && report {
+			o.printf("%sno answer yet for icmp_seq=%d", stamp(now), lastLost)
+		}
+		lastLost = 0
+		if l.dropPing() {
+			lastLost = seq
+		} else {
+			rtt := 0.35 + float64(seq%7)*0.02
+			o.printf("%s64 bytes from %s: icmp_seq=%d ttl=64 time=%.3f ms", stamp(now.Add(time.Duration(rtt*float64(time.Millisecond)))), target, seq, rtt)
+		}
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-tick.C:
+		}
+	}
 }

@@ -190,6 +190,9 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 		for _, s := range vmotionStages {
 			t.SetTaskDescription(ctx, &types.SetTaskDescription{Description: types.LocalizableMessage{Key: "vmotion", Message: s.stage}})
 			t.UpdateProgress(ctx, &types.UpdateProgress{PercentDone: s.at})
+			if s.at == 92 {
+				vm.lab.switchover()
+			}
 			time.Sleep(step)
 			if s.at >= 92 && vm.lab.faults.RelocateFails {
 				return nil, &types.MigrationFault{VimFault: types.VimFault{MethodFault: types.MethodFault{FaultMessage: []types.LocalizableMessage{{

@@ -54,6 +54,7 @@ type Step struct {
 	Command     *CommandAction `yaml:"command" desc:"action: run a command, which must succeed"`
 	Restart     *StagedRestart `yaml:"staged_restart" desc:"action: restart a unit host by host, each behind its own gate"`
 	Migrate     *MigrateAction `yaml:"migrate" desc:"action: move a VM to another host (vMotion) through vCenter"`
+	Watch       *WatchSpec     `yaml:"watch" desc:"watch the network while the action runs; a breach fails the action"`
 	Checks      []CheckSpec    `yaml:"checks" desc:"checks that make up the step's health gate"`
 	Gate        *Gate          `yaml:"gate" desc:"how the checks combine, retry and fail"`
 	Rollback    []Step         `yaml:"rollback" desc:"steps that undo this one, run if a later gate fails"`
@@ -74,6 +75,26 @@ func (s *Step) actionKind() string {
 		return "migrate"
 	}
 	return ""
+}
+
+// WatchSpec is what a step watches during its action.
+type WatchSpec struct {
+	Ping *PingWatch `yaml:"ping" required:"true" desc:"ping the gateway; at most max_lost packets may be lost"`
+	Pos  Pos        `yaml:"-"`
+}
+
+// PingWatch pings a gateway from this machine (pro-bing) or from a host over SSH (iputils ping),
+// from the step's start until settle after its action; only the action and settle count.
+type PingWatch struct {
+	Target    Tmpl     `yaml:"target" required:"true" desc:"address or name to ping; auto: the from host's default gateway"`
+	From      string   `yaml:"from" desc:"host to ping from (ping -D -O over SSH); default this machine"`
+	Interval  Duration `yaml:"interval" desc:"between requests (default 200ms, at least 10ms)"`
+	Timeout   Duration `yaml:"timeout" desc:"a request unanswered this long is lost (default 1s; from a host: the interval)"`
+	Settle    Duration `yaml:"settle" desc:"keep watching this long after the action (default 10s)"`
+	MaxLost   *int     `yaml:"max_lost" desc:"packets that may be lost (default 1)"`
+	MaxOutage Duration `yaml:"max_outage" desc:"longest outage allowed (default: no limit)"`
+	MaxRTTP95 Duration `yaml:"max_rtt_p95" desc:"RTT p95 allowed (default: no limit)"`
+	Pos       Pos      `yaml:"-"`
 }
 
 // MigrateAction moves a VM with vSphere: pre-flight (CheckRelocate), then Relocate. Its first run
@@ -155,6 +176,9 @@ func (rb *Runbook) HostsUsed() []string {
 				for _, h := range st.Restart.Hosts {
 					add(h)
 				}
+			}
+			if st.Watch != nil && st.Watch.Ping != nil {
+				add(st.Watch.Ping.From)
 			}
 			for _, c := range st.Checks {
 				add(c.Host)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -764,5 +765,39 @@ runbooks:
 	}
 	if strings.Join(hosts[:5], ",") != "web-1,web-1,web-2,web-2,web-2" {
 		t.Errorf("command hosts = %v", hosts)
+	}
+}
+
+// A local watch over real ICMP to loopback (root): the action runs inside the gated span and the
+// clean gateway passes.
+func TestEngineLocalPingWatchPasses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("ICMP needs root")
+	}
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    steps:
+      - name: move
+        command: {run: "move it"}
+        watch: {ping: {target: 127.0.0.1, interval: 20ms, settle: 200ms, max_lost: 0}}
+`, map[string][]reply{"move it": {{}}})
+	h.cfg.Clock = time.Now
+	if out := h.run(t, context.Background()); out.Status != RunDone {
+		t.Fatalf("outcome %+v", out)
+	}
+	var phases []string
+	samples := 0
+	for _, ev := range h.rec.events {
+		switch d := ev.Data.(type) {
+		case WatchData:
+			phases = append(phases, d.Phase+":"+d.Verdict)
+		case PingData:
+			samples += len(d.Samples)
+		}
+	}
+	if strings.Join(phases, ",") != "start:,end:pass" || samples < 5 {
+		t.Errorf("watch phases %v, %d samples", phases, samples)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/checks/remote"
 )
 
@@ -26,6 +27,8 @@ const (
 	EvCheckpoint EventType = "checkpoint"
 	EvMigrate    EventType = "migrate"
 	EvProgress   EventType = "migrate.progress"
+	EvPing       EventType = "ping"
+	EvWatch      EventType = "watch"
 	EvRunEnd     EventType = "run.end"
 )
 
@@ -158,6 +161,44 @@ type ProgressData struct {
 	Percent int    `json:"percent"`
 	Stage   string `json:"stage"`
 	Elapsed Millis `json:"elapsed_ms"`
+}
+
+// PingData is a batch of gateway samples (about one event a second): each sample is
+// [seq, sent unix ms, RTT µs], RTT -1 for a lost request and -2 for a duplicate reply.
+type PingData struct {
+	Target  string     `json:"target"`
+	From    string     `json:"from"`
+	Samples [][3]int64 `json:"s"`
+	Stats   ping.Stats `json:"stats"` // the whole watch so far
+}
+
+// WatchData records a watch's milestones: start, breach (the moment a limit broke, with the
+// samples around it), and end (the verdict over the action and settle).
+type WatchData struct {
+	Phase   string      `json:"phase"` // start, breach, end
+	Target  string      `json:"target"`
+	From    string      `json:"from"`
+	Limits  ping.Limits `json:"limits"`
+	Stats   *ping.Stats `json:"stats,omitempty"` // the gated span
+	Verdict string      `json:"verdict,omitempty"`
+	Reason  string      `json:"reason,omitempty"`
+	Window  [][3]int64  `json:"window,omitempty"`
+}
+
+// packSamples turns samples into the journal's compact form.
+func packSamples(ss []ping.Sample) [][3]int64 {
+	out := make([][3]int64, len(ss))
+	for i, s := range ss {
+		rtt := s.RTT.Microseconds()
+		switch {
+		case s.Lost:
+			rtt = -1
+		case s.Dup:
+			rtt = -2
+		}
+		out[i] = [3]int64{int64(s.Seq), s.Sent.UnixMilli(), rtt}
+	}
+	return out
 }
 
 // RollbackData opens the rollback phase.

@@ -152,6 +152,14 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/version.yaml:1:1: runbooks: required field is missing",
 			"testdata/version.yaml:1:10: version: unsupported version 2: this cutover reads version 1",
 		},
+		"watch-bad.yaml": {
+			"testdata/watch-bad.yaml:8:16: runbooks[0].steps[0].watch: a watch spans the step's action, and step \"observe\" has none",
+			"testdata/watch-bad.yaml:8:32: runbooks[0].steps[0].watch.ping.target: auto reads the default route of the from: host; name one",
+			"testdata/watch-bad.yaml:8:48: runbooks[0].steps[0].watch.ping.interval: at least 10ms, got 5ms",
+			"testdata/watch-bad.yaml:8:63: runbooks[0].steps[0].watch.ping.max_lost: want 0 or more, got -1",
+			"testdata/watch-bad.yaml:11:49: runbooks[0].steps[1].watch.ping.from: host \"nope\" is not defined in runbook watch",
+			"testdata/watch-bad.yaml:11:55: runbooks[0].steps[1].watch.ping.pace: unknown field",
+		},
 		"wrong-types.yaml": {
 			"testdata/wrong-types.yaml:1:10: version: want a whole number, got \"one\"",
 			"testdata/wrong-types.yaml:5:12: runbooks[0].steps: want a list, got a mapping",

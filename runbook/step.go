@@ -61,7 +61,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			what    string
 		)
 		if !actionDone {
-			res := e.runAction(ctx, st, attempt)
+			res := e.runWatchedAction(ctx, st, attempt)
 			verdict, evid, what = res.Outcome, []CheckData{res}, "action "+res.Summary
 			actionDone = verdict == checks.Pass
 		}

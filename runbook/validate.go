@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -101,6 +102,24 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 	if len(actions) > 1 {
 		slices.Sort(actions)
 		v.add(s.Pos, path, "a step has one action, not %s", strings.Join(actions, " and "))
+	}
+	if w := s.Watch; w != nil && w.Ping != nil {
+		p := w.Ping
+		pp := path + ".watch.ping"
+		if !s.hasAction() {
+			v.add(s.Pos.Field("watch"), path+".watch", "a watch spans the step's action, and step %q has none", s.Name)
+		}
+		v.tmpl(p.Target, pp+".target")
+		v.host(p.From, p.Pos.Field("from"), pp+".from")
+		if p.Target.Text == "auto" && p.From == "" {
+			v.add(p.Target.Pos, pp+".target", "auto reads the default route of the from: host; name one")
+		}
+		if p.Interval != 0 && p.Interval.Std() < 10*time.Millisecond {
+			v.add(p.Pos.Field("interval"), pp+".interval", "at least 10ms, got %s", p.Interval.Std())
+		}
+		if p.MaxLost != nil && *p.MaxLost < 0 {
+			v.add(p.Pos.Field("max_lost"), pp+".max_lost", "want 0 or more, got %d", *p.MaxLost)
+		}
 	}
 	if m := s.Migrate; m != nil {
 		v.tmpl(m.VM, path+".migrate.vm")

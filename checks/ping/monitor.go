@@ -8,9 +8,9 @@ import (
 
 // Limits are the gate of a watch: what may happen during the action and its settle time.
 type Limits struct {
-	MaxLost   int           // lost packets allowed (the seed's "no more than one")
-	MaxOutage time.Duration // longest outage allowed; 0: no limit
-	MaxRTTP95 time.Duration // RTT p95 allowed; 0: no limit
+	MaxLost   int           `json:"max_lost"`                 // lost packets allowed (the seed's "no more than one")
+	MaxOutage time.Duration `json:"max_outage_ns,omitempty"`  // longest outage allowed; 0: no limit
+	MaxRTTP95 time.Duration `json:"max_rtt_p95_ns,omitempty"` // RTT p95 allowed; 0: no limit
 }
 
 // Breach says which limit was broken, with the figures.

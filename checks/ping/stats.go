@@ -25,14 +25,14 @@ type Stats struct {
 	Received      int           `json:"received"`
 	Lost          int           `json:"lost"`
 	Dups          int           `json:"dups,omitempty"`
-	LongestRun    int           `json:"longest_loss_run"` // consecutive lost packets
-	LongestOutage time.Duration `json:"longest_outage"`   // first lost send to next answered send
-	RTTMin        time.Duration `json:"rtt_min"`
-	RTTAvg        time.Duration `json:"rtt_avg"`
-	RTTP50        time.Duration `json:"rtt_p50"`
-	RTTP95        time.Duration `json:"rtt_p95"`
-	RTTMax        time.Duration `json:"rtt_max"`
-	Jitter        time.Duration `json:"jitter"` // mean absolute difference of consecutive RTTs
+	LongestRun    int           `json:"longest_loss_run"`  // consecutive lost packets
+	LongestOutage time.Duration `json:"longest_outage_ns"` // first lost send to next answered send
+	RTTMin        time.Duration `json:"rtt_min_ns"`
+	RTTAvg        time.Duration `json:"rtt_avg_ns"`
+	RTTP50        time.Duration `json:"rtt_p50_ns"`
+	RTTP95        time.Duration `json:"rtt_p95_ns"`
+	RTTMax        time.Duration `json:"rtt_max_ns"`
+	Jitter        time.Duration `json:"jitter_ns"` // mean absolute difference of consecutive RTTs
 }
 
 // LossPct is the lost share of sent packets, in percent.

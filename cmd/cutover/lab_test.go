@@ -63,6 +63,25 @@ func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
 	if h := finalHost(lines); h != "esx-b-01" {
 		t.Errorf("VM ends on %s", h)
 	}
+	var pings, lost int
+	verdict := ""
+	for _, l := range lines {
+		if l.Type == "ping" {
+			for _, s := range l.Data["s"].([]any) {
+				pings++
+				if s.([]any)[2].(float64) == -1 {
+					lost++
+				}
+			}
+		}
+		if l.Type == "watch" && l.Data["phase"] == "end" {
+			verdict = fmt.Sprint(l.Data["verdict"])
+		}
+	}
+	// A clean vMotion loses one packet at switch-over: the gate allows exactly that.
+	if pings < 10 || lost != 1 || verdict != "pass" {
+		t.Errorf("watch: %d samples, %d lost, verdict %q", pings, lost, verdict)
+	}
 	for _, want := range []string{"lab: ready in", "progress [", "vcenter  app-01 now on esx-b-01 (SITE-B)", "run      DONE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -87,7 +106,7 @@ func TestLabFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Same runbook, shorter waits, so a fault that hangs a check costs seconds, not minutes.
-	os.WriteFile(quick, []byte(strings.NewReplacer("timeout: 10s", "timeout: 1s", "interval: 2s", "interval: 100ms").Replace(string(seed))), 0o600)
+	os.WriteFile(quick, []byte(strings.NewReplacer("timeout: 10s", "timeout: 1s", "interval: 2s", "interval: 100ms", "settle: 5s", "settle: 600ms").Replace(string(seed))), 0o600)
 
 	tests := []struct {
 		fault    string
@@ -99,6 +118,27 @@ func TestLabFaults(t *testing.T) {
 	}{
 		{"relocate-fails", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
 			if !strings.Contains(out, "relocation FAILED") || !strings.Contains(out, "did not receive data from the source host on the vMotion network. (MigrationFault)") || !strings.Contains(out, "ROLLED-BACK") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
+		{"ping-loss=3", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			var breach, end map[string]any
+			for _, l := range lines {
+				if l.Type == "watch" && l.Data["phase"] == "breach" {
+					breach = l.Data
+				}
+				if l.Type == "watch" && l.Data["phase"] == "end" && l.Step == "migrate" {
+					end = l.Data
+				}
+			}
+			if breach == nil || breach["reason"] != "2 packets lost, limit 1" || len(breach["window"].([]any)) == 0 {
+				t.Errorf("breach %v", breach)
+			}
+			// The watch stops at the breach: the second loss; the third need not be waited for.
+			if end == nil || end["verdict"] != "fail" || end["stats"].(map[string]any)["lost"].(float64) < 2 {
+				t.Errorf("watch end %v", end)
+			}
+			if !strings.Contains(out, "gateway watch: 2 packets lost, limit 1") || !strings.Contains(out, "ROLLED-BACK") {
 				t.Errorf("output:\n%s", out)
 			}
 		}},

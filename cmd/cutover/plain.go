@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/runbook"
@@ -118,6 +119,18 @@ func (p *printer) print(ev runbook.Event) {
 			p.line(ev, "progress", "%s %3d%% %s (%s)", bar(d.Percent), d.Percent, d.Stage, fmtMillis(d.Elapsed))
 			p.lastPct, p.stage = d.Percent, d.Stage
 		}
+	case runbook.PingData:
+		p.line(ev, "ping", "%s→%s %s  %d sent, %d lost, outage %s, p95 %s", d.From, d.Target, spark(d.Samples), d.Stats.Sent, d.Stats.Lost,
+			d.Stats.LongestOutage.Round(time.Millisecond), d.Stats.RTTP95.Round(10*time.Microsecond))
+	case runbook.WatchData:
+		switch d.Phase {
+		case "start":
+			p.line(ev, "watch", "pinging %s from %s; gate: at most %d lost during the action and settle", d.Target, d.From, d.Limits.MaxLost)
+		case "breach":
+			p.line(ev, "WATCH", "BREACH: %s — the rollback trigger fires; window %s", d.Reason, spark(d.Window))
+		case "end":
+			p.line(ev, "watch", "%s %s: %s%s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, d.Stats, colonReason(d.Reason))
+		}
 	case runbook.RollbackData:
 		p.line(ev, "ROLLBACK", "triggered by %s: %s", d.Trigger, d.Reason)
 		p.line(ev, "", "  will run: %s", orNone(d.Steps))
@@ -140,6 +153,27 @@ func colonReason(r string) string {
 		return ""
 	}
 	return ": " + r
+}
+
+// spark draws samples as a sparkline: RTT as bar height, ✗ for a lost request.
+func spark(samples [][3]int64) string {
+	var maxRTT int64 = 1
+	for _, s := range samples {
+		maxRTT = max(maxRTT, s[2])
+	}
+	levels := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, s := range samples {
+		switch {
+		case s[2] == -1:
+			b.WriteRune('✗')
+		case s[2] < 0:
+			b.WriteRune('d')
+		default:
+			b.WriteRune(levels[int(s[2]*int64(len(levels)-1)/maxRTT)])
+		}
+	}
+	return b.String()
 }
 
 // bar draws a 20-cell progress bar.
