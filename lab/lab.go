@@ -47,10 +47,10 @@ type Lab struct {
 	mu     sync.Mutex
 	toDrop int // gateway pings still to lose (set at switch-over)
 	hosts  map[string]*Host
-	ssh   map[string]*sshHost
-	tools *toolServer
-	vc    *vcenter
-	now   func() time.Time
+	ssh    map[string]*sshHost
+	tools  *toolServer
+	vc     *vcenter
+	now    func() time.Time
 
 	// Files a run uses: the normal SSH, known_hosts, vCenter and signing paths, pointed at the lab.
 	SSHConfig, KnownHosts, Identity, SignKey, AllowedSigners string
