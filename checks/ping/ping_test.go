@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -346,4 +348,37 @@ func TestRealOutageIsCounted(t *testing.T) {
 		t.Errorf("the ≤ 1 lost gate must fire: %q", res.Breach)
 	}
 	t.Logf("outage of %s at %s intervals: %s", outage, interval, res.Stats)
+}
+
+// BenchmarkWatch100pps pings loopback 100 times a second (real ICMP, root) for
+// CUTOVER_BENCH_SECONDS (default 10; the figure is 60) and reports false losses and the
+// CPU the watch costs: go test -run X -bench Watch100pps -benchtime 1x ./checks/ping/
+func BenchmarkWatch100pps(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("ICMP needs root")
+	}
+	secs := 10
+	if v, err := strconv.Atoi(os.Getenv("CUTOVER_BENCH_SECONDS")); err == nil && v > 0 {
+		secs = v
+	}
+	for range b.N {
+		var ru0, ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		mon := NewMonitor(Limits{MaxLost: 0}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second)
+		start := time.Now()
+		err := Watch(ctx, Config{Target: "127.0.0.1", Interval: 10 * time.Millisecond, Timeout: time.Second}, mon.Add)
+		cancel()
+		wall := time.Since(start)
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := mon.Stats(time.Now())
+		cpu := time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())
+		b.ReportMetric(float64(st.Sent), "sent")
+		b.ReportMetric(float64(st.Lost), "lost")
+		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu%")
+		b.ReportMetric(float64(st.RTTP95.Microseconds()), "p95-µs")
+	}
 }
