@@ -29,6 +29,7 @@ const (
 	EvProgress   EventType = "migrate.progress"
 	EvPing       EventType = "ping"
 	EvWatch      EventType = "watch"
+	EvPause      EventType = "pause"
 	EvRunEnd     EventType = "run.end"
 )
 
@@ -199,6 +200,11 @@ func packSamples(ss []ping.Sample) [][3]int64 {
 		out[i] = [3]int64{int64(s.Seq), s.Sent.UnixMilli(), rtt}
 	}
 	return out
+}
+
+// PauseData records the operator holding the run before a step, and letting it go on.
+type PauseData struct {
+	Paused bool `json:"paused"`
 }
 
 // RollbackData opens the rollback phase.

@@ -193,17 +193,23 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		}
 	}
 	printer := newPrinter(s.out, w.Path(), signer, allowed)
-	var decider runbook.Decider = &stdinDecider{in: s.in, out: s.out}
-	if o.yes {
-		decider = runbook.AutoDecider{}
-	}
 	sum := sha256.Sum256(data)
-	eng := runbook.New(runbook.Config{
+	cfg := runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
-		Runners: runners, Decider: decider, Recorder: transcript.Recorder{W: w}, Watch: printer.print, Forks: o.forks,
-		VSphere: vc, Secrets: secrets,
-	})
-	out, runErr := eng.Run(ctx)
+		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets,
+	}
+	var out runbook.Outcome
+	var runErr error
+	if !o.plain && isTerminal(s.out) {
+		out, runErr = runConsole(ctx, s, cfg, o.yes)
+	} else {
+		cfg.Watch = printer.print
+		cfg.Decider = &stdinDecider{in: s.in, out: s.out}
+		if o.yes {
+			cfg.Decider = runbook.AutoDecider{}
+		}
+		out, runErr = runbook.New(cfg).Run(ctx)
+	}
 	closeErr := w.Close()
 	printer.summary(out)
 	if runErr != nil {

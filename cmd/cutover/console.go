@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"golang.org/x/term"
+
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/ui"
+)
+
+// isTerminal tells whether w is a terminal the console can take over.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// runConsole runs the engine under the full-screen console: events flow to the UI through a feed,
+// decisions come back through the UI's decider (or --yes), ctrl+c aborts through the engine.
+func runConsole(ctx context.Context, s streams, cfg runbook.Config, yes bool) (runbook.Outcome, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	feed := ui.NewFeed(4096)
+	decider := ui.NewDecider()
+	cfg.Watch = feed.Watch
+	cfg.Decider = decider
+	if yes {
+		cfg.Decider = runbook.AutoDecider{}
+	}
+	eng := runbook.New(cfg)
+	type result struct {
+		out runbook.Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := eng.Run(ctx)
+		feed.Close()
+		done <- result{out, err}
+	}()
+	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused})
+	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out))
+	if _, err := p.Run(); err != nil {
+		cancel()
+	}
+	go func() { // nobody renders any more: keep the engine from blocking on a full feed
+		for range feed.Events() {
+		}
+	}()
+	r := <-done // the console quits only once the run ended, or after an abort it asked for
+	return r.out, r.err
+}

@@ -1,0 +1,83 @@
+package ui
+
+import (
+	"fmt"
+	"github.com/charmbracelet/lipgloss"
+	"strings"
+	"time"
+)
+
+var blocks = []rune(" ▁▂▃▄▅▆▇█")
+
+// renderGraph draws the gateway watch: a header with the figures and the gate, then RTT as bars,
+// one column a sample, newest on the right, lost requests as a red ✗ where they happened.
+func renderGraph(w *watchView, width, height int, s styles) string {
+	if w == nil || width < 10 || height < 2 {
+		return ""
+	}
+	gate := s.run.Render("watching")
+	switch {
+	case w.breach && w.verdict == "":
+		gate = s.bad.Render("BREACH: " + w.reason)
+	case w.verdict == "pass":
+		gate = s.ok.Render("✓ pass")
+	case w.verdict == "fail":
+		gate = s.bad.Render("✗ " + w.reason)
+	}
+	st := w.stats
+	head := fmt.Sprintf("gateway %s from %s · %d sent · %d lost (%.1f%%) · outage %s · p95 %s · gate ≤%d lost: ",
+		w.target, w.from, st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Round(time.Millisecond), st.RTTP95.Round(10*time.Microsecond), w.limits.MaxLost)
+	lines := []string{truncate(head, width-lipgloss.Width(gate)) + gate}
+
+	rows := height - 1
+	samples := w.samples
+	if len(samples) > width {
+		samples = samples[len(samples)-width:]
+	}
+	var maxRTT int64 = 1000 // at least a 1 ms scale, so loopback jitter does not look like a storm
+	for _, x := range samples {
+		maxRTT = max(maxRTT, x[2])
+	}
+	grid := make([][]string, rows)
+	for r := range grid {
+		grid[r] = make([]string, len(samples))
+	}
+	levels := rows * (len(blocks) - 1)
+	for c, x := range samples {
+		if x[2] == -1 {
+			for r := range rows {
+				grid[r][c] = " "
+			}
+			grid[rows-1][c] = s.lost.Render("✗")
+			continue
+		}
+		v := 1
+		if x[2] > 0 {
+			v = max(1, int(x[2]*int64(levels)/maxRTT))
+		}
+		for r := range rows {
+			fromBottom := rows - 1 - r
+			fill := min(len(blocks)-1, max(0, v-fromBottom*(len(blocks)-1)))
+			grid[r][c] = s.ok.Render(string(blocks[fill]))
+		}
+	}
+	for r := range grid {
+		label := ""
+		if r == 0 {
+			label = fmt.Sprintf(" %s", time.Duration(maxRTT)*time.Microsecond)
+		}
+		lines = append(lines, strings.Join(grid[r], "")+s.dim.Render(label))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if n <= 0 {
+		return ""
+	}
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
