@@ -262,8 +262,11 @@ func (m *App) refreshDetail() {
 	if st.reason != "" {
 		b.WriteString(m.s.warn.Render(st.reason) + "\n")
 	}
-	if a := st.action; a != nil {
+	switch a := st.action; {
+	case a != nil:
 		b.WriteString("\naction  " + m.checkLine(a) + "\n")
+	case st.actionKind != "" && st.status == "running":
+		b.WriteString("\naction  " + m.s.run.Render("… "+st.actionKind+" running") + "\n")
 	}
 	if len(st.checks) > 0 {
 		b.WriteString("\nchecks" + m.s.dim.Render("  gate: "+orDash(st.gate)) + "\n")
@@ -440,6 +443,8 @@ func (m App) header() string {
 		state += " (PAUSED)"
 	}
 	right := m.windowText() + "  " + m.statusText(state)
+	room := m.width - 2 - lipgloss.Width(right) - 1
+	left = truncate(left, room)
 	gap := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-2)
 	line := m.s.header.Render(left + strings.Repeat(" ", gap) + right)
 	sub := m.s.dim.Render(" run " + orDash(r.id))

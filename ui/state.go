@@ -23,6 +23,7 @@ type checkView struct {
 // stepView is a step (or rollback step) as the console shows it.
 type stepView struct {
 	name, phase, undoes, desc string
+	actionKind                string
 	status                    string // pending, running, passed, failed, overridden, aborted, interrupted
 	started                   time.Time
 	duration                  time.Duration
@@ -96,7 +97,7 @@ func (r *run) apply(ev runbook.Event) {
 			st = &stepView{name: ev.Step, phase: string(d.Phase), status: "pending", checks: map[int]*checkView{}}
 			r.steps = append(r.steps, st)
 		}
-		st.status, st.started, st.undoes, st.desc = "running", ev.Time, d.Undoes, d.Description
+		st.status, st.started, st.undoes, st.desc, st.actionKind = "running", ev.Time, d.Undoes, d.Description, d.Action
 		for i, s := range r.steps {
 			if s == st {
 				r.current = i

@@ -1,0 +1,268 @@
+package ui
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/ping"
+	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/runbook"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var t0 = time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+
+// script is a run as the engine would report it: pre-checks pass, the migration is at 55 % with
+// the gateway watch running and one packet lost.
+func script() []runbook.Event {
+	ev := func(i int, typ runbook.EventType, step string, data any) runbook.Event {
+		return runbook.Event{Seq: int64(i), Time: t0.Add(time.Duration(i) * 100 * time.Millisecond), Run: "r1", Type: typ, Step: step, Data: data}
+	}
+	var samples [][3]int64
+	for i := range 60 {
+		rtt := int64(300 + (i*37)%250)
+		if i == 41 {
+			rtt = -1
+		}
+		samples = append(samples, [3]int64{int64(i), t0.UnixMilli() + int64(i)*200, rtt})
+	}
+	return []runbook.Event{
+		ev(1, runbook.EvRunStart, "", runbook.RunStartData{Runbook: "stretched-vlan-vmotion", Operator: "oncall@noc", Steps: []string{"pre-checks", "migrate", "post-checks"},
+			Vars: map[string]string{"vm": "app-01"}, Window: &runbook.WindowData{Start: t0.Add(-time.Hour), End: t0.Add(20 * time.Minute)}}),
+		ev(2, runbook.EvStepStart, "pre-checks", runbook.StepStartData{Index: 1, Of: 3, Phase: runbook.PhaseRun, Checks: 2}),
+		ev(3, runbook.EvCmd, "pre-checks", runbook.CmdData{Index: 0, Check: "unit_active nginx", Host: "app", Command: "LC_ALL=C systemctl is-active -- nginx"}),
+		ev(4, runbook.EvOutput, "pre-checks", runbook.OutputData{Index: 0, Host: "app", Lines: []remote.Line{{Stream: remote.Stdout, Text: "active"}}}),
+		ev(5, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 0, Check: "unit_active nginx", Kind: "unit_active", Host: "app", Result: checks.Result{Outcome: checks.Pass, Summary: "nginx active (running) since Sat 2026-11-28 21:41:07 UTC"}}),
+		ev(6, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 1, Check: "clock", Kind: "clock", Host: "app", Result: checks.Result{Outcome: checks.Inconclusive, Summary: "chronyd is not running: 506 Cannot talk to daemon"}}),
+		ev(7, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Require: "1", Verdict: checks.Pass, Passed: 1, Inconclusive: 1}),
+		ev(8, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepPassed, Duration: 812}),
+		ev(9, runbook.EvCheckpoint, "pre-checks", &runbook.CheckpointData{Head: "ab", Sig: "sig"}),
+		ev(10, runbook.EvStepStart, "migrate", runbook.StepStartData{Index: 2, Of: 3, Phase: runbook.PhaseRun, Action: "migrate", Description: "vMotion to SITE-B"}),
+		ev(11, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: ping.Limits{MaxLost: 1}}),
+		ev(12, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "origin", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A"}}),
+		ev(13, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "start", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A"}}),
+		ev(14, runbook.EvProgress, "migrate", runbook.ProgressData{VM: "app-01", Percent: 55, Stage: "Copying memory (pre-copy, pass 2)", Elapsed: 1700}),
+		ev(15, runbook.EvPing, "migrate", runbook.PingData{Target: "10.20.0.1", From: "app", Samples: samples,
+			Stats: ping.Stats{Sent: 60, Received: 59, Lost: 1, LongestRun: 1, LongestOutage: 200 * time.Millisecond, RTTP95: 520 * time.Microsecond}}),
+	}
+}
+
+func feed(t *testing.T, m App, evs []runbook.Event) App {
+	t.Helper()
+	for _, ev := range evs {
+		next, _ := m.Update(engineEventMsg{ev})
+		m = next.(App)
+	}
+	return m
+}
+
+func sized(w, h int) App {
+	m := New(Options{Now: func() time.Time { return t0.Add(2 * time.Second) }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return next.(App)
+}
+
+func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
+	m := feed(t, sized(120, 40), script())
+	r := m.run
+	if r.runbook != "stretched-vlan-vmotion" || len(r.steps) != 3 || r.steps[0].status != "passed" || r.steps[1].status != "running" || r.steps[2].status != "pending" {
+		t.Fatalf("steps %+v", r.steps)
+	}
+	if m.selected != 1 || !m.follow {
+		t.Errorf("selection %d follow %v: it must follow the running step", m.selected, m.follow)
+	}
+	if r.mig == nil || r.mig.percent != 55 || r.mig.from != "esx-a-01" || r.mig.to != "esx-b-01" {
+		t.Errorf("migration %+v", r.mig)
+	}
+	if r.watch == nil || len(r.watch.samples) != 60 || r.watch.stats.Lost != 1 || r.signed != 1 {
+		t.Errorf("watch %+v, signed %d", r.watch, r.signed)
+	}
+	// Moving the selection stops following; enter follows again.
+	next, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("k")})
+	m = next.(App)
+	if m.selected != 0 || m.follow {
+		t.Errorf("after k: selected %d follow %v", m.selected, m.follow)
+	}
+	next, _ = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if m = next.(App); m.selected != 1 || !m.follow {
+		t.Errorf("after enter: selected %d follow %v", m.selected, m.follow)
+	}
+	// Rollback steps are appended; a stale step name resolves to the newest.
+	m = feed(t, m, []runbook.Event{{Seq: 16, Type: runbook.EvRollback, Data: runbook.RollbackData{Trigger: "migrate", Steps: []string{"migrate-back"}}}})
+	if len(m.run.steps) != 4 || m.run.steps[3].phase != "rollback" || !m.run.rollback {
+		t.Errorf("rollback steps %+v", m.run.steps)
+	}
+}
+
+func press(s string) tea.KeyMsg {
+	switch s {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+// run executes a command the way bubbletea would, returning its message.
+func runCmd(c tea.Cmd) tea.Msg {
+	if c == nil {
+		return nil
+	}
+	return c()
+}
+
+func TestGatePromptNeedsAReasonToProceedOverAFailure(t *testing.T) {
+	m := feed(t, sized(120, 40), script())
+	a := &ask{q: runbook.Question{Step: "post-checks", QuestionData: runbook.QuestionData{Kind: runbook.AskGate, Verdict: checks.Fail, Prompt: "step post-checks: listeners changed",
+		Options: []runbook.Choice{runbook.Proceed, runbook.Retry, runbook.Rollback, runbook.Abort}, NeedReason: []runbook.Choice{runbook.Abort, runbook.Proceed}},
+		Checks: []runbook.CheckData{{Check: "listeners_unchanged", Host: "app", Result: checks.Result{Outcome: checks.Fail, Summary: "listeners changed: 1 removed", Evidence: []string{"- tcp 0.0.0.0:443 nginx"}}}}},
+		reply: make(chan runbook.Answer, 1)}
+	m.opts.Decider = NewDecider()
+	next, _ := m.Update(askMsg{a})
+	m = next.(App)
+	view := ansi.Strip(m.View())
+	for _, want := range []string{"GATE FAILED · post-checks", "listeners_unchanged [app]: listeners changed: 1 removed", "- tcp 0.0.0.0:443 nginx", "[p] proceed*", "[b] rollback"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("prompt lacks %q:\n%s", want, view)
+		}
+	}
+	// x is not an option; p asks for a reason; an empty reason is not sent.
+	for _, k := range []string{"x", "p", "enter"} {
+		next, cmd := m.Update(press(k))
+		m = next.(App)
+		runCmd(cmd)
+	}
+	if len(a.reply) != 0 || m.prompt == nil || !m.prompt.typing {
+		t.Fatal("proceed over a failed gate went out without a reason")
+	}
+	for _, r := range "checked by hand" {
+		next, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m = next.(App)
+	}
+	next, cmd := m.Update(press("enter"))
+	m = next.(App)
+	runCmd(cmd)
+	if got := <-a.reply; got.Choice != runbook.Proceed || got.Reason != "checked by hand" || m.prompt != nil {
+		t.Errorf("answer %+v, prompt %v", got, m.prompt)
+	}
+}
+
+func TestRollbackNeedsNoReason(t *testing.T) {
+	m := sized(120, 40)
+	a := &ask{q: runbook.Question{QuestionData: runbook.QuestionData{Kind: runbook.AskGate, Verdict: checks.Fail, Options: []runbook.Choice{runbook.Proceed, runbook.Rollback}, NeedReason: []runbook.Choice{runbook.Proceed}}}, reply: make(chan runbook.Answer, 1)}
+	m.opts.Decider = NewDecider()
+	next, _ := m.Update(askMsg{a})
+	next, cmd := next.(App).Update(press("b"))
+	runCmd(cmd)
+	if got := <-a.reply; got.Choice != runbook.Rollback || next.(App).prompt != nil {
+		t.Errorf("answer %+v", got)
+	}
+}
+
+func TestCtrlCAsksThenAbortsThroughTheEngine(t *testing.T) {
+	aborted := 0
+	m := New(Options{Abort: func() { aborted++ }, Now: func() time.Time { return t0 }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	m = next.(App)
+	next, cmd := m.Update(press("ctrl+c"))
+	m = next.(App)
+	runCmd(cmd)
+	if aborted != 0 || m.confirm != "abort" || !strings.Contains(ansi.Strip(m.View()), "Abort the run?") {
+		t.Fatalf("first ctrl+c must ask: aborted %d confirm %q", aborted, m.confirm)
+	}
+	next, cmd = m.Update(press("ctrl+c"))
+	runCmd(cmd)
+	if aborted != 1 {
+		t.Errorf("second ctrl+c must abort: %d", aborted)
+	}
+	// q while running asks; n keeps going; y aborts and quits once the run has ended.
+	m = next.(App)
+	next, _ = m.Update(press("q"))
+	m = next.(App)
+	next, _ = m.Update(press("n"))
+	m = next.(App)
+	if m.confirm != "" {
+		t.Error("n must keep the run going")
+	}
+	next, _ = m.Update(press("q"))
+	next, cmd = next.(App).Update(press("y"))
+	m = next.(App)
+	runCmd(cmd)
+	if aborted != 2 || !m.quitting {
+		t.Errorf("y must abort (%d) and quit when done (%v)", aborted, m.quitting)
+	}
+	_, cmd = m.Update(runDoneMsg{})
+	if _, ok := runCmd(cmd).(tea.QuitMsg); !ok {
+		t.Error("the console must quit once the aborted run has ended")
+	}
+}
+
+func TestPauseKeyCallsTheEngine(t *testing.T) {
+	var got []bool
+	m := New(Options{Pause: func(p bool) { got = append(got, p) }, Now: func() time.Time { return t0 }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	_, cmd := next.(App).Update(press("p"))
+	runCmd(cmd)
+	if len(got) != 1 || !got[0] {
+		t.Errorf("pause calls %v", got)
+	}
+}
+
+func TestTooSmallTerminalSaysSo(t *testing.T) {
+	if v := sized(60, 20).View(); !strings.Contains(v, "at least 80×24; this one is 60×20") {
+		t.Errorf("view %q", v)
+	}
+}
+
+// Golden views at fixed sizes; go test ./ui -update rewrites them.
+func TestGoldenViews(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+		t.Run(strings.Join([]string{itoa(size[0]), itoa(size[1])}, "x"), func(t *testing.T) {
+			m := feed(t, sized(size[0], size[1]), script())
+			got := ansi.Strip(m.View())
+			for i, l := range strings.Split(got, "\n") {
+				if w := ansi.StringWidth(l); w > size[0] {
+					t.Errorf("line %d is %d wide, over %d: %q", i+1, w, size[0], l)
+				}
+			}
+			path := filepath.Join("testdata", "console-"+itoa(size[0])+"x"+itoa(size[1])+".golden")
+			if *update {
+				os.WriteFile(path, []byte(got), 0o644)
+			}
+			want, err := os.ReadFile(path)
+			if err != nil || string(want) != got {
+				t.Errorf("view differs from %s (run with -update after checking it):\n%s", path, got)
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// BenchmarkRender renders a full frame at 200×50 with every pane busy.
+func BenchmarkRender(b *testing.B) {
+	m := New(Options{Now: func() time.Time { return t0 }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	m = next.(App)
+	for _, ev := range script() {
+		next, _ := m.Update(engineEventMsg{ev})
+		m = next.(App)
+	}
+	b.ResetTimer()
+	for range b.N {
+		_ = m.View()
+	}
+}
