@@ -132,6 +132,11 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.prompt != nil && !m.done {
+		if key.Matches(msg, m.keys.Help) && !m.prompt.typing {
+			m.showHelp = !m.showHelp
+			m.layout()
+			return m, nil
+		}
 		cmd, sent := m.prompt.update(msg)
 		if sent {
 			m.prompt = nil

@@ -20,14 +20,14 @@ func isTerminal(w io.Writer) bool {
 
 // runConsole runs the engine under the full-screen console: events flow to the UI through a feed,
 // decisions come back through the UI's decider (or --yes), ctrl+c aborts through the engine.
-func runConsole(ctx context.Context, s streams, cfg runbook.Config, yes bool) (runbook.Outcome, error) {
+func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions) (runbook.Outcome, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	feed := ui.NewFeed(4096)
 	decider := ui.NewDecider()
 	cfg.Watch = feed.Watch
 	cfg.Decider = decider
-	if yes {
+	if o.yes {
 		cfg.Decider = runbook.AutoDecider{}
 	}
 	eng := runbook.New(cfg)
@@ -42,8 +42,14 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, yes bool) (r
 		done <- result{out, err}
 	}()
 	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused})
-	p := tea.NewProgram(app, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out))
-	if _, err := p.Run(); err != nil {
+	program := o.console
+	if program == nil {
+		program = func(m tea.Model) error {
+			_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out)).Run()
+			return err
+		}
+	}
+	if err := program(app); err != nil {
 		cancel()
 	}
 	go func() { // nobody renders any more: keep the engine from blocking on a full feed

@@ -85,13 +85,17 @@ func TestSchemaIsJSONFromTheTypes(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite golden files")
+// updating tells whether -update was given (the flag is teatest's golden package's).
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 // runbooks.schema.json is committed for editors; it must be exactly what cutover schema prints.
 func TestCommittedSchemaIsCurrent(t *testing.T) {
 	_, out, _ := cli(t, "", "schema")
 	const golden = "../../runbooks.schema.json"
-	if *update {
+	if updating() {
 		os.WriteFile(golden, []byte(out), 0o644)
 	}
 	want, err := os.ReadFile(golden)

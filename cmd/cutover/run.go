@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/checks"
@@ -35,6 +36,9 @@ type runOptions struct {
 	forks      int
 	sshConfig  string
 	knownHosts []string
+	// console forces the full-screen console and runs it through program instead of a terminal
+	// (tests drive it with teatest).
+	console func(m tea.Model) error
 }
 
 func runCommand(s streams) *cobra.Command {
@@ -200,8 +204,8 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	}
 	var out runbook.Outcome
 	var runErr error
-	if !o.plain && isTerminal(s.out) {
-		out, runErr = runConsole(ctx, s, cfg, o.yes)
+	if o.console != nil || (!o.plain && isTerminal(s.out)) {
+		out, runErr = runConsole(ctx, s, cfg, o)
 	} else {
 		cfg.Watch = printer.print
 		cfg.Decider = &stdinDecider{in: s.in, out: s.out}

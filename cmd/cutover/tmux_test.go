@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxPane is the real binary in a tmux pane, driven by keys and read by capture-pane, as a person
+// at a terminal would use it.
+type tmuxPane struct {
+	t      *testing.T
+	socket string
+	dir    string
+}
+
+func (p *tmuxPane) tmux(args ...string) string {
+	p.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", p.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("tmux %v: %v %s", args, err, out)
+	}
+	return string(out)
+}
+
+// waitFor polls the screen until it shows all of want, or fails with the last screen.
+func (p *tmuxPane) waitFor(timeout time.Duration, want ...string) string {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = p.tmux("capture-pane", "-p", "-t", "console")
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(screen, w)
+		}
+		if ok {
+			return screen
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("screen never showed %q:\n%s", want, screen)
+	return ""
+}
+
+func TestConsoleInTmux(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux missing: .ci/run installs it")
+		}
+		t.Skip("tmux not installed")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "cutover")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	p := &tmuxPane{t: t, socket: fmt.Sprintf("cutover-test-%d", os.Getpid()), dir: dir}
+	t.Cleanup(func() { exec.Command("tmux", "-L", p.socket, "kill-server").Run() })
+	status := filepath.Join(dir, "status")
+	cmd := fmt.Sprintf("cd %s && TERM=xterm-256color %s lab --file %s --fault ping-loss=3 --relocate-time 1s --transcript %s; echo $? > %s; sleep 30",
+		dir, bin, mustAbs(t, "../../runbooks.yaml"), filepath.Join(dir, "tr"), status)
+	p.tmux("new-session", "-d", "-s", "console", "-x", "120", "-y", "40", cmd)
+
+	screen := p.waitFor(30*time.Second, "CONFIRM · migrate", "Move app-01 from esx-a-01 (SITE-A) to esx-b-01 (SITE-B)?", "✓ pre-checks")
+	if !strings.Contains(screen, "[p] proceed") {
+		t.Errorf("confirm prompt:\n%s", screen)
+	}
+	p.tmux("send-keys", "-t", "console", "?")
+	p.waitFor(10*time.Second, "pause before the next step")
+	p.tmux("send-keys", "-t", "console", "p")
+	p.waitFor(30*time.Second, "vMotion app-01", "gateway 10.20.0.1 from app")
+	screen = p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "✗ 2 packets lost, limit 1", "↶ migrate-back")
+	if !strings.Contains(screen, "run ended: rolled-back") {
+		t.Errorf("final screen:\n%s", screen)
+	}
+	p.tmux("send-keys", "-t", "console", "q")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, err := os.ReadFile(status); err == nil {
+			if code := strings.TrimSpace(string(b)); code != "1" {
+				t.Errorf("exit %s, want 1 (rolled back)", code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cutover did not exit after q:\n%s", p.tmux("capture-pane", "-p", "-t", "console"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	after := p.tmux("capture-pane", "-p", "-t", "console")
+	if !strings.Contains(after, "rolled-back: step migrate") || !strings.Contains(after, "ssh-keygen -Y verify") {
+		t.Errorf("after the console, the terminal shows the summary:\n%s", after)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
