@@ -28,9 +28,10 @@ type Runbook struct {
 
 // Window is the approved change window.
 type Window struct {
-	Start Timestamp `yaml:"start" required:"true" desc:"RFC 3339 time the window opens"`
-	End   Timestamp `yaml:"end" required:"true" desc:"RFC 3339 time the window closes"`
-	Pos   Pos       `yaml:"-"`
+	Start            Timestamp `yaml:"start" required:"true" desc:"RFC 3339 time the window opens"`
+	End              Timestamp `yaml:"end" required:"true" desc:"RFC 3339 time the window closes"`
+	RollbackEstimate Duration  `yaml:"rollback_estimate" desc:"how long a full rollback takes: past end minus this is the point of no return"`
+	Pos              Pos       `yaml:"-"`
 }
 
 // Host is a machine that checks and actions run on.

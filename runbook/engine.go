@@ -282,7 +282,7 @@ func (e *Engine) runStart() RunStartData {
 		}
 	}
 	if w := rb.Window; w != nil {
-		d.Window = &WindowData{Start: w.Start.Time, End: w.End.Time}
+		d.Window = &WindowData{Start: w.Start.Time, End: w.End.Time, RollbackEstimate: ms(w.RollbackEstimate.Std())}
 	}
 	return d
 }

@@ -58,8 +58,9 @@ type RunStartData struct {
 
 // WindowData is the change window as journaled.
 type WindowData struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	RollbackEstimate Millis    `json:"rollback_estimate_ms,omitempty"`
 }
 
 // Phase tells a forward step from a rollback step.

@@ -351,8 +351,10 @@ func (m *App) statusText(status string) string {
 		return m.s.run.Render(status)
 	case "overridden":
 		return m.s.warn.Render(status)
-	case "pending":
+	case "pending", "skipped":
 		return m.s.dim.Render(status)
+	case "rolled back":
+		return m.s.warn.Render(status)
 	}
 	return m.s.bad.Render(status)
 }
@@ -361,6 +363,10 @@ func stepGlyph(status string, s styles) string {
 	switch status {
 	case "passed":
 		return s.ok.Render("✓")
+	case "rolled back":
+		return s.warn.Render("↩")
+	case "skipped":
+		return s.dim.Render("–")
 	case "running":
 		return s.run.Render("▶")
 	case "failed", "aborted", "interrupted":
@@ -466,7 +472,10 @@ func (m App) windowText() string {
 		return ""
 	}
 	left := w.End.Sub(m.now)
+	estimate := time.Duration(w.RollbackEstimate) * time.Millisecond
 	switch {
+	case left > 0 && estimate > 0 && left < estimate:
+		return m.s.bad.Render(fmt.Sprintf("POINT OF NO RETURN: window ends in %s, a rollback takes ~%s", left.Round(time.Second), estimate))
 	case left <= 0:
 		return m.s.bad.Render("window CLOSED " + (-left).Round(time.Minute).String() + " ago")
 	case left < 30*time.Minute:

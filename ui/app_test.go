@@ -98,9 +98,25 @@ func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
 		t.Errorf("after enter: selected %d follow %v", m.selected, m.follow)
 	}
 	// Rollback steps are appended; a stale step name resolves to the newest.
-	m = feed(t, m, []runbook.Event{{Seq: 16, Type: runbook.EvRollback, Data: runbook.RollbackData{Trigger: "migrate", Steps: []string{"migrate-back"}}}})
+	m = feed(t, m, []runbook.Event{
+		{Seq: 16, Run: "r1", Type: runbook.EvStepEnd, Step: "migrate", Data: runbook.StepEndData{Status: runbook.StepFailed}},
+		{Seq: 17, Run: "r1", Type: runbook.EvRollback, Data: runbook.RollbackData{Trigger: "migrate", Steps: []string{"migrate-back"}}},
+		{Seq: 18, Run: "old-run", Type: runbook.EvStepStart, Step: "ghost", Data: runbook.StepStartData{}},
+	})
 	if len(m.run.steps) != 4 || m.run.steps[3].phase != "rollback" || !m.run.rollback {
-		t.Errorf("rollback steps %+v", m.run.steps)
+		t.Fatalf("rollback steps %+v", m.run.steps)
+	}
+	m = feed(t, m, []runbook.Event{
+		{Seq: 19, Run: "r1", Type: runbook.EvStepStart, Step: "migrate-back", Data: runbook.StepStartData{Phase: runbook.PhaseRollback, Undoes: "migrate"}},
+		{Seq: 20, Run: "r1", Type: runbook.EvStepEnd, Step: "migrate-back", Data: runbook.StepEndData{Status: runbook.StepPassed}},
+		{Seq: 21, Run: "r1", Type: runbook.EvRunEnd, Data: runbook.RunEndData{Status: runbook.RunRolledBack}},
+	})
+	var states []string
+	for _, s := range m.run.steps {
+		states = append(states, s.name+":"+s.status)
+	}
+	if strings.Join(states, ",") != "pre-checks:passed,migrate:rolled back,post-checks:skipped,migrate-back:passed" {
+		t.Errorf("states after the rollback: %v", states)
 	}
 }
 
@@ -218,6 +234,29 @@ func TestPauseKeyCallsTheEngine(t *testing.T) {
 	runCmd(cmd)
 	if len(got) != 1 || !got[0] {
 		t.Errorf("pause calls %v", got)
+	}
+}
+
+func TestPointOfNoReturn(t *testing.T) {
+	m := feed(t, sized(120, 40), script()[:1])
+	m.run.window.RollbackEstimate = runbook.Millis((30 * time.Minute).Milliseconds())
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "POINT OF NO RETURN: window ends in 19m58s, a rollback takes ~30m0s") {
+		t.Errorf("header:\n%s", strings.SplitN(v, "\n", 2)[0])
+	}
+}
+
+func TestGraphFitsAnyWidth(t *testing.T) {
+	m := feed(t, sized(120, 40), script())
+	for _, w := range []int{60, 80, 120, 250} {
+		g := ansi.Strip(renderGraph(m.run.watch, w, 7, m.s))
+		for _, l := range strings.Split(g, "\n") {
+			if ansi.StringWidth(l) > w {
+				t.Errorf("width %d: line %q is %d wide", w, l, ansi.StringWidth(l))
+			}
+		}
+		if !strings.Contains(g, "✗") {
+			t.Errorf("width %d: the lost packet is not drawn", w)
+		}
 	}
 }
 

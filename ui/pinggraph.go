@@ -30,9 +30,10 @@ func renderGraph(w *watchView, width, height int, s styles) string {
 	lines := []string{truncate(head, width-lipgloss.Width(gate)) + gate}
 
 	rows := height - 1
+	const labelW = 8 // the scale, right of the bars
 	samples := w.samples
-	if len(samples) > width {
-		samples = samples[len(samples)-width:]
+	if len(samples) > width-labelW {
+		samples = samples[len(samples)-(width-labelW):]
 	}
 	var maxRTT int64 = 1000 // at least a 1 ms scale, so loopback jitter does not look like a storm
 	for _, x := range samples {
@@ -64,7 +65,7 @@ func renderGraph(w *watchView, width, height int, s styles) string {
 	for r := range grid {
 		label := ""
 		if r == 0 {
-			label = fmt.Sprintf(" %s", time.Duration(maxRTT)*time.Microsecond)
+			label = truncate(fmt.Sprintf(" %s", time.Duration(maxRTT)*time.Microsecond), labelW)
 		}
 		lines = append(lines, strings.Join(grid[r], "")+s.dim.Render(label))
 	}

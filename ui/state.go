@@ -83,6 +83,9 @@ func (r *run) step(name string) *stepView {
 
 // apply folds one event into the view state.
 func (r *run) apply(ev runbook.Event) {
+	if r.id != "" && ev.Run != r.id {
+		return // a stale event of another run
+	}
 	r.last = ev.Time
 	st := r.step(ev.Step)
 	switch d := ev.Data.(type) {
@@ -134,6 +137,13 @@ func (r *run) apply(ev runbook.Event) {
 	case runbook.StepEndData:
 		if st != nil {
 			st.status, st.duration, st.reason = string(d.Status), time.Duration(d.Duration)*time.Millisecond, d.Reason
+			if st.phase == string(runbook.PhaseRollback) && d.Status == runbook.StepPassed {
+				for _, s := range r.steps {
+					if s.name == st.undoes && s.phase == string(runbook.PhaseRun) {
+						s.status = "rolled back"
+					}
+				}
+			}
 		}
 	case runbook.RollbackData:
 		r.rollback = true
@@ -193,6 +203,11 @@ func (r *run) apply(ev runbook.Event) {
 		}
 	case runbook.RunEndData:
 		r.status, r.reason = string(d.Status), d.Reason
+		for _, s := range r.steps {
+			if s.status == "pending" {
+				s.status = "skipped"
+			}
+		}
 	}
 }
 
