@@ -447,7 +447,7 @@ func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
 		o.errorf("ping: %s: Name or service not known", target)
 		return 2
 	}
-	if interval < 200*time.Millisecond {
+	if interval < 200*time.Millisecond && currentUser() != "root" {
 		o.errorf("ping: cannot flood; minimal interval allowed for user is 200ms")
 		return 2
 	}

@@ -63,13 +63,16 @@ func (q Question) check(a Answer) error {
 
 // AutoDecider answers for --yes: proceed through confirmations, inconclusive gates and failed
 // rollback steps (the run still ends as rollback-failed), but a failed gate is never overridden:
-// it rolls back.
+// it rolls back; and an action that could not tell whether it ran is never skipped: it aborts.
 type AutoDecider struct{}
 
 // Decide picks the answer --yes gives.
 func (AutoDecider) Decide(_ context.Context, q Question) (Answer, error) {
-	if q.Kind == AskGate && q.Verdict == checks.Fail {
+	switch {
+	case q.Kind == AskGate && q.Verdict == checks.Fail:
 		return Answer{Choice: Rollback, Reason: "--yes never overrides a failed gate", By: "--yes"}, nil
+	case q.Kind == AskGate && q.Action:
+		return Answer{Choice: Abort, Reason: "--yes does not skip an action whose outcome is unknown", By: "--yes"}, nil
 	}
 	return Answer{Choice: Proceed, Reason: "--yes", By: "--yes"}, nil
 }

@@ -801,3 +801,24 @@ runbooks:
 		t.Errorf("watch phases %v, %d samples", phases, samples)
 	}
 }
+
+// --yes proceeds over an inconclusive check, never over an action that could not tell whether it
+// ran: skipping it would report a change that never happened.
+func TestAutoDeciderNeverSkipsAnUnknownAction(t *testing.T) {
+	h := newHarness(t, `
+version: 1
+runbooks:
+  - name: t
+    hosts: {down: {address: x}}
+    steps:
+      - name: change
+        command: {host: down, run: "apply"}
+      - name: after
+        command: {run: "echo after"}
+`, nil)
+	h.cfg.Decider = AutoDecider{}
+	out := h.run(t, context.Background())
+	if out.Status != RunAborted || !strings.Contains(out.Reason, "does not skip an action") {
+		t.Errorf("outcome %+v", out)
+	}
+}

@@ -131,6 +131,7 @@ type GateData struct {
 // QuestionData records that the engine is waiting for a human.
 type QuestionData struct {
 	Kind       QuestionKind   `json:"kind"`
+	Action     bool           `json:"action,omitempty"` // about the step's action, not its checks
 	Prompt     string         `json:"prompt"`
 	Verdict    checks.Outcome `json:"verdict,omitempty"`
 	Options    []Choice       `json:"options"`

@@ -59,8 +59,10 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			verdict checks.Outcome
 			evid    []CheckData
 			what    string
+			action  bool
 		)
 		if !actionDone {
+			action = true
 			res := e.runWatchedAction(ctx, st, attempt)
 			verdict, evid, what = res.Outcome, []CheckData{res}, "action "+res.Summary
 			actionDone = verdict == checks.Pass
@@ -93,12 +95,12 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			return stepResult{status: StepFailed, next: Abort, reason: reason}
 		}
 
-		q := QuestionData{Kind: AskGate, Verdict: verdict, Prompt: reason, Options: []Choice{Proceed, Retry, Rollback, Abort}, NeedReason: []Choice{Abort}}
+		q := QuestionData{Kind: AskGate, Verdict: verdict, Prompt: reason, Action: action && !actionDone, Options: []Choice{Proceed, Retry, Rollback, Abort}, NeedReason: []Choice{Abort}}
 		if phase == PhaseRollback {
 			q.Kind, q.Options = AskRollback, []Choice{Retry, Proceed, Abort}
 		}
-		if verdict == checks.Fail || phase == PhaseRollback {
-			q.NeedReason = append(q.NeedReason, Proceed)
+		if verdict == checks.Fail || phase == PhaseRollback || q.Action {
+			q.NeedReason = append(q.NeedReason, Proceed) // proceeding past an action skips the change
 		}
 		a, ok := e.ask(ctx, st.Name, q, evid)
 		if !ok {
