@@ -83,8 +83,12 @@ type StepStartData struct {
 	Action      string `json:"action,omitempty"` // the action's kind, if any
 }
 
-// ActionIndex is the Index of the action in Cmd, Output and action events.
-const ActionIndex = -1
+// ActionIndex is the Index of the action in Cmd, Output and action events; WatchIndex that of the
+// gateway watch's commands.
+const (
+	ActionIndex = -1
+	WatchIndex  = -2
+)
 
 // CmdData records a command just before it runs.
 type CmdData struct {

@@ -93,7 +93,7 @@ func (e *Engine) startWatch(ctx context.Context, st *Step) (*watchRun, error) {
 		}
 		runner = r
 		if target == "auto" {
-			e.emit(EvCmd, st.Name, CmdData{Index: ActionIndex, Check: "gateway watch", Host: from, Command: "LC_ALL=C ip route show default"})
+			e.emit(EvCmd, st.Name, CmdData{Index: WatchIndex, Check: "gateway watch", Host: from, Command: "LC_ALL=C ip route show default"})
 			gw, err := ping.DefaultGateway(ctx, r)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", from, err)
@@ -124,7 +124,7 @@ func (e *Engine) startWatch(ctx context.Context, st *Step) (*watchRun, error) {
 	go func() {
 		var err error
 		if runner != nil {
-			e.emit(EvCmd, st.Name, CmdData{Index: ActionIndex, Check: "gateway watch", Host: from, Command: ping.RemoteCommand(target, interval).String()})
+			e.emit(EvCmd, st.Name, CmdData{Index: WatchIndex, Check: "gateway watch", Host: from, Command: ping.RemoteCommand(target, interval).String()})
 			started <- nil
 			err = ping.WatchRemote(wctx, runner, target, interval, emit, nil)
 		} else {

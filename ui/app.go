@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/progress"
+	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
@@ -38,6 +39,7 @@ type App struct {
 	keys     keyMap
 	help     help.Model
 	bar      progress.Model
+	spin     spinner.Model
 	run      *run
 	width    int
 	height   int
@@ -62,7 +64,8 @@ func New(o Options) App {
 	}
 	si := textinput.New()
 	si.Prompt = "/"
-	return App{opts: o, s: newStyles(), keys: newKeys(), help: help.New(), bar: progress.New(progress.WithDefaultGradient(), progress.WithoutPercentage()),
+	spin := spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: []string{"◐", "◓", "◑", "◒"}, FPS: 250 * time.Millisecond}))
+	return App{opts: o, s: newStyles(), keys: newKeys(), help: help.New(), bar: progress.New(progress.WithDefaultGradient(), progress.WithoutPercentage()), spin: spin,
 		run: newRun(), follow: true, detail: viewport.New(40, 10), search: si, now: o.Now()}
 }
 
@@ -72,7 +75,7 @@ func tick() tea.Cmd {
 
 // Init starts reading events and questions.
 func (m App) Init() tea.Cmd {
-	cmds := []tea.Cmd{waitForEvent(m.opts.Events), tick()}
+	cmds := []tea.Cmd{waitForEvent(m.opts.Events), tick(), m.spin.Tick}
 	if m.opts.Decider != nil {
 		cmds = append(cmds, waitForAsk(m.opts.Decider.asks))
 	}
@@ -105,6 +108,13 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.now = time.Time(msg)
 		return m, tick()
+	case spinner.TickMsg:
+		if m.done {
+			return m, nil // nothing runs any more: stop redrawing
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -498,7 +508,11 @@ func (m App) stepsPane() string {
 		} else if st.status == "running" {
 			d = fmtDur(m.now.Sub(st.started))
 		}
-		line := fmt.Sprintf("%s %-*s %6s", stepGlyph(st.status, m.s), stepsWidth-11, truncate(name, stepsWidth-11), d)
+		g := stepGlyph(st.status, m.s)
+		if st.status == "running" {
+			g = m.s.run.Render(m.spin.View())
+		}
+		line := fmt.Sprintf("%s %-*s %6s", g, stepsWidth-11, truncate(name, stepsWidth-11), d)
 		if i == m.selected {
 			line = m.s.sel.Render(line)
 		}

@@ -108,8 +108,10 @@ func (r *run) apply(ev runbook.Event) {
 		}
 	case runbook.CmdData:
 		if st != nil {
-			cv := st.checkAt(d.Index)
-			cv.label, cv.host, cv.running = d.Check, d.Host, true
+			if d.Index != runbook.WatchIndex { // the watch has its own panel
+				cv := st.checkAt(d.Index)
+				cv.label, cv.host, cv.running = d.Check, d.Host, true
+			}
 			st.addOutput("$ " + d.Host + ": " + d.Command)
 		}
 	case runbook.OutputData:
