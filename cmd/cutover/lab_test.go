@@ -212,3 +212,37 @@ func BenchmarkLabCleanRun(b *testing.B) {
 		}
 	}
 }
+
+func TestReportOfALabRun(t *testing.T) {
+	code, out, errs, lines, journal := labRun(t, "../../runbooks.yaml", "", "--yes", "--fault", "ping-loss=3")
+	if code != exitFailed {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	lost := 0
+	for _, l := range lines {
+		if l.Type == "ping" {
+			for _, s := range l.Data["s"].([]any) {
+				if s.([]any)[2].(float64) == -1 {
+					lost++
+				}
+			}
+		}
+	}
+	code, md, errs := cli(t, "", "report", journal)
+	if code != 0 {
+		t.Fatalf("report: %d %s", code, errs)
+	}
+	for _, want := range []string{"## Signature: ✓ verified", "allowed for [trainee@lab]", "**ROLLED-BACK**", "## Gateway watch: FAIL", "Breach: 2 packets lost, limit 1", "migrate-back (undoes migrate) | rollback | passed", "| post-checks | run | skipped |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	html := filepath.Join(t.TempDir(), "handoff.html")
+	if code, _, errs := cli(t, "", "report", journal, "-o", html); code != 0 {
+		t.Fatalf("html: %s", errs)
+	}
+	page, _ := os.ReadFile(html)
+	if !bytes.Contains(page, []byte("lost, seq ")) || !bytes.Contains(page, []byte(fmt.Sprintf("%d lost\"", lost))) {
+		t.Errorf("the picture does not show the run's %d lost requests", lost)
+	}
+}

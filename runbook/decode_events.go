@@ -1,0 +1,62 @@
+package runbook
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// DecodeData turns an event's journaled data back into its typed form, for readers of the journal
+// (report, replay, shadow, resume). Unknown types keep their raw JSON.
+func DecodeData(typ EventType, raw json.RawMessage) (any, error) {
+	var v any
+	switch typ {
+	case EvRunStart:
+		v = &RunStartData{}
+	case EvStepStart:
+		v = &StepStartData{}
+	case EvCmd:
+		v = &CmdData{}
+	case EvOutput:
+		v = &OutputData{}
+	case EvAction, EvCheck:
+		v = &CheckData{}
+	case EvGate:
+		v = &GateData{}
+	case EvQuestion:
+		v = &QuestionData{}
+	case EvDecision:
+		v = &DecisionData{}
+	case EvRollback:
+		v = &RollbackData{}
+	case EvStepEnd:
+		v = &StepEndData{}
+	case EvCheckpoint:
+		cp := &CheckpointData{}
+		if err := json.Unmarshal(raw, cp); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", typ, err)
+		}
+		return cp, nil // the engine emits checkpoints as pointers
+	case EvRunEnd:
+		v = &RunEndData{}
+	case EvMigrate:
+		v = &MigrateData{}
+	case EvProgress:
+		v = &ProgressData{}
+	case EvPing:
+		v = &PingData{}
+	case EvWatch:
+		v = &WatchData{}
+	case EvPause:
+		v = &PauseData{}
+	default:
+		return raw, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", typ, err)
+	}
+	return derefData(v), nil
+}
+
+// derefData returns the value the engine emits for a decoded pointer.
+func derefData(v any) any { return reflect.ValueOf(v).Elem().Interface() }
