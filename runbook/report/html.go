@@ -112,7 +112,9 @@ func SVG(samples [][3]int64, width, height int) string {
 		maxRTT = max(maxRTT, s[2])
 	}
 	x := func(t int64) float64 { return pad + float64(t-t0)*float64(width-2*pad)/float64(span) }
-	y := func(rtt int64) float64 { return float64(height-pad) - float64(rtt)*float64(height-2*pad)/float64(maxRTT) }
+	y := func(rtt int64) float64 {
+		return float64(height-pad) - float64(rtt)*float64(height-2*pad)/float64(maxRTT)
+	}
 	var line, marks strings.Builder
 	lost := 0
 	for _, s := range samples {
