@@ -25,6 +25,8 @@ const minWidth, minHeight = 80, 24
 
 // Options wire the console to a run.
 type Options struct {
+	Mode    string               // "" for a live run, "SHADOW" or "REPLAY": read-only, marked in the header
+	Replay  *Replay              // the events of a finished run, for REPLAY
 	Events  <-chan runbook.Event // the engine's event stream (Feed)
 	Decider *Decider             // questions from the engine; nil for a read-only console
 	Abort   func()               // ends the run through the engine (journaled, signed)
@@ -55,6 +57,7 @@ type App struct {
 	quitting bool   // quit once the run has ended
 	done     bool
 	now      time.Time
+	replay   *replayState
 }
 
 // New builds the console.
@@ -64,9 +67,17 @@ func New(o Options) App {
 	}
 	si := textinput.New()
 	si.Prompt = "/"
+	var rp *replayState
+	if o.Replay != nil {
+		rp = &replayState{Replay: o.Replay}
+		if rp.Speed <= 0 {
+			rp.Speed = 1
+		}
+		o.Mode = "REPLAY"
+	}
 	spin := spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: []string{"◐", "◓", "◑", "◒"}, FPS: 250 * time.Millisecond}))
 	return App{opts: o, s: newStyles(), keys: newKeys(), help: help.New(), bar: progress.New(progress.WithDefaultGradient(), progress.WithoutPercentage()), spin: spin,
-		run: newRun(), follow: true, detail: viewport.New(40, 10), search: si, now: o.Now()}
+		run: newRun(), follow: true, detail: viewport.New(40, 10), search: si, now: o.Now(), replay: rp}
 }
 
 func tick() tea.Cmd {
@@ -75,6 +86,9 @@ func tick() tea.Cmd {
 
 // Init starts reading events and questions.
 func (m App) Init() tea.Cmd {
+	if m.replay != nil {
+		return tea.Batch(m.replay.next(), m.spin.Tick)
+	}
 	cmds := []tea.Cmd{waitForEvent(m.opts.Events), tick(), m.spin.Tick}
 	if m.opts.Decider != nil {
 		cmds = append(cmds, waitForAsk(m.opts.Decider.asks))
@@ -108,6 +122,23 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		m.now = time.Time(msg)
 		return m, tick()
+	case replayMsg:
+		rp := m.replay
+		if rp == nil || msg.gen != rp.gen || rp.paused || rp.pos >= len(rp.Events) {
+			return m, nil
+		}
+		ev := rp.Events[rp.pos]
+		rp.pos++
+		m.run.apply(ev)
+		m.now = ev.Time
+		if m.follow && m.run.current >= 0 {
+			m.selected = m.run.current
+		}
+		m.refreshDetail()
+		if rp.pos == len(rp.Events) {
+			m.done = true
+		}
+		return m, rp.next()
 	case spinner.TickMsg:
 		if m.done {
 			return m, nil // nothing runs any more: stop redrawing
@@ -124,7 +155,7 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Abort) {
 		switch {
-		case m.done:
+		case m.done, m.opts.Mode != "":
 			return m, tea.Quit
 		case m.confirm == "abort": // the second press aborts
 			return m.abortRun(false)
@@ -153,6 +184,11 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, cmd
 	}
+	if m.replay != nil {
+		if cmd, ok := m.replayKey(msg); ok {
+			return m, cmd
+		}
+	}
 	if m.search.Focused() {
 		switch msg.Type {
 		case tea.KeyEsc:
@@ -173,8 +209,8 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(msg, m.keys.Quit):
-		if m.done {
-			return m, tea.Quit
+		if m.done || m.opts.Mode != "" {
+			return m, tea.Quit // a shadow or a replay changes nothing: quit at once
 		}
 		m.confirm = "quit"
 	case key.Matches(msg, m.keys.Help):
@@ -214,6 +250,41 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// replayKey handles the replay's own keys; ok is false for keys it leaves to the console.
+func (m *App) replayKey(msg tea.KeyMsg) (tea.Cmd, bool) {
+	rp := m.replay
+	switch msg.String() {
+	case " ":
+		rp.paused = !rp.paused
+		rp.gen++
+		return rp.next(), true
+	case "right", "l":
+		rp.paused = true
+		m.seek(rp.pos + 1)
+	case "left", "h":
+		rp.paused = true
+		m.seek(rp.pos - 1)
+	case "]":
+		rp.paused = true
+		m.seek(rp.stepBoundary(1))
+	case "[":
+		rp.paused = true
+		m.seek(rp.stepBoundary(-1))
+	case "+":
+		rp.Speed *= 2
+		rp.gen++
+		return rp.next(), true
+	case "-":
+		rp.Speed = max(0.25, rp.Speed/2)
+		rp.gen++
+		return rp.next(), true
+	default:
+		return nil, false
+	}
+	m.done = rp.pos == len(rp.Events)
+	return nil, true
 }
 
 // abortRun ends the run through the engine, in a command so Update never blocks.
@@ -407,6 +478,9 @@ func (m App) View() string {
 	} else {
 		parts = append(parts, m.help.ShortHelpView(m.keys.ShortHelp()))
 	}
+	if m.replay != nil {
+		parts[len(parts)-1] = m.s.dim.Render("space pause · → ← event · ] [ step · + - speed · q quit")
+	}
 	screen := lipgloss.JoinVertical(lipgloss.Left, parts...)
 	switch {
 	case m.confirm != "":
@@ -462,6 +536,16 @@ func (m App) header() string {
 	state := strings.ToUpper(r.status)
 	if r.paused {
 		state += " (PAUSED)"
+	}
+	if m.opts.Mode != "" {
+		state = m.s.warn.Render(m.opts.Mode+" · read-only") + "  " + state
+		if rp := m.replay; rp != nil {
+			play := fmt.Sprintf("▶ %gx", rp.Speed)
+			if rp.paused {
+				play = "⏸"
+			}
+			state = fmt.Sprintf("%s event %d/%d ", play, rp.pos, len(rp.Events)) + state
+		}
 	}
 	right := m.windowText() + "  " + m.statusText(state)
 	room := m.width - 2 - lipgloss.Width(right) - 1

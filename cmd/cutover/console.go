@@ -42,14 +42,7 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 		done <- result{out, err}
 	}()
 	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused})
-	program := o.console
-	if program == nil {
-		program = func(m tea.Model) error {
-			_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out)).Run()
-			return err
-		}
-	}
-	if err := program(app); err != nil {
+	if err := program(s)(app); err != nil {
 		cancel()
 	}
 	go func() { // nobody renders any more: keep the engine from blocking on a full feed
@@ -58,4 +51,15 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 	}()
 	r := <-done // the console quits only once the run ended, or after an abort it asked for
 	return r.out, r.err
+}
+
+// program runs a console model: in the terminal, or through the test hook in streams.
+func program(s streams) func(tea.Model) error {
+	if s.console != nil {
+		return s.console
+	}
+	return func(m tea.Model) error {
+		_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out)).Run()
+		return err
+	}
 }

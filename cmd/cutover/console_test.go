@@ -27,7 +27,8 @@ func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 	os.WriteFile(book, []byte(text), 0o600)
 
 	var final []byte
-	o := runOptions{transcript: t.TempDir(), operator: "trainee@lab", forks: 50, console: func(m tea.Model) error {
+	o := runOptions{transcript: t.TempDir(), operator: "trainee@lab", forks: 50}
+	console := func(m tea.Model) error {
 		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 		var seen bytes.Buffer
 		wait := func(what string) {
@@ -49,9 +50,9 @@ func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 		tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 		final = []byte(tm.FinalModel(t).View())
 		return nil
-	}}
+	}
 	var out, errs bytes.Buffer
-	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs}, book, seedRunbook, o, lab.Faults{UnitDown: "nginx"}, 300*time.Millisecond)
+	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, book, seedRunbook, o, lab.Faults{UnitDown: "nginx"}, 300*time.Millisecond)
 	if code := exitCodeOf(err); code != exitFailed {
 		t.Fatalf("exit %d (%v)\n%s\n%s", code, err, out.String(), errs.String())
 	}
@@ -71,4 +72,73 @@ func exitCodeOf(err error) int {
 		return ee.code
 	}
 	return -1
+}
+
+// A trainee replays a finished lab run: it plays to the end, then steps back through it.
+func TestReplayOfALabRun(t *testing.T) {
+	code, out, errs, _, journal := labRun(t, "../../runbooks.yaml", "", "--yes", "--fault", "ping-loss=3")
+	if code != exitFailed {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	console := func(m tea.Model) error {
+		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
+		var seen bytes.Buffer
+		wait := func(what string) {
+			t.Helper()
+			teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+				seen.Write(b)
+				return bytes.Contains(seen.Bytes(), []byte(what))
+			}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+			seen.Reset()
+		}
+		wait("REPLAY · read-only")
+		wait("ROLLED-BACK")
+		tm.Type("[")
+		wait("⏸")
+		tm.Type("[")
+		tm.Type("[")
+		wait("RUNNING") // back before the end of the run
+		tm.Type("q")
+		tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+		return nil
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := replayCommand(streams{in: strings.NewReader(""), out: &stdout, err: &stderr, console: console})
+	cmd.SetArgs([]string{journal, "--speed", "50"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A colleague shadows a live lab run from its journal, read-only, to its end.
+func TestShadowALiveLabRun(t *testing.T) {
+	tr := t.TempDir()
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := cli(t, "", "lab", "--plain", "--yes", "--transcript", tr, "--relocate-time", "1s", "--file", "../../runbooks.yaml")
+		done <- code
+	}()
+	var journal string
+	deadline := time.Now().Add(20 * time.Second)
+	for journal == "" && time.Now().Before(deadline) { // the run names its journal when it starts
+		if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
+			journal = m[0]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if journal == "" {
+		t.Fatal("the lab run wrote no journal")
+	}
+	var out bytes.Buffer
+	if err := shadow(streams{in: strings.NewReader(""), out: &out, err: &out}, journal, watchOptions{plain: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("lab run exit %d", code)
+	}
+	for _, want := range []string{"step     [1/3] pre-checks", "vcenter  app-01 now on esx-b-01 (SITE-B)", "run      DONE"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the shadow lacks %q:\n%s", want, out.String())
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/lab"
@@ -36,13 +37,16 @@ func withCode(code int, err error) error { return &exitError{code: code, err: er
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
+	// console, when set, runs the full-screen console in place of a terminal (tests drive it
+	// with teatest).
+	console func(tea.Model) error
 }
 
 func main() {
 	if lab.IsTool() { // started by a lab host as systemctl, ss, journalctl...
 		os.Exit(lab.RunTool())
 	}
-	os.Exit(run(os.Args[1:], streams{os.Stdin, os.Stdout, os.Stderr}))
+	os.Exit(run(os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
 
 func run(args []string, s streams) int {
@@ -56,7 +60,7 @@ func run(args []string, s streams) int {
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(runCommand(s), labCommand(s), validateCommand(s), verifyCommand(s), reportCommand(s), schemaCommand(s))
+	root.AddCommand(runCommand(s), labCommand(s), validateCommand(s), verifyCommand(s), reportCommand(s), replayCommand(s), shadowCommand(s), schemaCommand(s))
 	err := root.Execute()
 	if err == nil {
 		return exitOK

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/checks"
@@ -36,9 +35,6 @@ type runOptions struct {
 	forks      int
 	sshConfig  string
 	knownHosts []string
-	// console forces the full-screen console and runs it through program instead of a terminal
-	// (tests drive it with teatest).
-	console func(m tea.Model) error
 }
 
 func runCommand(s streams) *cobra.Command {
@@ -204,7 +200,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	}
 	var out runbook.Outcome
 	var runErr error
-	if o.console != nil || (!o.plain && isTerminal(s.out)) {
+	if s.console != nil || (!o.plain && isTerminal(s.out)) {
 		out, runErr = runConsole(ctx, s, cfg, o)
 	} else {
 		cfg.Watch = printer.print

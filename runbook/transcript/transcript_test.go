@@ -2,6 +2,7 @@ package transcript
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -344,5 +345,40 @@ func TestLoadSigner(t *testing.T) {
 		if err != nil || !strings.HasPrefix(sig, "-----BEGIN SSH SIGNATURE-----") {
 			t.Errorf("agent signature: %q %v", sig, err)
 		}
+	}
+}
+
+// Follow reads a journal as it grows, line pieces included, and stops after run.end's checkpoint.
+func TestFollowAGrowingJournal(t *testing.T) {
+	_, signer := newKey(t)
+	full, _ := os.ReadFile(writeJournal(t, t.TempDir(), signer))
+	path := filepath.Join(t.TempDir(), "live.jsonl")
+	os.WriteFile(path, nil, 0o600)
+	got := make(chan runbook.Event, 100)
+	done := make(chan error, 1)
+	go func() { done <- Follow(context.Background(), path, 5*time.Millisecond, func(ev runbook.Event) { got <- ev }) }()
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	for i := 0; i < len(full); i += 37 { // the writer's lines arrive in arbitrary pieces
+		f.Write(full[i:min(i+37, len(full))])
+	}
+	f.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	close(got)
+	var types []string
+	for ev := range got {
+		types = append(types, string(ev.Type))
+	}
+	if strings.Join(types, ",") != "run.start,step.start,cmd,output,check,step.end,checkpoint,run.end,checkpoint" {
+		t.Errorf("followed %v", types)
+	}
+	// A tampered line stops the follower with the line named.
+	bad := bytes.Replace(full, []byte(`"Operator"`), []byte(`"Operator"`), 1)
+	bad[bytes.IndexByte(bad, '\n')+20] ^= 1
+	os.WriteFile(path, bad, 0o600)
+	err := Follow(context.Background(), path, 5*time.Millisecond, func(runbook.Event) {})
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("tampered: %v", err)
 	}
 }
