@@ -356,7 +356,9 @@ func TestFollowAGrowingJournal(t *testing.T) {
 	os.WriteFile(path, nil, 0o600)
 	got := make(chan runbook.Event, 100)
 	done := make(chan error, 1)
-	go func() { done <- Follow(context.Background(), path, 5*time.Millisecond, func(ev runbook.Event) { got <- ev }) }()
+	go func() {
+		done <- Follow(context.Background(), path, 5*time.Millisecond, func(ev runbook.Event) { got <- ev })
+	}()
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	for i := 0; i < len(full); i += 37 { // the writer's lines arrive in arbitrary pieces
 		f.Write(full[i:min(i+37, len(full))])
