@@ -28,6 +28,7 @@ const (
 	AskGate     QuestionKind = "gate"     // a gate failed (on_fail: ask) or was inconclusive
 	AskRollback QuestionKind = "rollback" // a rollback step's gate did not hold
 	AskWarning  QuestionKind = "warning"  // vCenter's pre-flight warns about a migration
+	AskWindow   QuestionKind = "window"   // the window's hard stop: past the point of no return
 )
 
 // Question is what the engine asks a Decider.
@@ -71,6 +72,8 @@ func (AutoDecider) Decide(_ context.Context, q Question) (Answer, error) {
 	switch {
 	case q.Kind == AskGate && q.Verdict == checks.Fail:
 		return Answer{Choice: Rollback, Reason: "--yes never overrides a failed gate", By: "--yes"}, nil
+	case q.Kind == AskWindow:
+		return Answer{Choice: Abort, Reason: "--yes does not go past the window's hard stop", By: "--yes"}, nil
 	case q.Kind == AskGate && q.Action:
 		return Answer{Choice: Abort, Reason: "--yes does not skip an action whose outcome is unknown", By: "--yes"}, nil
 	}

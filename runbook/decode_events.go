@@ -49,6 +49,8 @@ func DecodeData(typ EventType, raw json.RawMessage) (any, error) {
 		v = &WatchData{}
 	case EvPause:
 		v = &PauseData{}
+	case EvWindow:
+		v = &WindowEventData{}
 	default:
 		return raw, nil
 	}

@@ -3,6 +3,9 @@
 package runbook
 
 import (
+	"errors"
+	"fmt"
+	"time"
 	"maps"
 	"slices"
 )
@@ -31,7 +34,24 @@ type Window struct {
 	Start            Timestamp `yaml:"start" required:"true" desc:"RFC 3339 time the window opens"`
 	End              Timestamp `yaml:"end" required:"true" desc:"RFC 3339 time the window closes"`
 	RollbackEstimate Duration  `yaml:"rollback_estimate" desc:"how long a full rollback takes: past end minus this is the point of no return"`
+	HardStop         bool      `yaml:"hard_stop" desc:"past the point of no return, ask before every forward step"`
 	Pos              Pos       `yaml:"-"`
+}
+
+// ErrOutsideWindow means a run would start outside its change window.
+var ErrOutsideWindow = errors.New("outside the change window")
+
+// Check tells whether a run may start at now.
+func (w *Window) Check(now time.Time) error {
+	switch {
+	case w == nil:
+		return nil
+	case now.Before(w.Start.Time):
+		return fmt.Errorf("%w: it opens at %s, in %s", ErrOutsideWindow, w.Start.UTC().Format(time.RFC3339), w.Start.Sub(now).Round(time.Minute))
+	case !now.Before(w.End.Time):
+		return fmt.Errorf("%w: it closed at %s, %s ago", ErrOutsideWindow, w.End.UTC().Format(time.RFC3339), now.Sub(w.End.Time).Round(time.Minute))
+	}
+	return nil
 }
 
 // Host is a machine that checks and actions run on.

@@ -56,6 +56,8 @@ type Config struct {
 	VSphere checks.Migrator
 	// Secrets are more values to redact than the secret vars (the vCenter password).
 	Secrets []string
+	// WindowOverride is the operator's reason for starting outside the change window.
+	WindowOverride string
 }
 
 // Outcome is how a run ended, and the process exit code that goes with it.
@@ -93,6 +95,9 @@ type Engine struct {
 	pauseMu sync.Mutex
 	paused  bool
 	resume  chan struct{} // closed when a pause ends
+
+	windowMu    sync.Mutex
+	windowPhase string
 }
 
 // SetPaused asks the engine to stop before the next step (true) or to go on (false). A step that
@@ -205,6 +210,12 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 	rb := e.cfg.Runbook
 	start := e.cfg.Clock()
 	e.emit(EvRunStart, "", e.runStart())
+	if e.cfg.WindowOverride != "" {
+		e.emit(EvDecision, "", DecisionData{Choice: "override-window", Reason: e.redact(e.cfg.WindowOverride), By: e.cfg.Operator})
+	}
+	e.windowCheck()
+	stopWatch := e.watchWindow(ctx)
+	defer stopWatch()
 
 	var completed []int
 	out := Outcome{Status: RunDone}
@@ -212,6 +223,13 @@ steps:
 	for i := range rb.Steps {
 		st := &rb.Steps[i]
 		e.waitIfPaused(ctx, st.Name)
+		if stop, reason := e.hardStop(ctx, st.Name); stop {
+			out = Outcome{Status: RunAborted, Reason: reason}
+			if ctx.Err() != nil {
+				out.Status = RunInterrupted
+			}
+			break
+		}
 		r := e.runStep(ctx, st, PhaseRun, i+1, len(rb.Steps), "")
 		if r.status == StepPassed || r.status == StepOverridden {
 			completed = append(completed, i)
@@ -283,6 +301,7 @@ func (e *Engine) runStart() RunStartData {
 	}
 	if w := rb.Window; w != nil {
 		d.Window = &WindowData{Start: w.Start.Time, End: w.End.Time, RollbackEstimate: ms(w.RollbackEstimate.Std())}
+		d.Override = e.redact(e.cfg.WindowOverride)
 	}
 	return d
 }

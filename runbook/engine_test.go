@@ -19,7 +19,8 @@ type reply struct {
 	lines []string
 	exit  int
 	err   error
-	block bool // wait for the context to end (a hung command)
+	block bool   // wait for the context to end (a hung command)
+	then  func() // runs while the command "runs" (to move a fake clock)
 }
 
 // fakeRunner answers commands from a script, in order per command, and fails the test on a command
@@ -72,6 +73,9 @@ func (f *fakeRunner) Run(ctx context.Context, cmd remote.Command, onLine func(re
 	f.mu.Unlock()
 	if f.started != nil {
 		f.started <- key
+	}
+	if r.then != nil {
+		r.then()
 	}
 	for _, l := range r.lines {
 		onLine(remote.Line{Stream: remote.Stdout, Text: l})
@@ -820,5 +824,46 @@ runbooks:
 	out := h.run(t, context.Background())
 	if out.Status != RunAborted || !strings.Contains(out.Reason, "does not skip an action") {
 		t.Errorf("outcome %+v", out)
+	}
+}
+
+func TestEngineWindowMilestonesAndHardStop(t *testing.T) {
+	book := `
+version: 1
+runbooks:
+  - name: t
+    window: {start: "2026-11-28T20:00:00Z", end: "2026-11-28T22:40:00Z", rollback_estimate: 30m, hard_stop: true}
+    steps:
+      - name: a
+        command: {run: "slow a"}
+      - name: b
+        command: {run: "do b"}
+`
+	// 22:00 at the start; every clock reading moves 1ms, and "slow a" takes 15 minutes.
+	now := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+	h := newHarness(t, book, map[string][]reply{"slow a": {{then: func() { now = now.Add(15 * time.Minute) }}}}, Answer{Choice: Abort, Reason: "too late; next window"})
+	h.cfg.Clock = func() time.Time { now = now.Add(time.Millisecond); return now }
+	out := h.run(t, context.Background())
+	if out.Status != RunAborted || !strings.Contains(out.Reason, "stopped at the window's hard stop before b: too late; next window") {
+		t.Fatalf("outcome %+v", out)
+	}
+	var phases []string
+	for _, ev := range h.rec.events {
+		if d, ok := ev.Data.(WindowEventData); ok {
+			phases = append(phases, d.Phase)
+		}
+	}
+	if strings.Join(phases, ",") != "open,no-return" {
+		t.Errorf("window phases %v", phases)
+	}
+	if q := h.decider.questions[0]; q.Kind != AskWindow || !strings.Contains(q.Prompt, "point of no return has passed. Start step b anyway?") {
+		t.Errorf("question %+v", q)
+	}
+	h2 := newHarness(t, book, map[string][]reply{"slow a": {{}}})
+	now = time.Date(2026, 11, 28, 22, 20, 0, 0, time.UTC)
+	h2.cfg.Clock = func() time.Time { now = now.Add(time.Millisecond); return now }
+	h2.cfg.Decider = AutoDecider{}
+	if out := h2.run(t, context.Background()); out.Status != RunAborted {
+		t.Errorf("--yes must stop at the hard stop: %+v", out)
 	}
 }

@@ -30,6 +30,7 @@ const (
 	EvPing       EventType = "ping"
 	EvWatch      EventType = "watch"
 	EvPause      EventType = "pause"
+	EvWindow     EventType = "window"
 	EvRunEnd     EventType = "run.end"
 )
 
@@ -54,6 +55,7 @@ type RunStartData struct {
 	Steps       []string          `json:"steps"`
 	Vars        map[string]string `json:"vars,omitempty"` // secret values shown as [secret]
 	Window      *WindowData       `json:"window,omitempty"`
+	Override    string            `json:"window_override,omitempty"` // why it started outside its window
 }
 
 // WindowData is the change window as journaled.
@@ -206,6 +208,14 @@ func packSamples(ss []ping.Sample) [][3]int64 {
 		out[i] = [3]int64{int64(s.Seq), s.Sent.UnixMilli(), rtt}
 	}
 	return out
+}
+
+// WindowEventData marks the change window's milestones as the run crosses them: open (at start),
+// closing (under 30 minutes left), no-return (less left than a rollback takes), closed.
+type WindowEventData struct {
+	Phase    string `json:"phase"`
+	Left     Millis `json:"left_ms"`
+	Rollback Millis `json:"rollback_estimate_ms,omitempty"`
 }
 
 // PauseData records the operator holding the run before a step, and letting it go on.

@@ -256,3 +256,22 @@ func TestInterruptedRunIsRecordedAndSigned(t *testing.T) {
 	}
 	fmt.Fprint(os.Stderr, "")
 }
+
+func TestRunRefusesToStartOutsideTheWindow(t *testing.T) {
+	code, _, errs := cli(t, "", "run", "testdata/window.yaml", "--plain", "--yes", "--transcript", t.TempDir())
+	if code != exitBadInput || !strings.Contains(errs, "outside the change window: it closed at 2025-01-01T04:00:00Z") || !strings.Contains(errs, "--override-window --reason") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	tr := t.TempDir()
+	code, out, errs := cli(t, "", "run", "testdata/window.yaml", "--plain", "--yes", "--transcript", tr, "--override-window", "--reason", "emergency change CHG-4711")
+	if code != 0 {
+		t.Fatalf("override: exit %d\n%s\n%s", code, out, errs)
+	}
+	data, _ := os.ReadFile(journalOf(t, tr))
+	if !bytes.Contains(data, []byte(`"choice":"override-window","reason":"outside the change window: it closed at 2025-01-01T04:00:00Z`)) || !bytes.Contains(data, []byte("started anyway: emergency change CHG-4711")) {
+		t.Errorf("the override is not journaled:\n%s", data)
+	}
+	if !strings.Contains(out, "window   CLOSED") {
+		t.Errorf("output:\n%s", out)
+	}
+}

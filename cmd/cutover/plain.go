@@ -131,6 +131,9 @@ func (p *printer) print(ev runbook.Event) {
 		case "end":
 			p.line(ev, "watch", "%s %s: %s%s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, d.Stats, colonReason(d.Reason))
 		}
+	case runbook.WindowEventData:
+		msg := map[string]string{"open": "open", "closing": "CLOSING", "no-return": "PAST THE POINT OF NO RETURN", "closed": "CLOSED"}[d.Phase]
+		p.line(ev, "window", "%s: %s left", msg, fmtMillis(d.Left))
 	case runbook.RollbackData:
 		p.line(ev, "ROLLBACK", "triggered by %s: %s", d.Trigger, d.Reason)
 		p.line(ev, "", "  will run: %s", orNone(d.Steps))

@@ -33,8 +33,10 @@ type runOptions struct {
 	operator   string
 	vars       []string
 	forks      int
-	sshConfig  string
-	knownHosts []string
+	sshConfig      string
+	knownHosts     []string
+	overrideWindow bool
+	reason         string
 }
 
 func runCommand(s streams) *cobra.Command {
@@ -59,6 +61,8 @@ holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or a
 	f.StringVar(&o.operator, "operator", "", "who runs this, for the journal (default user@host)")
 	f.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value to keep it out of the journal (repeatable)")
 	f.IntVar(&o.forks, "forks", 50, "checks of one gate (and hosts dialled at start) at once")
+	f.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
+	f.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts; repeatable); unknown or changed host keys are refused")
 	return cmd
@@ -128,6 +132,13 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	if o.operator == "" {
 		o.operator = defaultOperator()
 	}
+	override := ""
+	if err := rb.Window.Check(time.Now()); err != nil {
+		if !o.overrideWindow || strings.TrimSpace(o.reason) == "" {
+			return withCode(exitBadInput, fmt.Errorf("runbook %s: %w; to start anyway pass --override-window --reason \"why\" (journaled)", rb.Name, err))
+		}
+		override = fmt.Sprintf("%v; started anyway: %s", err, o.reason)
+	}
 	runID, err := newRunID(rb.Name, time.Now())
 	if err != nil {
 		return err
@@ -196,7 +207,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	sum := sha256.Sum256(data)
 	cfg := runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
-		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets,
+		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets, WindowOverride: override,
 	}
 	var out runbook.Outcome
 	var runErr error
