@@ -5,9 +5,9 @@ package runbook
 import (
 	"errors"
 	"fmt"
-	"time"
 	"maps"
 	"slices"
+	"time"
 )
 
 // Document is one runbooks.yaml file.

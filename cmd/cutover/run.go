@@ -26,13 +26,13 @@ import (
 
 // runOptions are the flags of cutover run.
 type runOptions struct {
-	plain      bool
-	yes        bool
-	transcript string
-	signKey    string
-	operator   string
-	vars       []string
-	forks      int
+	plain          bool
+	yes            bool
+	transcript     string
+	signKey        string
+	operator       string
+	vars           []string
+	forks          int
 	sshConfig      string
 	knownHosts     []string
 	overrideWindow bool
