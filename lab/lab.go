@@ -33,6 +33,7 @@ type Options struct {
 	RelocateTime time.Duration // how long a vMotion takes (default 3s)
 	Operator     string        // principal of the lab's signing key in allowed_signers
 	Executable   string        // the cutover binary the lab's commands link to (default this one)
+	VMHost       string        // where the VM starts (default esx-a-01; a resumed run puts it where it was)
 	Faults       Faults
 }
 

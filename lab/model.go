@@ -70,7 +70,9 @@ func newHost(name, address, zone, ip string, vm bool, now time.Time) *Host {
 	h := &Host{Name: name, Address: address, Zone: zone, IP: ip, VM: vm, units: map[string]*Unit{},
 		boot: fmt.Sprintf("%032x", len(name)*7919+len(address)), selinux: "Enforcing",
 		services: []string{"ssh", "dhcpv6-client"}, hostname: strings.Split(address, ".")[0]}
-	booted := now.Add(-36 * time.Hour)
+	// The boot time, and so every journal cursor, is the same for every lab started the same day:
+	// a resumed run (a new lab) still finds the baseline it took.
+	booted := now.UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 	h.addUnit(&Unit{Name: "sshd.service", Desc: "OpenSSH server daemon", State: "active", Sub: "running", Since: booted, PID: 812, Process: "sshd",
 		Ports: []Port{{"tcp", "0.0.0.0", 22}, {"tcp", "[::]", 22}}, Exec: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"})
 	h.addUnit(&Unit{Name: "chronyd.service", Desc: "NTP client/server", State: "active", Sub: "running", Since: booted, PID: 655, Process: "chronyd",

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vmware/govmomi/find"
@@ -136,9 +137,13 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 	if err := rename(dc.Reference(), labDatacenter); err != nil {
 		return err
 	}
-	// The VM starts on esx-a-01, whatever host the simulator picked.
+	// The VM starts on esx-a-01 (or where a resumed run left it), whatever the simulator picked.
 	f.SetDatacenter(object.NewDatacenter(c, dc.Reference()))
-	home, err := f.HostSystem(ctx, siteHosts[0][0])
+	start := siteHosts[0][0]
+	if l.opts.VMHost != "" {
+		start = l.opts.VMHost
+	}
+	home, err := f.HostSystem(ctx, start)
 	if err != nil {
 		return err
 	}
@@ -161,6 +166,13 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 		})
 	})
 	v.model.Map().Put(&labVM{VirtualMachine: obj, lab: l})
+	if !strings.HasPrefix(start, "esx-a") {
+		for _, h := range l.snapshotHosts() {
+			if h.VM {
+				h.SetZone("site-b")
+			}
+		}
+	}
 	return nil
 }
 

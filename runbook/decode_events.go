@@ -51,6 +51,8 @@ func DecodeData(typ EventType, raw json.RawMessage) (any, error) {
 		v = &PauseData{}
 	case EvWindow:
 		v = &WindowEventData{}
+	case EvResume:
+		v = &ResumeData{}
 	default:
 		return raw, nil
 	}

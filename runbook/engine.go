@@ -58,6 +58,8 @@ type Config struct {
 	Secrets []string
 	// WindowOverride is the operator's reason for starting outside the change window.
 	WindowOverride string
+	// Resume continues a run from its journal instead of starting one (RunID must be its id).
+	Resume *Resume
 }
 
 // Outcome is how a run ended, and the process exit code that goes with it.
@@ -98,6 +100,8 @@ type Engine struct {
 
 	windowMu    sync.Mutex
 	windowPhase string
+
+	skipAction map[string]bool // a resumed run's step whose action already finished
 }
 
 // SetPaused asks the engine to stop before the next step (true) or to go on (false). A step that
@@ -146,7 +150,13 @@ func New(cfg Config) *Engine {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = 100 * time.Millisecond
 	}
-	return &Engine{cfg: cfg, redact: Redactor(append(cfg.Values.Secrets(), cfg.Secrets...)), baselines: map[string][]string{}, runtime: Values{}}
+	e := &Engine{cfg: cfg, redact: Redactor(append(cfg.Values.Secrets(), cfg.Secrets...)), baselines: map[string][]string{}, runtime: Values{}, skipAction: map[string]bool{}}
+	if rs := cfg.Resume; rs != nil {
+		e.seq = rs.Seq
+		maps.Copy(e.baselines, rs.Baselines)
+		maps.Copy(e.runtime, rs.Runtime)
+	}
+	return e
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -209,6 +219,10 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 	defer e.cancel(nil)
 	rb := e.cfg.Runbook
 	start := e.cfg.Clock()
+	if e.cfg.Resume != nil {
+		out := e.resumeRun(ctx)
+		return e.finish(out, start)
+	}
 	e.emit(EvRunStart, "", e.runStart())
 	if e.cfg.WindowOverride != "" {
 		e.emit(EvDecision, "", DecisionData{Choice: "override-window", Reason: e.redact(e.cfg.WindowOverride), By: e.cfg.Operator})
@@ -245,6 +259,11 @@ steps:
 		}
 		break steps
 	}
+	return e.finish(out, start)
+}
+
+// finish journals the run's end and its last checkpoint.
+func (e *Engine) finish(out Outcome, start time.Time) (Outcome, error) {
 	if err := e.journalErr(); err != nil {
 		return Outcome{Status: RunError, Reason: err.Error()}, err
 	}

@@ -31,6 +31,7 @@ const (
 	EvWatch      EventType = "watch"
 	EvPause      EventType = "pause"
 	EvWindow     EventType = "window"
+	EvResume     EventType = "resume"
 	EvRunEnd     EventType = "run.end"
 )
 

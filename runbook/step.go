@@ -53,7 +53,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			return stepResult{status: StepAborted, next: Abort, reason: a.Reason}
 		}
 	}
-	actionDone := !st.hasAction()
+	actionDone := !st.hasAction() || e.takeSkipAction(st.Name)
 	for attempt := 1; ; attempt++ {
 		var (
 			verdict checks.Outcome
@@ -151,4 +151,13 @@ func summarize(results []CheckData) string {
 		}
 	}
 	return strings.Join(bad, "; ")
+}
+
+// takeSkipAction reports (once) that a resumed step's action already finished before the crash.
+func (e *Engine) takeSkipAction(step string) bool {
+	if e.skipAction[step] {
+		delete(e.skipAction, step)
+		return true
+	}
+	return false
 }

@@ -199,6 +199,8 @@ func (r *run) apply(ev runbook.Event) {
 		}
 	case runbook.PauseData:
 		r.paused = d.Paused
+	case runbook.ResumeData:
+		r.status = "running"
 	case *runbook.CheckpointData:
 		if d.Sig != "" {
 			r.signed++

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cutover/cutover/lab"
 	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
 )
 
 const seedRunbook = "stretched-vlan-vmotion"
@@ -19,6 +20,7 @@ func labCommand(s streams) *cobra.Command {
 	var file string
 	var faults []string
 	var relocate time.Duration
+	var resume string
 	cmd := &cobra.Command{
 		Use:   "lab [RUNBOOK]",
 		Short: "Run a runbook against the embedded lab: vCenter simulator, SSH hosts, faults to practise on",
@@ -29,10 +31,20 @@ in a lab known_hosts, and a per-lab signing key with an allowed_signers file bes
 
 Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(c *cobra.Command, args []string) error {
 			name := seedRunbook
 			if len(args) == 1 {
 				name = args[0]
+			}
+			if resume != "" {
+				plan, start, err := loadResume(resume)
+				if err != nil {
+					return err
+				}
+				o.resume, name = plan, start.Runbook
+				if !c.Flags().Changed("file") {
+					file = start.File
+				}
 			}
 			var f lab.Faults
 			for _, v := range faults {
@@ -53,6 +65,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.StringVar(&o.operator, "operator", "", "who runs this, for the journal (default user@host)")
 	fl.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value (repeatable)")
 	fl.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
+	fl.StringVar(&resume, "resume", "", "continue this lab run's journal (the lab starts with the VM where the journal last saw it)")
 	fl.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	return cmd
@@ -63,10 +76,23 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	if err != nil {
 		return err
 	}
+	vmHost := ""
+	if o.resume != nil {
+		start := runbook.RunStartData{}
+		events, err := transcript.ReadEvents(o.resume.journal)
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		start, _ = events[0].Data.(runbook.RunStartData)
+		if err := sameRunbook(data, start); err != nil {
+			return err
+		}
+		vmHost = lastVMHost(events)
+	}
 	if o.operator == "" {
 		o.operator = defaultOperator()
 	}
-	opts := lab.Options{Operator: o.operator, RelocateTime: relocate, Faults: f}
+	opts := lab.Options{Operator: o.operator, RelocateTime: relocate, Faults: f, VMHost: vmHost}
 	for _, h := range sortedHosts(rb) {
 		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: h, Address: rb.Hosts[h].Address, Zone: rb.Hosts[h].Zone})
 	}

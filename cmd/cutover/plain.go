@@ -131,6 +131,16 @@ func (p *printer) print(ev runbook.Event) {
 		case "end":
 			p.line(ev, "watch", "%s %s: %s%s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, d.Stats, colonReason(d.Reason))
 		}
+	case runbook.ResumeData:
+		note := ""
+		if d.Dropped > 0 {
+			note = fmt.Sprintf("; dropped a torn last line (%d bytes)", d.Dropped)
+		}
+		what := "continuing after " + orNone(d.Completed)
+		if d.Rollback {
+			what = "continuing the rollback"
+		}
+		p.line(ev, "RESUME", "by %s: %s%s", d.Operator, what, note)
 	case runbook.WindowEventData:
 		msg := map[string]string{"open": "open", "closing": "CLOSING", "no-return": "PAST THE POINT OF NO RETURN", "closed": "CLOSED"}[d.Phase]
 		p.line(ev, "window", "%s: %s left", msg, fmtMillis(d.Left))

@@ -37,6 +37,13 @@ type runOptions struct {
 	knownHosts     []string
 	overrideWindow bool
 	reason         string
+	resume         *resumePlan // continue this journal instead of starting one
+}
+
+// resumePlan is a journal to continue and the state rebuilt from it.
+type resumePlan struct {
+	journal string
+	state   *runbook.Resume
 }
 
 func runCommand(s streams) *cobra.Command {
@@ -98,7 +105,7 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	return execute(s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: os.Getenv("SSH_AUTH_SOCK")})
+	return execute(s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: agentSock()})
 }
 
 // loadRunbook reads a runbook file and picks one runbook of it.
@@ -133,7 +140,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		o.operator = defaultOperator()
 	}
 	override := ""
-	if err := rb.Window.Check(time.Now()); err != nil {
+	if err := rb.Window.Check(time.Now()); err != nil && o.resume == nil {
 		if !o.overrideWindow || strings.TrimSpace(o.reason) == "" {
 			return withCode(exitBadInput, fmt.Errorf("runbook %s: %w; to start anyway pass --override-window --reason \"why\" (journaled)", rb.Name, err))
 		}
@@ -142,6 +149,9 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	runID, err := newRunID(rb.Name, time.Now())
 	if err != nil {
 		return err
+	}
+	if o.resume != nil {
+		runID = o.resume.state.RunID
 	}
 	vals, err := rb.ResolveVars(overrides, os.LookupEnv, map[string]string{"run_id": runID, "runbook": rb.Name, "operator": o.operator, "transcript_dir": o.transcript})
 	if err != nil {
@@ -192,22 +202,33 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		vc = client
 	}
 
-	w, err := transcript.Create(o.transcript, runID, signer, secrets)
-	if err != nil {
+	var w *transcript.Writer
+	if o.resume != nil {
+		var dropped int64
+		if w, dropped, err = transcript.Reopen(o.resume.journal, signer, secrets); err != nil {
+			return withCode(exitBadInput, err)
+		}
+		o.resume.state.Dropped = dropped
+	} else if w, err = transcript.Create(o.transcript, runID, signer, secrets); err != nil {
 		return err
 	}
 	allowed := ""
 	if tgt.allowedSigners != "" {
 		allowed = strings.TrimSuffix(w.Path(), ".jsonl") + ".allowed_signers"
 		if b, err := os.ReadFile(tgt.allowedSigners); err == nil {
-			os.WriteFile(allowed, b, 0o644)
+			// A resumed run may sign with another key: the file lists every key of the journal.
+			f, err := os.OpenFile(allowed, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+			if err == nil {
+				f.Write(b)
+				f.Close()
+			}
 		}
 	}
 	printer := newPrinter(s.out, w.Path(), signer, allowed)
 	sum := sha256.Sum256(data)
 	cfg := runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
-		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets, WindowOverride: override,
+		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets, WindowOverride: override, Resume: resumeState(o.resume),
 	}
 	var out runbook.Outcome
 	var runErr error
@@ -256,3 +277,12 @@ func newRunID(runbookName string, t time.Time) (string, error) {
 	}
 	return fmt.Sprintf("%s-%s-%s", t.UTC().Format("20060102T150405Z"), runbookName, hex.EncodeToString(b[:])), nil
 }
+
+func resumeState(p *resumePlan) *runbook.Resume {
+	if p == nil {
+		return nil
+	}
+	return p.state
+}
+
+func agentSock() string { return os.Getenv("SSH_AUTH_SOCK") }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -382,5 +383,35 @@ func TestFollowAGrowingJournal(t *testing.T) {
 	err := Follow(context.Background(), path, 5*time.Millisecond, func(runbook.Event) {})
 	if err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("tampered: %v", err)
+	}
+}
+
+func TestReopenDropsATornLineAndContinuesTheChain(t *testing.T) {
+	_, signer := newKey(t)
+	path := writeJournal(t, t.TempDir(), signer)
+	full, _ := os.ReadFile(path)
+	// Cut the last two lines (run.end and its checkpoint) and tear the one before.
+	lines := bytes.SplitAfter(full, []byte("\n"))
+	kept := bytes.Join(lines[:6], nil)
+	os.WriteFile(path, append(kept, lines[6][:40]...), 0o600)
+	os.Remove(path + ".sig")
+	w, dropped, err := Reopen(path, signer, nil)
+	if err != nil || dropped != 40 || w.Seq() != 6 {
+		t.Fatalf("reopen: %v dropped %d seq %d", err, dropped, w.Seq())
+	}
+	rec := Recorder{W: w}
+	for i, typ := range []runbook.EventType{runbook.EvRunEnd, runbook.EvCheckpoint} {
+		ev := runbook.Event{Seq: int64(7 + i), Time: time.Now(), Type: typ, Data: runbook.RunEndData{Status: runbook.RunDone}}
+		if err := rec.Record(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	rep, err := Verify(path, VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Lines != 8 || !rep.Ended {
+		t.Fatalf("after resume: %+v %v", rep, err)
+	}
+	if _, _, err := Reopen(path, signer, nil); !errors.Is(err, ErrFinished) {
+		t.Errorf("a finished journal: %v", err)
 	}
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
+)
+
+func resumeCommand(s streams) *cobra.Command {
+	var o runOptions
+	var file string
+	cmd := &cobra.Command{
+		Use:   "resume JOURNAL",
+		Short: "Continue a run that was interrupted (crash, kill, lost terminal) from its journal",
+		Long: `Verify the journal (a torn last line is dropped and noted), rebuild the run's state — completed
+steps, baselines, the VM's origin, a rollback under way — and continue from the first step not
+completed, appending to the same journal. A finished action is not run again; a migration that
+was under way finds the VM where vCenter says it is.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			plan, start, err := loadResume(args[0])
+			if err != nil {
+				return err
+			}
+			if file == "" {
+				file = start.File
+			}
+			data, rb, err := loadRunbook(file, start.Runbook)
+			if err != nil {
+				return err
+			}
+			if err := sameRunbook(data, start); err != nil {
+				return err
+			}
+			o.resume = plan
+			return execute(s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: agentSock()})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&file, "file", "f", "", "the runbook file (default: the one the run started from)")
+	f.BoolVar(&o.plain, "plain", false, "headless: one line per event, decisions on stdin")
+	f.BoolVarP(&o.yes, "yes", "y", false, "answer proceed to every question; a failed gate still rolls back")
+	f.StringVar(&o.signKey, "sign-key", "", "key that signs what the resumed run appends")
+	f.StringVar(&o.operator, "operator", "", "who resumes (default user@host)")
+	f.StringArrayVar(&o.vars, "var", nil, "set a var again (secrets are not in the journal)")
+	f.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
+	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
+	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts)")
+	return cmd
+}
+
+// loadResume verifies a journal and rebuilds the state to continue it from.
+func loadResume(journal string) (*resumePlan, runbook.RunStartData, error) {
+	var start runbook.RunStartData
+	v, err := transcript.Verify(journal, transcript.VerifyOptions{})
+	if err != nil {
+		return nil, start, withCode(exitBadInput, err)
+	}
+	if v.Problem != nil {
+		return nil, start, withCode(exitBadInput, fmt.Errorf("%s does not verify at line %d (%s): a broken chain is not resumed", journal, v.Problem.Line, v.Problem.Msg))
+	}
+	events, err := transcript.ReadEvents(journal)
+	if err != nil {
+		return nil, start, withCode(exitBadInput, err)
+	}
+	rs, err := runbook.RebuildResume(events)
+	if errors.Is(err, runbook.ErrRunEnded) {
+		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: nothing to resume: the run already ended", journal))
+	}
+	if err != nil {
+		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
+	}
+	start, _ = events[0].Data.(runbook.RunStartData)
+	return &resumePlan{journal: journal, state: rs}, start, nil
+}
+
+// sameRunbook refuses to resume with a runbook file that changed since the run started.
+func sameRunbook(data []byte, start runbook.RunStartData) error {
+	sum := sha256.Sum256(data)
+	if start.FileSHA256 != "" && hex.EncodeToString(sum[:]) != start.FileSHA256 {
+		return withCode(exitBadInput, fmt.Errorf("%s changed since the run started (SHA-256 %.12s…, journal says %.12s…): resume with the file the run used", start.File, hex.EncodeToString(sum[:]), start.FileSHA256))
+	}
+	return nil
+}
+
+// lastVMHost is where the journal last saw the migrated VM: its last landing, else its origin.
+func lastVMHost(events []runbook.Event) string {
+	host := ""
+	for _, ev := range events {
+		if d, ok := ev.Data.(runbook.MigrateData); ok {
+			switch {
+			case d.Phase == "origin" && host == "" && d.From != nil:
+				host = d.From.Host
+			case (d.Phase == "done" || d.Phase == "skipped") && d.To != nil:
+				host = d.To.Host
+			}
+		}
+	}
+	return host
+}
