@@ -53,6 +53,10 @@ func DecodeData(typ EventType, raw json.RawMessage) (any, error) {
 		v = &WindowEventData{}
 	case EvResume:
 		v = &ResumeData{}
+	case EvApprovalRq:
+		v = &ApprovalRequest{}
+	case EvApproval:
+		v = &ApprovalData{}
 	default:
 		return raw, nil
 	}

@@ -72,6 +72,7 @@ type Step struct {
 	Name        string         `yaml:"name" required:"true" desc:"unique name within the runbook"`
 	Description string         `yaml:"description" desc:"what this step does"`
 	Confirm     Tmpl           `yaml:"confirm" desc:"a question the operator must answer before the action runs"`
+	Approval    *Approval      `yaml:"approval" desc:"more people who must approve (cutover approve) before the action runs"`
 	Command     *CommandAction `yaml:"command" desc:"action: run a command, which must succeed"`
 	Restart     *StagedRestart `yaml:"staged_restart" desc:"action: restart a unit host by host, each behind its own gate"`
 	Migrate     *MigrateAction `yaml:"migrate" desc:"action: move a VM to another host (vMotion) through vCenter"`
@@ -96,6 +97,13 @@ func (s *Step) actionKind() string {
 		return "migrate"
 	}
 	return ""
+}
+
+// Approval is the four-eyes rule of a step: required counts the operator, so 2 means one more
+// engineer, with their own SSH key, signs off with cutover approve.
+type Approval struct {
+	Required int `yaml:"required" required:"true" desc:"people in all, the operator included (2: one more)"`
+	Pos      Pos `yaml:"-"`
 }
 
 // WatchSpec is what a step watches during its action.

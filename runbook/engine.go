@@ -60,6 +60,14 @@ type Config struct {
 	WindowOverride string
 	// Resume continues a run from its journal instead of starting one (RunID must be its id).
 	Resume *Resume
+	// Approvals collects sign-offs for steps with an approval rule.
+	Approvals Approvals
+}
+
+// Approvals waits for the sign-offs a step needs: each a signature over the request's message by
+// a key other than the operator's, checked before it is returned.
+type Approvals interface {
+	Wait(ctx context.Context, message string, needed int) ([]ApprovalData, error)
 }
 
 // Outcome is how a run ended, and the process exit code that goes with it.

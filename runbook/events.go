@@ -32,6 +32,8 @@ const (
 	EvPause      EventType = "pause"
 	EvWindow     EventType = "window"
 	EvResume     EventType = "resume"
+	EvApprovalRq EventType = "approval.request"
+	EvApproval   EventType = "approval"
 	EvRunEnd     EventType = "run.end"
 )
 
@@ -217,6 +219,21 @@ type WindowEventData struct {
 	Phase    string `json:"phase"`
 	Left     Millis `json:"left_ms"`
 	Rollback Millis `json:"rollback_estimate_ms,omitempty"`
+}
+
+// ApprovalRequest asks for sign-offs: each approver signs Message (SSHSIG, namespace
+// cutover-approval) with their own key.
+type ApprovalRequest struct {
+	Needed  int    `json:"needed"` // approvals besides the operator
+	Message string `json:"message"`
+}
+
+// ApprovalData is one sign-off, checked before it was journaled and checkable again by verify.
+type ApprovalData struct {
+	Message     string `json:"message"`
+	Key         string `json:"key"`
+	Fingerprint string `json:"fingerprint"`
+	Sig         string `json:"sig"`
 }
 
 // PauseData records the operator holding the run before a step, and letting it go on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/checks"
 )
@@ -51,6 +52,11 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 		}
 		if a.Choice == Abort {
 			return stepResult{status: StepAborted, next: Abort, reason: a.Reason}
+		}
+	}
+	if st.Approval != nil {
+		if r, ok := e.approve(ctx, st); !ok {
+			return r
 		}
 	}
 	actionDone := !st.hasAction() || e.takeSkipAction(st.Name)
@@ -160,4 +166,25 @@ func (e *Engine) takeSkipAction(step string) bool {
 		return true
 	}
 	return false
+}
+
+// approve holds the step until the sign-offs it needs are in, each journaled with its signature.
+func (e *Engine) approve(ctx context.Context, st *Step) (stepResult, bool) {
+	needed := st.Approval.Required - 1
+	msg := fmt.Sprintf("cutover approval\nrun: %s\nstep: %s\nrequested: %s\n", e.cfg.RunID, st.Name, e.cfg.Clock().UTC().Format(time.RFC3339Nano))
+	e.emit(EvApprovalRq, st.Name, ApprovalRequest{Needed: needed, Message: msg})
+	if e.cfg.Approvals == nil {
+		return stepResult{status: StepAborted, next: Abort, reason: "step " + st.Name + " needs approval and this run has no way to collect it"}, false
+	}
+	got, err := e.cfg.Approvals.Wait(ctx, msg, needed)
+	if ctx.Err() != nil {
+		return stepResult{}, false
+	}
+	if err != nil {
+		return stepResult{status: StepAborted, next: Abort, reason: "approval of " + st.Name + ": " + err.Error()}, false
+	}
+	for _, a := range got {
+		e.emit(EvApproval, st.Name, a)
+	}
+	return stepResult{}, true
 }

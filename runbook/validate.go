@@ -145,6 +145,9 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 		}
 	}
 	v.tmpl(s.Confirm, path+".confirm")
+	if a := s.Approval; a != nil && (a.Required < 2 || a.Required > 5) {
+		v.add(a.Pos.Field("required"), path+".approval.required", "want 2 to 5 people (the operator counts), got %d", a.Required)
+	}
 	if a := s.Command; a != nil {
 		v.host(a.Host, a.Pos.Field("host"), path+".command.host")
 		v.command(&a.CommandSpec, path+".command")

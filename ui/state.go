@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cutover/cutover/checks"
@@ -201,6 +202,14 @@ func (r *run) apply(ev runbook.Event) {
 		r.paused = d.Paused
 	case runbook.ResumeData:
 		r.status = "running"
+	case runbook.ApprovalRequest:
+		if st != nil {
+			st.reason = fmt.Sprintf("waiting for %d more engineer(s): cutover approve JOURNAL --step %s", d.Needed, ev.Step)
+		}
+	case runbook.ApprovalData:
+		if st != nil {
+			st.reason = "approved by " + d.Fingerprint
+		}
 	case *runbook.CheckpointData:
 		if d.Sig != "" {
 			r.signed++

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/lab"
 )
@@ -245,4 +246,70 @@ func TestReportOfALabRun(t *testing.T) {
 	if !bytes.Contains(page, []byte("lost, seq ")) || !bytes.Contains(page, []byte(fmt.Sprintf("%d lost\"", lost))) {
 		t.Errorf("the picture does not show the run's %d lost requests", lost)
 	}
+}
+
+// Two-person approval in the lab: the migrate step waits until a second engineer signs off with
+// their own key; the sign-off is journaled and verify checks it.
+func TestLabTwoPersonApproval(t *testing.T) {
+	seed, _ := os.ReadFile("../../runbooks.yaml")
+	book := filepath.Join(t.TempDir(), "runbooks.yaml")
+	os.WriteFile(book, []byte(strings.Replace(string(seed), "        migrate: {vm: \"{{ .vm }}\", host: \"{{ .target }}\"}\n", "        approval: {required: 2}\n        migrate: {vm: \"{{ .vm }}\", host: \"{{ .target }}\"}\n", 1)), 0o600)
+	tr := t.TempDir()
+	done := make(chan string, 1)
+	go func() {
+		code, out, errs := cli(t, "", "lab", "--file", book, "--plain", "--yes", "--transcript", tr, "--relocate-time", "300ms", "--operator", "alice@lab")
+		done <- fmt.Sprintf("%d\n%s\n%s", code, out, errs)
+	}()
+	var journal string
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
+			if b, _ := os.ReadFile(m[0]); bytes.Contains(b, []byte(`"type":"approval.request"`)) {
+				journal = m[0]
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if journal == "" {
+		t.Fatalf("no approval request:\n%s", <-done)
+	}
+	key, pub := sshtestKeygen(t, "bob@lab")
+	if code, out, errs := cli(t, "", "approve", journal, "--step", "migrate", "--sign-key", key); code != 0 || !strings.Contains(out, "approved step migrate") {
+		t.Fatalf("approve: %d %s %s", code, out, errs)
+	}
+	res := <-done
+	if !strings.HasPrefix(res, "0\n") || !strings.Contains(res, "APPROVAL step migrate waits for 1 more engineer") || !strings.Contains(res, "approved step migrate by SHA256:") {
+		t.Fatalf("run:\n%s", res)
+	}
+	allowed := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
+	f, _ := os.OpenFile(allowed, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "bob@lab namespaces=\"cutover-approval\" %s\n", pub)
+	f.Close()
+	code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed)
+	if code != 0 || !strings.Contains(vout, "approvals  1 verified: SHA256:") {
+		t.Errorf("verify: %d\n%s", code, vout)
+	}
+	// An approver the allowed signers do not list fails verification.
+	os.WriteFile(allowed+".strict", bytes.Split(mustRead(t, allowed), []byte("\nbob@lab"))[0], 0o600)
+	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed+".strict"); code == 0 || !strings.Contains(vout, "approval does not verify") {
+		t.Errorf("unlisted approver: %d\n%s", code, vout)
+	}
+}
+
+func sshtestKeygen(t *testing.T, comment string) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "id")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	return path, strings.TrimSpace(string(mustRead(t, path+".pub")))
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

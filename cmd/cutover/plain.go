@@ -131,6 +131,10 @@ func (p *printer) print(ev runbook.Event) {
 		case "end":
 			p.line(ev, "watch", "%s %s: %s%s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, d.Stats, colonReason(d.Reason))
 		}
+	case runbook.ApprovalRequest:
+		p.line(ev, "APPROVAL", "step %s waits for %d more engineer(s): cutover approve %s --step %s", ev.Step, d.Needed, p.journal, ev.Step)
+	case runbook.ApprovalData:
+		p.line(ev, "approved", "step %s by %s", ev.Step, d.Fingerprint)
 	case runbook.ResumeData:
 		note := ""
 		if d.Dropped > 0 {

@@ -230,6 +230,11 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
 		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets, WindowOverride: override, Resume: resumeState(o.resume),
 	}
+	operatorKey := ""
+	if signer != nil {
+		operatorKey = signer.PublicKey()
+	}
+	cfg.Approvals = transcript.Approvals{Journal: w.Path(), Operator: operatorKey}
 	var out runbook.Outcome
 	var runErr error
 	if s.console != nil || (!o.plain && isTerminal(s.out)) {

@@ -78,6 +78,9 @@ func printReport(s streams, r *transcript.Report) {
 		}
 		fmt.Fprintf(s.out, "  signed by  %s, %s\n", strings.Join(r.Keys, ", "), who)
 	}
+	if len(r.Approvals) > 0 {
+		fmt.Fprintf(s.out, "  approvals  %d verified: %s\n", len(r.Approvals), strings.Join(r.Approvals, ", "))
+	}
 	fmt.Fprintf(s.out, "  signature  %s (%s.sig)\n", r.Detached, r.Path)
 	if !r.Ended && r.Problem == nil {
 		fmt.Fprintf(s.out, "  run.end    missing: the run did not finish (crash, kill, or still running)\n")

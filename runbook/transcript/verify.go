@@ -38,6 +38,7 @@ type Report struct {
 	Keys        []string // fingerprints of the keys that signed
 	Principals  []string // who those keys belong to, per the allowed signers
 	Ended       bool     // the journal holds run.end
+	Approvals   []string // fingerprints of the sign-offs that verified
 	Detached    string   // "verified", "missing", or why it failed
 	sigPresent  bool
 	required    bool // allowed signers were given: signatures are mandatory
@@ -69,6 +70,7 @@ var (
 	runField   = []byte(`,"run":"`)
 	typeField  = []byte(`","type":"`)
 	cpType     = []byte("checkpoint")
+	apType     = []byte("approval")
 	endType    = []byte("run.end")
 )
 
@@ -202,7 +204,29 @@ func (r *Report) verifyLine(n int, line []byte, prev *[32]byte, run *[]byte, opt
 		return r.checkpoint(n, line, opts)
 	case bytes.Equal(typ, endType):
 		r.Ended = true
+	case bytes.Equal(typ, apType):
+		return r.approval(line, opts)
 	}
+	return ""
+}
+
+// approval verifies a sign-off line: its signature over its message, by a key that does not sign
+// the journal itself, allowed for the approval namespace when allowed signers were given.
+func (r *Report) approval(line []byte, opts VerifyOptions) string {
+	var l struct {
+		Data struct{ Message, Sig string } `json:"data"`
+	}
+	if err := json.Unmarshal(line, &l); err != nil {
+		return "approval is not valid JSON: " + err.Error()
+	}
+	d, err := checkApproval(l.Data.Message, []byte(l.Data.Sig), "", opts.AllowedSigners)
+	if err != nil {
+		return "approval does not verify: " + err.Error()
+	}
+	if slices.Contains(r.Keys, d.Fingerprint) {
+		return "approval is signed by the key that signs the journal: it needs another person"
+	}
+	r.Approvals = append(r.Approvals, d.Fingerprint)
 	return ""
 }
 
