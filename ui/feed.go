@@ -20,6 +20,9 @@ func NewFeed(n int) *Feed { return &Feed{ch: make(chan runbook.Event, n)} }
 // Watch is the engine's Watch hook.
 func (f *Feed) Watch(ev runbook.Event) { f.ch <- ev }
 
+// Send is the feed's input, for senders that must give up when their context ends.
+func (f *Feed) Send() chan<- runbook.Event { return f.ch }
+
 // Events is the stream the console reads.
 func (f *Feed) Events() <-chan runbook.Event { return f.ch }
 

@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/cutover/cutover/lab"
 )
@@ -140,5 +144,99 @@ func TestShadowALiveLabRun(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the shadow lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// A trainee shadows a live lab run over SSH: `ssh -t -p PORT host` with their own key gets the
+// read-only console, which follows the run to its end.
+func TestShadowOverSSH(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := sshtestKeygen(t, "trainee@lab")
+	authorized := filepath.Join(dir, "authorized_keys")
+	os.WriteFile(authorized, []byte(pub+"\n"), 0o600)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	done := make(chan string, 1)
+	go func() {
+		code, out, errs := cli(t, "", "lab", "--plain", "--yes", "--file", "../../runbooks.yaml", "--transcript", filepath.Join(dir, "tr"), "--relocate-time", "1s",
+			"--shadow-listen", addr, "--shadow-authorized-keys", authorized, "--shadow-host-key", filepath.Join(dir, "shadow_host_key"))
+		done <- fmt.Sprintf("%d\n%s\n%s", code, out, errs)
+	}()
+	signer := loadTestKey(t, key)
+	var client *ssh.Client
+	deadline := time.Now().Add(20 * time.Second)
+	for client == nil && time.Now().Before(deadline) {
+		// The host key is new to this test; a trainee would check its fingerprint once.
+		client, _ = ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "trainee", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: acceptFirstKey(t, filepath.Join(dir, "shadow_host_key.pub")), Timeout: time.Second})
+		if client == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if client == nil {
+		t.Fatalf("could not reach the shadow server:\n%s", <-done)
+	}
+	defer client.Close()
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", 40, 120, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	var screen syncBuffer
+	sess.Stdout = &screen
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SHADOW · read-only", "pre-checks", "DONE"} {
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(screen.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the shadow never showed %q:\n%s", want, screen.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if res := <-done; !strings.HasPrefix(res, "0\n") || !strings.Contains(res, "shadow this run read-only: ssh -t -p") {
+		t.Errorf("lab run:\n%s", res)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func loadTestKey(t *testing.T, path string) ssh.Signer {
+	s, err := ssh.ParsePrivateKey(mustRead(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// acceptFirstKey checks the server's host key against the one the shadow server persisted.
+func acceptFirstKey(t *testing.T, pubPath string) ssh.HostKeyCallback {
+	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
+		want, err := os.ReadFile(pubPath)
+		if err != nil {
+			return err
+		}
+		k, _, _, _, err := ssh.ParseAuthorizedKey(want)
+		if err != nil || !bytes.Equal(k.Marshal(), key.Marshal()) {
+			return fmt.Errorf("host key is not the persisted one")
+		}
+		return nil
 	}
 }

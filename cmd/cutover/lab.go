@@ -65,6 +65,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.StringVar(&o.operator, "operator", "", "who runs this, for the journal (default user@host)")
 	fl.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value (repeatable)")
 	fl.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
+	shadowFlags(fl, &o)
 	fl.StringVar(&resume, "resume", "", "continue this lab run's journal (the lab starts with the VM where the journal last saw it)")
 	fl.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")

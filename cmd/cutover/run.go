@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
@@ -38,6 +40,16 @@ type runOptions struct {
 	overrideWindow bool
 	reason         string
 	resume         *resumePlan // continue this journal instead of starting one
+	shadowListen   string
+	shadowKeys     string
+	shadowHostKey  string
+}
+
+// shadowFlags adds the flags of the SSH shadow server.
+func shadowFlags(f *pflag.FlagSet, o *runOptions) {
+	f.StringVar(&o.shadowListen, "shadow-listen", "", "serve the read-only console of this run over SSH on this address (e.g. 127.0.0.1:2222)")
+	f.StringVar(&o.shadowKeys, "shadow-authorized-keys", "", "authorized_keys of who may shadow")
+	f.StringVar(&o.shadowHostKey, "shadow-host-key", "", "the shadow server's host key, created if missing (default in the user config dir)")
 }
 
 // resumePlan is a journal to continue and the state rebuilt from it.
@@ -72,6 +84,7 @@ holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or a
 	f.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts; repeatable); unknown or changed host keys are refused")
+	shadowFlags(f, &o)
 	return cmd
 }
 
@@ -224,6 +237,15 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 			}
 		}
 	}
+	if o.shadowListen != "" {
+		sh, err := startShadowServer(o.shadowListen, o.shadowKeys, o.shadowHostKey, w.Path())
+		if err != nil {
+			w.Close()
+			return withCode(exitBadInput, err)
+		}
+		defer sh.close()
+		fmt.Fprintf(s.err, "cutover: shadow this run read-only: ssh -t -p %s %s (keys in %s)\n", portOf(sh.addr), hostOf(sh.addr), o.shadowKeys)
+	}
 	printer := newPrinter(s.out, w.Path(), signer, allowed)
 	sum := sha256.Sum256(data)
 	cfg := runbook.Config{
@@ -291,3 +313,6 @@ func resumeState(p *resumePlan) *runbook.Resume {
 }
 
 func agentSock() string { return os.Getenv("SSH_AUTH_SOCK") }
+
+func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
