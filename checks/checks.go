@@ -78,6 +78,7 @@ type Env struct {
 	Baselines Baselines
 	Hosts     Hosts
 	Inventory Inventory // vCenter, for the vm_* checks; nil when the runbook needs none
+	IPAM      IPAM      // NetBox, for the ipam check; nil when the runbook needs none
 }
 
 // Check is one runnable check with all its values resolved.

@@ -1,0 +1,395 @@
+// Package netboxapi serves the part of NetBox 4.x's REST API that cutover reads — status, prefixes,
+// IP addresses — over an in-memory IPAM model. NetBox itself (Django, PostgreSQL, Redis) cannot run
+// on the machines cutover is built on, so the lab and the client's tests talk to this instead.
+// Responses are built from go-netbox's own model types, the ones generated from NetBox's OpenAPI
+// schema, so a shape the real server would not send does not compile or does not decode.
+package netboxapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	netbox "github.com/netbox-community/go-netbox/v4"
+)
+
+// Version is the NetBox release the API answers as.
+const Version = "4.3.7"
+
+// maxPage is NetBox's default MAX_PAGE_SIZE.
+const maxPage = 1000
+
+// Site is a dcim site and the site group it belongs to.
+type Site struct{ Name, Slug, Group string }
+
+// Prefix is one ipam prefix. Scope is a site group or a site (by name), as in NetBox 4.2+.
+type Prefix struct {
+	Prefix      string
+	Status      string // active, reserved, deprecated, container
+	VID         int    // 0: no VLAN
+	VLANName    string
+	ScopeGroup  string
+	ScopeSite   string
+	Tenant      string
+	Description string
+	IsPool      bool
+}
+
+// Address is one ipam IP address, assigned to a VM interface when VM is set.
+type Address struct {
+	Address   string // with mask, as NetBox stores it: 10.20.0.15/24
+	Status    string
+	VM        string
+	Interface string
+	DNSName   string
+}
+
+// Model is the IPAM data the server answers from.
+type Model struct {
+	Sites     []Site
+	Prefixes  []Prefix
+	Addresses []Address
+}
+
+// Server is a running NetBox API on 127.0.0.1 with TLS.
+type Server struct {
+	token string
+	srv   *httptest.Server
+	mu    sync.Mutex
+	model Model
+}
+
+// Start serves m over HTTPS on 127.0.0.1, accepting only the given API token.
+func Start(m Model, token string) *Server {
+	s := &Server{token: token, model: m}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.StartTLS()
+	return s
+}
+
+// URL is the server's base URL (https://127.0.0.1:port).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Certificate is the server's self-signed certificate, for the client's CA file.
+func (s *Server) Certificate() []byte { return s.srv.Certificate().Raw }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Update changes the model under the server's lock (fault injection, a moved address).
+func (s *Server) Update(f func(m *Model)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.model)
+}
+
+type apiError struct {
+	Detail string `json:"detail"`
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{Detail: fmt.Sprintf("Method \"%s\" not allowed.", r.Method)})
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	switch {
+	case auth == "":
+		writeJSON(w, http.StatusForbidden, apiError{Detail: "Authentication credentials were not provided."})
+		return
+	case auth != "Token "+s.token:
+		writeJSON(w, http.StatusForbidden, apiError{Detail: "Invalid token"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.URL.Path {
+	case "/api/status/":
+		writeJSON(w, http.StatusOK, map[string]any{
+			"django-version": "5.2.4", "netbox-version": Version, "python-version": "3.12.3",
+			"installed-apps": map[string]string{}, "plugins": map[string]string{}, "rq-workers-running": 1,
+		})
+	case "/api/ipam/prefixes/":
+		s.prefixes(w, r)
+	case "/api/ipam/ip-addresses/":
+		s.addresses(w, r)
+	default:
+		writeJSON(w, http.StatusNotFound, apiError{Detail: "Not found."})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("API-Version", "4.3")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// page cuts one page out of n results and writes the links NetBox writes.
+func page(w http.ResponseWriter, r *http.Request, n int) (from, to int, next, prev netbox.NullableString, ok bool) {
+	q := r.URL.Query()
+	limit, offset := 50, 0
+	var err error
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 0 {
+			writeJSON(w, http.StatusBadRequest, apiError{Detail: "Invalid limit"})
+			return
+		}
+		if limit == 0 || limit > maxPage {
+			limit = maxPage
+		}
+	}
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			writeJSON(w, http.StatusBadRequest, apiError{Detail: "Invalid offset"})
+			return
+		}
+	}
+	from, to = min(offset, n), min(offset+limit, n)
+	link := func(off int) *string {
+		u := url.URL{Scheme: "https", Host: r.Host, Path: r.URL.Path}
+		v := r.URL.Query()
+		v.Set("limit", strconv.Itoa(limit))
+		v.Set("offset", strconv.Itoa(off))
+		u.RawQuery = v.Encode()
+		s := u.String()
+		return &s
+	}
+	if to < n {
+		next.Set(link(to))
+	} else {
+		next.Set(nil)
+	}
+	if from > 0 {
+		prev.Set(link(max(from-limit, 0)))
+	} else {
+		prev.Set(nil)
+	}
+	return from, to, next, prev, true
+}
+
+func (s *Server) prefixes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var out []netbox.Prefix
+	for i, p := range s.model.Prefixes {
+		pf, err := netip.ParsePrefix(p.Prefix)
+		if err != nil {
+			continue
+		}
+		if st := q["status"]; len(st) > 0 && !slices.Contains(st, p.Status) {
+			continue
+		}
+		if v := q.Get("vlan_vid"); v != "" && v != strconv.Itoa(p.VID) {
+			continue
+		}
+		if v := q.Get("site"); v != "" && !s.inSite(p, v) {
+			continue
+		}
+		if v := q.Get("within"); v != "" {
+			wp, err := netip.ParsePrefix(v)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string][]string{"within": {"Enter a valid IPv4 or IPv6 prefix."}})
+				return
+			}
+			if pf.Bits() <= wp.Bits() || !wp.Contains(pf.Addr()) {
+				continue
+			}
+		}
+		if v := q.Get("contains"); v != "" {
+			a, err := netip.ParseAddr(strings.SplitN(v, "/", 2)[0])
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string][]string{"contains": {"Enter a valid IPv4 or IPv6 address."}})
+				return
+			}
+			if !pf.Contains(a) {
+				continue
+			}
+		}
+		out = append(out, s.prefixJSON(r, i, p, pf))
+	}
+	// NetBox orders prefixes by VRF, then network, then mask length.
+	slices.SortStableFunc(out, func(a, b netbox.Prefix) int {
+		return netip.MustParsePrefix(a.Prefix).Compare(netip.MustParsePrefix(b.Prefix))
+	})
+	from, to, next, prev, ok := page(w, r, len(out))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, netbox.PaginatedPrefixList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+}
+
+// inSite is NetBox's site filter on prefixes: scoped to the site, or to the site's group.
+func (s *Server) inSite(p Prefix, slug string) bool {
+	for _, site := range s.model.Sites {
+		if site.Slug == slug {
+			return p.ScopeSite == site.Name || (p.ScopeGroup != "" && p.ScopeGroup == site.Group)
+		}
+	}
+	return false
+}
+
+func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix) netbox.Prefix {
+	id := int32(i + 1)
+	children, depth := 0, 0
+	for _, o := range s.model.Prefixes {
+		op, err := netip.ParsePrefix(o.Prefix)
+		if err != nil || op == pf {
+			continue
+		}
+		if op.Bits() > pf.Bits() && pf.Contains(op.Addr()) {
+			children++
+		}
+		if op.Bits() < pf.Bits() && op.Contains(pf.Addr()) {
+			depth++
+		}
+	}
+	out := netbox.NewPrefix(id, s.url(r, "ipam/prefixes", id), p.Prefix, family(pf.Addr()), p.Prefix, int32(children), int32(depth))
+	value, label := netbox.PrefixStatusValue(p.Status), netbox.PrefixStatusLabel(title(p.Status))
+	out.Status = &netbox.PrefixStatus{Value: &value, Label: &label}
+	out.IsPool = &p.IsPool
+	out.Description = &p.Description
+	if p.VID != 0 {
+		vid := int32(p.VID)
+		out.Vlan.Set(netbox.NewBriefVLAN(vid, s.url(r, "ipam/vlans", vid), fmt.Sprintf("%s (%d)", p.VLANName, p.VID), vid, p.VLANName))
+	} else {
+		out.Vlan.Set(nil)
+	}
+	if p.Tenant != "" {
+		out.Tenant.Set(netbox.NewBriefTenant(1, s.url(r, "tenancy/tenants", 1), p.Tenant, p.Tenant, slug(p.Tenant)))
+	} else {
+		out.Tenant.Set(nil)
+	}
+	out.Vrf.Set(nil)
+	out.Role.Set(nil)
+	switch {
+	case p.ScopeGroup != "":
+		out.ScopeType.Set(ptr("dcim.sitegroup"))
+		out.ScopeId.Set(ptr(int32(1)))
+		out.Scope = brief(s.url(r, "dcim/site-groups", 1), 1, p.ScopeGroup, map[string]any{"slug": slug(p.ScopeGroup), "_depth": 0})
+	case p.ScopeSite != "":
+		sid := int32(1)
+		for j, site := range s.model.Sites {
+			if site.Name == p.ScopeSite {
+				sid = int32(j + 1)
+			}
+		}
+		out.ScopeType.Set(ptr("dcim.site"))
+		out.ScopeId.Set(&sid)
+		out.Scope = brief(s.url(r, "dcim/sites", sid), sid, p.ScopeSite, map[string]any{"slug": slug(p.ScopeSite)})
+	default:
+		out.ScopeType.Set(nil)
+		out.ScopeId.Set(nil)
+	}
+	out.Tags = []netbox.NestedTag{}
+	out.CustomFields = map[string]any{}
+	return *out
+}
+
+func (s *Server) addresses(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var out []netbox.IPAddress
+	for i, a := range s.model.Addresses {
+		ap, err := netip.ParsePrefix(a.Address)
+		if err != nil {
+			continue
+		}
+		if v := q["address"]; len(v) > 0 && !slices.ContainsFunc(v, func(x string) bool {
+			// NetBox matches the host part, with or without a mask.
+			xa, err := netip.ParseAddr(strings.SplitN(x, "/", 2)[0])
+			return err == nil && xa == ap.Addr()
+		}) {
+			continue
+		}
+		if v := q.Get("parent"); v != "" {
+			pp, err := netip.ParsePrefix(v)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string][]string{"parent": {"Enter a valid IPv4 or IPv6 prefix."}})
+				return
+			}
+			if !pp.Contains(ap.Addr()) {
+				continue
+			}
+		}
+		if v := q.Get("virtual_machine"); v != "" && v != a.VM {
+			continue
+		}
+		out = append(out, s.addressJSON(r, i, a, ap))
+	}
+	from, to, next, prev, ok := page(w, r, len(out))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, netbox.PaginatedIPAddressList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+}
+
+func (s *Server) addressJSON(r *http.Request, i int, a Address, ap netip.Prefix) netbox.IPAddress {
+	id := int32(i + 1)
+	out := netbox.NewIPAddress(id, s.url(r, "ipam/ip-addresses", id), a.Address, family(ap.Addr()), a.Address, []netbox.NestedIPAddress{})
+	value, label := netbox.IPAddressStatusValue(a.Status), netbox.IPAddressStatusLabel(title(a.Status))
+	out.Status = &netbox.IPAddressStatus{Value: &value, Label: &label}
+	out.DnsName = &a.DNSName
+	out.Vrf.Set(nil)
+	out.Tenant.Set(nil)
+	out.NatInside.Set(nil)
+	if a.VM != "" {
+		vmID := int32(100 + i)
+		out.AssignedObjectType.Set(ptr("virtualization.vminterface"))
+		out.AssignedObjectId.Set(ptr(int64(200 + i)))
+		out.AssignedObject = brief(s.url(r, "virtualization/interfaces", int32(200+i)), int32(200+i), a.Interface, map[string]any{
+			"virtual_machine": brief(s.url(r, "virtualization/virtual-machines", vmID), vmID, a.VM, nil),
+		})
+	} else {
+		out.AssignedObjectType.Set(nil)
+		out.AssignedObjectId.Set(nil)
+	}
+	out.Tags = []netbox.NestedTag{}
+	out.CustomFields = map[string]any{}
+	return *out
+}
+
+func (s *Server) url(r *http.Request, path string, id int32) string {
+	return fmt.Sprintf("https://%s/api/%s/%d/", r.Host, path, id)
+}
+
+// brief is NetBox's brief nested object of a generic relation (scope, assigned_object).
+func brief(url string, id int32, name string, extra map[string]any) map[string]any {
+	m := map[string]any{"id": id, "url": url, "display": name, "name": name, "description": ""}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+func family(a netip.Addr) netbox.AggregateFamily {
+	v, l := netbox.AGGREGATEFAMILYVALUE__4, netbox.AGGREGATEFAMILYLABEL_IPV4
+	if a.Is6() && !a.Is4In6() {
+		v, l = netbox.AGGREGATEFAMILYVALUE__6, netbox.AGGREGATEFAMILYLABEL_IPV6
+	}
+	return netbox.AggregateFamily{Value: &v, Label: &l}
+}
+
+func title(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func slug(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "-")) }
+
+func ptr[T any](v T) *T { return &v }
+
+// nonNil keeps an empty page a JSON [] as NetBox sends it, not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
