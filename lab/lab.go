@@ -16,6 +16,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/cutover/cutover/checks/netbox"
 	"github.com/cutover/cutover/checks/vsphere"
 )
 
@@ -51,6 +52,7 @@ type Lab struct {
 	ssh    map[string]*sshHost
 	tools  *toolServer
 	vc     *vcenter
+	ipam   *IPAM
 	now    func() time.Time
 
 	// Files a run uses: the normal SSH, known_hosts, vCenter and signing paths, pointed at the lab.
@@ -109,6 +111,9 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if l.vc, err = l.startVCenter(ctx); err != nil {
 		return nil, err
 	}
+	if l.ipam, err = StartIPAM(l.dir, o); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -117,6 +122,9 @@ func (l *Lab) Dir() string { return l.dir }
 
 // VCenter is the vSphere configuration of the lab's vCenter (password included: keep it secret).
 func (l *Lab) VCenter() vsphere.Config { return l.vc.cfg }
+
+// NetBox is the configuration of the lab's NetBox (token included: keep it secret).
+func (l *Lab) NetBox() netbox.Config { return l.ipam.Config() }
 
 // Close stops everything the lab started and removes a temp dir it made.
 func (l *Lab) Close() {
@@ -130,6 +138,9 @@ func (l *Lab) Close() {
 	}
 	if l.vc != nil {
 		l.vc.close()
+	}
+	if l.ipam != nil {
+		l.ipam.Close()
 	}
 	if l.tmp {
 		os.RemoveAll(l.dir)
@@ -316,10 +327,11 @@ type Faults struct {
 	ClockSkew       time.Duration // the VM's clock is off by this much
 	SlowCheck       bool          // systemctl hangs on the VM, past any sane check timeout
 	PingLoss        int           // gateway pings lost at switch-over (a clean vMotion loses 1)
+	IPAMMoved       bool          // the guest was re-addressed into the VLAN's reserved prefix
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -337,6 +349,8 @@ func ParseFault(s string, f *Faults) error {
 		f.NewJournalError = true
 	case "slow-check":
 		f.SlowCheck = true
+	case "ipam-moved":
+		f.IPAMMoved = true
 	case "unit-down":
 		if err := need(); err != nil {
 			return err

@@ -160,9 +160,9 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 	sctx.WithLock(obj, func() {
 		sctx.Update(obj, []types.PropertyChange{
 			{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)},
-			{Name: "guest.ipAddress", Val: l.opts.VMIP},
+			{Name: "guest.ipAddress", Val: l.guestIP()},
 			{Name: "guest.hostName", Val: l.opts.VM},
-			{Name: "guest.net", Val: []types.GuestNicInfo{{Network: "VLAN200-stretched", IpAddress: []string{l.opts.VMIP}, Connected: true}}},
+			{Name: "guest.net", Val: []types.GuestNicInfo{{Network: "VLAN200-stretched", IpAddress: []string{l.guestIP()}, Connected: true}}},
 		})
 	})
 	v.model.Map().Put(&labVM{VirtualMachine: obj, lab: l})

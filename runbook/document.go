@@ -226,33 +226,34 @@ func (rb *Runbook) HostsUsed() []string {
 
 // NeedsVCenter tells whether any step migrates a VM or checks one through vCenter.
 func (rb *Runbook) NeedsVCenter() bool {
-	var need func(steps []Step) bool
-	need = func(steps []Step) bool {
-		for _, st := range steps {
-			if st.Migrate != nil || need(st.Rollback) {
-				return true
-			}
-			for _, c := range st.Checks {
-				if checkKinds()[c.Kind].vcenter {
-					return true
-				}
-			}
+	return rb.anyStep(func(st Step) bool { return st.Migrate != nil }, func(c CheckSpec) bool {
+		if k, ok := c.Spec.(interface{ needsVCenter() bool }); ok && k.needsVCenter() {
+			return true
 		}
-		return false
-	}
-	return need(rb.Steps)
+		return checkKinds()[c.Kind].vcenter
+	})
 }
 
-// migrates tells whether a step (or rollback step) of the runbook migrates a VM.
-func (rb *Runbook) migrates() bool {
+// NeedsNetBox tells whether any check asks NetBox.
+func (rb *Runbook) NeedsNetBox() bool {
+	return rb.anyStep(func(Step) bool { return false }, func(c CheckSpec) bool { return checkKinds()[c.Kind].netbox })
+}
+
+// anyStep tells whether a step, rollback step or check of the runbook satisfies its predicate.
+func (rb *Runbook) anyStep(step func(Step) bool, check func(CheckSpec) bool) bool {
 	var any func(steps []Step) bool
 	any = func(steps []Step) bool {
 		for _, st := range steps {
-			if st.Migrate != nil || any(st.Rollback) {
+			if step(st) || any(st.Rollback) || slices.ContainsFunc(st.Checks, check) {
 				return true
 			}
 		}
 		return false
 	}
 	return any(rb.Steps)
+}
+
+// migrates tells whether a step (or rollback step) of the runbook migrates a VM.
+func (rb *Runbook) migrates() bool {
+	return rb.anyStep(func(st Step) bool { return st.Migrate != nil }, func(CheckSpec) bool { return false })
 }

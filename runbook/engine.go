@@ -54,6 +54,8 @@ type Config struct {
 	FlushEvery time.Duration
 	// VSphere migrates VMs and answers the vm_* checks; nil when the runbook needs no vCenter.
 	VSphere checks.Migrator
+	// IPAM answers the ipam checks; nil when the runbook needs no NetBox.
+	IPAM checks.IPAM
 	// Secrets are more values to redact than the secret vars (the vCenter password).
 	Secrets []string
 	// WindowOverride is the operator's reason for starting outside the change window.

@@ -215,6 +215,7 @@ func (e *Engine) observe(ctx context.Context, step, host string, index int, labe
 		Baselines: e,
 		Hosts:     e.cfg.Runners,
 		Inventory: e.cfg.VSphere,
+		IPAM:      e.cfg.IPAM,
 	}
 	res := c.Run(ctx, env)
 	mu.Lock()

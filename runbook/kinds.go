@@ -35,6 +35,7 @@ type checkKind struct {
 	compares []string // the kinds whose baselines it can compare with
 	remote   bool     // runs from its own from: hosts, not host:
 	vcenter  bool     // asks vCenter, not a host
+	netbox   bool     // asks NetBox, not a host
 }
 
 // checkKinds is the catalogue of check kinds, built on each call so there is no shared state.
@@ -78,6 +79,8 @@ func checkKinds() map[string]checkKind {
 			new: func() kindSpec { return &vmKind{} }, vcenter: true},
 		"vm_ip": {doc: "the guest reports an IP address (the expected one, if given) as vCenter sees it",
 			new: func() kindSpec { return &vmKind{} }, vcenter: true},
+		"ipam": {doc: "NetBox: the VM's address is in an Active prefix on the expected VLAN and site group, and assigned to the VM",
+			new: func() kindSpec { return &ipamKind{} }, netbox: true},
 	}
 }
 

@@ -103,6 +103,15 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/host-kinds-bad.yaml:21:62: runbooks[0].steps[1].checks[0].baseline: baseline \"fw\" was recorded by a firewall check; a listeners_unchanged check compares with listeners_baseline",
 			"testdata/host-kinds-bad.yaml:22:13: runbooks[0].steps[1].checks[1].baseline: a journal_regressions check needs the id of its baseline (from a journal_baseline check)",
 		},
+		"ipam-bad.yaml": {
+			"testdata/ipam-bad.yaml:8:13: runbooks[0].steps[0].checks[0].vm: an ipam check needs vm (to read its guest IP) or address",
+			"testdata/ipam-bad.yaml:9:44: runbooks[0].steps[0].checks[1].host: an ipam check asks NetBox; host does not apply",
+			"testdata/ipam-bad.yaml:9:55: runbooks[0].steps[0].checks[1].vlan: want a VLAN ID from 1 to 4094, got \"5000\"",
+			"testdata/ipam-bad.yaml:10:35: runbooks[0].steps[0].checks[2].address: want an IP address without mask, got \"10.20.0.15/24\"",
+			"testdata/ipam-bad.yaml:10:61: runbooks[0].steps[0].checks[2].interface: interface needs vm: it names the VM's interface",
+			"testdata/ipam-bad.yaml:11:44: runbooks[0].steps[0].checks[3].vlan: {{ .vid }}: no such var",
+			"testdata/ipam-bad.yaml:11:58: runbooks[0].steps[0].checks[3].site_groop: unknown field (did you mean \"site_group\"?)",
+		},
 		"migrate-bad.yaml": {
 			"testdata/migrate-bad.yaml:6:24: runbooks[0].steps[0].command.run: {{ .origin_host }} is recorded by a migrate step, and runbook no-migrate has none",
 			"testdata/migrate-bad.yaml:10:9: runbooks[1].steps[0]: a step has one action, not command and migrate",
@@ -145,7 +154,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/unknown-field.yaml:6:9: runbooks[0].steps[0].chekcs: unknown field (did you mean \"checks\"?)",
 		},
 		"unknown-kind.yaml": {
-			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, no_failed_units, selinux, unit_active, vm_ip, vm_on_host, vm_powered_on, vm_tools_running",
+			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, ipam, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, no_failed_units, selinux, unit_active, vm_ip, vm_on_host, vm_powered_on, vm_tools_running",
 			"testdata/unknown-kind.yaml:8:13: runbooks[0].steps[0].checks[1].kind: required field is missing",
 		},
 		"version.yaml": {

@@ -109,11 +109,11 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 		return err
 	}
 	defer l.Close()
-	vc := l.VCenter()
-	fmt.Fprintf(s.out, "lab: ready in %s: vCenter https://%s (SITE-A: esx-a-01 esx-a-02, SITE-B: esx-b-01 esx-b-02), %d SSH hosts on 127.0.0.1, faults: %s\n",
-		time.Since(start).Round(time.Millisecond), vc.URL, len(opts.Hosts), describeFaults(f))
+	vc, nb := l.VCenter(), l.NetBox()
+	fmt.Fprintf(s.out, "lab: ready in %s: vCenter https://%s (SITE-A: esx-a-01 esx-a-02, SITE-B: esx-b-01 esx-b-02), NetBox %s, %d SSH hosts on 127.0.0.1, faults: %s\n",
+		time.Since(start).Round(time.Millisecond), vc.URL, nb.URL, len(opts.Hosts), describeFaults(f))
 	return execute(s, file, data, rb, o, target{
-		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc,
+		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
 		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
 	})
 }
@@ -146,6 +146,12 @@ func describeFaults(f lab.Faults) string {
 	}
 	if f.SlowCheck {
 		out = append(out, "slow-check")
+	}
+	if f.PingLoss != 0 {
+		out = append(out, fmt.Sprintf("ping-loss=%d", f.PingLoss))
+	}
+	if f.IPAMMoved {
+		out = append(out, "ipam-moved")
 	}
 	if len(out) == 0 {
 		return "none"

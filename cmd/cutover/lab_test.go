@@ -79,6 +79,9 @@ func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
 			verdict = fmt.Sprint(l.Data["verdict"])
 		}
 	}
+	if got := checkOutcome(lines, "pre-checks", "ipam"); len(got) != 1 || got[0] != "pass: 10.20.0.15 is Active in 10.20.0.0/24 on VLAN 200 (stretched)" {
+		t.Errorf("ipam pre-check: %v", got)
+	}
 	// A clean vMotion loses one packet at switch-over: the gate allows exactly that.
 	if pings < 10 || lost != 1 || verdict != "pass" {
 		t.Errorf("watch: %d samples, %d lost, verdict %q", pings, lost, verdict)
@@ -162,6 +165,15 @@ func TestLabFaults(t *testing.T) {
 			}
 			if !strings.Contains(out, "ABORTED") {
 				t.Errorf("a sick VM must not be moved:\n%s", out)
+			}
+		}},
+		{"ipam-moved", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			got := checkOutcome(lines, "pre-checks", "ipam")
+			if len(got) == 0 || got[0] != "fail: 10.20.1.15 is in prefix 10.20.1.0/24, which is Reserved, not Active" {
+				t.Errorf("ipam: %v", got)
+			}
+			if !strings.Contains(out, "NetBox prefix: 10.20.1.0/24 Reserved, VLAN 200 (stretched), site group stretched-dc") || !strings.Contains(out, "ABORTED") {
+				t.Errorf("output:\n%s", out)
 			}
 		}},
 		{"slow-check", "a systemctl hangs on app-01; calling the owner\n", false, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/checks/netbox"
 	"github.com/cutover/cutover/checks/vsphere"
 
 	"github.com/cutover/cutover/runbook"
@@ -109,6 +110,7 @@ type target struct {
 	knownHosts     []string
 	agentSock      string
 	vcenter        *vsphere.Config // nil: from GOVC_* when the runbook needs vCenter
+	netbox         *netbox.Config  // nil: from NETBOX_* when the runbook needs NetBox
 	signKey        string          // overrides --sign-key (the lab's key)
 	allowedSigners string          // copied beside the journal (the lab's)
 }
@@ -214,6 +216,23 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		}
 		vc = client
 	}
+	var ipam checks.IPAM
+	if rb.NeedsNetBox() {
+		cfg := tgt.netbox
+		if cfg == nil {
+			c, err := netbox.ConfigFromEnv(os.Getenv)
+			if err != nil {
+				return withCode(exitBadInput, fmt.Errorf("runbook %s reads NetBox: %w", rb.Name, err))
+			}
+			cfg = &c
+		}
+		secrets = append(secrets, cfg.Token)
+		client, err := netbox.Connect(ctx, *cfg)
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		ipam = client
+	}
 
 	var w *transcript.Writer
 	if o.resume != nil {
@@ -250,7 +269,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	sum := sha256.Sum256(data)
 	cfg := runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
-		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, Secrets: secrets, WindowOverride: override, Resume: resumeState(o.resume),
+		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, IPAM: ipam, Secrets: secrets, WindowOverride: override, Resume: resumeState(o.resume),
 	}
 	operatorKey := ""
 	if signer != nil {

@@ -1,0 +1,112 @@
+package lab
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cutover/cutover/checks/netbox"
+	"github.com/cutover/cutover/lab/netboxapi"
+)
+
+// The lab's IPAM: NetBox's view of the stretched VLAN. The VM's /24 is Active on VLAN 200 and
+// scoped to the site group both sites belong to; the next /24 of the VLAN is Reserved, which is
+// where the ipam-moved fault puts the VM.
+const (
+	labSiteGroup   = "stretched-dc"
+	labVLAN        = 200
+	labVLANName    = "stretched"
+	reservedSubnet = 1 // the third octet of the reserved /24 next to the VM's
+)
+
+// guestIP is the address VMware Tools report: the ipam-moved fault re-addresses the VM into the
+// reserved prefix, and nobody updated DNS or NetBox.
+func (l *Lab) guestIP() string {
+	if !l.faults.IPAMMoved {
+		return l.opts.VMIP
+	}
+	a := netip.MustParseAddr(l.opts.VMIP).As4()
+	a[2] += reservedSubnet
+	return netip.AddrFrom4(a).String()
+}
+
+// ipamModel is the NetBox data of a lab: the stretched VLAN's prefixes, the gateway, the VM's
+// address on its interface, and a management /24 per other host, scoped to that host's site.
+func ipamModel(o Options) netboxapi.Model {
+	vm := netip.MustParsePrefix(o.VMIP + "/24").Masked()
+	reserved := vm.Addr().As4()
+	reserved[2] += reservedSubnet
+	wide := netip.PrefixFrom(vm.Addr(), 16).Masked()
+	gw := vm.Addr().Next()
+	m := netboxapi.Model{
+		Prefixes: []netboxapi.Prefix{
+			{Prefix: wide.String(), Status: "container", ScopeGroup: labSiteGroup, Description: "stretched L2 range, both sites"},
+			{Prefix: vm.String(), Status: "active", VID: labVLAN, VLANName: labVLANName, ScopeGroup: labSiteGroup, Tenant: "payments", Description: "app tier, stretched across SITE-A and SITE-B"},
+			{Prefix: netip.PrefixFrom(netip.AddrFrom4(reserved), 24).String(), Status: "reserved", VID: labVLAN, VLANName: labVLANName, ScopeGroup: labSiteGroup, Description: "reserved for the next migration wave"},
+		},
+		Addresses: []netboxapi.Address{
+			{Address: gw.String() + "/24", Status: "active", DNSName: "gw-vlan200.example"},
+			{Address: o.VMIP + "/24", Status: "active", VM: o.VM, Interface: "eth0", DNSName: o.VM + ".site-a.example"},
+		},
+	}
+	sites := map[string]bool{}
+	for _, z := range []string{"site-a", "site-b"} {
+		m.Sites = append(m.Sites, netboxapi.Site{Name: strings.ToUpper(z), Slug: z, Group: labSiteGroup})
+		sites[z] = true
+	}
+	for i, h := range o.Hosts {
+		if strings.SplitN(h.Address, ".", 2)[0] == o.VM {
+			continue
+		}
+		if h.Zone != "" && !sites[h.Zone] {
+			m.Sites = append(m.Sites, netboxapi.Site{Name: strings.ToUpper(h.Zone), Slug: h.Zone})
+			sites[h.Zone] = true
+		}
+		ip := fmt.Sprintf("10.%d.0.%d", 30+i, 10+i)
+		m.Prefixes = append(m.Prefixes, netboxapi.Prefix{Prefix: fmt.Sprintf("10.%d.0.0/24", 30+i), Status: "active", VID: 130 + i,
+			VLANName: "mgmt-" + h.Name, ScopeSite: strings.ToUpper(h.Zone), Description: "management, " + h.Name})
+		m.Addresses = append(m.Addresses, netboxapi.Address{Address: ip + "/24", Status: "active", DNSName: h.Address})
+	}
+	return m
+}
+
+// IPAM is a running lab NetBox.
+type IPAM struct {
+	srv *netboxapi.Server
+	cfg netbox.Config
+}
+
+// StartIPAM serves the lab's NetBox on 127.0.0.1 over TLS with a fresh token; its CA goes to dir.
+// `cutover netbox --lab` uses it without the rest of the lab.
+func StartIPAM(dir string, o Options) (*IPAM, error) {
+	if o.VM == "" {
+		o.VM = "app-01"
+	}
+	if o.VMIP == "" {
+		o.VMIP = "10.20.0.15"
+	}
+	if _, err := netip.ParseAddr(o.VMIP); err != nil || !netip.MustParseAddr(o.VMIP).Is4() {
+		return nil, fmt.Errorf("lab NetBox: VM address %q: want IPv4", o.VMIP)
+	}
+	var tok [20]byte
+	rand.Read(tok[:])
+	token := hex.EncodeToString(tok[:])
+	s := netboxapi.Start(ipamModel(o), token)
+	ca := filepath.Join(dir, "netbox-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate()}), 0o644); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("lab NetBox: %w", err)
+	}
+	return &IPAM{srv: s, cfg: netbox.Config{URL: s.URL(), Token: token, CACerts: ca}}, nil
+}
+
+// Config is how to reach the lab's NetBox (token included: keep it secret).
+func (i *IPAM) Config() netbox.Config { return i.cfg }
+
+// Close stops it.
+func (i *IPAM) Close() { i.srv.Close() }
