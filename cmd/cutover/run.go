@@ -19,8 +19,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/checks/netbox"
+	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/checks/vsphere"
 
 	"github.com/cutover/cutover/runbook"
