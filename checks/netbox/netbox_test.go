@@ -277,3 +277,37 @@ func TestIPAMAddressCheck(t *testing.T) {
 		t.Errorf("no NetBox: %+v", r)
 	}
 }
+
+func TestAudit(t *testing.T) {
+	c := connect(t, world())
+	uses := []Use{
+		{Address: "10.20.0.15", Where: "vars.vm_ip"},
+		{Address: "10.20.0.1", Gateway: true, Where: "steps[1].watch.ping.target"},
+		{Address: "10.20.1.20", Where: "vars.new_ip"},
+		{Address: "10.30.0.5", Where: "vars.probe"},
+		{Address: "10.20.200.1", Where: "vars.far"},
+		{Address: "192.0.2.1", Gateway: true, Where: "vars.gw"},
+	}
+	prefixes, findings, err := c.Audit(context.Background(), uses, []int{200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prefixes) != 2 || prefixes[0].Prefix != "10.20.0.0/24" || prefixes[1].Prefix != "10.20.1.0/24" {
+		t.Errorf("audited prefixes %+v", prefixes)
+	}
+	want := []Finding{
+		{ReservedUsed, "10.20.1.0/24", "10.20.1.0/24 is reserved, but address 10.20.1.20 (vars.new_ip) lies in it"},
+		{VLANMismatch, "10.30.0.5", "address 10.30.0.5 (vars.probe) lies in 10.30.0.0/24 on VLAN 130 (mgmt-a); the runbooks expect VLAN 200"},
+		{OutsideActive, "10.20.200.1", "address 10.20.200.1 (vars.far) lies in 10.20.0.0/16, a container prefix, not an Active one"},
+		{OutsideActive, "192.0.2.1", "gateway 192.0.2.1 (vars.gw) lies in no prefix NetBox knows"},
+		{ReservedUsed, "10.20.1.0/24", "10.20.1.0/24 is reserved, but NetBox has 1 address(es) in use in it: 10.20.1.9/24"},
+	}
+	if fmt.Sprint(findings) != fmt.Sprint(want) {
+		t.Errorf("findings:\n%v\nwant:\n%v", strings.ReplaceAll(fmt.Sprint(findings), "} {", "}\n{"), strings.ReplaceAll(fmt.Sprint(want), "} {", "}\n{"))
+	}
+	// Without stretched VLANs, an address on any VLAN is fine as long as its prefix is Active.
+	_, findings, _ = c.Audit(context.Background(), uses[:2], nil)
+	if len(findings) != 0 {
+		t.Errorf("clean audit: %v", findings)
+	}
+}

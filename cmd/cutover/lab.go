@@ -93,16 +93,8 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	if o.operator == "" {
 		o.operator = defaultOperator()
 	}
-	opts := lab.Options{Operator: o.operator, RelocateTime: relocate, Faults: f, VMHost: vmHost}
-	for _, h := range sortedHosts(rb) {
-		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: h, Address: rb.Hosts[h].Address, Zone: rb.Hosts[h].Zone})
-	}
-	if v, ok := rb.Vars["vm"]; ok {
-		opts.VM = v.Value
-	}
-	if v, ok := rb.Vars["vm_ip"]; ok {
-		opts.VMIP = v.Value
-	}
+	opts := labOptions(rb)
+	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost = o.operator, relocate, f, vmHost
 	start := time.Now()
 	l, err := lab.Start(context.Background(), opts)
 	if err != nil {
@@ -116,6 +108,21 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
 		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
 	})
+}
+
+// labOptions shapes a lab after a runbook: its hosts, and the VM and address of its vm and vm_ip vars.
+func labOptions(rb *runbook.Runbook) lab.Options {
+	var opts lab.Options
+	for _, h := range sortedHosts(rb) {
+		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: h, Address: rb.Hosts[h].Address, Zone: rb.Hosts[h].Zone})
+	}
+	if v, ok := rb.Vars["vm"]; ok {
+		opts.VM = v.Value
+	}
+	if v, ok := rb.Vars["vm_ip"]; ok {
+		opts.VMIP = v.Value
+	}
+	return opts
 }
 
 func sortedHosts(rb *runbook.Runbook) []string {

@@ -8,6 +8,8 @@ package netboxapi
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -70,6 +72,8 @@ type Server struct {
 func Start(m Model, token string) *Server {
 	s := &Server{token: token, model: m}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// Clients drop connections mid-handshake when the server closes under them; that is not news.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.srv.StartTLS()
 	return s
 }
@@ -316,6 +320,9 @@ func (s *Server) addresses(w http.ResponseWriter, r *http.Request) {
 			if !pp.Contains(ap.Addr()) {
 				continue
 			}
+		}
+		if st := q["status"]; len(st) > 0 && !slices.Contains(st, a.Status) {
+			continue
 		}
 		if v := q.Get("virtual_machine"); v != "" && v != a.VM {
 			continue
