@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/lab/netboxapi"
@@ -87,6 +88,19 @@ func TestConnectErrors(t *testing.T) {
 	t.Cleanup(old.Close)
 	oldCA := filepath.Join(t.TempDir(), "old.pem")
 	os.WriteFile(oldCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: old.Certificate().Raw}), 0o644)
+	// A proxy in front of NetBox that answers 401, and one that never answers.
+	unauthorized := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", "Token")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"detail":"Invalid token."}`)
+	}))
+	t.Cleanup(unauthorized.Close)
+	unauthCA := filepath.Join(t.TempDir(), "unauth.pem")
+	os.WriteFile(unauthCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: unauthorized.Certificate().Raw}), 0o644)
+	hung := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hung.Close)
+	hungCA := filepath.Join(t.TempDir(), "hung.pem")
+	os.WriteFile(hungCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hung.Certificate().Raw}), 0o644)
 	for _, tc := range []struct {
 		name string
 		edit func(c *Config)
@@ -98,6 +112,8 @@ func TestConnectErrors(t *testing.T) {
 		{"not a URL", func(c *Config) { c.URL = "netbox.example.com" }, "want https://host"},
 		{"missing CA file", func(c *Config) { c.CACerts = "/nonexistent/ca.pem" }, "NETBOX_CA_CERTS: open /nonexistent/ca.pem"},
 		{"NetBox 3", func(c *Config) { c.URL, c.CACerts = old.URL, oldCA }, `is version "3.7.8"; cutover speaks the NetBox 4.x API`},
+		{"401", func(c *Config) { c.URL, c.CACerts = unauthorized.URL, unauthCA }, `token rejected (401 Unauthorized {"detail":"Invalid token."})`},
+		{"timeout", func(c *Config) { c.URL, c.CACerts, c.Timeout = hung.URL, hungCA, 200 * time.Millisecond }, "Client.Timeout exceeded"},
 		{"nothing listening", func(c *Config) { c.URL = "https://127.0.0.1:1" }, "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
