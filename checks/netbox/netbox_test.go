@@ -113,7 +113,7 @@ func TestConnectErrors(t *testing.T) {
 		{"missing CA file", func(c *Config) { c.CACerts = "/nonexistent/ca.pem" }, "NETBOX_CA_CERTS: open /nonexistent/ca.pem"},
 		{"NetBox 3", func(c *Config) { c.URL, c.CACerts = old.URL, oldCA }, `is version "3.7.8"; cutover speaks the NetBox 4.x API`},
 		{"401", func(c *Config) { c.URL, c.CACerts = unauthorized.URL, unauthCA }, `token rejected (401 Unauthorized {"detail":"Invalid token."})`},
-		{"timeout", func(c *Config) { c.URL, c.CACerts, c.Timeout = hung.URL, hungCA, 200 * time.Millisecond }, "Client.Timeout exceeded"},
+		{"timeout", func(c *Config) { c.URL, c.CACerts, c.Timeout = hung.URL, hungCA, 200*time.Millisecond }, "Client.Timeout exceeded"},
 		{"nothing listening", func(c *Config) { c.URL = "https://127.0.0.1:1" }, "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
