@@ -29,8 +29,13 @@ type IPAMAddress struct {
 	DNSName   string
 }
 
+// IPAMVM is NetBox's virtual machine record: where it thinks the VM runs.
+type IPAMVM struct{ Name, Site, Cluster string }
+
 // IPAM reads the IPAM source of truth.
 type IPAM interface {
+	// VirtualMachines lists the virtual machine records named name.
+	VirtualMachines(ctx context.Context, name string) ([]IPAMVM, error)
 	// PrefixesContaining lists the prefixes that contain ip, any status.
 	PrefixesContaining(ctx context.Context, ip string) ([]IPAMPrefix, error)
 	// Addresses lists the IP address objects for ip (there may be several, in different VRFs).
@@ -203,4 +208,45 @@ func titleCase(s string) string {
 		return "(no status)"
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// IPAMVMRecord passes when NetBox's record of the VM names the cluster vCenter runs it in (and the
+// expected site, if given): after a move, NetBox follows or the failure lists what to update.
+type IPAMVMRecord struct{ VM, Site string }
+
+// Run asks vCenter and NetBox.
+func (c IPAMVMRecord) Run(ctx context.Context, env Env) Result {
+	if env.IPAM == nil {
+		return inconclusive("no NetBox connection: set NETBOX_URL and NETBOX_TOKEN (or run the lab)")
+	}
+	return vmCheck(ctx, env, c.VM, func(st VMState) Result {
+		recs, err := env.IPAM.VirtualMachines(ctx, c.VM)
+		if err != nil {
+			return inconclusive(err.Error())
+		}
+		if len(recs) == 0 {
+			return fail(fmt.Sprintf("NetBox has no virtual machine %s: create it in cluster %s", c.VM, st.Cluster))
+		}
+		var best []string
+		for _, r := range recs {
+			var update []string
+			if !strings.EqualFold(r.Cluster, st.Cluster) {
+				update = append(update, fmt.Sprintf("cluster %s → %s", orNone(r.Cluster), st.Cluster))
+			}
+			if c.Site != "" && !strings.EqualFold(r.Site, c.Site) {
+				update = append(update, fmt.Sprintf("site %s → %s", orNone(r.Site), c.Site))
+			}
+			if len(update) == 0 {
+				return pass(fmt.Sprintf("NetBox has %s in cluster %s, site %s, as vCenter does", c.VM, r.Cluster, orNone(r.Site)))
+			}
+			if best == nil || len(update) < len(best) {
+				best = update
+			}
+		}
+		r := fail(fmt.Sprintf("NetBox record of %s is stale: update %s", c.VM, strings.Join(best, ", ")))
+		for _, rec := range recs {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("NetBox: virtual machine %s, cluster %s, site %s", rec.Name, orNone(rec.Cluster), orNone(rec.Site)))
+		}
+		return r
+	})
 }

@@ -54,6 +54,11 @@ func ipamModel(o Options) netboxapi.Model {
 			{Address: o.VMIP + "/24", Status: "active", VM: o.VM, Interface: "eth0", DNSName: o.VM + ".site-a.example"},
 		},
 	}
+	site := "SITE-A"
+	if strings.HasPrefix(o.VMHost, "esx-b") {
+		site = "SITE-B"
+	}
+	m.VMs = []netboxapi.VM{{Name: o.VM, Site: site, Cluster: site}}
 	sites := map[string]bool{}
 	for _, z := range []string{"site-a", "site-b"} {
 		m.Sites = append(m.Sites, netboxapi.Site{Name: strings.ToUpper(z), Slug: z, Group: labSiteGroup})
@@ -107,6 +112,17 @@ func StartIPAM(dir string, o Options) (*IPAM, error) {
 
 // Config is how to reach the lab's NetBox (token included: keep it secret).
 func (i *IPAM) Config() netbox.Config { return i.cfg }
+
+// vmMoved records a move in NetBox, as a vCenter-to-NetBox sync would.
+func (i *IPAM) vmMoved(vm, site string) {
+	i.srv.Update(func(m *netboxapi.Model) {
+		for j := range m.VMs {
+			if m.VMs[j].Name == vm {
+				m.VMs[j].Site, m.VMs[j].Cluster = site, site
+			}
+		}
+	})
+}
 
 // Close stops it.
 func (i *IPAM) Close() { i.srv.Close() }

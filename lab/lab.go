@@ -291,6 +291,9 @@ func (l *Lab) vmArrived(esxHost string) {
 		zone = "site-a"
 	}
 	now := l.now()
+	if !l.faults.NetBoxStale && l.ipam != nil {
+		l.ipam.vmMoved(l.opts.VM, strings.ToUpper(zone))
+	}
 	for _, h := range l.snapshotHosts() {
 		if !h.VM {
 			continue
@@ -328,10 +331,11 @@ type Faults struct {
 	SlowCheck       bool          // systemctl hangs on the VM, past any sane check timeout
 	PingLoss        int           // gateway pings lost at switch-over (a clean vMotion loses 1)
 	IPAMMoved       bool          // the guest was re-addressed into the VLAN's reserved prefix
+	NetBoxStale     bool          // NetBox's VM record does not follow a move (no sync from vCenter)
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -351,6 +355,8 @@ func ParseFault(s string, f *Faults) error {
 		f.SlowCheck = true
 	case "ipam-moved":
 		f.IPAMMoved = true
+	case "netbox-stale":
+		f.NetBoxStale = true
 	case "unit-down":
 		if err := need(); err != nil {
 			return err

@@ -81,6 +81,8 @@ func checkKinds() map[string]checkKind {
 			new: func() kindSpec { return &vmKind{} }, vcenter: true},
 		"ipam": {doc: "NetBox: the VM's address is in an Active prefix on the expected VLAN and site group, and assigned to the VM",
 			new: func() kindSpec { return &ipamKind{} }, netbox: true},
+		"netbox_vm": {doc: "NetBox's virtual machine record names the cluster vCenter runs the VM in (and the site); a failure lists what to update",
+			new: func() kindSpec { return &netboxVMKind{} }, netbox: true, vcenter: true},
 	}
 }
 

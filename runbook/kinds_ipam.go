@@ -76,3 +76,23 @@ func (k *ipamKind) subject(vals Values) string {
 
 // needsVCenter: without an address the check reads the guest IP from vCenter.
 func (k *ipamKind) needsVCenter() bool { return k.Address.Text == "" }
+
+// netboxVMKind is the netbox_vm check: NetBox's record of the VM says where vCenter runs it.
+type netboxVMKind struct {
+	VM   Tmpl `yaml:"vm" required:"true" desc:"VM name, the same in vCenter and NetBox"`
+	Site Tmpl `yaml:"site" desc:"the site NetBox must record (default: only the cluster is compared)"`
+}
+
+func (k *netboxVMKind) validate(v *validator, c *CheckSpec, path string) {
+	v.tmpl(k.VM, path+".vm")
+	v.tmpl(k.Site, path+".site")
+	if c.Host != "" {
+		v.add(c.Pos.Field("host"), path+".host", "a netbox_vm check asks NetBox and vCenter; host does not apply")
+	}
+}
+
+func (k *netboxVMKind) build(_ *CheckSpec, vals Values) (checks.Check, error) {
+	return checks.IPAMVMRecord{VM: k.VM.Render(vals, nil), Site: k.Site.Render(vals, nil)}, nil
+}
+
+func (k *netboxVMKind) subject(vals Values) string { return k.VM.Render(vals, nil) }

@@ -70,12 +70,15 @@ func (c *Client) Audit(ctx context.Context, uses []Use, vlans []int) ([]checks.I
 		if p.Status != "reserved" && p.Status != "deprecated" {
 			continue
 		}
-		var used []string
-		err := c.addresses(ctx, func(r nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest {
+		inUse, err := c.addresses(ctx, func(r nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest {
 			return r.Parent([]string{p.Prefix}).Status([]string{"active", "dhcp", "slaac"})
-		}, func(a nb.IPAddress) { used = append(used, address(a).Address) })
+		})
 		if err != nil {
 			return nil, nil, err
+		}
+		var used []string
+		for _, a := range inUse {
+			used = append(used, a.Address)
 		}
 		if len(used) > 0 {
 			findings = append(findings, Finding{ReservedUsed, p.Prefix, fmt.Sprintf("%s is %s, but NetBox has %d address(es) in use in it: %s", p.Prefix, p.Status, len(used), strings.Join(used, ", "))})

@@ -138,11 +138,25 @@ type Filter struct {
 	Within   string   // a prefix the results must lie inside
 }
 
+// pages calls fetch with a growing offset until NetBox has no next page, and joins the results.
+func pages[T any](fetch func(offset int32) (results []T, count int32, next nb.NullableString, err error)) ([]T, error) {
+	var out []T
+	for {
+		rs, count, next, err := fetch(int32(len(out)))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+		if !next.IsSet() || next.Get() == nil || len(rs) == 0 || len(out) >= int(count) {
+			return out, nil
+		}
+	}
+}
+
 // Prefixes lists every prefix matching f, following NetBox's pagination.
 func (c *Client) Prefixes(ctx context.Context, f Filter) ([]checks.IPAMPrefix, error) {
-	var out []checks.IPAMPrefix
-	for {
-		req := c.api.IpamAPI.IpamPrefixesList(ctx).Limit(pageSize).Offset(int32(len(out))).Ordering("prefix")
+	ps, err := pages(func(offset int32) ([]nb.Prefix, int32, nb.NullableString, error) {
+		req := c.api.IpamAPI.IpamPrefixesList(ctx).Limit(pageSize).Offset(offset).Ordering("prefix")
 		if len(f.Status) > 0 {
 			req = req.Status(f.Status)
 		}
@@ -160,15 +174,15 @@ func (c *Client) Prefixes(ctx context.Context, f Filter) ([]checks.IPAMPrefix, e
 		}
 		page, resp, err := req.Execute()
 		if err != nil {
-			return nil, c.wrap("list prefixes", resp, err)
+			return nil, 0, nb.NullableString{}, c.wrap("list prefixes", resp, err)
 		}
-		for _, p := range page.Results {
-			out = append(out, prefix(p))
-		}
-		if !page.Next.IsSet() || page.Next.Get() == nil || len(page.Results) == 0 || len(out) >= int(page.Count) {
-			return out, nil
-		}
+		return page.Results, page.Count, page.Next, nil
+	})
+	out := make([]checks.IPAMPrefix, len(ps))
+	for i, p := range ps {
+		out[i] = prefix(p)
 	}
+	return out, err
 }
 
 func prefix(p nb.Prefix) checks.IPAMPrefix {
@@ -198,28 +212,24 @@ func (c *Client) PrefixesContaining(ctx context.Context, ip string) ([]checks.IP
 
 // Addresses lists the IP address objects for ip.
 func (c *Client) Addresses(ctx context.Context, ip string) ([]checks.IPAMAddress, error) {
-	var out []checks.IPAMAddress
-	err := c.addresses(ctx, func(r nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest {
+	return c.addresses(ctx, func(r nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest {
 		return r.Address([]string{ip})
-	}, func(a nb.IPAddress) { out = append(out, address(a)) })
-	return out, err
+	})
 }
 
-func (c *Client) addresses(ctx context.Context, filter func(nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest, each func(nb.IPAddress)) error {
-	seen := 0
-	for {
-		page, resp, err := filter(c.api.IpamAPI.IpamIpAddressesList(ctx).Limit(pageSize).Offset(int32(seen))).Execute()
+func (c *Client) addresses(ctx context.Context, filter func(nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest) ([]checks.IPAMAddress, error) {
+	as, err := pages(func(offset int32) ([]nb.IPAddress, int32, nb.NullableString, error) {
+		page, resp, err := filter(c.api.IpamAPI.IpamIpAddressesList(ctx).Limit(pageSize).Offset(offset)).Execute()
 		if err != nil {
-			return c.wrap("list IP addresses", resp, err)
+			return nil, 0, nb.NullableString{}, c.wrap("list IP addresses", resp, err)
 		}
-		for _, a := range page.Results {
-			each(a)
-		}
-		seen += len(page.Results)
-		if !page.Next.IsSet() || page.Next.Get() == nil || len(page.Results) == 0 || seen >= int(page.Count) {
-			return nil
-		}
+		return page.Results, page.Count, page.Next, nil
+	})
+	out := make([]checks.IPAMAddress, len(as))
+	for i, a := range as {
+		out[i] = address(a)
 	}
+	return out, err
 }
 
 func address(a nb.IPAddress) checks.IPAMAddress {
@@ -236,6 +246,28 @@ func address(a nb.IPAddress) checks.IPAMAddress {
 		}
 	}
 	return out
+}
+
+// VirtualMachines lists NetBox's virtual machine records named name.
+func (c *Client) VirtualMachines(ctx context.Context, name string) ([]checks.IPAMVM, error) {
+	vms, err := pages(func(offset int32) ([]nb.VirtualMachineWithConfigContext, int32, nb.NullableString, error) {
+		page, resp, err := c.api.VirtualizationAPI.VirtualizationVirtualMachinesList(ctx).Name([]string{name}).Limit(pageSize).Offset(offset).Execute()
+		if err != nil {
+			return nil, 0, nb.NullableString{}, c.wrap("list virtual machines", resp, err)
+		}
+		return page.Results, page.Count, page.Next, nil
+	})
+	out := make([]checks.IPAMVM, len(vms))
+	for i, v := range vms {
+		out[i].Name = v.Name
+		if s := v.Site.Get(); s != nil {
+			out[i].Site = s.Name
+		}
+		if cl := v.Cluster.Get(); cl != nil {
+			out[i].Cluster = cl.Name
+		}
+	}
+	return out, err
 }
 
 // Utilisation computes what NetBox's prefix view shows: for a container, the share covered by

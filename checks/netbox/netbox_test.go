@@ -36,6 +36,7 @@ func world() netboxapi.Model {
 			{Address: "10.20.1.9/24", Status: "active", VM: "app-03", Interface: "eth0"},
 			{Address: "10.20.0.17/24", Status: "active"},
 		},
+		VMs: []netboxapi.VM{{Name: "app-01", Site: "SITE-B", Cluster: "SITE-B"}, {Name: "app-02", Site: "SITE-A", Cluster: "SITE-A"}, {Name: "app-03"}},
 	}
 }
 
@@ -235,11 +236,33 @@ func TestAddressesAndUtilisation(t *testing.T) {
 	}
 }
 
-// vm is a vCenter that knows one VM's guest IP.
-type vm struct{ ip string }
+// vm is a vCenter that knows one VM's guest IP and cluster.
+type vm struct{ ip, cluster string }
 
 func (v vm) VMState(_ context.Context, name string) (checks.VMState, error) {
-	return checks.VMState{Name: name, IP: v.ip, IPs: []string{v.ip}}, nil
+	return checks.VMState{Name: name, IP: v.ip, IPs: []string{v.ip}, Cluster: v.cluster}, nil
+}
+
+func TestIPAMVMRecord(t *testing.T) {
+	c := connect(t, world())
+	for _, tc := range []struct {
+		check   checks.IPAMVMRecord
+		cluster string
+		want    checks.Outcome
+		summary string
+	}{
+		{checks.IPAMVMRecord{VM: "app-01", Site: "SITE-B"}, "SITE-B", checks.Pass, "NetBox has app-01 in cluster SITE-B, site SITE-B, as vCenter does"},
+		{checks.IPAMVMRecord{VM: "app-01"}, "site-b", checks.Pass, "NetBox has app-01 in cluster SITE-B"},
+		{checks.IPAMVMRecord{VM: "app-02", Site: "SITE-B"}, "SITE-B", checks.Fail, "NetBox record of app-02 is stale: update cluster SITE-A → SITE-B, site SITE-A → SITE-B"},
+		{checks.IPAMVMRecord{VM: "app-01", Site: "SITE-C"}, "SITE-B", checks.Fail, "update site SITE-B → SITE-C"},
+		{checks.IPAMVMRecord{VM: "app-03"}, "SITE-B", checks.Fail, "update cluster none → SITE-B"},
+		{checks.IPAMVMRecord{VM: "app-09"}, "SITE-B", checks.Fail, "NetBox has no virtual machine app-09: create it in cluster SITE-B"},
+	} {
+		r := tc.check.Run(context.Background(), checks.Env{IPAM: c, Inventory: vm{"10.20.0.15", tc.cluster}})
+		if r.Outcome != tc.want || !strings.Contains(r.Summary, tc.summary) {
+			t.Errorf("%+v: %s %q, want %s %q", tc.check, r.Outcome, r.Summary, tc.want, tc.summary)
+		}
+	}
 }
 
 func TestIPAMAddressCheck(t *testing.T) {
@@ -266,7 +289,7 @@ func TestIPAMAddressCheck(t *testing.T) {
 		{"no guest IP", checks.IPAMAddressCheck{VM: "app-01"}, "", checks.Inconclusive, "app-01 reports no guest IP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := tc.check.Run(context.Background(), checks.Env{IPAM: c, Inventory: vm{tc.guestIP}})
+			r := tc.check.Run(context.Background(), checks.Env{IPAM: c, Inventory: vm{tc.guestIP, ""}})
 			if r.Outcome != tc.want || !strings.Contains(r.Summary, tc.summary) {
 				t.Fatalf("%s %q, want %s %q\n%s", r.Outcome, r.Summary, tc.want, tc.summary, strings.Join(r.Evidence, "\n"))
 			}
@@ -277,7 +300,7 @@ func TestIPAMAddressCheck(t *testing.T) {
 			}
 		})
 	}
-	r := checks.IPAMAddressCheck{VM: "app-01", VID: 200}.Run(context.Background(), checks.Env{IPAM: c, Inventory: vm{"10.20.0.15"}})
+	r := checks.IPAMAddressCheck{VM: "app-01", VID: 200}.Run(context.Background(), checks.Env{IPAM: c, Inventory: vm{"10.20.0.15", ""}})
 	ev := strings.Join(r.Evidence, "\n")
 	for _, want := range []string{
 		"vCenter: app-01 reports guest IP 10.20.0.15",

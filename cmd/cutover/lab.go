@@ -160,6 +160,9 @@ func describeFaults(f lab.Faults) string {
 	if f.IPAMMoved {
 		out = append(out, "ipam-moved")
 	}
+	if f.NetBoxStale {
+		out = append(out, "netbox-stale")
+	}
 	if len(out) == 0 {
 		return "none"
 	}

@@ -79,6 +79,9 @@ func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
 			verdict = fmt.Sprint(l.Data["verdict"])
 		}
 	}
+	if got := checkOutcome(lines, "netbox-record", "netbox_vm"); len(got) != 1 || got[0] != "pass: NetBox has app-01 in cluster SITE-B, site SITE-B, as vCenter does" {
+		t.Errorf("netbox_vm: %v", got)
+	}
 	if got := checkOutcome(lines, "pre-checks", "ipam"); len(got) != 1 || got[0] != "pass: 10.20.0.15 is Active in 10.20.0.0/24 on VLAN 200 (stretched)" {
 		t.Errorf("ipam pre-check: %v", got)
 	}
@@ -173,6 +176,16 @@ func TestLabFaults(t *testing.T) {
 				t.Errorf("ipam: %v", got)
 			}
 			if !strings.Contains(out, "NetBox prefix: 10.20.1.0/24 Reserved, VLAN 200 (stretched), site group stretched-dc") || !strings.Contains(out, "ABORTED") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
+		{"netbox-stale", "p\np updated NetBox by hand, NET-1234\n", false, 0, "esx-b-01", func(t *testing.T, out string, lines []journalLine) {
+			got := checkOutcome(lines, "netbox-record", "netbox_vm")
+			if len(got) == 0 || got[0] != "fail: NetBox record of app-01 is stale: update cluster SITE-A → SITE-B, site SITE-A → SITE-B" {
+				t.Errorf("netbox_vm: %v", got)
+			}
+			// The move is proven; the operator, not the stale record, decides.
+			if !strings.Contains(out, "?? netbox-record:") || !strings.Contains(out, "updated NetBox by hand, NET-1234") {
 				t.Errorf("output:\n%s", out)
 			}
 		}},

@@ -53,11 +53,15 @@ type Address struct {
 	DNSName   string
 }
 
+// VM is a virtualization virtual machine record: where NetBox thinks the VM runs.
+type VM struct{ Name, Site, Cluster string }
+
 // Model is the IPAM data the server answers from.
 type Model struct {
 	Sites     []Site
 	Prefixes  []Prefix
 	Addresses []Address
+	VMs       []VM
 }
 
 // Server is a running NetBox API on 127.0.0.1 with TLS.
@@ -124,6 +128,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.prefixes(w, r)
 	case "/api/ipam/ip-addresses/":
 		s.addresses(w, r)
+	case "/api/virtualization/virtual-machines/":
+		s.vms(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, apiError{Detail: "Not found."})
 	}
@@ -359,6 +365,38 @@ func (s *Server) addressJSON(r *http.Request, i int, a Address, ap netip.Prefix)
 	out.Tags = []netbox.NestedTag{}
 	out.CustomFields = map[string]any{}
 	return *out
+}
+
+func (s *Server) vms(w http.ResponseWriter, r *http.Request) {
+	var out []netbox.VirtualMachineWithConfigContext
+	for i, vm := range s.model.VMs {
+		if names := r.URL.Query()["name"]; len(names) > 0 && !slices.Contains(names, vm.Name) {
+			continue
+		}
+		id := int32(100 + i)
+		v := netbox.NewVirtualMachineWithConfigContext(id, s.url(r, "virtualization/virtual-machines", id), vm.Name, vm.Name, 1)
+		value, label := netbox.PATCHEDWRITABLEVIRTUALMACHINEWITHCONFIGCONTEXTREQUESTSTATUS_ACTIVE, netbox.VIRTUALMACHINEWITHCONFIGCONTEXTSTATUSLABEL_ACTIVE
+		v.Status = &netbox.VirtualMachineWithConfigContextStatus{Value: &value, Label: &label}
+		v.Site.Set(nil)
+		for j, site := range s.model.Sites {
+			if site.Name == vm.Site {
+				sid := int32(j + 1)
+				v.Site.Set(netbox.NewBriefSite(sid, s.url(r, "dcim/sites", sid), site.Name, site.Name, site.Slug))
+			}
+		}
+		v.Cluster.Set(nil)
+		if vm.Cluster != "" {
+			v.Cluster.Set(netbox.NewBriefCluster(1, s.url(r, "virtualization/clusters", 1), vm.Cluster, vm.Cluster))
+		}
+		v.Tags = []netbox.NestedTag{}
+		v.CustomFields = map[string]any{}
+		out = append(out, *v)
+	}
+	from, to, next, prev, ok := page(w, r, len(out))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, netbox.PaginatedVirtualMachineWithConfigContextList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
 }
 
 func (s *Server) url(r *http.Request, path string, id int32) string {
