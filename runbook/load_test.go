@@ -154,7 +154,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/unknown-field.yaml:6:9: runbooks[0].steps[0].chekcs: unknown field (did you mean \"checks\"?)",
 		},
 		"unknown-kind.yaml": {
-			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, ipam, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, no_failed_units, selinux, unit_active, vm_ip, vm_on_host, vm_powered_on, vm_tools_running",
+			"testdata/unknown-kind.yaml:7:20: runbooks[0].steps[0].checks[0].kind: unknown check kind \"comand\" (did you mean \"command\"?); known kinds: clock, command, dns, endpoint, firewall, firewall_unchanged, ipam, journal_baseline, journal_regressions, journal_unit, listeners_baseline, listeners_unchanged, listening, netbox_vm, no_failed_units, selinux, unit_active, vm_ip, vm_on_host, vm_powered_on, vm_tools_running",
 			"testdata/unknown-kind.yaml:8:13: runbooks[0].steps[0].checks[1].kind: required field is missing",
 		},
 		"version.yaml": {

@@ -140,7 +140,7 @@ func TestShadowALiveLabRun(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("lab run exit %d", code)
 	}
-	for _, want := range []string{"step     [1/3] pre-checks", "vcenter  app-01 now on esx-b-01 (SITE-B)", "run      DONE"} {
+	for _, want := range []string{"step     [1/4] pre-checks", "vcenter  app-01 now on esx-b-01 (SITE-B)", "run      DONE"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the shadow lacks %q:\n%s", want, out.String())
 		}

@@ -58,7 +58,7 @@ func types(t *testing.T, journal string) []string {
 }
 
 func TestValidate(t *testing.T) {
-	if code, out, errs := cli(t, "", "validate", "../../runbooks.yaml"); code != 0 || !strings.Contains(out, "ok: stretched-vlan-vmotion (3 steps), local-preflight") {
+	if code, out, errs := cli(t, "", "validate", "../../runbooks.yaml"); code != 0 || !strings.Contains(out, "ok: stretched-vlan-vmotion (4 steps), local-preflight") {
 		t.Errorf("validate runbooks.yaml: %d %q %q", code, out, errs)
 	}
 	code, _, errs := cli(t, "", "validate", "testdata/broken.yaml")
