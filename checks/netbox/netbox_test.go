@@ -45,10 +45,15 @@ func start(t *testing.T, m netboxapi.Model) (*netboxapi.Server, Config) {
 	s := netboxapi.Start(m, token)
 	t.Cleanup(s.Close)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate()}), 0o644); err != nil {
+	writeCA(t, ca, s.Certificate())
+	return s, Config{URL: s.URL(), Token: token, CACerts: ca}
+}
+
+func writeCA(t testing.TB, file string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return s, Config{URL: s.URL(), Token: token, CACerts: ca}
 }
 
 func connect(t *testing.T, m netboxapi.Model) *Client {
@@ -88,7 +93,7 @@ func TestConnectErrors(t *testing.T) {
 	}))
 	t.Cleanup(old.Close)
 	oldCA := filepath.Join(t.TempDir(), "old.pem")
-	os.WriteFile(oldCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: old.Certificate().Raw}), 0o644)
+	writeCA(t, oldCA, old.Certificate().Raw)
 	// A proxy in front of NetBox that answers 401, and one that never answers.
 	unauthorized := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", "Token")
@@ -97,11 +102,11 @@ func TestConnectErrors(t *testing.T) {
 	}))
 	t.Cleanup(unauthorized.Close)
 	unauthCA := filepath.Join(t.TempDir(), "unauth.pem")
-	os.WriteFile(unauthCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: unauthorized.Certificate().Raw}), 0o644)
+	writeCA(t, unauthCA, unauthorized.Certificate().Raw)
 	hung := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	t.Cleanup(hung.Close)
 	hungCA := filepath.Join(t.TempDir(), "hung.pem")
-	os.WriteFile(hungCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hung.Certificate().Raw}), 0o644)
+	writeCA(t, hungCA, hung.Certificate().Raw)
 	for _, tc := range []struct {
 		name string
 		edit func(c *Config)

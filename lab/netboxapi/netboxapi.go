@@ -187,12 +187,18 @@ func page(w http.ResponseWriter, r *http.Request, n int) (from, to int, next, pr
 
 func (s *Server) prefixes(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var out []netbox.Prefix
+	type match struct {
+		i  int
+		pf netip.Prefix
+	}
+	parsed := make([]netip.Prefix, len(s.model.Prefixes))
+	var hits []match
 	for i, p := range s.model.Prefixes {
 		pf, err := netip.ParsePrefix(p.Prefix)
 		if err != nil {
 			continue
 		}
+		parsed[i] = pf
 		if st := q["status"]; len(st) > 0 && !slices.Contains(st, p.Status) {
 			continue
 		}
@@ -222,17 +228,19 @@ func (s *Server) prefixes(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
-		out = append(out, s.prefixJSON(r, i, p, pf))
+		hits = append(hits, match{i, pf})
 	}
 	// NetBox orders prefixes by VRF, then network, then mask length.
-	slices.SortStableFunc(out, func(a, b netbox.Prefix) int {
-		return netip.MustParsePrefix(a.Prefix).Compare(netip.MustParsePrefix(b.Prefix))
-	})
-	from, to, next, prev, ok := page(w, r, len(out))
+	slices.SortStableFunc(hits, func(a, b match) int { return a.pf.Compare(b.pf) })
+	from, to, next, prev, ok := page(w, r, len(hits))
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, netbox.PaginatedPrefixList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+	out := make([]netbox.Prefix, 0, to-from)
+	for _, h := range hits[from:to] {
+		out = append(out, s.prefixJSON(r, h.i, s.model.Prefixes[h.i], h.pf, parsed))
+	}
+	writeJSON(w, http.StatusOK, netbox.PaginatedPrefixList{Count: int32(len(hits)), Next: next, Previous: prev, Results: out})
 }
 
 // inSite is NetBox's site filter on prefixes: scoped to the site, or to the site's group.
@@ -245,12 +253,11 @@ func (s *Server) inSite(p Prefix, slug string) bool {
 	return false
 }
 
-func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix) netbox.Prefix {
+func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix, all []netip.Prefix) netbox.Prefix {
 	id := int32(i + 1)
 	children, depth := 0, 0
-	for _, o := range s.model.Prefixes {
-		op, err := netip.ParsePrefix(o.Prefix)
-		if err != nil || op == pf {
+	for _, op := range all {
+		if !op.IsValid() || op == pf {
 			continue
 		}
 		if op.Bits() > pf.Bits() && pf.Contains(op.Addr()) {
