@@ -42,7 +42,20 @@ CA to trust. --lab asks the lab's NetBox instead, shaped after the runbook file'
 	return cmd
 }
 
-// connectNetBox connects to the configured NetBox, or starts the lab's; close stops what it started.
+// withNetBox runs f with a client of the configured NetBox, or of the lab's (started for f and
+// stopped after); the whole job gets five minutes.
+func withNetBox(ctx context.Context, o *netboxOptions, f func(context.Context, *netbox.Client) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	client, closeFn, err := connectNetBox(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return f(ctx, client)
+}
+
+// connectNetBox connects to the configured NetBox, or starts the lab's; closeFn stops what it started.
 func connectNetBox(ctx context.Context, o *netboxOptions) (_ *netbox.Client, closeFn func(), err error) {
 	closeFn = func() {}
 	var cfg netbox.Config
@@ -86,25 +99,20 @@ func netboxPrefixesCommand(s streams, o *netboxOptions) *cobra.Command {
 			if format != "table" && format != "csv" {
 				return withCode(exitBadInput, fmt.Errorf("--format %q: want csv or table", format))
 			}
-			ctx, cancel := context.WithTimeout(c.Context(), 5*time.Minute)
-			defer cancel()
-			client, closeFn, err := connectNetBox(ctx, o)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			ps, err := client.Prefixes(ctx, f)
-			if err != nil {
-				return err
-			}
-			util, err := utilisations(ctx, client, ps)
-			if err != nil {
-				return err
-			}
-			if format == "csv" {
-				return writePrefixCSV(s.out, ps, util)
-			}
-			return writePrefixTable(s.out, ps, util)
+			return withNetBox(c.Context(), o, func(ctx context.Context, client *netbox.Client) error {
+				ps, err := client.Prefixes(ctx, f)
+				if err != nil {
+					return err
+				}
+				util, err := utilisations(ctx, client, ps)
+				if err != nil {
+					return err
+				}
+				if format == "csv" {
+					return writePrefixCSV(s.out, ps, util)
+				}
+				return writePrefixTable(s.out, ps, util)
+			})
 		},
 	}
 	fl := cmd.Flags()
@@ -217,18 +225,13 @@ addresses in use. Lists every mismatch; exits 1 when there is one.`,
 					}
 				}
 			}
-			ctx, cancel := context.WithTimeout(c.Context(), 5*time.Minute)
-			defer cancel()
-			client, closeFn, err := connectNetBox(ctx, o)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			prefixes, findings, err := client.Audit(ctx, uses, want)
-			if err != nil {
-				return err
-			}
-			return reportAudit(s.out, client.Version, o.file, uses, want, prefixes, findings)
+			return withNetBox(c.Context(), o, func(ctx context.Context, client *netbox.Client) error {
+				prefixes, findings, err := client.Audit(ctx, uses, want)
+				if err != nil {
+					return err
+				}
+				return reportAudit(s.out, client.Version, o.file, uses, want, prefixes, findings)
+			})
 		},
 	}
 	cmd.Flags().IntSliceVar(&vlans, "vlan", nil, "the stretched VLAN IDs (default: those of the runbooks' ipam checks)")
