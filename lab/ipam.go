@@ -18,40 +18,69 @@ import (
 // scoped to the site group both sites belong to; the next /24 of the VLAN is Reserved, which is
 // where the ipam-moved fault puts the VM.
 const (
-	labSiteGroup   = "stretched-dc"
-	labVLAN        = 200
-	labVLANName    = "stretched"
-	reservedSubnet = 1 // the third octet of the reserved /24 next to the VM's
+	labSiteGroup = "stretched-dc"
+	labVLAN      = 200
+	labVLANName  = "stretched"
 )
 
+// vmPrefixes are the VM's subnet (a /24, or a /64 for IPv6), the Reserved one right after it, and
+// the container around both.
+func vmPrefixes(ip netip.Addr) (subnet, reserved, wide netip.Prefix) {
+	bits, wideBits := 24, 16
+	if ip.Is6() {
+		bits, wideBits = 64, 48
+	}
+	subnet = netip.PrefixFrom(ip, bits).Masked()
+	b, off := subnet.Addr().As16(), 0
+	if ip.Is4() {
+		off = 12 // As16 maps IPv4 into the last four bytes
+	}
+	for i := off + bits/8 - 1; i >= off; i-- { // add one at the subnet's last bit
+		if b[i]++; b[i] != 0 {
+			break
+		}
+	}
+	next := netip.AddrFrom16(b)
+	if ip.Is4() {
+		next = next.Unmap()
+	}
+	return subnet, netip.PrefixFrom(next, bits), netip.PrefixFrom(ip, wideBits).Masked()
+}
+
 // guestIP is the address VMware Tools report: the ipam-moved fault re-addresses the VM into the
-// reserved prefix, and nobody updated DNS or NetBox.
+// reserved prefix (same host part), and nobody updated DNS or NetBox.
 func (l *Lab) guestIP() string {
-	if !l.faults.IPAMMoved {
+	ip, err := netip.ParseAddr(l.opts.VMIP)
+	if !l.faults.IPAMMoved || err != nil {
 		return l.opts.VMIP
 	}
-	a := netip.MustParseAddr(l.opts.VMIP).As4()
-	a[2] += reservedSubnet
-	return netip.AddrFrom4(a).String()
+	subnet, reserved, _ := vmPrefixes(ip)
+	a, r, s := ip.As16(), reserved.Addr().As16(), subnet.Addr().As16()
+	for i := range a {
+		a[i] = r[i] | (a[i] &^ s[i])
+	}
+	moved := netip.AddrFrom16(a)
+	if ip.Is4() {
+		moved = moved.Unmap()
+	}
+	return moved.String()
 }
 
 // ipamModel is the NetBox data of a lab: the stretched VLAN's prefixes, the gateway, the VM's
 // address on its interface, and a management /24 per other host, scoped to that host's site.
-func ipamModel(o Options) netboxapi.Model {
-	vm := netip.MustParsePrefix(o.VMIP + "/24").Masked()
-	reserved := vm.Addr().As4()
-	reserved[2] += reservedSubnet
-	wide := netip.PrefixFrom(vm.Addr(), 16).Masked()
+func ipamModel(o Options, ip netip.Addr) netboxapi.Model {
+	vm, reserved, wide := vmPrefixes(ip)
 	gw := vm.Addr().Next()
+	mask := fmt.Sprintf("/%d", vm.Bits())
 	m := netboxapi.Model{
 		Prefixes: []netboxapi.Prefix{
 			{Prefix: wide.String(), Status: "container", ScopeGroup: labSiteGroup, Description: "stretched L2 range, both sites"},
 			{Prefix: vm.String(), Status: "active", VID: labVLAN, VLANName: labVLANName, ScopeGroup: labSiteGroup, Tenant: "payments", Description: "app tier, stretched across SITE-A and SITE-B"},
-			{Prefix: netip.PrefixFrom(netip.AddrFrom4(reserved), 24).String(), Status: "reserved", VID: labVLAN, VLANName: labVLANName, ScopeGroup: labSiteGroup, Description: "reserved for the next migration wave"},
+			{Prefix: reserved.String(), Status: "reserved", VID: labVLAN, VLANName: labVLANName, ScopeGroup: labSiteGroup, Description: "reserved for the next migration wave"},
 		},
 		Addresses: []netboxapi.Address{
-			{Address: gw.String() + "/24", Status: "active", DNSName: "gw-vlan200.example"},
-			{Address: o.VMIP + "/24", Status: "active", VM: o.VM, Interface: "eth0", DNSName: o.VM + ".site-a.example"},
+			{Address: gw.String() + mask, Status: "active", DNSName: "gw-vlan200.example"},
+			{Address: ip.String() + mask, Status: "active", VM: o.VM, Interface: "eth0", DNSName: o.VM + ".site-a.example"},
 		},
 	}
 	site := "SITE-A"
@@ -95,13 +124,14 @@ func StartIPAM(dir string, o Options) (*IPAM, error) {
 	if o.VMIP == "" {
 		o.VMIP = "10.20.0.15"
 	}
-	if _, err := netip.ParseAddr(o.VMIP); err != nil || !netip.MustParseAddr(o.VMIP).Is4() {
-		return nil, fmt.Errorf("lab NetBox: VM address %q: want IPv4", o.VMIP)
+	ip, err := netip.ParseAddr(o.VMIP)
+	if err != nil {
+		return nil, fmt.Errorf("lab NetBox: VM address: %w", err)
 	}
 	var tok [20]byte
 	rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
-	s := netboxapi.Start(ipamModel(o), token)
+	s := netboxapi.Start(ipamModel(o, ip), token)
 	ca := filepath.Join(dir, "netbox-ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate()}), 0o644); err != nil {
 		s.Close()
