@@ -123,7 +123,9 @@ func (c IPAMAddressCheck) judge(ctx context.Context, ipam IPAM, ip string) Resul
 		problems = append(problems, fmt.Sprintf("prefix %s is scoped to %s, not site group %s", p.Prefix, scopeName(p), c.SiteGroup))
 	}
 	addrs, err := ipam.Addresses(ctx, ip)
-	if err != nil {
+	if err != nil && len(problems) > 0 {
+		return Result{Outcome: Fail, Summary: problems[0], Evidence: append(append(problems[1:], evidence...), err.Error())}
+	} else if err != nil {
 		return Result{Outcome: Inconclusive, Summary: err.Error(), Evidence: evidence}
 	}
 	if len(addrs) == 0 {

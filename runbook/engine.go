@@ -188,6 +188,9 @@ func Redactor(secrets []string) func(string) string {
 	if len(secrets) == 0 {
 		return func(s string) string { return s }
 	}
+	// Longest first: where one secret starts another, the whole longer one goes.
+	secrets = slices.Clone(secrets)
+	slices.SortStableFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	pairs := make([]string, 0, 2*len(secrets))
 	for _, s := range secrets {
 		pairs = append(pairs, s, "[REDACTED]")

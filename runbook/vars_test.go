@@ -103,3 +103,15 @@ func TestQuotedRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactorLongestFirst(t *testing.T) {
+	// The NetBox token and a secret var that is its prefix: the whole token must go, in any order.
+	for _, secrets := range [][]string{{"abc", "abcdef"}, {"abcdef", "abc"}} {
+		if got := Redactor(secrets)("token abcdef and abc"); got != "token [REDACTED] and [REDACTED]" {
+			t.Errorf("%v: %q", secrets, got)
+		}
+	}
+	if got := Redactor(nil)("plain"); got != "plain" {
+		t.Errorf("no secrets: %q", got)
+	}
+}
