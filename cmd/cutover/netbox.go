@@ -19,6 +19,7 @@ import (
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/netbox"
 	"github.com/cutover/cutover/lab"
+	"github.com/cutover/cutover/runbook"
 )
 
 // netboxOptions say which NetBox to ask: NETBOX_* from the environment, or the lab's.
@@ -60,11 +61,16 @@ func connectNetBox(ctx context.Context, o *netboxOptions) (_ *netbox.Client, clo
 	closeFn = func() {}
 	var cfg netbox.Config
 	if o.lab {
+		// The lab is shaped after the file's seed runbook (else its first), as `cutover lab` would be.
 		opts := lab.Options{}
-		if _, rb, err := loadRunbook(o.file, seedRunbook); err == nil {
+		if doc, err := runbook.Load(o.file); err == nil && len(doc.Runbooks) > 0 {
+			rb := &doc.Runbooks[0]
+			if seed, err := doc.Runbook(seedRunbook); err == nil {
+				rb = seed
+			}
 			opts = labOptions(rb)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, nil, err
+		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, nil, withCode(exitBadInput, err)
 		}
 		dir, err := os.MkdirTemp("", "cutover-netbox-")
 		if err != nil {
