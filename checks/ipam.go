@@ -30,7 +30,16 @@ type IPAMAddress struct {
 }
 
 // IPAMVM is NetBox's virtual machine record: where it thinks the VM runs.
-type IPAMVM struct{ Name, Site, Cluster string }
+type IPAMVM struct {
+	ID                  int
+	Name, Site, Cluster string
+}
+
+// IPAMUpdater writes VM records; only a check that says update: true uses it.
+type IPAMUpdater interface {
+	// PlaceVM records the VM's site and cluster (an empty one stays) and returns the record after.
+	PlaceVM(ctx context.Context, vm IPAMVM, site, cluster string) (IPAMVM, error)
+}
 
 // IPAM reads the IPAM source of truth.
 type IPAM interface {
@@ -213,8 +222,12 @@ func titleCase(s string) string {
 }
 
 // IPAMVMRecord passes when NetBox's record of the VM names the cluster vCenter runs it in (and the
-// expected site, if given): after a move, NetBox follows or the failure lists what to update.
-type IPAMVMRecord struct{ VM, Site string }
+// expected site, if given): after a move, NetBox follows or the failure lists what to update. With
+// Update, cutover makes the update itself and the evidence holds the record before and after.
+type IPAMVMRecord struct {
+	VM, Site string
+	Update   bool
+}
 
 // Run asks vCenter and NetBox.
 func (c IPAMVMRecord) Run(ctx context.Context, env Env) Result {
@@ -229,26 +242,54 @@ func (c IPAMVMRecord) Run(ctx context.Context, env Env) Result {
 		if len(recs) == 0 {
 			return fail(fmt.Sprintf("NetBox has no virtual machine %s: create it in cluster %s", c.VM, st.Cluster))
 		}
+		var stale IPAMVM
 		var best []string
 		for _, r := range recs {
-			var update []string
-			if !strings.EqualFold(r.Cluster, st.Cluster) {
-				update = append(update, fmt.Sprintf("cluster %s → %s", orNone(r.Cluster), st.Cluster))
-			}
-			if c.Site != "" && !strings.EqualFold(r.Site, c.Site) {
-				update = append(update, fmt.Sprintf("site %s → %s", orNone(r.Site), c.Site))
-			}
+			update := c.updates(r, st.Cluster)
 			if len(update) == 0 {
 				return pass(fmt.Sprintf("NetBox has %s in cluster %s, site %s, as vCenter does", c.VM, r.Cluster, orNone(r.Site)))
 			}
 			if best == nil || len(update) < len(best) {
-				best = update
+				best, stale = update, r
 			}
 		}
-		r := fail(fmt.Sprintf("NetBox record of %s is stale: update %s", c.VM, strings.Join(best, ", ")))
+		var evidence []string
 		for _, rec := range recs {
-			r.Evidence = append(r.Evidence, fmt.Sprintf("NetBox: virtual machine %s, cluster %s, site %s", rec.Name, orNone(rec.Cluster), orNone(rec.Site)))
+			evidence = append(evidence, "NetBox: "+describeVM(rec))
 		}
-		return r
+		u, ok := env.IPAM.(IPAMUpdater)
+		if !c.Update || !ok || len(recs) != 1 {
+			r := fail(fmt.Sprintf("NetBox record of %s is stale: update %s", c.VM, strings.Join(best, ", ")))
+			if c.Update {
+				r.Evidence = append(r.Evidence, fmt.Sprintf("not updated: %d records named %s", len(recs), c.VM))
+			}
+			r.Evidence = append(r.Evidence, evidence...)
+			return r
+		}
+		after, err := u.PlaceVM(ctx, stale, c.Site, st.Cluster)
+		if err != nil {
+			return Result{Outcome: Fail, Summary: fmt.Sprintf("NetBox record of %s is stale and the update failed: %v", c.VM, err), Evidence: evidence}
+		}
+		evidence = []string{"NetBox before: " + describeVM(stale), "NetBox after:  " + describeVM(after)}
+		if rest := c.updates(after, st.Cluster); len(rest) > 0 {
+			return Result{Outcome: Fail, Summary: fmt.Sprintf("NetBox record of %s still stale after the update: %s", c.VM, strings.Join(rest, ", ")), Evidence: evidence}
+		}
+		return Result{Outcome: Pass, Summary: fmt.Sprintf("NetBox record of %s updated: %s", c.VM, strings.Join(best, ", ")), Evidence: evidence}
 	})
+}
+
+// updates lists what the record needs to match vCenter's cluster and the expected site.
+func (c IPAMVMRecord) updates(r IPAMVM, cluster string) []string {
+	var update []string
+	if !strings.EqualFold(r.Cluster, cluster) {
+		update = append(update, fmt.Sprintf("cluster %s → %s", orNone(r.Cluster), cluster))
+	}
+	if c.Site != "" && !strings.EqualFold(r.Site, c.Site) {
+		update = append(update, fmt.Sprintf("site %s → %s", orNone(r.Site), c.Site))
+	}
+	return update
+}
+
+func describeVM(v IPAMVM) string {
+	return fmt.Sprintf("virtual machine %s, cluster %s, site %s", v.Name, orNone(v.Cluster), orNone(v.Site))
 }

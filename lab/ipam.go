@@ -88,6 +88,7 @@ func ipamModel(o Options, ip netip.Addr) netboxapi.Model {
 		site = "SITE-B"
 	}
 	m.VMs = []netboxapi.VM{{Name: o.VM, Site: site, Cluster: site}}
+	m.Clusters = []string{"SITE-A", "SITE-B"} // named as the lab vCenter's clusters
 	sites := map[string]bool{}
 	for _, z := range []string{"site-a", "site-b"} {
 		m.Sites = append(m.Sites, netboxapi.Site{Name: strings.ToUpper(z), Slug: z, Group: labSiteGroup})

@@ -79,8 +79,9 @@ func (k *ipamKind) needsVCenter() bool { return k.Address.Text == "" }
 
 // netboxVMKind is the netbox_vm check: NetBox's record of the VM says where vCenter runs it.
 type netboxVMKind struct {
-	VM   Tmpl `yaml:"vm" required:"true" desc:"VM name, the same in vCenter and NetBox"`
-	Site Tmpl `yaml:"site" desc:"the site NetBox must record (default: only the cluster is compared)"`
+	VM     Tmpl `yaml:"vm" required:"true" desc:"VM name, the same in vCenter and NetBox"`
+	Site   Tmpl `yaml:"site" desc:"the site NetBox must record (default: only the cluster is compared)"`
+	Update bool `yaml:"update" desc:"write a stale record (site, cluster) to NetBox; the journal keeps it before and after"`
 }
 
 func (k *netboxVMKind) validate(v *validator, c *CheckSpec, path string) {
@@ -92,7 +93,7 @@ func (k *netboxVMKind) validate(v *validator, c *CheckSpec, path string) {
 }
 
 func (k *netboxVMKind) build(_ *CheckSpec, vals Values) (checks.Check, error) {
-	return checks.IPAMVMRecord{VM: k.VM.Render(vals, nil), Site: k.Site.Render(vals, nil)}, nil
+	return checks.IPAMVMRecord{VM: k.VM.Render(vals, nil), Site: k.Site.Render(vals, nil), Update: k.Update}, nil
 }
 
 func (k *netboxVMKind) subject(vals Values) string { return k.VM.Render(vals, nil) }

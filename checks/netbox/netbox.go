@@ -259,15 +259,53 @@ func (c *Client) VirtualMachines(ctx context.Context, name string) ([]checks.IPA
 	})
 	out := make([]checks.IPAMVM, len(vms))
 	for i, v := range vms {
-		out[i].Name = v.Name
-		if s := v.Site.Get(); s != nil {
-			out[i].Site = s.Name
-		}
-		if cl := v.Cluster.Get(); cl != nil {
-			out[i].Cluster = cl.Name
-		}
+		out[i] = vmRecord(v)
 	}
 	return out, err
+}
+
+func vmRecord(v nb.VirtualMachineWithConfigContext) checks.IPAMVM {
+	out := checks.IPAMVM{ID: int(v.Id), Name: v.Name}
+	if s := v.Site.Get(); s != nil {
+		out.Site = s.Name
+	}
+	if cl := v.Cluster.Get(); cl != nil {
+		out.Cluster = cl.Name
+	}
+	return out
+}
+
+// PlaceVM writes the VM record's site and cluster (an empty one stays) and returns the record
+// NetBox answers with. The token needs change permission on virtual machines.
+func (c *Client) PlaceVM(ctx context.Context, vm checks.IPAMVM, site, cluster string) (checks.IPAMVM, error) {
+	var req nb.PatchedWritableVirtualMachineWithConfigContextRequest
+	if site != "" {
+		sites, resp, err := c.api.DcimAPI.DcimSitesList(ctx).Name([]string{site}).Limit(2).Execute()
+		if err != nil {
+			return vm, c.wrap("find site "+site, resp, err)
+		}
+		if len(sites.Results) != 1 {
+			return vm, fmt.Errorf("NetBox %s: %d sites named %q, want one", c.base, len(sites.Results), site)
+		}
+		v := nb.Int32AsPatchedWritableVLANRequestSite(&sites.Results[0].Id)
+		req.Site.Set(&v)
+	}
+	if cluster != "" {
+		cls, resp, err := c.api.VirtualizationAPI.VirtualizationClustersList(ctx).Name([]string{cluster}).Limit(2).Execute()
+		if err != nil {
+			return vm, c.wrap("find cluster "+cluster, resp, err)
+		}
+		if len(cls.Results) != 1 {
+			return vm, fmt.Errorf("NetBox %s: %d clusters named %q, want one", c.base, len(cls.Results), cluster)
+		}
+		v := nb.Int32AsDeviceWithConfigContextRequestCluster(&cls.Results[0].Id)
+		req.Cluster.Set(&v)
+	}
+	after, resp, err := c.api.VirtualizationAPI.VirtualizationVirtualMachinesPartialUpdate(ctx, int32(vm.ID)).PatchedWritableVirtualMachineWithConfigContextRequest(req).Execute()
+	if err != nil {
+		return vm, c.wrap("update virtual machine "+vm.Name, resp, err)
+	}
+	return vmRecord(*after), nil
 }
 
 // Utilisation computes what NetBox's prefix view shows: for a container, the share covered by

@@ -36,7 +36,8 @@ func world() netboxapi.Model {
 			{Address: "10.20.1.9/24", Status: "active", VM: "app-03", Interface: "eth0"},
 			{Address: "10.20.0.17/24", Status: "active"},
 		},
-		VMs: []netboxapi.VM{{Name: "app-01", Site: "SITE-B", Cluster: "SITE-B"}, {Name: "app-02", Site: "SITE-A", Cluster: "SITE-A"}, {Name: "app-03"}},
+		Clusters: []string{"SITE-A", "SITE-B"},
+		VMs:      []netboxapi.VM{{Name: "app-01", Site: "SITE-B", Cluster: "SITE-B"}, {Name: "app-02", Site: "SITE-A", Cluster: "SITE-A"}, {Name: "app-03"}},
 	}
 }
 
@@ -246,6 +247,28 @@ type vm struct{ ip, cluster string }
 
 func (v vm) VMState(_ context.Context, name string) (checks.VMState, error) {
 	return checks.VMState{Name: name, IP: v.ip, IPs: []string{v.ip}, Cluster: v.cluster}, nil
+}
+
+func TestIPAMVMRecordUpdate(t *testing.T) {
+	c := connect(t, world())
+	env := checks.Env{IPAM: c, Inventory: vm{"10.20.0.16", "SITE-B"}}
+	r := checks.IPAMVMRecord{VM: "app-02", Site: "SITE-B", Update: true}.Run(context.Background(), env)
+	if r.Outcome != checks.Pass || r.Summary != "NetBox record of app-02 updated: cluster SITE-A → SITE-B, site SITE-A → SITE-B" ||
+		!strings.HasPrefix(strings.Join(r.Evidence, "\n"), "NetBox before: virtual machine app-02, cluster SITE-A, site SITE-A\nNetBox after:  virtual machine app-02, cluster SITE-B, site SITE-B\nvCenter: app-02") {
+		t.Fatalf("%s %q %q", r.Outcome, r.Summary, r.Evidence)
+	}
+	// NetBox kept it: a read-only check now passes.
+	if r := (checks.IPAMVMRecord{VM: "app-02", Site: "SITE-B"}).Run(context.Background(), env); r.Outcome != checks.Pass {
+		t.Errorf("after the update: %s %q", r.Outcome, r.Summary)
+	}
+	// A site NetBox does not know: nothing is written, and the failure says why.
+	r = checks.IPAMVMRecord{VM: "app-01", Site: "SITE-C", Update: true}.Run(context.Background(), env)
+	if r.Outcome != checks.Fail || !strings.Contains(r.Summary, `update failed: NetBox https://127.0.0.1`) || !strings.Contains(r.Summary, `0 sites named "SITE-C", want one`) {
+		t.Errorf("%s %q", r.Outcome, r.Summary)
+	}
+	if vms, _ := c.VirtualMachines(context.Background(), "app-01"); len(vms) != 1 || vms[0].Site != "SITE-B" || vms[0].Cluster != "SITE-B" {
+		t.Errorf("app-01 changed: %+v", vms)
+	}
 }
 
 func TestIPAMVMRecord(t *testing.T) {

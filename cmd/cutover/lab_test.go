@@ -106,6 +106,36 @@ func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
 	}
 }
 
+// With update: true a stale NetBox record is written, before and after in the journal.
+func TestLabNetBoxUpdate(t *testing.T) {
+	seed, err := os.ReadFile("../../runbooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const check = `{kind: netbox_vm, vm: "{{ .vm }}", site: "{{ .target_site }}"}`
+	if !bytes.Contains(seed, []byte(check)) {
+		t.Fatal("the seed runbook has no netbox_vm check")
+	}
+	file := filepath.Join(t.TempDir(), "runbooks.yaml")
+	os.WriteFile(file, bytes.Replace(seed, []byte(check), []byte(`{kind: netbox_vm, vm: "{{ .vm }}", site: "{{ .target_site }}", update: true}`), 1), 0o600)
+	code, out, errs, lines, _ := labRun(t, file, "", "--yes", "--fault", "netbox-stale", "--relocate-time", "500ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if got := checkOutcome(lines, "netbox-record", "netbox_vm"); len(got) != 1 || got[0] != "pass: NetBox record of app-01 updated: cluster SITE-A → SITE-B, site SITE-A → SITE-B" {
+		t.Errorf("netbox_vm: %v", got)
+	}
+	var evidence []any
+	for _, l := range lines {
+		if l.Type == "check" && l.Data["kind"] == "netbox_vm" {
+			evidence, _ = l.Data["evidence"].([]any)
+		}
+	}
+	if len(evidence) < 2 || evidence[0] != "NetBox before: virtual machine app-01, cluster SITE-A, site SITE-A" || evidence[1] != "NetBox after:  virtual machine app-01, cluster SITE-B, site SITE-B" {
+		t.Errorf("journaled evidence %q", evidence)
+	}
+}
+
 func TestLabFaults(t *testing.T) {
 	quick := filepath.Join(t.TempDir(), "runbooks.yaml")
 	seed, err := os.ReadFile("../../runbooks.yaml")
