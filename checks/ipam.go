@@ -126,7 +126,7 @@ func (c IPAMAddressCheck) judge(ctx context.Context, ipam IPAM, ip string) Resul
 		problems = append(problems, fmt.Sprintf("%s is in prefix %s, which is %s, not Active", ip, p.Prefix, titleCase(p.Status)))
 	}
 	if c.VID != 0 && p.VID != c.VID {
-		problems = append(problems, fmt.Sprintf("prefix %s is on %s, not VLAN %d", p.Prefix, vlanName(p), c.VID))
+		problems = append(problems, fmt.Sprintf("prefix %s is on %s, not VLAN %d", p.Prefix, VLANName(p), c.VID))
 	}
 	if c.SiteGroup != "" && !(p.ScopeType == "dcim.sitegroup" && strings.EqualFold(p.Scope, c.SiteGroup)) {
 		problems = append(problems, fmt.Sprintf("prefix %s is scoped to %s, not site group %s", p.Prefix, scopeName(p), c.SiteGroup))
@@ -153,7 +153,7 @@ func (c IPAMAddressCheck) judge(ctx context.Context, ipam IPAM, ip string) Resul
 	if len(problems) > 0 {
 		return Result{Outcome: Fail, Summary: problems[0], Evidence: append(problems[1:], evidence...)}
 	}
-	return Result{Outcome: Pass, Summary: fmt.Sprintf("%s is Active in %s on %s", ip, p.Prefix, vlanName(p)), Evidence: evidence}
+	return Result{Outcome: Pass, Summary: fmt.Sprintf("%s is Active in %s on %s", ip, p.Prefix, VLANName(p)), Evidence: evidence}
 }
 
 // assigned: an Active address object on the VM's interface (or any VM's, when no VM is named).
@@ -171,7 +171,7 @@ func (c IPAMAddressCheck) assigned(addrs []IPAMAddress) bool {
 
 // DescribePrefix is a prefix in one line: status, VLAN, scope, tenant, description.
 func DescribePrefix(p IPAMPrefix) string {
-	s := fmt.Sprintf("%s %s, %s, %s", p.Prefix, titleCase(p.Status), vlanName(p), scopeName(p))
+	s := fmt.Sprintf("%s %s, %s, %s", p.Prefix, titleCase(p.Status), VLANName(p), scopeName(p))
 	if p.Tenant != "" {
 		s += ", tenant " + p.Tenant
 	}
@@ -196,7 +196,8 @@ func DescribeAddress(a IPAMAddress) string {
 	return s
 }
 
-func vlanName(p IPAMPrefix) string {
+// VLANName is a prefix's VLAN as people say it: VLAN 200 (stretched).
+func VLANName(p IPAMPrefix) string {
 	if p.VID == 0 {
 		return "no VLAN"
 	}

@@ -63,7 +63,7 @@ func (c *Client) Audit(ctx context.Context, uses []Use, vlans []int) ([]checks.I
 		case p.Status != "active":
 			findings = append(findings, Finding{OutsideActive, u.Address, fmt.Sprintf("%s %s (%s) lies in %s, a %s prefix, not an Active one", role, u.Address, u.Where, p.Prefix, p.Status)})
 		case len(vlans) > 0 && !slices.Contains(vlans, p.VID):
-			findings = append(findings, Finding{VLANMismatch, u.Address, fmt.Sprintf("%s %s (%s) lies in %s on %s; the runbooks expect VLAN %s", role, u.Address, u.Where, p.Prefix, vlanOf(p), joinInts(vlans))})
+			findings = append(findings, Finding{VLANMismatch, u.Address, fmt.Sprintf("%s %s (%s) lies in %s on %s; the runbooks expect VLAN %s", role, u.Address, u.Where, p.Prefix, checks.VLANName(p), joinInts(vlans))})
 		}
 	}
 	for _, p := range prefixes {
@@ -85,13 +85,6 @@ func (c *Client) Audit(ctx context.Context, uses []Use, vlans []int) ([]checks.I
 		}
 	}
 	return prefixes, findings, nil
-}
-
-func vlanOf(p checks.IPAMPrefix) string {
-	if p.VID == 0 {
-		return "no VLAN"
-	}
-	return fmt.Sprintf("VLAN %d (%s)", p.VID, p.VLAN)
 }
 
 func joinInts(v []int) string {

@@ -47,6 +47,19 @@ func (p *tmuxPane) waitFor(timeout time.Duration, want ...string) string {
 	return ""
 }
 
+// waitGone waits until the screen no longer shows text.
+func (p *tmuxPane) waitGone(timeout time.Duration, text string) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !strings.Contains(p.tmux("capture-pane", "-p", "-t", "console"), text) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("screen still shows %q", text)
+}
+
 func TestConsoleInTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -72,6 +85,9 @@ func TestConsoleInTmux(t *testing.T) {
 	}
 	p.tmux("send-keys", "-t", "console", "?")
 	p.waitFor(10*time.Second, "pause before the next step")
+	// Close the key list again, so the rest of the run has the whole screen.
+	p.tmux("send-keys", "-t", "console", "?")
+	p.waitGone(10*time.Second, "pause before the next step")
 	p.tmux("send-keys", "-t", "console", "p")
 	p.waitFor(30*time.Second, "vMotion app-01", "gateway 10.20.0.1 from app")
 	screen = p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "✗ 2 packets lost, limit 1", "↶ migrate-back")
