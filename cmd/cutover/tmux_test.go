@@ -90,10 +90,9 @@ func TestConsoleInTmux(t *testing.T) {
 	p.waitGone(10*time.Second, "pause before the next step")
 	p.tmux("send-keys", "-t", "console", "p")
 	p.waitFor(30*time.Second, "vMotion app-01", "gateway 10.20.0.1 from app")
-	screen = p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "✗ 2 packets lost, limit 1", "↶ migrate-back")
-	if !strings.Contains(screen, "run ended: rolled-back") {
-		t.Errorf("final screen:\n%s", screen)
-	}
+	// The header turns ROLLED-BACK with the run's last event; the status bar says the run ended once
+	// the engine has returned (journal closed and signed), a moment later.
+	p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "✗ 2 packets lost, limit 1", "↶ migrate-back", "run ended: rolled-back")
 	p.tmux("send-keys", "-t", "console", "q")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
