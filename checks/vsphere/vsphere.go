@@ -24,6 +24,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/internal/editdist"
 )
 
 // Config is how to reach vCenter, read like govc reads it.
@@ -161,7 +162,7 @@ func (c *Client) hostSystem(ctx context.Context, name string) (*object.HostSyste
 func near(name string, candidates []string) string {
 	var out []string
 	for _, c := range candidates {
-		if strings.Contains(strings.ToLower(c), strings.ToLower(name)) || strings.Contains(strings.ToLower(name), strings.ToLower(c)) || distance(strings.ToLower(name), strings.ToLower(c)) <= 3 {
+		if strings.Contains(strings.ToLower(c), strings.ToLower(name)) || strings.Contains(strings.ToLower(name), strings.ToLower(c)) || editdist.Levenshtein(strings.ToLower(name), strings.ToLower(c)) <= 3 {
 			out = append(out, c)
 		}
 	}
@@ -176,26 +177,6 @@ func near(name string, candidates []string) string {
 		return fmt.Sprintf(" (%d others exist)", len(candidates))
 	}
 	return " (did you mean " + strings.Join(out, ", ") + "?)"
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // name reads an object's name.
