@@ -200,8 +200,11 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 	task := simulator.CreateTask(vm, "relocateVm", func(t *simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		step := vm.lab.opts.RelocateTime / time.Duration(len(vmotionStages))
 		for _, s := range vmotionStages {
-			t.SetTaskDescription(ctx, &types.SetTaskDescription{Description: types.LocalizableMessage{Key: "vmotion", Message: s.stage}})
-			t.UpdateProgress(ctx, &types.UpdateProgress{PercentDone: s.at})
+			// Under the task's lock: the property collector reads it concurrently for the client.
+			ctx.WithLock(t, func() {
+				t.SetTaskDescription(ctx, &types.SetTaskDescription{Description: types.LocalizableMessage{Key: "vmotion", Message: s.stage}})
+				t.UpdateProgress(ctx, &types.UpdateProgress{PercentDone: s.at})
+			})
 			if s.at == 92 {
 				vm.lab.switchover()
 			}
