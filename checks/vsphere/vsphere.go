@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/find"
@@ -61,9 +62,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Client is a logged-in vCenter session scoped to one datacenter.
 type Client struct {
-	vc     *vim25.Client
+	vc   *vim25.Client
+	host string
+
+	// finder caches the datacenter's folders without locking: one lookup at a time (checks of a
+	// gate run concurrently).
+	findMu sync.Mutex
 	finder *find.Finder
-	host   string
+}
+
+// find1 runs one inventory lookup with the finder to itself.
+func find1[T any](c *Client, lookup func(*find.Finder) (T, error)) (T, error) {
+	c.findMu.Lock()
+	defer c.findMu.Unlock()
+	return lookup(c.finder)
 }
 
 var _ checks.Migrator = (*Client)(nil)
@@ -123,14 +135,14 @@ func explainTLS(host string, err error) error {
 
 // vm finds a VM by name (or inventory path), listing near matches when there is none.
 func (c *Client) vm(ctx context.Context, name string) (*object.VirtualMachine, error) {
-	vm, err := c.finder.VirtualMachine(ctx, name)
+	vm, err := find1(c, func(f *find.Finder) (*object.VirtualMachine, error) { return f.VirtualMachine(ctx, name) })
 	if err == nil {
 		return vm, nil
 	}
 	var nf *find.NotFoundError
 	if errors.As(err, &nf) {
 		var names []string
-		if all, err := c.finder.VirtualMachineList(ctx, "*"); err == nil {
+		if all, err := find1(c, func(f *find.Finder) ([]*object.VirtualMachine, error) { return f.VirtualMachineList(ctx, "*") }); err == nil {
 			for _, v := range all {
 				names = append(names, v.Name())
 			}
@@ -141,14 +153,14 @@ func (c *Client) vm(ctx context.Context, name string) (*object.VirtualMachine, e
 }
 
 func (c *Client) hostSystem(ctx context.Context, name string) (*object.HostSystem, error) {
-	h, err := c.finder.HostSystem(ctx, name)
+	h, err := find1(c, func(f *find.Finder) (*object.HostSystem, error) { return f.HostSystem(ctx, name) })
 	if err == nil {
 		return h, nil
 	}
 	var nf *find.NotFoundError
 	if errors.As(err, &nf) {
 		var names []string
-		if all, err := c.finder.HostSystemList(ctx, "*"); err == nil {
+		if all, err := find1(c, func(f *find.Finder) ([]*object.HostSystem, error) { return f.HostSystemList(ctx, "*") }); err == nil {
 			for _, v := range all {
 				names = append(names, v.Name())
 			}
@@ -261,7 +273,7 @@ func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachin
 	spec.Host = &ref
 	switch {
 	case m.Pool != "":
-		pool, err := c.finder.ResourcePool(ctx, m.Pool)
+		pool, err := find1(c, func(f *find.Finder) (*object.ResourcePool, error) { return f.ResourcePool(ctx, m.Pool) })
 		if err != nil {
 			return nil, spec, fmt.Errorf("resource pool %s: %w", m.Pool, err)
 		}
@@ -275,7 +287,7 @@ func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachin
 		}
 	}
 	if m.Datastore != "" {
-		ds, err := c.finder.Datastore(ctx, m.Datastore)
+		ds, err := find1(c, func(f *find.Finder) (*object.Datastore, error) { return f.Datastore(ctx, m.Datastore) })
 		if err != nil {
 			return nil, spec, fmt.Errorf("datastore %s: %w", m.Datastore, err)
 		}
