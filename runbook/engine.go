@@ -230,32 +230,47 @@ func (e *Engine) journalErr() error {
 func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 	ctx, e.cancel = context.WithCancelCause(ctx)
 	defer e.cancel(nil)
-	rb := e.cfg.Runbook
 	start := e.cfg.Clock()
-	if e.cfg.Resume != nil {
-		out := e.resumeRun(ctx)
-		return e.finish(out, start)
-	}
-	e.emit(EvRunStart, "", e.runStart())
-	if e.cfg.WindowOverride != "" {
-		e.emit(EvDecision, "", DecisionData{Choice: "override-window", Reason: e.redact(e.cfg.WindowOverride), By: e.cfg.Operator})
+	if rs := e.cfg.Resume; rs != nil {
+		e.emit(EvResume, "", ResumeData{Operator: e.cfg.Operator, Completed: slices.Sorted(maps.Keys(rs.Completed)), InFlight: rs.InFlight, Rollback: rs.Rollback != nil, Dropped: rs.Dropped})
+		if rs.Rollback != nil {
+			return e.finish(e.continueRollback(ctx, rs), start)
+		}
+	} else {
+		e.emit(EvRunStart, "", e.runStart())
+		if e.cfg.WindowOverride != "" {
+			e.emit(EvDecision, "", DecisionData{Choice: "override-window", Reason: e.redact(e.cfg.WindowOverride), By: e.cfg.Operator})
+		}
 	}
 	e.windowCheck()
 	stopWatch := e.watchWindow(ctx)
 	defer stopWatch()
+	return e.finish(e.runSteps(ctx), start)
+}
 
+// runSteps runs the steps in order, a resumed run from the first it had not completed, until one
+// fails (rolling back or aborting as its gate says) or all pass.
+func (e *Engine) runSteps(ctx context.Context) Outcome {
+	rb := e.cfg.Runbook
 	var completed []int
-	out := Outcome{Status: RunDone}
-steps:
 	for i := range rb.Steps {
 		st := &rb.Steps[i]
+		if e.cfg.Resume != nil {
+			done, stop := e.resumeStep(ctx, st)
+			if stop != nil {
+				return *stop
+			}
+			if done {
+				completed = append(completed, i)
+				continue
+			}
+		}
 		e.waitIfPaused(ctx, st.Name)
 		if stop, reason := e.hardStop(ctx, st.Name); stop {
-			out = Outcome{Status: RunAborted, Reason: reason}
 			if ctx.Err() != nil {
-				out.Status = RunInterrupted
+				return Outcome{Status: RunInterrupted, Reason: reason}
 			}
-			break
+			return Outcome{Status: RunAborted, Reason: reason}
 		}
 		r := e.runStep(ctx, st, PhaseRun, i+1, len(rb.Steps), "")
 		if r.status == StepPassed || r.status == StepOverridden {
@@ -264,15 +279,13 @@ steps:
 		}
 		switch r.next {
 		case Rollback:
-			out = e.rollback(ctx, i, completed, r.reason)
+			return e.rollback(ctx, i, completed, r.reason)
 		case Abort:
-			out = Outcome{Status: RunAborted, Reason: r.reason}
-		default:
-			out = Outcome{Status: RunInterrupted, Reason: r.reason}
+			return Outcome{Status: RunAborted, Reason: r.reason}
 		}
-		break steps
+		return Outcome{Status: RunInterrupted, Reason: r.reason}
 	}
-	return e.finish(out, start)
+	return Outcome{Status: RunDone}
 }
 
 // finish journals the run's end and its last checkpoint.

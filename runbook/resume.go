@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/cutover/cutover/checks"
 )
@@ -92,54 +90,32 @@ type ResumeData struct {
 	Dropped   int64    `json:"dropped_bytes,omitempty"` // a torn last line, cut
 }
 
-// resumeRun continues a run from its rebuilt state: a pending rollback goes on; otherwise the
-// first step not completed runs next. An action that finished is not run again; one that was
-// running when the run died is asked about (a migration needs no asking: it finds the VM where it
-// is and moves it only if it is not there yet).
-func (e *Engine) resumeRun(ctx context.Context) Outcome {
+// resumeStep decides a step of a resumed run before it runs: a completed step is done; an action
+// that finished is not run again; one that was running when the run died is asked about (a
+// migration needs no asking: it finds the VM where it is and moves it only if it is not there yet).
+// A pending rollback never gets here: Run continues it instead.
+func (e *Engine) resumeStep(ctx context.Context, st *Step) (done bool, stop *Outcome) {
 	rs := e.cfg.Resume
-	rb := e.cfg.Runbook
-	e.emit(EvResume, "", ResumeData{Operator: e.cfg.Operator, Completed: slices.Sorted(maps.Keys(rs.Completed)), InFlight: rs.InFlight, Rollback: rs.Rollback != nil, Dropped: rs.Dropped})
-	if rs.Rollback != nil {
-		return e.continueRollback(ctx, rs)
+	if rs.Completed[st.Name] {
+		return true, nil
 	}
-	var completed []int
-	for i := range rb.Steps {
-		st := &rb.Steps[i]
-		if rs.Completed[st.Name] {
-			completed = append(completed, i)
-			continue
-		}
-		if st.Name == rs.InFlight && st.hasAction() {
-			switch {
-			case rs.ActionDone[st.Name]:
-				e.skipAction[st.Name] = true
-			case rs.ActionBegan[st.Name] && st.Migrate == nil:
-				a, ok := e.ask(ctx, st.Name, QuestionData{Kind: AskConfirm, Prompt: fmt.Sprintf("The run died while step %s's action was running; its result is unknown. Run the action again?", st.Name),
-					Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Abort}}, nil)
-				if !ok {
-					return Outcome{Status: RunInterrupted, Reason: interruption(ctx)}
-				}
-				if a.Choice == Abort {
-					return Outcome{Status: RunAborted, Reason: a.Reason}
-				}
-			}
-		}
-		e.waitIfPaused(ctx, st.Name)
-		r := e.runStep(ctx, st, PhaseRun, i+1, len(rb.Steps), "")
-		if r.status == StepPassed || r.status == StepOverridden {
-			completed = append(completed, i)
-			continue
-		}
-		switch r.next {
-		case Rollback:
-			return e.rollback(ctx, i, completed, r.reason)
-		case Abort:
-			return Outcome{Status: RunAborted, Reason: r.reason}
-		}
-		return Outcome{Status: RunInterrupted, Reason: r.reason}
+	if st.Name != rs.InFlight || !st.hasAction() {
+		return false, nil
 	}
-	return Outcome{Status: RunDone}
+	switch {
+	case rs.ActionDone[st.Name]:
+		e.skipAction[st.Name] = true
+	case rs.ActionBegan[st.Name] && st.Migrate == nil:
+		a, ok := e.ask(ctx, st.Name, QuestionData{Kind: AskConfirm, Prompt: fmt.Sprintf("The run died while step %s's action was running; its result is unknown. Run the action again?", st.Name),
+			Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Abort}}, nil)
+		if !ok {
+			return false, &Outcome{Status: RunInterrupted, Reason: interruption(ctx)}
+		}
+		if a.Choice == Abort {
+			return false, &Outcome{Status: RunAborted, Reason: a.Reason}
+		}
+	}
+	return false, nil
 }
 
 // continueRollback runs the rollback steps the dead run had not finished, in the planned order.

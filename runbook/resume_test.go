@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // killedAfter runs a runbook with the harness and keeps the record up to and including the first
@@ -95,5 +96,42 @@ func TestResumeAsksBeforeRerunningACommandOfUnknownOutcome(t *testing.T) {
 	}
 	if _, err := RebuildResume(append(events, Event{Type: EvRunEnd, Data: RunEndData{Status: RunDone}})); err != ErrRunEnded {
 		t.Errorf("a finished run: %v", err)
+	}
+}
+
+// A run resumed past the point of no return meets the window's hard stop, as the first run would.
+func TestResumeMeetsTheHardStop(t *testing.T) {
+	book := `
+version: 1
+runbooks:
+  - name: t
+    window: {start: "2026-11-28T20:00:00Z", end: "2026-11-28T22:40:00Z", rollback_estimate: 30m, hard_stop: true}
+    steps:
+      - name: a
+        command: {run: "do a"}
+      - name: b
+        command: {run: "do b"}
+`
+	now := time.Date(2026, 11, 28, 21, 0, 0, 0, time.UTC)
+	clock := func() time.Time { now = now.Add(time.Millisecond); return now }
+	h := newHarness(t, book, map[string][]reply{"do a": {{}}, "do b": {{}}})
+	h.cfg.Clock = clock
+	h.run(t, context.Background())
+	var events []Event
+	for i, line := range trace(h.rec.events) {
+		if line == "step.end a passed" {
+			events = h.rec.events[:i+1]
+		}
+	}
+	rs, err := RebuildResume(events)
+	if err != nil || !rs.Completed["a"] {
+		t.Fatalf("rebuilt %+v %v (trace %q)", rs, err, trace(h.rec.events))
+	}
+	now = time.Date(2026, 11, 28, 22, 20, 0, 0, time.UTC) // the engineer resumes 80 minutes later
+	h2 := newHarness(t, book, nil, Answer{Choice: Abort, Reason: "too late; next window"})
+	h2.cfg.Clock, h2.cfg.Resume, h2.cfg.RunID = clock, rs, rs.RunID
+	out := h2.run(t, context.Background())
+	if out.Status != RunAborted || len(h2.decider.questions) != 1 || h2.decider.questions[0].Kind != AskWindow {
+		t.Fatalf("outcome %+v, questions %+v", out, h2.decider.questions)
 	}
 }
