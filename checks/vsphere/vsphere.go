@@ -133,41 +133,40 @@ func explainTLS(host string, err error) error {
 	return fmt.Errorf("vCenter %s: %w", host, err)
 }
 
-// vm finds a VM by name (or inventory path), listing near matches when there is none.
-func (c *Client) vm(ctx context.Context, name string) (*object.VirtualMachine, error) {
-	vm, err := find1(c, func(f *find.Finder) (*object.VirtualMachine, error) { return f.VirtualMachine(ctx, name) })
+// named is an inventory object with a name (VMs, hosts).
+type named interface{ Name() string }
+
+// lookup finds one object by name (or inventory path); when there is none, the error lists near
+// matches among all objects of the kind.
+func lookup[T named](c *Client, kind, name string, one func(*find.Finder) (T, error), all func(*find.Finder) ([]T, error)) (T, error) {
+	obj, err := find1(c, one)
 	if err == nil {
-		return vm, nil
+		return obj, nil
 	}
 	var nf *find.NotFoundError
-	if errors.As(err, &nf) {
-		var names []string
-		if all, err := find1(c, func(f *find.Finder) ([]*object.VirtualMachine, error) { return f.VirtualMachineList(ctx, "*") }); err == nil {
-			for _, v := range all {
-				names = append(names, v.Name())
-			}
-		}
-		return nil, fmt.Errorf("no such VM %q%s", name, near(name, names))
+	if !errors.As(err, &nf) {
+		return obj, fmt.Errorf("find %s %s: %w", kind, name, err)
 	}
-	return nil, fmt.Errorf("find VM %s: %w", name, err)
+	var names []string
+	if list, err := find1(c, all); err == nil {
+		for _, o := range list {
+			names = append(names, o.Name())
+		}
+	}
+	return obj, fmt.Errorf("no such %s %q%s", kind, name, near(name, names))
+}
+
+// vm finds a VM by name (or inventory path), listing near matches when there is none.
+func (c *Client) vm(ctx context.Context, name string) (*object.VirtualMachine, error) {
+	return lookup(c, "VM", name,
+		func(f *find.Finder) (*object.VirtualMachine, error) { return f.VirtualMachine(ctx, name) },
+		func(f *find.Finder) ([]*object.VirtualMachine, error) { return f.VirtualMachineList(ctx, "*") })
 }
 
 func (c *Client) hostSystem(ctx context.Context, name string) (*object.HostSystem, error) {
-	h, err := find1(c, func(f *find.Finder) (*object.HostSystem, error) { return f.HostSystem(ctx, name) })
-	if err == nil {
-		return h, nil
-	}
-	var nf *find.NotFoundError
-	if errors.As(err, &nf) {
-		var names []string
-		if all, err := find1(c, func(f *find.Finder) ([]*object.HostSystem, error) { return f.HostSystemList(ctx, "*") }); err == nil {
-			for _, v := range all {
-				names = append(names, v.Name())
-			}
-		}
-		return nil, fmt.Errorf("no such host %q%s", name, near(name, names))
-	}
-	return nil, fmt.Errorf("find host %s: %w", name, err)
+	return lookup(c, "host", name,
+		func(f *find.Finder) (*object.HostSystem, error) { return f.HostSystem(ctx, name) },
+		func(f *find.Finder) ([]*object.HostSystem, error) { return f.HostSystemList(ctx, "*") })
 }
 
 // near lists the candidates that look like a typo of name.
