@@ -20,6 +20,20 @@ import (
 
 // The console drives the seed runbook in the lab as an engineer would: confirm the move, watch the
 // graph fill, answer a failed post-check gate with a rollback, and see the VM back on SITE-A.
+// screenWaiter waits, up to 30 s each, for the console's output to show a text; each wait reads
+// only the output that came after the previous one.
+func screenWaiter(t *testing.T, tm *teatest.TestModel) func(what string) {
+	var seen bytes.Buffer
+	return func(what string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			seen.Write(b)
+			return bytes.Contains(seen.Bytes(), []byte(what))
+		}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+		seen.Reset()
+	}
+}
+
 func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 	seed, err := os.ReadFile("../../runbooks.yaml")
 	if err != nil {
@@ -34,15 +48,7 @@ func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 	o := runOptions{transcript: t.TempDir(), operator: "trainee@lab", forks: 50}
 	console := func(m tea.Model) error {
 		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
-		var seen bytes.Buffer
-		wait := func(what string) {
-			t.Helper()
-			teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-				seen.Write(b)
-				return bytes.Contains(seen.Bytes(), []byte(what))
-			}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
-			seen.Reset()
-		}
+		wait := screenWaiter(t, tm)
 		wait("CONFIRM · migrate")
 		tm.Type("p")
 		wait("gateway 10.20.0.1 from app")
@@ -86,15 +92,7 @@ func TestReplayOfALabRun(t *testing.T) {
 	}
 	console := func(m tea.Model) error {
 		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
-		var seen bytes.Buffer
-		wait := func(what string) {
-			t.Helper()
-			teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-				seen.Write(b)
-				return bytes.Contains(seen.Bytes(), []byte(what))
-			}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
-			seen.Reset()
-		}
+		wait := screenWaiter(t, tm)
 		wait("REPLAY · read-only")
 		wait("ROLLED-BACK")
 		tm.Type("[")
