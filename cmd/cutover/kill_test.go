@@ -3,75 +3,248 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// The real binary is killed (SIGKILL) at many points of a lab run; every resume must finish the
-// run and leave a journal that verifies, signatures and all.
+// How a kill point is chosen.
+const (
+	killAtBytes     = "bytes"     // once the journal has grown past a random size
+	killInFsync     = "fsync"     // past a random size, while a thread sits in fdatasync(2)
+	killInMigration = "migration" // after the vMotion started and N progress reports came in
+	killTorn        = "torn"      // like bytes, then the last line is cut short as a power loss would
+)
+
+type killPoint struct {
+	mode     string
+	size     int // journal bytes before the kill
+	progress int // migration progress lines before the kill
+	tornAt   float64
+}
+
+func (k killPoint) String() string {
+	switch k.mode {
+	case killInMigration:
+		return fmt.Sprintf("%s-%d", k.mode, k.progress)
+	default:
+		return fmt.Sprintf("%s-%d", k.mode, k.size)
+	}
+}
+
+// killPoints draws n points from seed; a clean seed lab journal is about 60 kB, its migration
+// reports about 8 progress lines.
+func killPoints(seed uint64, n int) []killPoint {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	modes := []string{killAtBytes, killInFsync, killInMigration, killTorn}
+	var pts []killPoint
+	for i := 0; i < n; i++ {
+		p := killPoint{mode: modes[i%len(modes)], size: 1 + r.IntN(56000), progress: r.IntN(8), tornAt: r.Float64()}
+		if p.mode == killTorn {
+			p.size = max(p.size, 2000) // keep run.start whole: there is no run to resume without it
+		}
+		pts = append(pts, p)
+	}
+	return pts
+}
+
+// The real binary is SIGKILLed at random points of a lab run. Each time, the journal must verify
+// up to its last whole line before anything touches it, `lab --resume` must finish the run
+// cleanly without rewriting a byte of what was journaled, and the finished journal, signed by two
+// operators' keys, must verify. CUTOVER_KILL_SEED reruns a failing draw.
 func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills and resumes several lab runs")
+		t.Skip("kills and resumes many lab runs")
 	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("CUTOVER_KILL_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("CUTOVER_KILL_SEED: %v", err)
+		}
+	}
+	t.Logf("CUTOVER_KILL_SEED=%d", seed)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "cutover")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
 	}
 	book := mustAbs(t, "../../runbooks.yaml")
-	for _, killAt := range []int{2, 9, 20, 30, 40, 52, 64, 76} {
-		t.Run(fmt.Sprintf("line-%d", killAt), func(t *testing.T) {
-			tr := filepath.Join(t.TempDir(), "tr")
-			run := exec.Command(bin, "lab", "--file", book, "--plain", "--yes", "--relocate-time", "1s", "--transcript", tr, "--operator", "first@lab")
-			run.Stdout, run.Stderr = new(bytes.Buffer), new(bytes.Buffer)
-			if err := run.Start(); err != nil {
-				t.Fatal(err)
-			}
-			journal := ""
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
-				if journal == "" {
-					if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
-						journal = m[0]
-					}
+	pts := killPoints(seed, 22)
+
+	// Lab runs mostly wait (vMotion, settle), so four at a time fit two cores.
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		killed  = map[string]int{}
+		slots   = make(chan struct{}, 4)
+		onTmpfs = isTmpfs(dir)
+	)
+	for _, p := range pts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			t.Run(p.String(), func(t *testing.T) {
+				if mode := killAndResume(t, bin, book, p); mode != "" {
+					mu.Lock()
+					killed[mode]++
+					mu.Unlock()
 				}
-				if journal != "" {
-					if b, err := os.ReadFile(journal); err == nil && bytes.Count(b, []byte("\n")) >= killAt {
-						break
-					}
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-			run.Process.Kill()
-			run.Wait()
-			if journal == "" {
-				t.Fatal("no journal")
-			}
-			before, _ := os.ReadFile(journal)
-			if bytes.Contains(before, []byte(`"type":"run.end"`)) {
-				t.Skipf("the run ended before line %d", killAt)
-			}
-			res := exec.Command(bin, "lab", "--resume", journal, "--plain", "--yes", "--relocate-time", "1s", "--operator", "second@lab")
-			out, _ := res.CombinedOutput()
-			// A clean run, killed anywhere, resumes to a clean end: nothing proceeded over.
-			if code := res.ProcessState.ExitCode(); code != 0 || strings.Contains(string(out), "overridden") {
-				t.Fatalf("resume after %d lines: exit %d\n%s", bytes.Count(before, []byte("\n")), code, out)
-			}
-			if !strings.Contains(string(out), "RESUME   by second@lab") {
-				t.Errorf("resume output:\n%s", out)
-			}
-			v := exec.Command(bin, "verify", journal, "--allowed-signers", strings.TrimSuffix(journal, ".jsonl")+".allowed_signers")
-			if vout, err := v.CombinedOutput(); err != nil {
-				t.Errorf("the resumed journal does not verify: %v\n%s", err, vout)
-			}
-			after, _ := os.ReadFile(journal)
-			if !bytes.HasPrefix(after, before[:bytes.LastIndexByte(before, '\n')+1]) {
-				t.Error("resume rewrote what the first run had journaled")
-			}
-		})
+			})
+		}()
 	}
+	wg.Wait()
+	total := 0
+	for _, n := range killed {
+		total += n
+	}
+	t.Logf("killed: %v", killed)
+	if total < 20 {
+		t.Errorf("only %d runs were killed before they ended (want ≥ 20): %v", total, killed)
+	}
+	if killed[killInFsync] == 0 && !onTmpfs {
+		t.Error("no run was caught inside fdatasync")
+	}
+	if killed[killInMigration] == 0 {
+		t.Error("no run was killed inside the migration")
+	}
+}
+
+// killAndResume runs one point; it returns how the run was killed, "" if it ended first.
+func killAndResume(t *testing.T, bin, book string, p killPoint) string {
+	tr := filepath.Join(t.TempDir(), "tr")
+	run := exec.Command(bin, "lab", "--file", book, "--plain", "--yes", "--relocate-time", "1s", "--transcript", tr, "--operator", "first@lab")
+	run.Stdout, run.Stderr = new(bytes.Buffer), new(bytes.Buffer)
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { run.Wait(); close(exited) }()
+	how, journal := watchAndKill(t, run.Process.Pid, tr, p, exited)
+	run.Process.Kill()
+	<-exited
+	if journal == "" {
+		t.Fatalf("no journal\n%s", run.Stderr)
+	}
+	before, _ := os.ReadFile(journal)
+	if bytes.Contains(before, []byte(`"type":"run.end"`)) {
+		t.Logf("the run ended before the kill point")
+		return ""
+	}
+	whole := bytes.Count(before, []byte("\n"))
+	if p.mode == killTorn {
+		// Cut the last whole line short, as a power loss mid-write would.
+		last := bytes.LastIndexByte(before[:len(before)-1], '\n') + 1
+		cut := last + 1 + int(p.tornAt*float64(len(before)-2-last))
+		if err := os.Truncate(journal, int64(cut)); err != nil {
+			t.Fatal(err)
+		}
+		whole--
+		before = before[:cut]
+	}
+	want := fmt.Sprintf("chain      intact, %d lines", whole)
+	if len(before) > 0 && before[len(before)-1] != '\n' {
+		want = fmt.Sprintf("chain      intact through line %d, then truncated", whole)
+	}
+	vout, _ := exec.Command(bin, "verify", journal).CombinedOutput()
+	if !strings.Contains(string(vout), want) {
+		t.Fatalf("killed (%s) after %d bytes, the journal does not verify to its last whole line; want %q:\n%s", how, len(before), want, vout)
+	}
+
+	res := exec.Command(bin, "lab", "--resume", journal, "--plain", "--yes", "--relocate-time", "1s", "--operator", "second@lab")
+	out, _ := res.CombinedOutput()
+	// A clean run, killed anywhere, resumes to a clean end: nothing proceeded over.
+	if code := res.ProcessState.ExitCode(); code != 0 || strings.Contains(string(out), "overridden") {
+		t.Fatalf("resume after a kill (%s) at %d lines: exit %d\n%s", how, whole, code, out)
+	}
+	if !strings.Contains(string(out), "RESUME   by second@lab") {
+		t.Errorf("resume output:\n%s", out)
+	}
+	v := exec.Command(bin, "verify", journal, "--allowed-signers", strings.TrimSuffix(journal, ".jsonl")+".allowed_signers")
+	if vout, err := v.CombinedOutput(); err != nil {
+		t.Errorf("the resumed journal does not verify: %v\n%s", err, vout)
+	}
+	after, _ := os.ReadFile(journal)
+	if !bytes.HasPrefix(after, before[:bytes.LastIndexByte(before, '\n')+1]) {
+		t.Error("resume rewrote what the first run had journaled")
+	}
+	t.Logf("killed (%s) at %d lines, resumed to %d", how, whole, bytes.Count(after, []byte("\n")))
+	return how
+}
+
+var progressLine = regexp.MustCompile(`"type":"migrate.progress"`)
+
+// watchAndKill waits for p's moment and returns how it was met (the caller kills). It polls
+// without sleeping while it waits for fdatasync, which lasts a fraction of a millisecond.
+func watchAndKill(t *testing.T, pid int, tr string, p killPoint, exited <-chan struct{}) (string, string) {
+	journal := ""
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return "", journal
+		default:
+		}
+		if journal == "" {
+			if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
+				journal = m[0]
+			}
+			if journal == "" {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+		}
+		switch p.mode {
+		case killInMigration:
+			b, _ := os.ReadFile(journal)
+			if bytes.Contains(b, []byte(`"type":"migrate","step":"migrate","data":{"phase":"start"`)) &&
+				len(progressLine.FindAllIndex(b, -1)) >= p.progress {
+				return p.mode, journal
+			}
+			time.Sleep(time.Millisecond)
+		case killInFsync:
+			if fi, err := os.Stat(journal); err == nil && fi.Size() >= int64(p.size) {
+				if inSyscall(pid, unix.SYS_FDATASYNC) {
+					return p.mode, journal
+				}
+				continue // spin: the window is short
+			}
+			time.Sleep(time.Millisecond)
+		default:
+			if fi, err := os.Stat(journal); err == nil && fi.Size() >= int64(p.size) {
+				return p.mode, journal
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	t.Fatalf("kill point %v not met in 60 s", p)
+	return "", ""
+}
+
+// inSyscall reports whether any thread of pid is blocked in syscall nr (/proc/PID/task/*/syscall).
+func inSyscall(pid int, nr int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+	want := strconv.Itoa(nr) + " "
+	for _, f := range tasks {
+		if b, err := os.ReadFile(f); err == nil && strings.HasPrefix(string(b), want) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTmpfs(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC
 }
