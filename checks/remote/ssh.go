@@ -151,12 +151,16 @@ func (s *SSH) conn(ctx context.Context, t Target) (*sshConn, error) {
 	return c, nil
 }
 
-// drop forgets a broken connection so the next command redials.
-func (s *SSH) drop(c *sshConn) {
+// drop forgets a broken connection so the next command redials. cl is the client found broken:
+// if another command has redialled meanwhile, the new connection stays.
+func (s *SSH) drop(c *sshConn, cl *ssh.Client) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client != cl {
+		return
+	}
 	c.close()
 	c.client, c.jumps = nil, nil
-	c.mu.Unlock()
 }
 
 func (s *SSH) dial(ctx context.Context, c *sshConn, spec hostSpec) error {
@@ -346,7 +350,7 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 		ctx, cancel = context.WithTimeoutCause(ctx, cmd.Timeout, ErrTimeout)
 		defer cancel()
 	}
-	conn, sess, err := r.session(ctx)
+	conn, cl, sess, err := r.session(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
 	}
@@ -362,8 +366,11 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
 	}
 	start := time.Now()
-	if err := sess.Start(cmd.commandLine()); err != nil {
-		r.s.drop(conn)
+	if err := r.s.await(ctx, conn, cl, func() error { return sess.Start(cmd.commandLine()) }); err != nil {
+		r.s.drop(conn, cl)
+		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
+			return Result{ExitCode: -1, Duration: time.Since(start)}, fmt.Errorf("ssh %s: %w%s (the server did not start the command)", r.name, ErrTimeout, after(cmd.Timeout))
+		}
 		return Result{}, fmt.Errorf("ssh %s: start: %w", r.name, err)
 	}
 	var mu sync.Mutex
@@ -397,14 +404,17 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	case <-ctx.Done():
 		select {
 		case p := <-pid:
-			r.kill(conn, p)
+			r.kill(conn, cl, p)
 		default:
 		}
 		sess.Signal(ssh.SIGKILL)
 		sess.Close()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second): // the channel lingers; the command itself is gone
+		case <-time.After(killGrace):
+			// The server does not even close the channel: it is stuck, and so is every
+			// session on this connection. Drop it; the next command redials.
+			r.s.drop(conn, cl)
 		}
 		res := Result{ExitCode: -1, Duration: time.Since(start)}
 		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
@@ -423,63 +433,79 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 		}
 	default:
 		// No exit status: the connection or the server went away mid-command.
-		r.s.drop(conn)
+		r.s.drop(conn, cl)
 		return Result{ExitCode: -1, Duration: res.Duration}, fmt.Errorf("ssh %s: %w while running the command: %v", r.name, ErrConnLost, waitErr)
 	}
 	return res, nil
 }
 
+// killGrace bounds each stage of ending a timed-out command (killing it, seeing its channel
+// close), so a stuck server costs at most a few seconds past the command's timeout.
+const killGrace = 2 * time.Second
+
 // kill ends a remote command's process group from a second session on the same connection.
-func (r *sshRunner) kill(conn *sshConn, pid string) {
+func (r *sshRunner) kill(conn *sshConn, cl *ssh.Client, pid string) {
 	for _, c := range pid {
 		if c < '0' || c > '9' {
 			return
 		}
 	}
-	conn.mu.Lock()
-	cl := conn.client
-	conn.mu.Unlock()
-	if cl == nil {
-		return
-	}
-	sess, err := cl.NewSession()
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
+	defer cancel()
+	var sess *ssh.Session
+	if r.s.await(ctx, conn, cl, func() (err error) { sess, err = cl.NewSession(); return err }) != nil {
 		return
 	}
 	defer sess.Close()
+	r.s.await(ctx, conn, cl, func() error { return sess.Run("kill -KILL -- -" + pid + " 2>/dev/null || kill -KILL " + pid) })
+}
+
+// await runs op, which waits for the server's answer (a channel open, an exec request). If ctx
+// ends first the connection is dropped, which ends op: a server that does not answer within the
+// command's time is stuck, and x/crypto/ssh's requests take no context.
+func (s *SSH) await(ctx context.Context, c *sshConn, cl *ssh.Client, op func() error) error {
 	done := make(chan error, 1)
-	go func() { done <- sess.Run("kill -KILL -- -" + pid + " 2>/dev/null || kill -KILL " + pid) }()
+	go func() { done <- op() }()
 	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		s.drop(c, cl)
+		<-done
+		return context.Cause(ctx)
 	}
 }
 
 // session gets a connection (dialling if needed) and opens a session on it, redialling once if
 // the pooled connection turns out to be dead.
-func (r *sshRunner) session(ctx context.Context) (*sshConn, *ssh.Session, error) {
+func (r *sshRunner) session(ctx context.Context) (*sshConn, *ssh.Client, *ssh.Session, error) {
 	for attempt := 0; ; attempt++ {
 		conn, err := r.s.conn(ctx, r.target)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		select {
 		case conn.sem <- struct{}{}:
 		case <-ctx.Done():
-			return nil, nil, context.Cause(ctx)
+			return nil, nil, nil, context.Cause(ctx)
 		}
 		conn.mu.Lock()
 		cl := conn.client
 		conn.mu.Unlock()
 		if cl != nil {
-			sess, err := cl.NewSession()
+			var sess *ssh.Session
+			err := r.s.await(ctx, conn, cl, func() (err error) { sess, err = cl.NewSession(); return err })
 			if err == nil {
-				return conn, sess, nil
+				return conn, cl, sess, nil
 			}
-			r.s.drop(conn)
+			if ctx.Err() != nil {
+				<-conn.sem
+				return nil, nil, nil, err
+			}
+			r.s.drop(conn, cl)
 			if attempt == 1 {
 				<-conn.sem
-				return nil, nil, fmt.Errorf("open session: %w", err)
+				return nil, nil, nil, fmt.Errorf("open session: %w", err)
 			}
 		}
 		<-conn.sem
