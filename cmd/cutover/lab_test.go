@@ -142,8 +142,9 @@ func TestLabFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Same runbook, shorter waits, so a fault that hangs a check costs seconds, not minutes.
-	os.WriteFile(quick, []byte(strings.NewReplacer("timeout: 10s", "timeout: 1s", "interval: 2s", "interval: 100ms", "settle: 5s", "settle: 600ms").Replace(string(seed))), 0o600)
+	// Same runbook, shorter waits, so a fault that hangs a check costs seconds, not minutes (3 s:
+	// under -race each lab tool is a race-instrumented binary that takes a while to start).
+	os.WriteFile(quick, []byte(strings.NewReplacer("timeout: 10s", "timeout: 3s", "interval: 2s", "interval: 100ms", "settle: 5s", "settle: 600ms").Replace(string(seed))), 0o600)
 
 	tests := []struct {
 		fault    string
