@@ -332,10 +332,50 @@ type Faults struct {
 	PingLoss        int           // gateway pings lost at switch-over (a clean vMotion loses 1)
 	IPAMMoved       bool          // the guest was re-addressed into the VLAN's reserved prefix
 	NetBoxStale     bool          // NetBox's VM record does not follow a move (no sync from vCenter)
+	SessionExpires  bool          // vCenter ends every session early in the vMotion
+}
+
+// String lists the faults as --fault values, "none" if there are none.
+func (f Faults) String() string {
+	var out []string
+	if f.RelocateFails {
+		out = append(out, "relocate-fails")
+	}
+	if f.UnitDown != "" {
+		out = append(out, "unit-down="+f.UnitDown)
+	}
+	if f.NewJournalError {
+		out = append(out, "new-journal-error")
+	}
+	if f.HostKeyChanged != "" {
+		out = append(out, "host-key-changed="+f.HostKeyChanged)
+	}
+	if f.ClockSkew != 0 {
+		out = append(out, "clock-skew="+f.ClockSkew.String())
+	}
+	if f.SlowCheck {
+		out = append(out, "slow-check")
+	}
+	if f.PingLoss != 0 {
+		out = append(out, fmt.Sprintf("ping-loss=%d", f.PingLoss))
+	}
+	if f.IPAMMoved {
+		out = append(out, "ipam-moved")
+	}
+	if f.NetBoxStale {
+		out = append(out, "netbox-stale")
+	}
+	if f.SessionExpires {
+		out = append(out, "session-expires")
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(out)
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -357,6 +397,8 @@ func ParseFault(s string, f *Faults) error {
 		f.IPAMMoved = true
 	case "netbox-stale":
 		f.NetBoxStale = true
+	case "session-expires":
+		f.SessionExpires = true
 	case "unit-down":
 		if err := need(); err != nil {
 			return err

@@ -150,3 +150,39 @@ func TestLabRelocateFails(t *testing.T) {
 		t.Errorf("a failed vMotion moved the VM to %s", st.Host)
 	}
 }
+
+// vCenter ends cutover's session in the middle of a vMotion (the session-expires fault: an idle
+// timeout, an admin): the client logs in again, follows the task that ran on meanwhile, and the
+// move completes.
+func TestLabSessionExpiresMidVMotion(t *testing.T) {
+	l := startLab(t, Faults{SessionExpires: true})
+	ctx := context.Background()
+	cfg := l.VCenter()
+	var relogins []error
+	cfg.OnRelogin = func(err error) { relogins = append(relogins, err) }
+	vc, err := vsphere.Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stages []string
+	err = vc.Relocate(ctx, checks.Move{VM: "app-01", Host: "esx-b-01"}, func(p checks.MoveProgress) { stages = append(stages, p.Stage) })
+	if err != nil {
+		t.Fatalf("relocate across a session expiry: %v (stages %v)", err, stages)
+	}
+	if vc.Relogins() != 1 || len(relogins) != 1 || relogins[0] != nil {
+		t.Errorf("relogins %d %v", vc.Relogins(), relogins)
+	}
+	if !strings.Contains(strings.Join(stages, "|"), "Switching over to the destination") {
+		t.Errorf("the task was not followed to its end after the new login: %v", stages)
+	}
+	if st, err := vc.VMState(ctx, "app-01"); err != nil || st.Host != "esx-b-01" {
+		t.Errorf("after the move: %+v %v", st, err)
+	}
+	// Between calls too: the next check after an expiry just works.
+	if n, err := l.vc.endSessions(ctx); n == 0 || err != nil {
+		t.Fatalf("end sessions: %d %v", n, err)
+	}
+	if st, err := vc.VMState(ctx, "app-01"); err != nil || st.Host != "esx-b-01" || vc.Relogins() != 2 {
+		t.Errorf("after a second expiry: %+v %v, relogins %d", st, err, vc.Relogins())
+	}
+}

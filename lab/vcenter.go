@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
@@ -39,6 +40,7 @@ type vcenter struct {
 	model *simulator.Model
 	srv   *simulator.Server
 	cfg   vsphere.Config
+	admin *vim25.Client // the lab's own session: lays out the inventory, ends sessions for faults
 }
 
 // startVCenter starts the simulator on 127.0.0.1 with TLS and a per-lab password, lays out the
@@ -73,6 +75,25 @@ func (v *vcenter) close() {
 	v.model.Remove()
 }
 
+// endSessions ends every session but the lab's own, as vCenter's idle timeout or an admin would,
+// and returns how many it ended.
+func (v *vcenter) endSessions(ctx context.Context) (int, error) {
+	var m mo.SessionManager
+	if err := property.DefaultCollector(v.admin).RetrieveOne(ctx, *v.admin.ServiceContent.SessionManager, []string{"sessionList", "currentSession"}, &m); err != nil {
+		return 0, err
+	}
+	var keys []string
+	for _, s := range m.SessionList {
+		if m.CurrentSession == nil || s.Key != m.CurrentSession.Key {
+			keys = append(keys, s.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	return len(keys), session.NewManager(v.admin).TerminateSession(ctx, keys)
+}
+
 // layout renames the simulator's inventory into the lab's two sites and places the VMs.
 func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 	sc := soap.NewClient(v.srv.URL, false)
@@ -86,6 +107,7 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 	if err := session.NewManager(c).Login(ctx, url.UserPassword(v.cfg.Username, v.cfg.Password)); err != nil {
 		return err
 	}
+	v.admin = c
 	f := find.NewFinder(c, true)
 	dc, err := f.DefaultDatacenter(ctx)
 	if err != nil {
@@ -207,6 +229,9 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 			})
 			if s.at == 92 {
 				vm.lab.switchover()
+			}
+			if s.at == vmotionStages[1].at && vm.lab.faults.SessionExpires {
+				vm.lab.vc.endSessions(context.Background())
 			}
 			time.Sleep(step)
 			if s.at >= 92 && vm.lab.faults.RelocateFails {

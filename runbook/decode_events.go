@@ -57,6 +57,8 @@ func DecodeData(typ EventType, raw json.RawMessage) (any, error) {
 		v = &ApprovalRequest{}
 	case EvApproval:
 		v = &ApprovalData{}
+	case EvNote:
+		v = &NoteData{}
 	default:
 		return raw, nil
 	}

@@ -201,6 +201,10 @@ func Redactor(secrets []string) func(string) string {
 
 // emit records an event and shows it to the watcher. After a journal failure it does nothing: the
 // run is being stopped.
+// Note journals what a client of the outside world (vCenter, NetBox) reports mid-run. Safe from
+// any goroutine.
+func (e *Engine) Note(source, text string) { e.emit(EvNote, "", NoteData{Source: source, Text: text}) }
+
 func (e *Engine) emit(typ EventType, step string, data any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -35,6 +35,7 @@ const (
 	EvApprovalRq EventType = "approval.request"
 	EvApproval   EventType = "approval"
 	EvRunEnd     EventType = "run.end"
+	EvNote       EventType = "note"
 )
 
 // Event is one fact of a run. The engine emits them in one order; the journal records them in that
@@ -219,6 +220,13 @@ type WindowEventData struct {
 	Phase    string `json:"phase"`
 	Left     Millis `json:"left_ms"`
 	Rollback Millis `json:"rollback_estimate_ms,omitempty"`
+}
+
+// NoteData is something a connection to the outside reported mid-run that bears on the proof
+// (vCenter ended the session and cutover logged in again), journaled where it happened.
+type NoteData struct {
+	Source string `json:"source"`
+	Text   string `json:"text"`
 }
 
 // ApprovalRequest asks for sign-offs: each approver signs Message (SSHSIG, namespace

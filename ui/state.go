@@ -200,6 +200,10 @@ func (r *run) apply(ev runbook.Event) {
 		}
 	case runbook.PauseData:
 		r.paused = d.Paused
+	case runbook.NoteData:
+		if r.current >= 0 && r.current < len(r.steps) {
+			r.steps[r.current].addOutput("! " + d.Source + ": " + d.Text)
+		}
 	case runbook.ResumeData:
 		r.status = "running"
 	case runbook.ApprovalRequest:

@@ -36,6 +36,9 @@ type Config struct {
 	Insecure   bool   // GOVC_INSECURE: skip certificate verification
 	CACerts    string // GOVC_TLS_CA_CERTS: PEM files (colon-separated) to trust
 	Datacenter string // GOVC_DATACENTER
+
+	// OnRelogin, if set, hears each time an expired session is replaced (err nil) or cannot be.
+	OnRelogin func(err error)
 }
 
 // ErrNoVCenter means GOVC_URL is not set.
@@ -62,8 +65,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Client is a logged-in vCenter session scoped to one datacenter.
 type Client struct {
-	vc   *vim25.Client
-	host string
+	vc      *vim25.Client
+	host    string
+	relogin *relogin // nil without credentials
 
 	// finder caches the datacenter's folders without locking: one lookup at a time (checks of a
 	// gate run concurrently).
@@ -100,10 +104,14 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, explainTLS(u.Host, err)
 	}
+	var rl *relogin
 	if u.User != nil {
 		if err := session.NewManager(vc).Login(ctx, u.User); err != nil {
 			return nil, fmt.Errorf("vCenter %s: login as %s failed: %w", u.Host, u.User.Username(), err)
 		}
+		direct := *vc
+		rl = &relogin{next: vc.RoundTripper, vc: &direct, user: u.User, onRelogin: cfg.OnRelogin}
+		vc.RoundTripper = rl
 	}
 	f := find.NewFinder(vc, true)
 	var dc *object.Datacenter
@@ -116,7 +124,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("vCenter %s: datacenter: %w (set GOVC_DATACENTER)", u.Host, err)
 	}
 	f.SetDatacenter(dc)
-	return &Client{vc: vc, finder: f, host: u.Host}, nil
+	return &Client{vc: vc, finder: f, host: u.Host, relogin: rl}, nil
 }
 
 // explainTLS turns certificate errors into what to do about them.
@@ -359,27 +367,40 @@ func (c *Client) Relocate(ctx context.Context, m checks.Move, progress func(chec
 	start := time.Now()
 	var info types.TaskInfo
 	last := -1
-	err = property.Wait(ctx, property.DefaultCollector(c.vc), task.Reference(), []string{"info"}, func(pc []types.PropertyChange) bool {
-		for _, ch := range pc {
-			if ch.Name == "info" && ch.Val != nil {
-				info = ch.Val.(types.TaskInfo)
+	ended := func() bool { return info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError }
+	follow := func() error {
+		return property.Wait(ctx, property.DefaultCollector(c.vc), task.Reference(), []string{"info"}, func(pc []types.PropertyChange) bool {
+			for _, ch := range pc {
+				if ch.Name == "info" && ch.Val != nil {
+					info = ch.Val.(types.TaskInfo)
+				}
 			}
+			stage := string(info.State)
+			if info.Description != nil && info.Description.Message != "" {
+				stage = info.Description.Message
+			}
+			pct := int(info.Progress)
+			if info.State == types.TaskInfoStateSuccess {
+				pct = 100
+			}
+			if progress != nil && (pct != last || info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError) {
+				progress(checks.MoveProgress{Percent: pct, Stage: stage, Elapsed: time.Since(start)})
+				last = pct
+			}
+			return ended()
+		})
+	}
+	// The task runs on in vCenter whatever happens to our session. If the session expired mid-wait
+	// (relogin opened a new one), the old session's property collector is gone: follow the task
+	// again from where it is now.
+	for seen := c.Relogins(); ; {
+		err = follow()
+		if err == nil || ended() || ctx.Err() != nil || c.Relogins() == seen {
+			break
 		}
-		stage := string(info.State)
-		if info.Description != nil && info.Description.Message != "" {
-			stage = info.Description.Message
-		}
-		pct := int(info.Progress)
-		if info.State == types.TaskInfoStateSuccess {
-			pct = 100
-		}
-		if progress != nil && (pct != last || info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError) {
-			progress(checks.MoveProgress{Percent: pct, Stage: stage, Elapsed: time.Since(start)})
-			last = pct
-		}
-		return info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError
-	})
-	if err != nil {
+		seen = c.Relogins()
+	}
+	if err != nil && !ended() {
 		return fmt.Errorf("relocate %s → %s: waiting for task %s: %w", m.VM, m.Host, task.Reference().Value, err)
 	}
 	if info.State == types.TaskInfoStateError {

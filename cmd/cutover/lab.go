@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"slices"
 	"time"
 
@@ -95,6 +97,10 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	}
 	opts := labOptions(rb)
 	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost = o.operator, relocate, f, vmHost
+	// The vCenter simulator logs its own request errors (a collector of an ended session, say)
+	// through the standard logger: not the run's, and they would tear the console.
+	defer log.SetOutput(log.Writer())
+	log.SetOutput(io.Discard)
 	start := time.Now()
 	l, err := lab.Start(context.Background(), opts)
 	if err != nil {
@@ -103,7 +109,7 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	defer l.Close()
 	vc, nb := l.VCenter(), l.NetBox()
 	fmt.Fprintf(s.out, "lab: ready in %s: vCenter https://%s (SITE-A: esx-a-01 esx-a-02, SITE-B: esx-b-01 esx-b-02), NetBox %s, %d SSH hosts on 127.0.0.1, faults: %s\n",
-		time.Since(start).Round(time.Millisecond), vc.URL, nb.URL, len(opts.Hosts), describeFaults(f))
+		time.Since(start).Round(time.Millisecond), vc.URL, nb.URL, len(opts.Hosts), f)
 	return execute(s, file, data, rb, o, target{
 		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
 		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
@@ -132,39 +138,4 @@ func sortedHosts(rb *runbook.Runbook) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-func describeFaults(f lab.Faults) string {
-	var out []string
-	if f.RelocateFails {
-		out = append(out, "relocate-fails")
-	}
-	if f.UnitDown != "" {
-		out = append(out, "unit-down="+f.UnitDown)
-	}
-	if f.NewJournalError {
-		out = append(out, "new-journal-error")
-	}
-	if f.HostKeyChanged != "" {
-		out = append(out, "host-key-changed="+f.HostKeyChanged)
-	}
-	if f.ClockSkew != 0 {
-		out = append(out, "clock-skew="+f.ClockSkew.String())
-	}
-	if f.SlowCheck {
-		out = append(out, "slow-check")
-	}
-	if f.PingLoss != 0 {
-		out = append(out, fmt.Sprintf("ping-loss=%d", f.PingLoss))
-	}
-	if f.IPAMMoved {
-		out = append(out, "ipam-moved")
-	}
-	if f.NetBoxStale {
-		out = append(out, "netbox-stale")
-	}
-	if len(out) == 0 {
-		return "none"
-	}
-	return fmt.Sprint(out)
 }

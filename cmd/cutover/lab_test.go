@@ -220,6 +220,21 @@ func TestLabFaults(t *testing.T) {
 				t.Errorf("output:\n%s", out)
 			}
 		}},
+		{"session-expires", "", true, 0, "esx-b-01", func(t *testing.T, out string, lines []journalLine) {
+			var notes []string
+			for _, l := range lines {
+				if l.Type == "note" {
+					notes = append(notes, fmt.Sprintf("%s %v: %v", l.Step, l.Data["source"], l.Data["text"]))
+				}
+			}
+			// Logged in again and followed the running task: the move is not failed for it.
+			if len(notes) != 1 || !strings.Contains(notes[0], "vcenter: the session expired") || !strings.Contains(notes[0], "logged in again") {
+				t.Errorf("notes %q", notes)
+			}
+			if !strings.Contains(out, "note     vcenter: the session expired") || !strings.Contains(out, "moved esx-a-01 → esx-b-01") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
 		{"slow-check", "a systemctl hangs on app-01; calling the owner\n", false, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
 			if got := checkOutcome(lines, "pre-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "inconclusive: timed out") {
 				t.Errorf("unit_active: %v", got)

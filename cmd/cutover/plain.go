@@ -145,6 +145,8 @@ func (p *printer) print(ev runbook.Event) {
 			what = "continuing the rollback"
 		}
 		p.line(ev, "RESUME", "by %s: %s%s", d.Operator, what, note)
+	case runbook.NoteData:
+		p.line(ev, "note", "%s: %s", d.Source, d.Text)
 	case runbook.WindowEventData:
 		msg := map[string]string{"open": "open", "closing": "CLOSING", "no-return": "PAST THE POINT OF NO RETURN", "closed": "CLOSED"}[d.Phase]
 		p.line(ev, "window", "%s: %s left", msg, fmtMillis(d.Left))

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"os/user"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -198,6 +199,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	}
 	secrets := vals.Secrets()
 	var vc checks.Migrator
+	notes := &noteRelay{}
 	if rb.NeedsVCenter() {
 		cfg := tgt.vcenter
 		if cfg == nil {
@@ -210,7 +212,15 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		if cfg.Password != "" {
 			secrets = append(secrets, cfg.Password)
 		}
-		client, err := vsphere.Connect(ctx, *cfg)
+		withNote := *cfg
+		withNote.OnRelogin = func(err error) {
+			if err != nil {
+				notes.note("vcenter", "the session expired and logging in again failed: "+err.Error())
+				return
+			}
+			notes.note("vcenter", "the session expired (idle timeout or ended by an admin); logged in again")
+		}
+		client, err := vsphere.Connect(ctx, withNote)
 		if err != nil {
 			return withCode(exitBadInput, err)
 		}
@@ -279,14 +289,16 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	var out runbook.Outcome
 	var runErr error
 	if s.console != nil || (!o.plain && isTerminal(s.out)) {
-		out, runErr = runConsole(ctx, s, cfg, o)
+		out, runErr = runConsole(ctx, s, cfg, o, notes)
 	} else {
 		cfg.Watch = printer.print
 		cfg.Decider = &stdinDecider{in: s.in, out: s.out}
 		if o.yes {
 			cfg.Decider = runbook.AutoDecider{}
 		}
-		out, runErr = runbook.New(cfg).Run(ctx)
+		eng := runbook.New(cfg)
+		notes.set(eng)
+		out, runErr = eng.Run(ctx)
 	}
 	closeErr := w.Close()
 	printer.summary(out)
@@ -335,3 +347,25 @@ func agentSock() string { return os.Getenv("SSH_AUTH_SOCK") }
 
 func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// noteRelay hands what clients connected before the engine report mid-run (vCenter logging in
+// again) to the engine's journal.
+type noteRelay struct {
+	mu  sync.Mutex
+	eng *runbook.Engine
+}
+
+func (r *noteRelay) set(e *runbook.Engine) {
+	r.mu.Lock()
+	r.eng = e
+	r.mu.Unlock()
+}
+
+func (r *noteRelay) note(source, text string) {
+	r.mu.Lock()
+	eng := r.eng
+	r.mu.Unlock()
+	if eng != nil {
+		eng.Note(source, text)
+	}
+}

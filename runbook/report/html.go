@@ -90,6 +90,13 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 		}
 		p("</table>")
 	}
+	if len(r.Notes) > 0 {
+		p("<h2>Notes</h2><table><tr><th>time</th><th>from</th><th>note</th></tr>")
+		for _, n := range r.Notes {
+			p("<tr><td>%s</td><td>%s</td><td>%s</td></tr>", n.At.UTC().Format("15:04:05"), e(n.Source), e(n.Text))
+		}
+		p("</table>")
+	}
 	if r.Rollback != nil {
 		p("<h2>Rollback</h2><p>Triggered by <b>%s</b>: %s</p><p>Ran: %s</p>", e(r.Rollback.Trigger), e(r.Rollback.Reason), e(strings.Join(r.Rollback.Steps, " → ")))
 	}

@@ -81,6 +81,13 @@ func (r *Report) Markdown(w io.Writer) error {
 		}
 	}
 
+	if len(r.Notes) > 0 {
+		p("\n## Notes\n\n| time | from | note |\n|---|---|---|\n")
+		for _, n := range r.Notes {
+			p("| %s | %s | %s |\n", n.At.UTC().Format("15:04:05"), mdEscape(n.Source), mdEscape(n.Text))
+		}
+	}
+
 	if r.Rollback != nil {
 		p("\n## Rollback\n\nTriggered by **%s**: %s\n\nRan: %s\n", r.Rollback.Trigger, mdEscape(r.Rollback.Reason), strings.Join(r.Rollback.Steps, " → "))
 	}

@@ -29,6 +29,7 @@ type Report struct {
 	Steps      []Step
 	Problems   []Problem // failed or inconclusive checks and actions, with evidence
 	Decisions  []Decision
+	Notes      []Note
 	Migrations []Migration
 	Watch      *Watch
 	Rollback   *runbook.RollbackData
@@ -61,6 +62,12 @@ type Problem struct {
 type Decision struct {
 	Step, Question, Choice, Reason, By string
 	At                                 time.Time
+}
+
+// Note is what a connection reported mid-run (vCenter logged in again).
+type Note struct {
+	Source, Text string
+	At           time.Time
 }
 
 // Migration is one vMotion.
@@ -141,6 +148,8 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 			if r.Watch != nil {
 				r.Watch.Samples = append(r.Watch.Samples, d.Samples...)
 			}
+		case runbook.NoteData:
+			r.Notes = append(r.Notes, Note{Source: d.Source, Text: d.Text, At: ev.Time})
 		case runbook.RollbackData:
 			rb := d
 			r.Rollback = &rb

@@ -122,3 +122,22 @@ func TestSparklineBucketsKeepLosses(t *testing.T) {
 		t.Errorf("sparkline %q (%d marks)", line, n)
 	}
 }
+
+func TestNotesReachBothFormats(t *testing.T) {
+	evs := append(run(), runbook.Event{Seq: 99, Time: t0.Add(time.Minute), Run: "r1", Type: runbook.EvNote,
+		Data: runbook.NoteData{Source: "vcenter", Text: "the session expired; logged in again <again>"}})
+	r := Build("x.jsonl", evs, &transcript.Report{})
+	var md, html strings.Builder
+	if err := r.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.HTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "## Notes") || !strings.Contains(md.String(), "| vcenter | the session expired; logged in again") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	if !strings.Contains(html.String(), "<td>vcenter</td><td>the session expired; logged in again &lt;again&gt;</td>") {
+		t.Errorf("html lacks the escaped note")
+	}
+}

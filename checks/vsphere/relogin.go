@@ -1,0 +1,108 @@
+package vsphere
+
+import (
+	"context"
+	"net/url"
+	"reflect"
+	"sync"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// relogin logs in again when vCenter answers NotAuthenticated (the session expired in a long
+// window, or an admin ended it) and repeats the call once. A change window outlives vCenter's
+// idle timeout; failing a post-check for that would be a false alarm.
+type relogin struct {
+	next soap.RoundTripper // the client's own transport
+	vc   *vim25.Client     // a client on next, for Login
+	user *url.Userinfo
+
+	mu    sync.Mutex // one login at a time; the others wait and retry on the new session
+	count int        // logins after the first, for messages and tests
+	// onRelogin, if set, hears of every new session (err nil) or failed attempt.
+	onRelogin func(err error)
+}
+
+func (r *relogin) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	r.mu.Lock()
+	gen := r.count
+	r.mu.Unlock()
+	err := r.next.RoundTrip(ctx, req, res)
+	if !expired(err, res) {
+		return err
+	}
+	switch req.(type) {
+	case *methods.LoginBody, *methods.LogoutBody:
+		return err
+	}
+	if lerr := r.login(ctx, gen); lerr != nil {
+		return err // the caller sees vCenter's own answer; onRelogin has the login's
+	}
+	// The failed call decoded its fault into res; start from a clean body.
+	v := reflect.ValueOf(res).Elem()
+	v.Set(reflect.Zero(v.Type()))
+	return r.next.RoundTrip(ctx, req, res)
+}
+
+// expired tells a session vCenter no longer knows: a NotAuthenticated fault, or, from the
+// property collector (which vCenter serves without a session), NotAuthenticated for properties.
+func expired(err error, res soap.HasFault) bool {
+	if err != nil {
+		return fault.Is(err, &types.NotAuthenticated{})
+	}
+	var objs []types.ObjectContent
+	switch r := res.(type) {
+	case *methods.RetrievePropertiesBody:
+		if r.Res != nil {
+			objs = r.Res.Returnval
+		}
+	case *methods.RetrievePropertiesExBody:
+		if r.Res != nil && r.Res.Returnval != nil {
+			objs = r.Res.Returnval.Objects
+		}
+	case *methods.ContinueRetrievePropertiesExBody:
+		if r.Res != nil {
+			objs = r.Res.Returnval.Objects
+		}
+	}
+	for _, o := range objs {
+		for _, m := range o.MissingSet {
+			if _, ok := m.Fault.Fault.(*types.NotAuthenticated); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// login opens a new session unless another call did so since gen.
+func (r *relogin) login(ctx context.Context, gen int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count != gen {
+		return nil
+	}
+	err := session.NewManager(r.vc).Login(ctx, r.user)
+	if err == nil {
+		r.count++
+	}
+	if r.onRelogin != nil {
+		r.onRelogin(err)
+	}
+	return err
+}
+
+// Relogins is how many times the client had to log in again.
+func (c *Client) Relogins() int {
+	if c.relogin == nil {
+		return 0
+	}
+	c.relogin.mu.Lock()
+	defer c.relogin.mu.Unlock()
+	return c.relogin.count
+}
