@@ -51,8 +51,9 @@ rm -rf "$B"; mkdir -p "$B"
 
 cutover=("$CUTOVER_BIN" run "$B/runbooks.yaml" --plain --yes --forks 100 --transcript "$B/tr"
          --ssh-config "$B/ssh_config" --known-hosts "$A/known_hosts")
-SSH_AUTH_SOCK= "${cutover[@]}" > "$B/sample.log" 2>&1 || { tail -20 "$B/sample.log"; exit 1; }
-echo "sample run: $(grep -c '^.* check ' "$B/sample.log") check lines, $(wc -l < "$(ls "$B"/tr/*.jsonl | head -1)") journal lines" >&2
+SSH_AUTH_SOCK= "${cutover[@]}" --ssh-timings > "$B/sample.log" 2>&1 || { tail -20 "$B/sample.log"; exit 1; }
+echo "sample run: $(grep -c '^.* check ' "$B/sample.log") check lines, $(wc -l < "$(ls "$B"/tr/*.jsonl | head -1)") journal lines; where its SSH time went:" >&2
+sed -n '/^ssh timings:/,$p' "$B/sample.log" >&2
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
 timeit() { # timeit RUNS CMD...: wall seconds of each run, one a line

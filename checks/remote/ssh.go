@@ -32,6 +32,7 @@ type SSHOptions struct {
 	DialTimeout time.Duration // TCP connect plus handshake; default 10s
 	MaxSessions int           // sessions at once per connection; default 8 (sshd allows 10)
 	Keepalive   time.Duration // probe idle connections this often; default 15s
+	Timings     *Timings      // if set, adds up where the time goes
 }
 
 // SSH is a pool of SSH connections, one per host, shared by every command of a run.
@@ -204,6 +205,7 @@ func (s *SSH) dial(ctx context.Context, c *sshConn, spec hostSpec) error {
 func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*ssh.Client, error) {
 	var conn net.Conn
 	var err error
+	start := time.Now()
 	if via == nil {
 		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", spec.addr())
 	} else {
@@ -212,14 +214,22 @@ func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*s
 	if err != nil {
 		return nil, err
 	}
+	s.opts.Timings.add(phaseTCP, start)
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
 	signers, notes := s.signers(spec)
+	kex, auth := time.Now(), time.Time{}
+	checkKey := s.keys.callback()
 	cfg := &ssh.ClientConfig{
-		User:              spec.user,
-		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })},
-		HostKeyCallback:   s.keys.callback(),
+		User: spec.user,
+		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })},
+		HostKeyCallback: func(host string, remote net.Addr, key ssh.PublicKey) error {
+			// Called once the key exchange is done: the rest of the handshake is authentication.
+			s.opts.Timings.add(phaseKex, kex)
+			auth = time.Now()
+			return checkKey(host, remote, key)
+		},
 		HostKeyAlgorithms: s.keys.algorithms(spec.addr()),
 		Timeout:           s.opts.DialTimeout,
 	}
@@ -236,6 +246,7 @@ func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*s
 		return nil, err
 	}
 	conn.SetDeadline(time.Time{})
+	s.opts.Timings.add(phaseAuth, auth)
 	return ssh.NewClient(cc, chans, reqs), nil
 }
 
@@ -350,6 +361,7 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 		ctx, cancel = context.WithTimeoutCause(ctx, cmd.Timeout, ErrTimeout)
 		defer cancel()
 	}
+	opened := time.Now()
 	conn, cl, sess, err := r.session(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
@@ -365,6 +377,7 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	if err != nil {
 		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
 	}
+	r.s.opts.Timings.add(phaseSession, opened)
 	start := time.Now()
 	if err := r.s.await(ctx, conn, cl, func() error { return sess.Start(cmd.commandLine()) }); err != nil {
 		r.s.drop(conn, cl)
@@ -423,6 +436,7 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 		return res, fmt.Errorf("ssh %s: %w", r.name, context.Cause(ctx))
 	}
 	res := Result{Duration: time.Since(start)}
+	r.s.opts.Timings.add(phaseExec, start)
 	var exitErr *ssh.ExitError
 	switch {
 	case waitErr == nil:

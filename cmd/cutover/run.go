@@ -45,6 +45,7 @@ type runOptions struct {
 	shadowListen   string
 	shadowKeys     string
 	shadowHostKey  string
+	sshTimings     bool
 }
 
 // shadowFlags adds the flags of the SSH shadow server.
@@ -75,7 +76,7 @@ holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or a
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&o.plain, "plain", false, "headless: one line per event, decisions on stdin (the only mode until the console lands)")
+	f.BoolVar(&o.plain, "plain", false, "headless: one line per event, decisions on stdin")
 	f.BoolVarP(&o.yes, "yes", "y", false, "answer proceed to every question; a failed gate still rolls back")
 	f.StringVar(&o.transcript, "transcript", "transcripts", "directory for the journal")
 	f.StringVar(&o.signKey, "sign-key", "", "private key (or .pub of an ssh-agent key) that signs the journal; default: the first ssh-agent key")
@@ -86,6 +87,7 @@ holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or a
 	f.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts; repeatable); unknown or changed host keys are refused")
+	f.BoolVar(&o.sshTimings, "ssh-timings", false, "at the end, print where SSH time went: connect, key exchange, auth, sessions, commands")
 	shadowFlags(f, &o)
 	return cmd
 }
@@ -188,7 +190,12 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sshPool, err := remote.NewSSH(remote.SSHOptions{Config: tgt.sshConfig, KnownHosts: tgt.knownHosts, AgentSock: tgt.agentSock, User: currentUser()})
+	var timings *remote.Timings
+	if o.sshTimings {
+		timings = &remote.Timings{}
+		defer func() { fmt.Fprintf(s.err, "ssh timings:\n%s", timings) }()
+	}
+	sshPool, err := remote.NewSSH(remote.SSHOptions{Config: tgt.sshConfig, KnownHosts: tgt.knownHosts, AgentSock: tgt.agentSock, User: currentUser(), Timings: timings})
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}

@@ -114,7 +114,7 @@ func TestRunOverRealSSH(t *testing.T) {
 	tr := filepath.Join(e.dir, "tr")
 	op := &operator{answer: strings.NewReader("p\n")}
 	var out, errb strings.Builder
-	code := run(e.args(tr), streams{in: op, out: &out, err: &errb})
+	code := run(e.args(tr, "--ssh-timings"), streams{in: op, out: &out, err: &errb})
 	if op.listener != nil {
 		defer op.listener.Close()
 	}
@@ -122,6 +122,12 @@ func TestRunOverRealSSH(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (rolled back)\n%s\n%s", code, out.String(), errb.String())
 	}
 	newPort := op.listener.Addr().(*net.TCPAddr).Port
+	// The three aliases name one sshd as one user: one pooled connection, a session per command.
+	for _, want := range []string{"tcp connect       1 ×", "key exchange      1 ×", "auth              1 ×", "session open", "command"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("--ssh-timings lacks %q:\n%s", want, errb.String())
+		}
+	}
 	lines := readJournal(t, journalOf(t, tr))
 	checksBy := map[string]map[string]any{}
 	var cmds []string
