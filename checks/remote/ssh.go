@@ -364,6 +364,9 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	opened := time.Now()
 	conn, cl, sess, err := r.session(ctx)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrTimeout) {
+			return Result{ExitCode: -1, Duration: time.Since(opened)}, fmt.Errorf("ssh %s: %w%s (the server did not open a session)", r.name, ErrTimeout, after(cmd.Timeout))
+		}
 		return Result{}, fmt.Errorf("ssh %s: %w", r.name, err)
 	}
 	defer func() { <-conn.sem }()
@@ -379,12 +382,18 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	}
 	r.s.opts.Timings.add(phaseSession, opened)
 	start := time.Now()
-	if err := r.s.await(ctx, conn, cl, func() error { return sess.Start(cmd.commandLine()) }); err != nil {
-		r.s.drop(conn, cl)
-		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
-			return Result{ExitCode: -1, Duration: time.Since(start)}, fmt.Errorf("ssh %s: %w%s (the server did not start the command)", r.name, ErrTimeout, after(cmd.Timeout))
+	if err := r.s.await(ctx, conn, cl, killGrace, func() error { return sess.Start(cmd.commandLine()) }); err != nil {
+		if ctx.Err() == nil { // the exec request failed: the connection is broken
+			r.s.drop(conn, cl)
+			return Result{}, fmt.Errorf("ssh %s: start: %w", r.name, err)
 		}
-		return Result{}, fmt.Errorf("ssh %s: start: %w", r.name, err)
+		// Started late, or not at all: the deferred Close ends it (and the PID mark is lost, so a
+		// late-started command cannot be killed by group; it is told to hang up).
+		sess.Signal(ssh.SIGKILL)
+		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
+			return Result{ExitCode: -1, Duration: time.Since(start)}, fmt.Errorf("ssh %s: %w%s (the server did not start the command in time)", r.name, ErrTimeout, after(cmd.Timeout))
+		}
+		return Result{ExitCode: -1}, fmt.Errorf("ssh %s: %w", r.name, context.Cause(ctx))
 	}
 	var mu sync.Mutex
 	pid := make(chan string, 1)
@@ -467,27 +476,35 @@ func (r *sshRunner) kill(conn *sshConn, cl *ssh.Client, pid string) {
 	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
 	defer cancel()
 	var sess *ssh.Session
-	if r.s.await(ctx, conn, cl, func() (err error) { sess, err = cl.NewSession(); return err }) != nil {
+	err := r.s.await(ctx, conn, cl, 0, func() (err error) { sess, err = cl.NewSession(); return err })
+	if sess != nil {
+		defer sess.Close()
+	}
+	if err != nil {
 		return
 	}
-	defer sess.Close()
-	r.s.await(ctx, conn, cl, func() error { return sess.Run("kill -KILL -- -" + pid + " 2>/dev/null || kill -KILL " + pid) })
+	r.s.await(ctx, conn, cl, 0, func() error { return sess.Run("kill -KILL -- -" + pid + " 2>/dev/null || kill -KILL " + pid) })
 }
 
 // await runs op, which waits for the server's answer (a channel open, an exec request). If ctx
-// ends first the connection is dropped, which ends op: a server that does not answer within the
-// command's time is stuck, and x/crypto/ssh's requests take no context.
-func (s *SSH) await(ctx context.Context, c *sshConn, cl *ssh.Client, op func() error) error {
+// ends first, op gets grace to finish; then the connection is dropped, which ends op: a server
+// that answers nothing for that long is stuck, and x/crypto/ssh's requests take no context.
+// After ctx ended, await returns ctx's cause even if op succeeded late.
+func (s *SSH) await(ctx context.Context, c *sshConn, cl *ssh.Client, grace time.Duration, op func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- op() }()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+	}
+	select {
+	case <-done:
+	case <-time.After(grace):
 		s.drop(c, cl)
 		<-done
-		return context.Cause(ctx)
 	}
+	return context.Cause(ctx)
 }
 
 // session gets a connection (dialling if needed) and opens a session on it, redialling once if
@@ -508,11 +525,14 @@ func (r *sshRunner) session(ctx context.Context) (*sshConn, *ssh.Client, *ssh.Se
 		conn.mu.Unlock()
 		if cl != nil {
 			var sess *ssh.Session
-			err := r.s.await(ctx, conn, cl, func() (err error) { sess, err = cl.NewSession(); return err })
+			err := r.s.await(ctx, conn, cl, killGrace, func() (err error) { sess, err = cl.NewSession(); return err })
 			if err == nil {
 				return conn, cl, sess, nil
 			}
 			if ctx.Err() != nil {
+				if sess != nil { // opened, but too late
+					sess.Close()
+				}
 				<-conn.sem
 				return nil, nil, nil, err
 			}

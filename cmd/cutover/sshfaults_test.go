@@ -75,6 +75,11 @@ func TestSSHFaultsAreJournaledAndGated(t *testing.T) {
 			},
 			want: "login refused", within: 10 * time.Second,
 		},
+		"server stops answering between steps": {
+			change: "true", timeout: "2s",
+			atConfirm: func(t *testing.T, e *sshEnv) { signalTree(e.srv.PID(), syscall.SIGSTOP, false) },
+			want:      "timed out after 2s (the server did not open a session)", within: 10 * time.Second,
+		},
 		"server killed mid-command": {
 			change: "sleep 31", timeout: "60s",
 			during: func(t *testing.T, e *sshEnv) { e.srv.KillConnections(t) },
