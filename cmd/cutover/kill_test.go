@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,8 +182,6 @@ func killAndResume(t *testing.T, bin, book string, p killPoint) string {
 	return how
 }
 
-var progressLine = regexp.MustCompile(`"type":"migrate.progress"`)
-
 // watchAndKill waits for p's moment and returns how it was met (the caller kills). It polls
 // without sleeping while it waits for fdatasync, which lasts a fraction of a millisecond.
 func watchAndKill(t *testing.T, pid int, tr string, p killPoint, exited <-chan struct{}) (string, string) {
@@ -209,7 +206,7 @@ func watchAndKill(t *testing.T, pid int, tr string, p killPoint, exited <-chan s
 		case killInMigration:
 			b, _ := os.ReadFile(journal)
 			if bytes.Contains(b, []byte(`"type":"migrate","step":"migrate","data":{"phase":"start"`)) &&
-				len(progressLine.FindAllIndex(b, -1)) >= p.progress {
+				bytes.Count(b, []byte(`"type":"migrate.progress"`)) >= p.progress {
 				return p.mode, journal
 			}
 			time.Sleep(time.Millisecond)
