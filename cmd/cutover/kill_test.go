@@ -48,8 +48,11 @@ func killPoints(seed uint64, n int) []killPoint {
 	var pts []killPoint
 	for i := 0; i < n; i++ {
 		p := killPoint{mode: modes[i%len(modes)], size: 1 + r.IntN(56000), progress: r.IntN(8), tornAt: r.Float64()}
-		if p.mode == killTorn {
+		switch p.mode {
+		case killTorn:
 			p.size = max(p.size, 2000) // keep run.start whole: there is no run to resume without it
+		case killInFsync:
+			p.size = 1 + r.IntN(40000) // leave dozens of fdatasyncs to catch one in
 		}
 		pts = append(pts, p)
 	}
@@ -78,7 +81,7 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("build: %v %s", err, out)
 	}
 	book := mustAbs(t, "../../runbooks.yaml")
-	pts := killPoints(seed, 22)
+	pts := killPoints(seed, 24)
 
 	// Lab runs mostly wait (vMotion, settle), so four at a time fit two cores.
 	var (
