@@ -1,0 +1,121 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Faults are the training faults a lab can inject.
+type Faults struct {
+	RelocateFails   bool          // the vMotion task fails at switch-over
+	UnitDown        string        // this unit fails on the VM when it lands on site B
+	NewJournalError bool          // the VM logs a new error after the move
+	HostKeyChanged  string        // this host answers with an unexpected host key
+	ClockSkew       time.Duration // the VM's clock is off by this much
+	SlowCheck       bool          // systemctl hangs on the VM, past any sane check timeout
+	PingLoss        int           // gateway pings lost at switch-over (a clean vMotion loses 1)
+	IPAMMoved       bool          // the guest was re-addressed into the VLAN's reserved prefix
+	NetBoxStale     bool          // NetBox's VM record does not follow a move (no sync from vCenter)
+	SessionExpires  bool          // vCenter ends every session early in the vMotion
+}
+
+// String lists the faults as --fault values, "none" if there are none.
+func (f Faults) String() string {
+	var out []string
+	if f.RelocateFails {
+		out = append(out, "relocate-fails")
+	}
+	if f.UnitDown != "" {
+		out = append(out, "unit-down="+f.UnitDown)
+	}
+	if f.NewJournalError {
+		out = append(out, "new-journal-error")
+	}
+	if f.HostKeyChanged != "" {
+		out = append(out, "host-key-changed="+f.HostKeyChanged)
+	}
+	if f.ClockSkew != 0 {
+		out = append(out, "clock-skew="+f.ClockSkew.String())
+	}
+	if f.SlowCheck {
+		out = append(out, "slow-check")
+	}
+	if f.PingLoss != 0 {
+		out = append(out, fmt.Sprintf("ping-loss=%d", f.PingLoss))
+	}
+	if f.IPAMMoved {
+		out = append(out, "ipam-moved")
+	}
+	if f.NetBoxStale {
+		out = append(out, "netbox-stale")
+	}
+	if f.SessionExpires {
+		out = append(out, "session-expires")
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return fmt.Sprint(out)
+}
+
+// FaultNames lists the --fault values, for help texts.
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires"}
+
+// ParseFault adds one --fault value to f.
+func ParseFault(s string, f *Faults) error {
+	name, val, hasVal := strings.Cut(s, "=")
+	need := func() error {
+		if !hasVal || val == "" {
+			return fmt.Errorf("--fault %s needs a value: %s=...", name, name)
+		}
+		return nil
+	}
+	switch name {
+	case "relocate-fails":
+		f.RelocateFails = true
+	case "new-journal-error":
+		f.NewJournalError = true
+	case "slow-check":
+		f.SlowCheck = true
+	case "ipam-moved":
+		f.IPAMMoved = true
+	case "netbox-stale":
+		f.NetBoxStale = true
+	case "session-expires":
+		f.SessionExpires = true
+	case "unit-down":
+		if err := need(); err != nil {
+			return err
+		}
+		f.UnitDown = val
+	case "host-key-changed":
+		if err := need(); err != nil {
+			return err
+		}
+		f.HostKeyChanged = val
+	case "clock-skew":
+		if err := need(); err != nil {
+			return err
+		}
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("--fault clock-skew=%s: %w", val, err)
+		}
+		f.ClockSkew = d
+	case "ping-loss":
+		if err := need(); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 {
+			return fmt.Errorf("--fault ping-loss=%s: want a number of packets", val)
+		}
+		f.PingLoss = n
+	default:
+		return errors.New("unknown fault " + strconv.Quote(s) + "; faults: " + strings.Join(FaultNames, ", "))
+	}
+	return nil
+}
