@@ -5,10 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,7 +75,7 @@ func TestSSHFaultsAreJournaledAndGated(t *testing.T) {
 		},
 		"server stops answering between steps": {
 			change: "true", timeout: "2s",
-			atConfirm: func(t *testing.T, e *sshEnv) { signalTree(e.srv.PID(), syscall.SIGSTOP, false) },
+			atConfirm: func(t *testing.T, e *sshEnv) { e.srv.StopConnections() },
 			want:      "timed out after 2s (the server did not open a session)", within: 10 * time.Second,
 		},
 		"server killed mid-command": {
@@ -87,13 +85,12 @@ func TestSSHFaultsAreJournaledAndGated(t *testing.T) {
 		},
 		"server stops answering mid-command": {
 			change: "sleep 32", timeout: "2s",
-			during: func(t *testing.T, e *sshEnv) { signalTree(e.srv.PID(), syscall.SIGSTOP, false) },
+			during: func(t *testing.T, e *sshEnv) { e.srv.StopConnections() },
 			want:   "timed out after 2s", within: 10 * time.Second,
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newSSHEnv(t)
-			t.Cleanup(func() { signalTree(e.srv.PID(), syscall.SIGKILL, true) })
 			if strings.HasPrefix(f.change, "sleep ") {
 				// One command line per run, so the test finds (and ends) its own command: a
 				// command whose connection was killed lives on, as it would on a real host.
@@ -212,21 +209,5 @@ func waitForProcess(cmdline string, stop <-chan struct{}) bool {
 			return false
 		case <-time.After(10 * time.Millisecond):
 		}
-	}
-}
-
-// signalTree signals every descendant of pid (and pid itself if self), resuming stopped ones
-// first when killing.
-func signalTree(pid int, sig syscall.Signal, self bool) {
-	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output()
-	for _, f := range strings.Fields(string(out)) {
-		child, _ := strconv.Atoi(f)
-		signalTree(child, sig, true)
-	}
-	if self {
-		if sig == syscall.SIGKILL {
-			syscall.Kill(pid, syscall.SIGCONT)
-		}
-		syscall.Kill(pid, sig)
 	}
 }

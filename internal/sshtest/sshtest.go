@@ -109,7 +109,8 @@ func Start(t testing.TB, o Options) *Server {
 		exited := make(chan error, 1)
 		go func() { exited <- s.cmd.Wait() }()
 		if s.waitReady(exited) {
-			t.Cleanup(func() { s.cmd.Process.Kill(); <-exited })
+			// The whole tree: a test may have stopped the connection processes (StopConnections).
+			t.Cleanup(func() { signalTree(s.PID(), syscall.SIGKILL); <-exited })
 			return s
 		}
 		if try == 3 {
@@ -159,6 +160,30 @@ func (s *Server) KillConnections(t testing.TB) {
 		pid, _ := strconv.Atoi(f)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// StopConnections freezes the processes serving this server's connections (SIGSTOP), as a
+// wedged server would be: the sockets stay open and nothing answers. The test's end kills them.
+func (s *Server) StopConnections() {
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(s.PID())).Output()
+	for _, f := range strings.Fields(string(out)) {
+		pid, _ := strconv.Atoi(f)
+		signalTree(pid, syscall.SIGSTOP)
+	}
+}
+
+// signalTree signals pid and every descendant, children first; a stopped process is resumed
+// before SIGKILL so that it dies at once.
+func signalTree(pid int, sig syscall.Signal) {
+	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(pid)).Output()
+	for _, f := range strings.Fields(string(out)) {
+		child, _ := strconv.Atoi(f)
+		signalTree(child, sig)
+	}
+	if sig == syscall.SIGKILL {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	_ = syscall.Kill(pid, sig)
 }
 
 func freePort(t testing.TB) int {
