@@ -383,7 +383,7 @@ func (c *Client) Relocate(ctx context.Context, m checks.Move, progress func(chec
 			if info.State == types.TaskInfoStateSuccess {
 				pct = 100
 			}
-			if progress != nil && (pct != last || info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError) {
+			if progress != nil && (pct != last || ended()) {
 				progress(checks.MoveProgress{Percent: pct, Stage: stage, Elapsed: time.Since(start)})
 				last = pct
 			}
