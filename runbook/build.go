@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -8,12 +9,19 @@ import (
 	"github.com/cutover/cutover/checks/remote"
 )
 
-// compile renders a command spec with the run's values: script references become shell-quoted
-// words, argv words are taken as they are, and pattern references match their value literally.
+// compile renders a command spec with the run's values: script references become expansions of
+// variables a prologue assigns (see renderScript), argv words are taken as they are, and pattern references match their value literally.
 func (c *CommandSpec) compile(vals Values, timeout Duration) (checks.Command, error) {
 	cmd := checks.Command{Cmd: remote.Command{Timeout: timeout.Std()}, Exit: c.Exit}
 	if c.Run.Script != nil {
-		cmd.Cmd.Script = c.Run.Script.Render(vals, remote.Quote)
+		script, err := renderScript(*c.Run.Script, vals)
+		if err != nil {
+			return cmd, fmt.Errorf("run: %w", err)
+		}
+		cmd.Cmd.Script = script
+	}
+	if p := argvProblems(c.Run.Argv); len(p) > 0 {
+		return cmd, errors.New(p[0])
 	}
 	for _, w := range c.Run.Argv {
 		cmd.Cmd.Argv = append(cmd.Cmd.Argv, w.Render(vals, nil))

@@ -229,8 +229,8 @@ runbooks:
 
 func TestEnginePass(t *testing.T) {
 	h := newHarness(t, twoSteps, map[string][]reply{
-		"systemctl is-active nginx": {{lines: []string{"active"}}},
-		"systemctl restart nginx":   {{}},
+		"cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"": {{lines: []string{"active"}}},
+		"cutover_unit=nginx; systemctl restart \"${cutover_unit}\"":   {{}},
 	})
 	out := h.run(t, context.Background())
 	if out.Status != RunDone || out.ExitCode() != 0 {
@@ -239,14 +239,14 @@ func TestEnginePass(t *testing.T) {
 	assertTrace(t, h.rec.events,
 		"run.start",
 		"step.start pre run",
-		"cmd pre systemctl is-active nginx",
+		"cmd pre cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"",
 		"output pre 1",
 		"check pre active pass",
 		"gate pre pass 1/1",
 		"step.end pre passed",
 		"checkpoint pre",
 		"step.start restart run",
-		"cmd restart systemctl restart nginx",
+		"cmd restart cutover_unit=nginx; systemctl restart \"${cutover_unit}\"",
 		"action restart systemctl restart nginx pass",
 		"step.end restart passed",
 		"checkpoint restart",
@@ -521,7 +521,7 @@ runbooks:
 }
 
 func TestEngineCancelledMidStep(t *testing.T) {
-	h := newHarness(t, twoSteps, map[string][]reply{"systemctl is-active nginx": {{lines: []string{"activating"}, block: true}}})
+	h := newHarness(t, twoSteps, map[string][]reply{"cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"": {{lines: []string{"activating"}, block: true}}})
 	h.runner.started = make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-h.runner.started; cancel() }()
@@ -530,7 +530,7 @@ func TestEngineCancelledMidStep(t *testing.T) {
 		t.Errorf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start", "step.start pre run", "cmd pre systemctl is-active nginx", "output pre 1",
+		"run.start", "step.start pre run", "cmd pre cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"", "output pre 1",
 		"check pre active inconclusive",
 		"decision pre abort",
 		"step.end pre interrupted", "checkpoint pre", "run.end interrupted", "checkpoint",
@@ -584,7 +584,7 @@ runbooks:
 }
 
 func TestEngineStopsWhenTheJournalFails(t *testing.T) {
-	h := newHarness(t, twoSteps, map[string][]reply{"systemctl is-active nginx": {{lines: []string{"active"}}}})
+	h := newHarness(t, twoSteps, map[string][]reply{"cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"": {{lines: []string{"active"}}}})
 	h.rec.failAt = 4 // the output event
 	out, err := New(h.cfg).Run(context.Background())
 	if !errors.Is(err, ErrJournal) || out.Status != RunError || out.ExitCode() != 1 {
@@ -614,7 +614,7 @@ runbooks:
 		t.Fatal(err)
 	}
 	runner := &fakeRunner{t: t, script: map[string][]reply{
-		"curl -H X-Token:s3cr3t-t0ken http://app": {{lines: []string{"echo: s3cr3t-t0ken"}, exit: 1}},
+		"cutover_token=s3cr3t-t0ken; curl -H X-Token:\"${cutover_token}\" http://app": {{lines: []string{"echo: s3cr3t-t0ken"}, exit: 1}},
 	}}
 	rec := &memRecorder{}
 	var watched []Event

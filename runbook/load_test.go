@@ -123,8 +123,12 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/migrate-bad.yaml:16:13: runbooks[1].steps[0].checks[2].esx_host: required field is missing",
 		},
 		"quoting.yaml": {
-			"testdata/quoting.yaml:8:34: runbooks[0].steps[0].checks[0].run: {{ .unit }} stands inside quotes: values are shell-quoted for you, so remove the quotes around it",
-			"testdata/quoting.yaml:9:34: runbooks[0].steps[0].checks[1].run: only {{ .name }} references are supported, near \"{{ .unit | printf \\\"%q\\\" }…\"",
+			"testdata/quoting.yaml:8:34: runbooks[0].steps[0].checks[0].run: script line 1: {{ .unit }} stands inside single quotes, where the shell expands nothing: remove the quotes (values are quoted for you)",
+			"testdata/quoting.yaml:9:34: runbooks[0].steps[0].checks[1].run: only {{ .name }} references are supported, near \"{{ .unit | printf \\\"%q\\\" }\u2026\"",
+			"testdata/quoting.yaml:11:18: runbooks[0].steps[0].checks[2].run: script line 2: {{ .unit }} stands in a here-document whose delimiter 'EOF' is quoted, so the shell expands nothing in it: unquote the delimiter and the value is inserted as text",
+			"testdata/quoting.yaml:15:34: runbooks[0].steps[0].checks[3].run: script line 1: {{ .unit }} stands where eval takes it as code, not data: a value there could run; pass it in the environment instead (NAME={{ .var }} before the command) and read $NAME there",
+			"testdata/quoting.yaml:16:34: runbooks[0].steps[0].checks[4].run: {{ .size }} stands in arithmetic, where only integers are safe, and its value \"12k\" is not one",
+			"testdata/quoting.yaml:17:35: runbooks[0].steps[0].checks[5].run: run[2]: {{ .unit }} stands where bash takes it as code, not data: a value there could run; pass it in the environment instead (NAME={{ .var }} before the command) and read $NAME there",
 		},
 		"rollback-rules.yaml": {
 			"testdata/rollback-rules.yaml:10:29: runbooks[0].steps[0].rollback[0].gate.on_fail: a rollback step cannot roll back: use ask or abort",

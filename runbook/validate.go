@@ -280,12 +280,22 @@ func (v *validator) tmpl(t Tmpl, path string) {
 func (v *validator) command(c *CommandSpec, path string) {
 	if s := c.Run.Script; s != nil {
 		v.tmpl(*s, path+".run")
-		for _, ref := range quotedRefs(s.Text) {
-			v.add(s.Pos, path+".run", "{{ .%s }} stands inside quotes: values are shell-quoted for you, so remove the quotes around it", ref)
+		for _, p := range scriptProblems(*s) {
+			v.add(s.Pos, path+".run", "%s", p)
+		}
+		for _, ref := range arithmeticRefs(*s) {
+			if val, ok := v.static(Tmpl{Text: "{{ ." + ref + " }}", Refs: []string{ref}}); ok && !integer.MatchString(val) {
+				v.add(s.Pos, path+".run", "{{ .%s }} stands in arithmetic, where only integers are safe, and its value %q is not one", ref, clip(val, 40))
+			}
 		}
 	}
 	for i, w := range c.Run.Argv {
 		v.tmpl(w, fmt.Sprintf("%s.run[%d]", path, i))
+	}
+	if len(c.Run.Argv) > 0 {
+		for _, p := range argvProblems(c.Run.Argv) {
+			v.add(c.Run.Argv[0].Pos, path+".run", "%s", p)
+		}
 	}
 	v.pattern(c.Match, path+".match")
 	v.pattern(c.NotMatch, path+".not_match")

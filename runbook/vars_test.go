@@ -82,28 +82,6 @@ func TestTmplRender(t *testing.T) {
 	}
 }
 
-func TestQuotedRefs(t *testing.T) {
-	tests := map[string]string{
-		`echo {{ .a }}`:                       "",
-		`echo '{{ .a }}'`:                     "a",
-		`echo "x{{ .a }}"`:                    "a",
-		`echo 'it''s' {{ .a }}`:               "",
-		`echo "say \"hi\"" {{ .a }}`:          "",
-		`echo \' {{ .a }}`:                    "",
-		`echo "{{ .a }}" {{ .b }} '{{ .c }}'`: "a,c",
-		`test "$(df -P {{ .a }} | awk '{print $4}')" -ge {{ .b }}`: "",
-		`echo "$(cat "{{ .a }}")"`:                                 "a",
-		"echo \"`cat {{ .a }}`\"":                                  "",
-		`echo "$( (cd {{ .a }}) )"`:                                "",
-		`echo '$({{ .a }})'`:                                       "a",
-	}
-	for script, want := range tests {
-		if got := strings.Join(quotedRefs(script), ","); got != want {
-			t.Errorf("quotedRefs(%s) = %q, want %q", script, got, want)
-		}
-	}
-}
-
 func TestRedactorLongestFirst(t *testing.T) {
 	// The NetBox token and a secret var that is its prefix: the whole token must go, in any order.
 	for _, secrets := range [][]string{{"abc", "abcdef"}, {"abcdef", "abc"}} {

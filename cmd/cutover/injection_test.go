@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,4 +87,126 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// shellContexts are the places a script may put a reference, each printing [value] when the value
+// arrives as data. {{ .v }} stands for the value under test.
+var shellContexts = map[string]string{
+	"word":          `printf '[%s]\n' {{ .v }}`,
+	"double-quoted": `printf '[%s]\n' "{{ .v }}"`,
+	"heredoc":       "cat <<EOF\n[{{ .v }}]\nEOF",
+	"heredoc-tabs":  "cat <<-EOF\n\t[{{ .v }}]\n\tEOF",
+	"heredoc-subst": "cat <<EOF\n[$(printf %s {{ .v }})]\nEOF",
+	"comment":       "# {{ .v }}\nprintf '[%s]\\n' {{ .v }}",
+	"case":          "case {{ .v }} in {{ .v }}) printf '[%s]\\n' {{ .v }};; *) echo nomatch;; esac",
+	"param-default": `printf '[%s]\n' "${CUTOVER_UNSET:-{{ .v }}}" ${CUTOVER_UNSET:-{{ .v }}}`,
+	"test":          `[ {{ .v }} = "{{ .v }}" ] && printf '[%s]\n' {{ .v }}`,
+	"subst":         `printf '[%s]\n' "$(printf %s {{ .v }})" ` + "\"`printf %s {{ .v }}`\"",
+	"env-to-bash":   `V={{ .v }} bash -c 'printf "[%s]\n" "$V"'`,
+	"redirect":      `printf '[%s]\n' {{ .v }} > /dev/null && printf '[%s]\n' {{ .v }}`,
+}
+
+// Every context × every hostile value, over real SSH and locally: no value runs (no marker file
+// appears) and each arrives intact. Values in arithmetic are refused before anything runs.
+func TestHostileValuesInEveryShellContext(t *testing.T) {
+	e := newSSHEnv(t)
+	marks := t.TempDir()
+	values := []string{
+		"$(touch " + marks + "/dollar)",
+		"`touch " + marks + "/backtick`",
+		"; touch " + marks + "/semicolon",
+		"x\ntouch " + marks + "/newline",
+		"x\nEOF\ntouch " + marks + "/heredoc\nEOF",
+		"' ; touch " + marks + "/single ; '",
+		`" ; touch ` + marks + `/double ; "`,
+		"a[$(touch " + marks + "/subscript)]",
+		"$((1+1))${IFS}*",
+		`\$(touch ` + marks + `/backslash)`,
+		"}) ; touch " + marks + "/brace ;;",
+		"-n",
+		"",
+	}
+	var book strings.Builder
+	book.WriteString("version: 1\nrunbooks:\n  - name: inject\n    vars:\n      sshport: \"22\"\n")
+	for i := range values {
+		fmt.Fprintf(&book, "      v%d: \"0\"\n", i)
+	}
+	book.WriteString("    hosts:\n      app: {address: app, zone: site-a}\n    steps:\n      - name: contexts\n        checks:\n")
+	type probe struct{ ctx, value string }
+	probes := map[string]probe{}
+	for _, ctx := range slices.Sorted(maps.Keys(shellContexts)) {
+		for i, v := range values {
+			script, _ := json.Marshal(strings.ReplaceAll(shellContexts[ctx], "{{ .v }}", fmt.Sprintf("{{ .v%d }}", i)))
+			for _, where := range []string{"ssh", "local"} {
+				name := fmt.Sprintf("%s-%d-%s", ctx, i, where)
+				probes[name] = probe{ctx, v}
+				host := ""
+				if where == "ssh" {
+					host = "host: app, "
+				}
+				fmt.Fprintf(&book, "          - {kind: command, name: %s, %srun: %s}\n", name, host, script)
+			}
+		}
+	}
+	book.WriteString("        gate: {require: all}\n      - name: arithmetic\n        checks:\n")
+	for i := range values {
+		fmt.Fprintf(&book, "          - {kind: command, host: app, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
+		fmt.Fprintf(&book, "          - {kind: command, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
+	}
+	book.WriteString("        gate: {require: all}\n")
+	os.WriteFile(e.book, []byte(book.String()), 0o600)
+
+	if code, out, errs := cli(t, "", "validate", e.book); code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", code, out, errs)
+	}
+	args := e.args(filepath.Join(e.dir, "tr"), "--yes")
+	for i, v := range values {
+		args = append(args, "--var", fmt.Sprintf("v%d=%s", i, v))
+	}
+	code, out, errs := cli(t, "", args...)
+	if m, _ := filepath.Glob(filepath.Join(marks, "*")); len(m) > 0 {
+		t.Fatalf("a value was run as shell code: %v", m)
+	}
+	// The contexts step passes; the arithmetic step cannot run its checks (inconclusive, --yes
+	// proceeds), each saying why.
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	label := map[string]string{} // step/index → check name
+	echoed := map[string][]string{}
+	refused := 0
+	for _, l := range readJournal(t, journalOf(t, filepath.Join(e.dir, "tr"))) {
+		key := l.Step + fmt.Sprint(l.Data["index"])
+		switch l.Type {
+		case "cmd":
+			label[key] = fmt.Sprint(l.Data["check"])
+		case "output":
+			for _, ln := range l.Data["lines"].([]any) {
+				echoed[label[key]] = append(echoed[label[key]], fmt.Sprint(ln.(map[string]any)["text"]))
+			}
+		case "check":
+			res := l.Data
+			if l.Step == "arithmetic" {
+				if res["outcome"] != "inconclusive" || !strings.Contains(fmt.Sprint(res["summary"]), "must be an integer") {
+					t.Errorf("arithmetic check: %v", res)
+				}
+				refused++
+			} else if res["outcome"] != "pass" {
+				t.Errorf("%s: %v", l.Data["check"], res)
+			}
+		}
+	}
+	for name, p := range probes {
+		want := "[" + p.value + "]"
+		if p.ctx == "heredoc-subst" && strings.HasSuffix(p.value, "\n") {
+			want = "[" + strings.TrimRight(p.value, "\n") + "]"
+		}
+		got := strings.Join(echoed[name], "\n")
+		if n := strings.Count(got, want); n < 1 || p.ctx == "case" && strings.Contains(got, "nomatch") {
+			t.Errorf("%s: %q arrived as:\n%s", name, p.value, got)
+		}
+	}
+	if refused != 2*len(values) {
+		t.Errorf("%d arithmetic checks journaled, want %d", refused, 2*len(values))
+	}
 }

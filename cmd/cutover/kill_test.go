@@ -76,10 +76,7 @@ func TestKillAndResume(t *testing.T) {
 	}
 	t.Logf("CUTOVER_KILL_SEED=%d", seed)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cutover")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v %s", err, out)
-	}
+	bin := cutoverBin(t)
 	book := mustAbs(t, "../../runbooks.yaml")
 	pts := killPoints(seed, 24)
 

@@ -39,10 +39,11 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 				name = args[0]
 			}
 			if resume != "" {
-				plan, start, err := loadResume(resume)
+				plan, start, err := loadResume(resume, o.operator)
 				if err != nil {
 					return err
 				}
+				defer plan.lock.Release()
 				o.resume, name = plan, start.Runbook
 				if !c.Flags().Changed("file") {
 					file = start.File

@@ -18,7 +18,9 @@ func TestMain(m *testing.M) {
 	if lab.IsTool() {
 		os.Exit(lab.RunTool())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 // labRun runs the seed runbook in the lab with a quick vMotion and returns exit code, output, the

@@ -209,10 +209,7 @@ func TestRunBadInput(t *testing.T) {
 // The real binary, interrupted with SIGINT mid-command, exits 130 and leaves a signed journal.
 func TestInterruptedRunIsRecordedAndSigned(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cutover")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v %s", err, out)
-	}
+	bin := cutoverBin(t)
 	key, allowed := newSigningKey(t, dir, "op@test")
 	tr := filepath.Join(dir, "tr")
 	cmd := exec.Command(bin, "run", "testdata/slow.yaml", "--plain", "--yes", "--transcript", tr, "--sign-key", key)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -24,10 +25,11 @@ completed, appending to the same journal. A finished action is not run again; a 
 was under way finds the VM where vCenter says it is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			plan, start, err := loadResume(args[0])
+			plan, start, err := loadResume(args[0], o.operator)
 			if err != nil {
 				return err
 			}
+			defer plan.lock.Release()
 			if file == "" {
 				file = start.File
 			}
@@ -55,9 +57,24 @@ was under way finds the VM where vCenter says it is.`,
 	return cmd
 }
 
-// loadResume verifies a journal and rebuilds the state to continue it from.
-func loadResume(journal string) (*resumePlan, runbook.RunStartData, error) {
-	var start runbook.RunStartData
+// loadResume takes the journal's write lock, verifies the journal and rebuilds the state to
+// continue it from. The caller releases the plan's lock (the writer does, once it has it).
+func loadResume(journal, operator string) (_ *resumePlan, start runbook.RunStartData, err error) {
+	if operator == "" {
+		operator = defaultOperator()
+	}
+	if _, err := os.Stat(journal); err != nil {
+		return nil, start, withCode(exitBadInput, fmt.Errorf("no journal %s: %w", journal, errors.Unwrap(err)))
+	}
+	lock, err := transcript.LockJournal(journal, operator)
+	if err != nil {
+		return nil, start, withCode(exitBadInput, err)
+	}
+	defer func() {
+		if err != nil {
+			lock.Release()
+		}
+	}()
 	v, err := transcript.Verify(journal, transcript.VerifyOptions{})
 	if err != nil {
 		return nil, start, withCode(exitBadInput, err)
@@ -77,7 +94,7 @@ func loadResume(journal string) (*resumePlan, runbook.RunStartData, error) {
 		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
 	}
 	start, _ = events[0].Data.(runbook.RunStartData)
-	return &resumePlan{journal: journal, state: rs}, start, nil
+	return &resumePlan{journal: journal, state: rs, lock: lock}, start, nil
 }
 
 // sameRunbook refuses to resume with a runbook file that changed since the run started.

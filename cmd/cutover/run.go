@@ -59,6 +59,7 @@ func shadowFlags(f *pflag.FlagSet, o *runOptions) {
 type resumePlan struct {
 	journal string
 	state   *runbook.Resume
+	lock    *transcript.Lock // taken before the journal was read; the writer holds it on
 }
 
 func runCommand(s streams) *cobra.Command {
@@ -254,11 +255,11 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	var w *transcript.Writer
 	if o.resume != nil {
 		var dropped int64
-		if w, dropped, err = transcript.Reopen(o.resume.journal, signer, secrets); err != nil {
+		if w, dropped, err = transcript.Reopen(o.resume.journal, o.resume.lock, signer, secrets); err != nil {
 			return withCode(exitBadInput, err)
 		}
 		o.resume.state.Dropped = dropped
-	} else if w, err = transcript.Create(o.transcript, runID, signer, secrets); err != nil {
+	} else if w, err = transcript.Create(o.transcript, runID, o.operator, signer, secrets); err != nil {
 		return err
 	}
 	allowed := ""

@@ -68,10 +68,7 @@ func TestConsoleInTmux(t *testing.T) {
 		t.Skip("tmux not installed")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cutover")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v %s", err, out)
-	}
+	bin := cutoverBin(t)
 	p := &tmuxPane{t: t, socket: fmt.Sprintf("cutover-test-%d", os.Getpid()), dir: dir}
 	t.Cleanup(func() { exec.Command("tmux", "-L", p.socket, "kill-server").Run() })
 	status := filepath.Join(dir, "status")

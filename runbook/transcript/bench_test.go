@@ -19,7 +19,7 @@ var benchData = runbook.OutputData{Index: 0, Check: "systemctl is-active nginx",
 
 // BenchmarkAppend measures journal appends, each fsynced as the engine requires.
 func BenchmarkAppend(b *testing.B) {
-	w, err := Create(b.TempDir(), "bench", nil, []string{"s3cr3t"})
+	w, err := Create(b.TempDir(), "bench", "op", nil, []string{"s3cr3t"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func BenchmarkVerify(b *testing.B) {
 
 // writeUnsynced builds a large journal with the real line encoder, without an fsync per line.
 func writeUnsynced(b *testing.B, path string, n int) {
-	w, err := Create(filepath.Dir(path), "bench", nil, nil)
+	w, err := Create(filepath.Dir(path), "bench", "op", nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,8 +15,17 @@ var ErrFinished = errors.New("the run already ended")
 // Reopen continues a journal after a crash or kill: it verifies the chain, cuts a torn last line
 // (returning how many bytes it dropped, for the resume event), and returns a writer that appends
 // after the last whole line. A journal that does not verify is refused: resuming must not extend
-// a chain that cannot be trusted.
-func Reopen(path string, signer *Signer, secrets []string) (*Writer, int64, error) {
+// a chain that cannot be trusted. lock is the journal's write lock, taken before the caller read
+// the journal to rebuild its state; the writer holds it from here on.
+func Reopen(path string, lock *Lock, signer *Signer, secrets []string) (_ *Writer, _ int64, err error) {
+	if lock == nil || lock.f == nil || lock.path != lockPath(path) {
+		return nil, 0, fmt.Errorf("resume %s: the journal's write lock is not held", path)
+	}
+	defer func() {
+		if err != nil {
+			lock.Release()
+		}
+	}()
 	rep, err := Verify(path, VerifyOptions{})
 	if err != nil {
 		return nil, 0, err
@@ -41,7 +50,7 @@ func Reopen(path string, signer *Signer, secrets []string) (*Writer, int64, erro
 			return nil, 0, fmt.Errorf("resume: drop the torn line: %w", err)
 		}
 	}
-	w := &Writer{path: path, run: rep.Run, seq: int64(rep.Lines), signer: signer, redact: newRedactor(secrets), buf: make([]byte, 0, 4096)}
+	w := &Writer{path: path, run: rep.Run, seq: int64(rep.Lines), signer: signer, redact: newRedactor(secrets), buf: make([]byte, 0, 4096), lock: lock}
 	if rep.Lines > 0 {
 		last := data[:whole-1]
 		last = last[strings.LastIndexByte(string(last), '\n')+1:]

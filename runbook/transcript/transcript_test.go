@@ -43,7 +43,7 @@ const secret = `p"a<ss\w0rd-Ω`
 // writeJournal journals a small run through the Recorder, the way the engine does.
 func writeJournal(t testing.TB, dir string, signer *Signer) string {
 	t.Helper()
-	w, err := Create(dir, "20261128T220000Z-t-ab12", signer, []string{secret})
+	w, err := Create(dir, "20261128T220000Z-t-ab12", "op", signer, []string{secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestRoundTripVerifies(t *testing.T) {
 // The canonical bytes of a line are a contract: other tools verify them. This pins them.
 func TestLineBytesAreCanonical(t *testing.T) {
 	dir := t.TempDir()
-	w, err := Create(dir, "run-1", nil, nil)
+	w, err := Create(dir, "run-1", "op", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestReopenDropsATornLineAndContinuesTheChain(t *testing.T) {
 	kept := bytes.Join(lines[:6], nil)
 	os.WriteFile(path, append(kept, lines[6][:40]...), 0o600)
 	os.Remove(path + ".sig")
-	w, dropped, err := Reopen(path, signer, nil)
+	w, dropped, err := Reopen(path, lockT(t, path), signer, nil)
 	if err != nil || dropped != 40 || w.Seq() != 6 {
 		t.Fatalf("reopen: %v dropped %d seq %d", err, dropped, w.Seq())
 	}
@@ -411,7 +411,7 @@ func TestReopenDropsATornLineAndContinuesTheChain(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Lines != 8 || !rep.Ended {
 		t.Fatalf("after resume: %+v %v", rep, err)
 	}
-	if _, _, err := Reopen(path, signer, nil); !errors.Is(err, ErrFinished) {
+	if _, _, err := Reopen(path, lockT(t, path), signer, nil); !errors.Is(err, ErrFinished) {
 		t.Errorf("a finished journal: %v", err)
 	}
 }

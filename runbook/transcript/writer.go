@@ -38,11 +38,13 @@ type Writer struct {
 	signer *Signer
 	redact *redactor
 	buf    []byte
+	lock   *Lock
 }
 
-// Create starts the journal <dir>/<run>.jsonl. It refuses to overwrite an existing one. signer may
-// be nil (an unsigned, chain-only journal); secrets are redacted from every line.
-func Create(dir, run string, signer *Signer, secrets []string) (*Writer, error) {
+// Create starts the journal <dir>/<run>.jsonl and holds its write lock for operator until Close.
+// It refuses to overwrite an existing one. signer may be nil (an unsigned, chain-only journal);
+// secrets are redacted from every line.
+func Create(dir, run, operator string, signer *Signer, secrets []string) (*Writer, error) {
 	if !runIDPattern.MatchString(run) {
 		return nil, fmt.Errorf("create journal: bad run id %q", run)
 	}
@@ -50,15 +52,21 @@ func Create(dir, run string, signer *Signer, secrets []string) (*Writer, error) 
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
 	path := filepath.Join(dir, run+".jsonl")
+	lock, err := LockJournal(path, operator)
+	if err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
+		lock.Release()
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
 		f.Close()
+		lock.Release()
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	return &Writer{f: f, path: path, run: run, signer: signer, redact: newRedactor(secrets), buf: make([]byte, 0, 4096)}, nil
+	return &Writer{f: f, path: path, run: run, signer: signer, redact: newRedactor(secrets), buf: make([]byte, 0, 4096), lock: lock}, nil
 }
 
 // Path is the journal file's path.
@@ -139,7 +147,9 @@ func (w *Writer) Checkpoint() (head, key, sig string, err error) {
 
 // Close closes the journal and, when it has a signer, writes <journal>.sig: a detached SSHSIG
 // signature over the whole file that `ssh-keygen -Y verify` checks.
+// The write lock is held until the signature is in place.
 func (w *Writer) Close() error {
+	defer w.lock.Release()
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", w.path, err)
 	}
