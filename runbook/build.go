@@ -36,11 +36,20 @@ func (c *CommandSpec) compile(vals Values, timeout Duration) (checks.Command, er
 	return cmd, nil
 }
 
+// compilePattern renders a pattern's references as literal text. A secret is matched in its
+// redacted form: checks see output only after redaction (see redactingRunner).
 func compilePattern(t Tmpl, vals Values) (*regexp.Regexp, error) {
 	if t.Text == "" {
 		return nil, nil
 	}
-	return regexp.Compile(t.Render(vals, regexp.QuoteMeta))
+	seen := Values{}
+	for name, v := range vals {
+		if v.Secret && v.Text != "" {
+			v.Text = Redacted
+		}
+		seen[name] = v
+	}
+	return regexp.Compile(t.Render(seen, regexp.QuoteMeta))
 }
 
 func (k *commandKind) build(c *CheckSpec, vals Values) (checks.Check, error) {

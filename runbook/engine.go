@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -92,8 +91,8 @@ func (o Outcome) ExitCode() int {
 
 // Engine runs one runbook once.
 type Engine struct {
-	cfg    Config
-	redact func(string) string
+	cfg       Config
+	redaction *redaction
 
 	mu        sync.Mutex // serialises emit: one ordered stream
 	seq       int64
@@ -160,7 +159,7 @@ func New(cfg Config) *Engine {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = 100 * time.Millisecond
 	}
-	e := &Engine{cfg: cfg, redact: Redactor(append(cfg.Values.Secrets(), cfg.Secrets...)), baselines: map[string][]string{}, runtime: Values{}, skipAction: map[string]bool{}}
+	e := &Engine{cfg: cfg, redaction: newRedaction(append(cfg.Values.Secrets(), cfg.Secrets...)), baselines: map[string][]string{}, runtime: Values{}, skipAction: map[string]bool{}}
 	if rs := cfg.Resume; rs != nil {
 		e.seq = rs.Seq
 		maps.Copy(e.baselines, rs.Baselines)
@@ -183,21 +182,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Redactor returns a function that replaces every occurrence of each secret with [REDACTED].
-func Redactor(secrets []string) func(string) string {
-	if len(secrets) == 0 {
-		return func(s string) string { return s }
-	}
-	// Longest first: where one secret starts another, the whole longer one goes.
-	secrets = slices.Clone(secrets)
-	slices.SortStableFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, s, "[REDACTED]")
-	}
-	r := strings.NewReplacer(pairs...)
-	return r.Replace
-}
+// Redactor returns a function that replaces every form of each secret (SecretForms) with
+// [REDACTED].
+func Redactor(secrets []string) func(string) string { return newRedaction(secrets).apply }
+
+func (e *Engine) redact(s string) string { return e.redaction.apply(s) }
 
 // emit records an event and shows it to the watcher. After a journal failure it does nothing: the
 // run is being stopped.
@@ -237,6 +226,7 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 	start := e.cfg.Clock()
 	if rs := e.cfg.Resume; rs != nil {
 		e.emit(EvResume, "", ResumeData{Operator: e.cfg.Operator, Completed: slices.Sorted(maps.Keys(rs.Completed)), InFlight: rs.InFlight, Rollback: rs.Rollback != nil, Dropped: rs.Dropped})
+		e.emit(EvCheckpoint, "", &CheckpointData{}) // the resuming operator signs what the resume stands on
 		if rs.Rollback != nil {
 			return e.finish(e.continueRollback(ctx, rs), start)
 		}
@@ -245,6 +235,8 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 		if e.cfg.WindowOverride != "" {
 			e.emit(EvDecision, "", DecisionData{Choice: "override-window", Reason: e.redact(e.cfg.WindowOverride), By: e.cfg.Operator})
 		}
+		// Signed at once: a run interrupted in its first step can then be resumed on trust.
+		e.emit(EvCheckpoint, "", &CheckpointData{})
 	}
 	e.windowCheck()
 	stopWatch := e.watchWindow(ctx)

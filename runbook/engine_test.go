@@ -237,7 +237,7 @@ func TestEnginePass(t *testing.T) {
 		t.Errorf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start",
+		"run.start", "checkpoint",
 		"step.start pre run",
 		"cmd pre cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"",
 		"output pre 1",
@@ -274,7 +274,7 @@ runbooks:
 		t.Fatalf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start",
+		"run.start", "checkpoint",
 		"step.start wait-up run",
 		"cmd wait-up curl -fs http://app/health",
 		"check wait-up up fail",
@@ -326,7 +326,7 @@ func TestEngineFailRollsBackInReverseOrder(t *testing.T) {
 		t.Errorf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start",
+		"run.start", "checkpoint",
 		"step.start a run", "cmd a do a", "action a do a pass", "step.end a passed", "checkpoint a",
 		"step.start b run", "cmd b do b", "action b do b pass", "step.end b passed", "checkpoint b",
 		"step.start c run", "cmd c do c", "action c do c pass",
@@ -341,7 +341,7 @@ func TestEngineFailRollsBackInReverseOrder(t *testing.T) {
 		"run.end rolled-back", "checkpoint",
 	)
 	h.runner.assertDone()
-	if undo := h.rec.events[20].Data.(StepStartData); undo.Undoes != "c" || undo.Index != 1 || undo.Of != 4 {
+	if undo := h.rec.events[21].Data.(StepStartData); undo.Undoes != "c" || undo.Index != 1 || undo.Of != 4 {
 		t.Errorf("undo-c start = %+v", undo)
 	}
 }
@@ -376,7 +376,7 @@ runbooks:
 		t.Errorf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start", "step.start pre run", "cmd pre df /", "check pre disk fail", "gate pre fail 1/1",
+		"run.start", "checkpoint", "step.start pre run", "cmd pre df /", "check pre disk fail", "gate pre fail 1/1",
 		"step.end pre failed", "checkpoint pre", "run.end aborted", "checkpoint",
 	)
 }
@@ -401,7 +401,7 @@ runbooks:
 		t.Fatalf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start", "step.start pre run",
+		"run.start", "checkpoint", "step.start pre run",
 		"check pre remote inconclusive",
 		"cmd pre uptime", "check pre local pass",
 		"gate pre inconclusive 1/1",
@@ -414,7 +414,7 @@ runbooks:
 	if len(q.Checks) != 2 || q.Checks[0].Summary != "ssh down: connection refused" || q.Step != "pre" {
 		t.Errorf("question evidence = %+v", q)
 	}
-	if d := h.rec.events[7].Data.(DecisionData); d.Reason != "checked by hand" || d.By != "op@test" {
+	if d := h.rec.events[8].Data.(DecisionData); d.Reason != "checked by hand" || d.By != "op@test" {
 		t.Errorf("decision = %+v", d)
 	}
 }
@@ -436,7 +436,7 @@ runbooks:
 		t.Fatalf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start", "step.start act run", "cmd act migrate", "action act migrate pass",
+		"run.start", "checkpoint", "step.start act run", "cmd act migrate", "action act migrate pass",
 		"cmd act ping gw", "check act ping fail", "gate act fail 1/1",
 		"question act gate fail", "decision act retry",
 		"cmd act ping gw", "check act ping fail", "gate act fail 1/1",
@@ -530,7 +530,7 @@ func TestEngineCancelledMidStep(t *testing.T) {
 		t.Errorf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start", "step.start pre run", "cmd pre cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"", "output pre 1",
+		"run.start", "checkpoint", "step.start pre run", "cmd pre cutover_unit=nginx; systemctl is-active \"${cutover_unit}\"", "output pre 1",
 		"check pre active inconclusive",
 		"decision pre abort",
 		"step.end pre interrupted", "checkpoint pre", "run.end interrupted", "checkpoint",
@@ -556,7 +556,7 @@ runbooks:
 	if out := h.run(t, ctx); out.Status != RunInterrupted {
 		t.Errorf("outcome = %+v", out)
 	}
-	assertTrace(t, h.rec.events, "run.start", "step.start go run", "question go confirm", "decision go abort", "step.end go interrupted", "checkpoint go", "run.end interrupted", "checkpoint")
+	assertTrace(t, h.rec.events, "run.start", "checkpoint", "step.start go run", "question go confirm", "decision go abort", "step.end go interrupted", "checkpoint go", "run.end interrupted", "checkpoint")
 }
 
 type deciderFunc func(context.Context, Question) (Answer, error)
@@ -748,7 +748,7 @@ runbooks:
 		t.Fatalf("outcome = %+v", out)
 	}
 	assertTrace(t, h.rec.events,
-		"run.start", "step.start rolling run",
+		"run.start", "checkpoint", "step.start rolling run",
 		"cmd rolling "+restart, "action rolling restart nginx on web-1 pass",
 		"cmd rolling curl -fs localhost/health", "check rolling up pass", "gate rolling pass 1/2",
 		"cmd rolling "+restart, "action rolling restart nginx on web-2 pass",

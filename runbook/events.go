@@ -111,7 +111,9 @@ type OutputData struct {
 	Check   string        `json:"check"`
 	Host    string        `json:"host"`
 	Lines   []remote.Line `json:"lines"`
-	Dropped int           `json:"dropped,omitempty"` // lines not journaled past the per-command limit
+	Dropped int           `json:"dropped,omitempty"` // lines not journaled between the head and the tail
+	// DroppedBytes is how much output those lines held (and what was cut off a line too long to keep).
+	DroppedBytes int64 `json:"dropped_bytes,omitempty"`
 }
 
 // CheckData is the verdict of one check (or of the step's action, for EvAction).

@@ -13,10 +13,6 @@ import (
 // DefaultCheckTimeout bounds a check that sets no timeout of its own.
 const DefaultCheckTimeout = 2 * time.Minute
 
-// maxJournaledLines bounds how many output lines of one command reach the journal; the rest are
-// counted, so a runaway command cannot fill the disk during a change window.
-const maxJournaledLines = 10_000
-
 // Combine applies a gate's requirement to check verdicts: pass, fail, or inconclusive when the
 // checks that could not tell might have swung it.
 func Combine(req Require, outcomes []checks.Outcome) checks.Outcome {
@@ -206,14 +202,14 @@ func (e *Engine) observe(ctx context.Context, step, host string, index int, labe
 	}
 	env := checks.Env{
 		Host:   host,
-		Runner: runner,
+		Runner: redactingRunner{r: runner, redaction: e.redaction},
 		OnCommand: func(h string, cmd remote.Command) {
 			batcherFor(h).flush()
 			e.emit(EvCmd, step, CmdData{Index: index, Check: label, Host: h, Command: e.redact(cmd.String()), Attempt: attempt})
 		},
 		OnLine:    func(h string, l remote.Line) { batcherFor(h).add(l) },
 		Baselines: e,
-		Hosts:     e.cfg.Runners,
+		Hosts:     redactingHosts{Hosts: e.cfg.Runners, redaction: e.redaction},
 		Inventory: e.cfg.VSphere,
 		IPAM:      e.cfg.IPAM,
 	}
@@ -250,61 +246,4 @@ func (e *Engine) Baseline(id string) ([]string, bool) {
 	defer e.baseMu.Unlock()
 	l, ok := e.baselines[id]
 	return l, ok
-}
-
-// batcher turns a command's output lines into one output event per FlushEvery, so that a chatty
-// command costs a few journal writes a second instead of one per line.
-type batcher struct {
-	e                *Engine
-	step, label      string
-	host             string
-	index            int
-	every            time.Duration
-	mu               sync.Mutex
-	lines            []remote.Line
-	journaled, extra int
-	timer            *time.Timer
-}
-
-func (b *batcher) add(l remote.Line) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.journaled >= maxJournaledLines {
-		b.extra++
-		return
-	}
-	b.journaled++
-	l.Text = b.e.redact(l.Text)
-	b.lines = append(b.lines, l)
-	if b.timer == nil {
-		b.timer = time.AfterFunc(b.every, b.flush)
-	}
-}
-
-func (b *batcher) flush() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.flushLocked()
-}
-
-func (b *batcher) flushLocked() {
-	if b.timer != nil {
-		b.timer.Stop()
-		b.timer = nil
-	}
-	if len(b.lines) == 0 {
-		return
-	}
-	b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: b.lines})
-	b.lines = nil
-}
-
-// close flushes what is left and notes lines that were not journaled.
-func (b *batcher) close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.flushLocked()
-	if b.extra > 0 {
-		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: []remote.Line{}, Dropped: b.extra})
-	}
 }

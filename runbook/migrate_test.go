@@ -75,7 +75,7 @@ func TestEngineMigrateRecordsOriginAndRollsBack(t *testing.T) {
 	}
 	got := trace(h.rec.events)
 	want := []string{
-		"run.start", "step.start migrate run",
+		"run.start", "checkpoint", "step.start migrate run",
 		"migrate", "migrate", "migrate", "migrate.progress", "migrate.progress", "migrate.progress", "migrate.progress", "migrate",
 		"action migrate migrate app-01 to esx-b-01 pass",
 		"check migrate vm_on_host app-01 pass", "gate migrate pass 1/1", "step.end migrate passed", "checkpoint migrate",

@@ -120,7 +120,7 @@ func readLines(r io.Reader, s Stream, emit func(Line)) {
 			if len(text) > 0 && text[len(text)-1] == '\r' {
 				text = text[:len(text)-1]
 			}
-			emit(Line{Stream: s, Text: string(text)})
+			emit(Line{Stream: s, Text: string(text), Cut: err == bufio.ErrBufferFull})
 		}
 		if err == bufio.ErrBufferFull {
 			continue // an over-long line: emit it in maxLine pieces

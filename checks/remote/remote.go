@@ -21,6 +21,8 @@ const (
 type Line struct {
 	Stream Stream `json:"stream"`
 	Text   string `json:"text"`
+	// Cut marks a piece of a line too long to read whole: the line goes on in the next piece.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // Command is what a Runner runs: either an argv (run directly, or quoted word by word for a remote

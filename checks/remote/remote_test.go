@@ -73,7 +73,7 @@ func TestLocalArgvIsNotParsedByAShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(lines) != 1 || lines[0].Text != "$(id) ; echo pwned" {
-		t.Errorf("lines = %q", lines)
+		t.Errorf("lines = %+v", lines)
 	}
 }
 

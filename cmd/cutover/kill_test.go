@@ -47,12 +47,13 @@ func killPoints(seed uint64, n int) []killPoint {
 	modes := []string{killAtBytes, killInFsync, killInMigration, killTorn}
 	var pts []killPoint
 	for i := 0; i < n; i++ {
-		p := killPoint{mode: modes[i%len(modes)], size: 1 + r.IntN(56000), progress: r.IntN(8), tornAt: r.Float64()}
+		// Past run.start and its signed checkpoint: a journal with no signature is not resumed.
+		p := killPoint{mode: modes[i%len(modes)], size: 4000 + r.IntN(53000), progress: r.IntN(8), tornAt: r.Float64()}
 		switch p.mode {
 		case killTorn:
 			p.size = max(p.size, 2000) // keep run.start whole: there is no run to resume without it
 		case killInFsync:
-			p.size = 1 + r.IntN(40000) // leave dozens of fdatasyncs to catch one in
+			p.size = 4000 + r.IntN(36000) // leave dozens of fdatasyncs to catch one in
 		}
 		pts = append(pts, p)
 	}
@@ -164,7 +165,8 @@ func killAndResume(t *testing.T, bin, book string, p killPoint) string {
 		t.Fatalf("killed (%s) after %d bytes, the journal does not verify to its last whole line; want %q:\n%s", how, len(before), want, vout)
 	}
 
-	res := exec.Command(bin, "lab", "--resume", journal, "--plain", "--yes", "--relocate-time", "1s", "--operator", "second@lab")
+	res := exec.Command(bin, "lab", "--resume", journal, "--plain", "--yes", "--relocate-time", "1s", "--operator", "second@lab",
+		"--allowed-signers", strings.TrimSuffix(journal, ".jsonl")+".allowed_signers")
 	out, _ := res.CombinedOutput()
 	// A clean run, killed anywhere, resumes to a clean end: nothing proceeded over.
 	if code := res.ProcessState.ExitCode(); code != 0 || strings.Contains(string(out), "overridden") {

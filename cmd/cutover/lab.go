@@ -39,7 +39,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 				name = args[0]
 			}
 			if resume != "" {
-				plan, start, err := loadResume(resume, o.operator)
+				plan, start, err := loadResume(resume, o.operator, o.trust)
 				if err != nil {
 					return err
 				}
@@ -69,7 +69,8 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.StringArrayVar(&o.vars, "var", nil, "set a var: name=value, or secret:name=value (repeatable)")
 	fl.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
 	shadowFlags(fl, &o)
-	fl.StringVar(&resume, "resume", "", "continue this lab run's journal (the lab starts with the VM where the journal last saw it)")
+	fl.StringVar(&resume, "resume", "", "continue this lab run's journal (the lab starts with the VM where the journal last saw it; name its signers with --allowed-signers)")
+	o.trust.flags(fl)
 	fl.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	return cmd

@@ -19,6 +19,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1 // a gate failed and the run rolled back or aborted; verify failed
 	exitBadInput    = 2
+	exitUnproven    = 3 // verify: the journal is intact but not proven (no trust named, unsigned, unfinished)
 	exitInterrupted = 130
 )
 
@@ -68,11 +69,11 @@ func run(args []string, s streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(s.err, "cutover:", ee.err)
+			fmt.Fprintln(s.err, "cutover:", redactEnv(os.Getenv, ee.err.Error()))
 		}
 		return ee.code
 	}
 	// Anything cobra itself rejects (unknown flag, wrong argument count) is bad input.
-	fmt.Fprintln(s.err, "cutover:", err)
+	fmt.Fprintln(s.err, "cutover:", redactEnv(os.Getenv, err.Error()))
 	return exitBadInput
 }

@@ -48,9 +48,10 @@ func TestSecondResumeIsRefusedWhileTheFirstRuns(t *testing.T) {
 	first.Process.Kill()
 	first.Wait()
 
-	second, _ := waitingLab(t, "--resume", journal, "--operator", "second@lab")
+	allowed := "--allowed-signers=" + strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
+	second, _ := waitingLab(t, "--resume", journal, "--operator", "second@lab", allowed)
 	before, _ := os.ReadFile(journal)
-	third := exec.Command(cutoverBin(t), "lab", "--resume", journal, "--plain", "--yes", "--operator", "third@lab", "--relocate-time", "300ms")
+	third := exec.Command(cutoverBin(t), "lab", "--resume", journal, "--plain", "--yes", "--operator", "third@lab", "--relocate-time", "300ms", allowed)
 	out, err := third.CombinedOutput()
 	if code := third.ProcessState.ExitCode(); code != exitBadInput {
 		t.Fatalf("second writer: exit %d (%v), want %d\n%s", code, err, exitBadInput, out)
@@ -66,11 +67,11 @@ func TestSecondResumeIsRefusedWhileTheFirstRuns(t *testing.T) {
 
 	second.Process.Kill() // kill -9: the kernel releases the lock
 	second.Wait()
-	res := exec.Command(cutoverBin(t), "lab", "--resume", journal, "--plain", "--yes", "--operator", "third@lab", "--relocate-time", "300ms")
+	res := exec.Command(cutoverBin(t), "lab", "--resume", journal, "--plain", "--yes", "--operator", "third@lab", "--relocate-time", "300ms", allowed)
 	if out, err := res.CombinedOutput(); err != nil {
 		t.Fatalf("resume after the holder died: %v\n%s", err, out)
 	}
-	if out, err := exec.Command(cutoverBin(t), "verify", journal).CombinedOutput(); err != nil {
+	if out, err := exec.Command(cutoverBin(t), "verify", journal, allowed).CombinedOutput(); err != nil {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(journal + ".lock"); !os.IsNotExist(err) {

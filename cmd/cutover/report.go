@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,7 +12,8 @@ import (
 )
 
 func reportCommand(s streams) *cobra.Command {
-	var out, format, allowed string
+	var out, format string
+	var trust trustOptions
 	cmd := &cobra.Command{
 		Use:   "report JOURNAL",
 		Short: "Write the handoff report of a run: signature status, timeline, evidence, decisions, migration, gateway graph",
@@ -29,11 +29,11 @@ func reportCommand(s streams) *cobra.Command {
 			if format != "md" && format != "html" {
 				return withCode(exitBadInput, fmt.Errorf("--format %q: want md or html", format))
 			}
-			opts, err := allowedSigners(journal, allowed)
+			t, err := trust.load()
 			if err != nil {
-				return withCode(exitBadInput, err)
+				return err
 			}
-			v, err := transcript.Verify(journal, opts)
+			v, err := transcript.Verify(journal, transcript.VerifyOptions{Trust: t})
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
@@ -59,29 +59,6 @@ func reportCommand(s streams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (default standard output)")
 	cmd.Flags().StringVar(&format, "format", "", "md or html (default: from -o's extension, else md)")
-	cmd.Flags().StringVar(&allowed, "allowed-signers", "", "allowed_signers to check the signatures against (default: RUN.allowed_signers beside the journal, if any)")
+	trust.flags(cmd.Flags())
 	return cmd
-}
-
-// allowedSigners loads the allowed signers to verify a journal with: the given file, or the one
-// a lab run wrote beside the journal.
-func allowedSigners(journal, file string) (transcript.VerifyOptions, error) {
-	var opts transcript.VerifyOptions
-	if file == "" {
-		beside := strings.TrimSuffix(journal, filepath.Ext(journal)) + ".allowed_signers"
-		if _, err := os.Stat(beside); err != nil {
-			return opts, nil
-		}
-		file = beside
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return opts, err
-	}
-	defer f.Close()
-	opts.AllowedSigners, err = transcript.ParseAllowedSigners(f)
-	if err != nil {
-		return opts, fmt.Errorf("%s: %w", file, err)
-	}
-	return opts, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,7 @@ completed, appending to the same journal. A finished action is not run again; a 
 was under way finds the VM where vCenter says it is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			plan, start, err := loadResume(args[0], o.operator)
+			plan, start, err := loadResume(args[0], o.operator, o.trust)
 			if err != nil {
 				return err
 			}
@@ -54,12 +55,18 @@ was under way finds the VM where vCenter says it is.`,
 	f.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
 	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts)")
+	o.trust.flags(f)
 	return cmd
 }
 
-// loadResume takes the journal's write lock, verifies the journal and rebuilds the state to
-// continue it from. The caller releases the plan's lock (the writer does, once it has it).
-func loadResume(journal, operator string) (_ *resumePlan, start runbook.RunStartData, err error) {
+// loadResume takes the journal's write lock, verifies the journal against the operator's trust and
+// rebuilds the state to continue it from. The caller releases the plan's lock (the writer does,
+// once it has it).
+func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, start runbook.RunStartData, err error) {
+	t, err := trust.load()
+	if err != nil {
+		return nil, start, err
+	}
 	if operator == "" {
 		operator = defaultOperator()
 	}
@@ -75,12 +82,12 @@ func loadResume(journal, operator string) (_ *resumePlan, start runbook.RunStart
 			lock.Release()
 		}
 	}()
-	v, err := transcript.Verify(journal, transcript.VerifyOptions{})
+	v, err := transcript.Verify(journal, transcript.VerifyOptions{Trust: t})
 	if err != nil {
 		return nil, start, withCode(exitBadInput, err)
 	}
-	if v.Problem != nil {
-		return nil, start, withCode(exitBadInput, fmt.Errorf("%s does not verify at line %d (%s): a broken chain is not resumed", journal, v.Problem.Line, v.Problem.Msg))
+	if err := resumable(v); err != nil {
+		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
 	}
 	events, err := transcript.ReadEvents(journal)
 	if err != nil {
@@ -120,4 +127,24 @@ func lastVMHost(events []runbook.Event) string {
 		}
 	}
 	return host
+}
+
+// resumable decides whether a journal may be continued: its chain intact and every signature in it
+// made by a signer the operator trusts. What an interruption leaves unproven (no detached
+// signature yet, lines after the last checkpoint, a torn last line) is expected; a journal with
+// no trusted signature at all is not resumed, since its baselines and origin could be forged.
+func resumable(v *transcript.Report) error {
+	switch {
+	case v.Problem != nil:
+		return fmt.Errorf("does not verify at line %d (%s): a broken chain is not resumed", v.Problem.Line, v.Problem.Msg)
+	case len(v.Untrusted) > 0:
+		return fmt.Errorf("signed by a key you do not trust (%s): a journal is resumed only on your trust", v.Untrusted[0])
+	case v.Trust == "" && len(v.Keys) > 0:
+		return fmt.Errorf("signed by %s, but no allowed signers are named: pass --allowed-signers FILE (or keep one at %s) so the journal's baselines and origin can be trusted", strings.Join(v.Keys, ", "), configuredAllowedSigners())
+	case v.Checkpoints == 0:
+		return errors.New("no signed checkpoint: an unsigned journal cannot be told from a forgery, so it is not resumed")
+	case v.Unsigned > 0:
+		return fmt.Errorf("%d checkpoints are not signed: every checkpoint of a resumed journal must be", v.Unsigned)
+	}
+	return nil
 }

@@ -46,6 +46,7 @@ type runOptions struct {
 	shadowKeys     string
 	shadowHostKey  string
 	sshTimings     bool
+	trust          trustOptions // who may sign: approvers during the run, the journal on resume
 }
 
 // shadowFlags adds the flags of the SSH shadow server.
@@ -90,6 +91,7 @@ holds only one. Exit codes: 0 done, 1 a gate failed and the run rolled back or a
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts; repeatable); unknown or changed host keys are refused")
 	f.BoolVar(&o.sshTimings, "ssh-timings", false, "at the end, print where SSH time went: connect, key exchange, auth, sessions, commands")
 	shadowFlags(f, &o)
+	o.trust.flags(f)
 	return cmd
 }
 
@@ -205,7 +207,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	if err := runners.connectAll(ctx, rb.HostsUsed(), o.forks, s.err); err != nil {
 		return withCode(exitBadInput, err)
 	}
-	secrets := vals.Secrets()
+	secrets := append(vals.Secrets(), envSecrets(os.Getenv)...)
 	var vc checks.Migrator
 	notes := &noteRelay{}
 	if rb.NeedsVCenter() {
@@ -252,6 +254,10 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		ipam = client
 	}
 
+	approvers, err := o.trust.load()
+	if err != nil {
+		return err
+	}
 	var w *transcript.Writer
 	if o.resume != nil {
 		var dropped int64
@@ -293,7 +299,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	if signer != nil {
 		operatorKey = signer.PublicKey()
 	}
-	cfg.Approvals = transcript.Approvals{Journal: w.Path(), Operator: operatorKey}
+	cfg.Approvals = transcript.Approvals{Journal: w.Path(), Operator: operatorKey, Trust: approvers}
 	var out runbook.Outcome
 	var runErr error
 	if s.console != nil || (!o.plain && isTerminal(s.out)) {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,44 +11,48 @@ import (
 )
 
 func verifyCommand(s streams) *cobra.Command {
-	var allowedFile string
+	var trust trustOptions
 	cmd := &cobra.Command{
-		Use:   "verify TRANSCRIPT",
-		Short: "Verify a journal's hash chain, checkpoint signatures and detached signature",
-		Args:  cobra.ExactArgs(1),
+		Use:   "verify JOURNAL",
+		Short: "Verify a journal's hash chain and every signature against the allowed signers you name",
+		Long: `Verify the hash chain line by line, every checkpoint and approval signature, and the detached
+signature JOURNAL.sig, against the allowed_signers you name (--allowed-signers, or
+~/.config/cutover/allowed_signers) with ssh-keygen -Y verify's rules: namespaces, valid-after,
+valid-before, cert-authority, and --revoked keys.
+
+Exit 0 and VERIFIED only when all of it holds. Exit 1 when something is wrong: a line altered,
+removed or added, a signature that does not verify, a signer you do not trust (unknown, expired,
+not yet valid, wrong namespace, revoked). Exit 3 when nothing is wrong but something is missing
+for proof: no allowed signers named, no signatures, an unfinished run. Exit 2: not a journal.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			var opts transcript.VerifyOptions
-			if allowedFile != "" {
-				f, err := os.Open(allowedFile)
-				if err != nil {
+			t, err := trust.load()
+			if err != nil {
+				return err
+			}
+			rep, err := transcript.Verify(args[0], transcript.VerifyOptions{Trust: t})
+			if err != nil {
+				if errors.Is(err, transcript.ErrNotJournal) {
 					return withCode(exitBadInput, err)
 				}
-				defer f.Close()
-				if opts.AllowedSigners, err = transcript.ParseAllowedSigners(f); err != nil {
-					return withCode(exitBadInput, fmt.Errorf("%s: %w", allowedFile, err))
-				}
-			}
-			rep, err := transcript.Verify(args[0], opts)
-			if err != nil {
 				return withCode(exitBadInput, err)
 			}
 			printReport(s, rep)
-			if !rep.OK() {
+			switch rep.Verdict() {
+			case transcript.Failed:
 				return withCode(exitFailed, nil)
+			case transcript.Unproven:
+				return withCode(exitUnproven, nil)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&allowedFile, "allowed-signers", "", "OpenSSH allowed_signers file every signing key must be listed in")
+	trust.flags(cmd.Flags())
 	return cmd
 }
 
 func printReport(s streams, r *transcript.Report) {
-	status := "VERIFIED"
-	if !r.OK() {
-		status = "NOT VERIFIED"
-	}
-	fmt.Fprintf(s.out, "%s: %s\n", r.Path, status)
+	fmt.Fprintf(s.out, "%s: %s\n", r.Path, r.Verdict())
 	fmt.Fprintf(s.out, "  run        %s\n", r.Run)
 	switch {
 	case r.Problem != nil:
@@ -72,11 +76,17 @@ func printReport(s streams, r *transcript.Report) {
 	}
 	fmt.Fprintf(s.out, "  checkpoints %s\n", signed)
 	if len(r.Keys) > 0 {
-		who := "identity not checked (pass --allowed-signers)"
-		if len(r.Principals) > 0 {
-			who = "allowed for " + strings.Join(r.Principals, ", ")
+		who := "trust not checked (no allowed signers named)"
+		switch {
+		case r.Trust != "" && len(r.Principals) > 0:
+			who = "trusted as " + strings.Join(r.Principals, ", ") + " by " + r.Trust
+		case r.Trust != "":
+			who = "NOT trusted by " + r.Trust
 		}
 		fmt.Fprintf(s.out, "  signed by  %s, %s\n", strings.Join(r.Keys, ", "), who)
+	}
+	for _, u := range r.Untrusted {
+		fmt.Fprintf(s.out, "  untrusted  %s\n", u)
 	}
 	if len(r.Approvals) > 0 {
 		fmt.Fprintf(s.out, "  approvals  %d verified: %s\n", len(r.Approvals), strings.Join(r.Approvals, ", "))
@@ -84,5 +94,8 @@ func printReport(s streams, r *transcript.Report) {
 	fmt.Fprintf(s.out, "  signature  %s (%s.sig)\n", r.Detached, r.Path)
 	if !r.Ended && r.Problem == nil {
 		fmt.Fprintf(s.out, "  run.end    missing: the run did not finish (crash, kill, or still running)\n")
+	}
+	for _, g := range r.Gaps() {
+		fmt.Fprintf(s.out, "  unproven   %s\n", g)
 	}
 }

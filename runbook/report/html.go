@@ -33,9 +33,9 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 	}
 	p("<tr><th>journal</th><td><code>%s</code></td></tr></table>", e(r.Journal))
 
-	sig, scls := "✗ NOT VERIFIED", "bad"
+	sig, scls := r.Signature.Mark(), "bad"
 	if r.Signature.OK {
-		sig, scls = "✓ verified", "ok"
+		scls = "ok"
 	}
 	p(`<h2>Signature: <span class="%s">%s</span></h2><ul>`, scls, sig)
 	for _, d := range r.Signature.Detail {

@@ -21,11 +21,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	}
 	p("| runbook file | `%s` |\n| journal | `%s` |\n\n", r.File, r.Journal)
 
-	mark := "✗ NOT VERIFIED"
-	if r.Signature.OK {
-		mark = "✓ verified"
-	}
-	p("## Signature: %s\n\n", mark)
+	p("## Signature: %s\n\n", r.Signature.Mark())
 	for _, d := range r.Signature.Detail {
 		p("- %s\n", mdEscape(d))
 	}

@@ -38,8 +38,20 @@ type Report struct {
 
 // Signature is what verify said.
 type Signature struct {
-	OK     bool
-	Detail []string
+	OK       bool
+	Unproven bool // nothing is wrong, but the journal is not proven (see Detail)
+	Detail   []string
+}
+
+// Mark is the signature's verdict in a few words.
+func (s Signature) Mark() string {
+	switch {
+	case s.OK:
+		return "✓ verified"
+	case s.Unproven:
+		return "⚠ NOT VERIFIED (unproven)"
+	}
+	return "✗ NOT VERIFIED (failed)"
 }
 
 // Step is one row of the timeline.
@@ -176,7 +188,7 @@ func signature(v *transcript.Report) Signature {
 	if v == nil {
 		return Signature{Detail: []string{"not verified"}}
 	}
-	s := Signature{OK: v.OK()}
+	s := Signature{OK: v.OK(), Unproven: v.Verdict() == transcript.Unproven}
 	switch {
 	case v.Problem != nil:
 		s.Detail = append(s.Detail, fmt.Sprintf("chain BROKEN at line %d: %s — nothing from there on can be trusted", v.Problem.Line, v.Problem.Msg))
@@ -187,13 +199,20 @@ func signature(v *transcript.Report) Signature {
 	}
 	s.Detail = append(s.Detail, fmt.Sprintf("%d signed checkpoints, %d unsigned", v.Checkpoints, v.Unsigned))
 	if len(v.Keys) > 0 {
-		who := "identity not checked (no allowed_signers given)"
-		if len(v.Principals) > 0 {
-			who = "allowed for " + fmt.Sprint(v.Principals)
+		who := "trust not checked (no allowed signers named)"
+		switch {
+		case v.Trust != "" && len(v.Principals) > 0:
+			who = fmt.Sprintf("trusted as %v by %s", v.Principals, v.Trust)
+		case v.Trust != "":
+			who = "NOT trusted by " + v.Trust
 		}
 		s.Detail = append(s.Detail, fmt.Sprintf("signed by %v, %s", v.Keys, who))
 	}
+	for _, u := range v.Untrusted {
+		s.Detail = append(s.Detail, "untrusted: "+u)
+	}
 	s.Detail = append(s.Detail, "detached signature: "+v.Detached)
+	s.Detail = append(s.Detail, v.Gaps()...)
 	return s
 }
 

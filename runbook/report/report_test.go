@@ -73,7 +73,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestReportGolden(t *testing.T) {
-	v := &transcript.Report{Lines: 26, Checkpoints: 4, Keys: []string{"SHA256:abc"}, Principals: []string{"alice@noc"}, Detached: "verified"}
+	v := &transcript.Report{Lines: 26, Checkpoints: 4, Keys: []string{"SHA256:abc"}, Principals: []string{"alice@noc"}, Detached: "verified", Trust: "allowed_signers"}
 	r := Build("transcripts/r1.jsonl", run(), v)
 	var md, html bytes.Buffer
 	if err := r.Markdown(&md); err != nil {

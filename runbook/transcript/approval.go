@@ -74,8 +74,8 @@ func Approve(journal, step string, signer *Signer) (string, error) {
 // Approvals collects sign-offs for a running journal from its approvals directory.
 type Approvals struct {
 	Journal  string
-	Operator string          // the run's signing key (authorized_keys form): it cannot approve
-	Allowed  []AllowedSigner // when set, approvers must be listed for the approval namespace
+	Operator string // the run's signing key (authorized_keys form): it cannot approve
+	Trust    *Trust // when set, approvers must be trusted for the approval namespace
 	Poll     time.Duration
 }
 
@@ -96,7 +96,7 @@ func (a Approvals) Wait(ctx context.Context, msg string, needed int) ([]runbook.
 			if err != nil {
 				continue
 			}
-			d, err := checkApproval(msg, b, a.Operator, a.Allowed)
+			d, err := checkApproval(msg, b, a.Operator, a.Trust)
 			if err != nil {
 				continue // a bad or foreign signature is not an approval; the run keeps waiting
 			}
@@ -118,7 +118,7 @@ func (a Approvals) Wait(ctx context.Context, msg string, needed int) ([]runbook.
 }
 
 // checkApproval verifies one sign-off.
-func checkApproval(msg string, armored []byte, operator string, allowed []AllowedSigner) (runbook.ApprovalData, error) {
+func checkApproval(msg string, armored []byte, operator string, trust *Trust) (runbook.ApprovalData, error) {
 	sig, err := sshsig.Unarmor(armored)
 	if err != nil {
 		return runbook.ApprovalData{}, err
@@ -130,15 +130,9 @@ func checkApproval(msg string, armored []byte, operator string, allowed []Allowe
 	if key == operator {
 		return runbook.ApprovalData{}, errors.New("the operator cannot approve their own run")
 	}
-	if allowed != nil {
-		ok := false
-		for _, s := range allowed {
-			if bytes.Equal(s.Key.Marshal(), sig.PublicKey.Marshal()) && matchAny(s.Namespaces, ApprovalNamespace, true) {
-				ok = true
-			}
-		}
-		if !ok {
-			return runbook.ApprovalData{}, errors.New("approver not in allowed_signers")
+	if trust != nil {
+		if _, err := trust.Check(sig.PublicKey, ApprovalNamespace); err != nil {
+			return runbook.ApprovalData{}, fmt.Errorf("approver: %w", err)
 		}
 	}
 	return runbook.ApprovalData{Message: msg, Key: key, Fingerprint: ssh.FingerprintSHA256(sig.PublicKey), Sig: string(armored)}, nil

@@ -73,7 +73,7 @@ func LoadSigner(path, agentSock string) (*Signer, error) {
 	}
 	key, err := ssh.ParsePrivateKey(data)
 	if err == nil {
-		return &Signer{key: key, from: path}, nil
+		return withCertificate(&Signer{key: key, from: path}, path)
 	}
 	var pub ssh.PublicKey
 	var missing *ssh.PassphraseMissingError
@@ -116,4 +116,29 @@ func agentSigners(sock string) ([]ssh.Signer, error) {
 		return nil, fmt.Errorf("ssh-agent at %s: %w", sock, err)
 	}
 	return keys, nil
+}
+
+// withCertificate signs with PATH-cert.pub when it exists and certifies the key, as ssh-keygen -Y
+// sign does: the signature then carries the certificate, for allowed signers that trust its CA.
+func withCertificate(s *Signer, path string) (*Signer, error) {
+	b, err := os.ReadFile(strings.TrimSuffix(path, ".pub") + "-cert.pub")
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate: %w", err)
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate %s-cert.pub: %w", path, err)
+	}
+	cert, ok := pub.(*ssh.Certificate)
+	if !ok {
+		return nil, fmt.Errorf("%s-cert.pub is not a certificate", path)
+	}
+	cs, err := ssh.NewCertSigner(cert, s.key)
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate %s-cert.pub: %w", path, err)
+	}
+	return &Signer{key: cs, from: path + " with its certificate"}, nil
 }

@@ -76,10 +76,16 @@ func writeJournal(t testing.TB, dir string, signer *Signer) string {
 	return w.Path()
 }
 
+// trustOf trusts exactly signer.
+func trustOf(signer *Signer) *Trust {
+	as, _ := ParseAllowedSigners(strings.NewReader("op@test " + signer.PublicKey()))
+	return &Trust{Signers: as, Source: "allowed_signers"}
+}
+
 func TestRoundTripVerifies(t *testing.T) {
 	_, signer := newKey(t)
 	path := writeJournal(t, t.TempDir(), signer)
-	rep, err := Verify(path, VerifyOptions{})
+	rep, err := Verify(path, VerifyOptions{Trust: trustOf(signer)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +266,7 @@ func TestSecretsNeverReachTheFile(t *testing.T) {
 	if c := bytes.Count(data, []byte(Redacted)); c != 2 {
 		t.Errorf("%d redactions, want 2", c)
 	}
-	if rep, _ := Verify(path, VerifyOptions{}); !rep.OK() || rep.Checkpoints != 0 || rep.Unsigned != 2 {
+	if rep, _ := Verify(path, VerifyOptions{}); rep.Verdict() != Unproven || rep.Checkpoints != 0 || rep.Unsigned != 2 {
 		t.Errorf("unsigned journal: %+v", rep)
 	}
 }
@@ -286,7 +292,7 @@ func TestAllowedSigners(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Verify(path, VerifyOptions{AllowedSigners: as})
+			rep, err := Verify(path, VerifyOptions{Trust: &Trust{Signers: as, Source: "allowed"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,18 +302,22 @@ func TestAllowedSigners(t *testing.T) {
 			if tt.ok && rep.Principals[0] != tt.principal {
 				t.Errorf("principals = %v", rep.Principals)
 			}
-			if !tt.ok && (rep.Problem == nil || rep.Problem.Line != 7 || !strings.Contains(rep.Problem.Msg, "allowed signers do not list")) {
-				t.Errorf("problem = %v", rep.Problem)
+			if !tt.ok && (rep.Verdict() != Failed || rep.Problem != nil || len(rep.Untrusted) == 0 || !strings.HasPrefix(rep.Untrusted[0], "line 7: checkpoint: ")) {
+				t.Errorf("untrusted = %v, problem %v", rep.Untrusted, rep.Problem)
 			}
 		})
 	}
-	if _, err := ParseAllowedSigners(strings.NewReader("ca@x cert-authority " + signer.PublicKey())); err == nil {
-		t.Error("cert-authority accepted")
+	if _, err := ParseAllowedSigners(strings.NewReader("ca@x no-such-option " + signer.PublicKey())); err == nil {
+		t.Error("an unknown option accepted")
 	}
 	unsigned := writeJournal(t, t.TempDir(), nil)
 	as, _ := ParseAllowedSigners(strings.NewReader("op@test " + signer.PublicKey()))
-	if rep, _ := Verify(unsigned, VerifyOptions{AllowedSigners: as}); rep.OK() {
+	if rep, _ := Verify(unsigned, VerifyOptions{Trust: &Trust{Signers: as, Source: "allowed"}}); rep.OK() || rep.Verdict() != Unproven {
 		t.Error("an unsigned journal passed with allowed signers required")
+	}
+	// Signed and intact, but nobody named whom to trust: not verified.
+	if rep, _ := Verify(path, VerifyOptions{}); rep.OK() || rep.Verdict() != Unproven || len(rep.Gaps()) == 0 {
+		t.Errorf("no trust named: %v %v", rep.Verdict(), rep.Gaps())
 	}
 }
 
@@ -407,7 +417,7 @@ func TestReopenDropsATornLineAndContinuesTheChain(t *testing.T) {
 		}
 	}
 	w.Close()
-	rep, err := Verify(path, VerifyOptions{})
+	rep, err := Verify(path, VerifyOptions{Trust: trustOf(signer)})
 	if err != nil || !rep.OK() || rep.Lines != 8 || !rep.Ended {
 		t.Fatalf("after resume: %+v %v", rep, err)
 	}

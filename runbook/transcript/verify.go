@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
@@ -36,32 +37,88 @@ type Report struct {
 	Unsigned    int      // checkpoints without a signature
 	LastSigned  int      // line of the last verified checkpoint
 	Keys        []string // fingerprints of the keys that signed
-	Principals  []string // who those keys belong to, per the allowed signers
+	Principals  []string // who those keys belong to, per the operator's allowed signers
+	Untrusted   []string // signatures that verify but that the operator's trust does not accept
 	Ended       bool     // the journal holds run.end
 	Approvals   []string // fingerprints of the sign-offs that verified
 	Detached    string   // "verified", "missing", or why it failed
+	Trust       string   // the allowed_signers file signatures were checked against, or ""
 	sigPresent  bool
-	required    bool // allowed signers were given: signatures are mandatory
 }
 
-// OK tells whether the whole journal verified: every line chained, every signature good, and, when
-// allowed signers were given, every key allowed.
-func (r *Report) OK() bool {
-	if r.Problem != nil || r.Truncated {
-		return false
+// Verdict is what a journal proves.
+type Verdict int
+
+// The verdicts, from best to worst.
+const (
+	// Verified: the chain is intact and every signature (checkpoints, approvals, the detached
+	// signature over the whole file) verifies against allowed signers the operator named.
+	Verified Verdict = iota
+	// Unproven: nothing is wrong, but something is missing for proof: no trust was named,
+	// signatures are missing (an unsigned or interrupted run), or the last line is torn.
+	Unproven
+	// Failed: a line was altered, removed or added, a signature does not verify, or a signer is
+	// not trusted (unknown, expired, not yet valid, wrong namespace, revoked).
+	Failed
+)
+
+func (v Verdict) String() string {
+	return [...]string{"VERIFIED", "NOT VERIFIED (unproven)", "NOT VERIFIED (FAILED)"}[v]
+}
+
+// Verdict judges the report.
+func (r *Report) Verdict() Verdict {
+	switch {
+	case r.Problem != nil || len(r.Untrusted) > 0 || r.sigPresent && r.Detached != "verified":
+		return Failed
+	case r.Trust == "" || r.Truncated || r.Unsigned > 0 || r.Detached != "verified":
+		return Unproven
 	}
-	if r.Detached == "verified" {
-		return true
+	return Verified
+}
+
+// OK tells whether the journal is Verified.
+func (r *Report) OK() bool { return r.Verdict() == Verified }
+
+// Gaps says why an intact journal is not Verified, or "" when it is (or when it failed).
+func (r *Report) Gaps() []string {
+	if r.Verdict() != Unproven {
+		return nil
 	}
-	// An unsigned journal is only as good as its chain; that passes unless signatures were required.
-	return !r.sigPresent && r.Checkpoints == 0 && !r.required
+	var out []string
+	signed := r.Checkpoints > 0 || r.sigPresent
+	if r.Trust == "" && signed {
+		out = append(out, fmt.Sprintf("chain intact, signed by %s, trust not checked: name the allowed signers (--allowed-signers FILE, or ~/.config/cutover/allowed_signers)", strings.Join(r.Keys, ", ")))
+	}
+	if !signed {
+		out = append(out, "chain intact but not signed: anyone can write a valid chain, so it proves nothing about who wrote it")
+	}
+	if r.Unsigned > 0 {
+		out = append(out, fmt.Sprintf("%d checkpoints are not signed", r.Unsigned))
+	}
+	if r.Truncated {
+		out = append(out, fmt.Sprintf("the last line is torn after line %d (the run was killed mid-write)", r.Lines))
+	}
+	if signed && r.Detached == "missing" {
+		tail := ""
+		if r.LastSigned > 0 && r.LastSigned < r.Lines {
+			tail = fmt.Sprintf(": lines %d-%d come after the last signed checkpoint and are signed by nothing", r.LastSigned+1, r.Lines)
+		}
+		out = append(out, "no detached signature (the run did not finish, or the .sig was removed)"+tail)
+	}
+	return out
 }
 
 // VerifyOptions tune Verify.
 type VerifyOptions struct {
-	// AllowedSigners, when not nil, must list every signing key for the namespace.
-	AllowedSigners []AllowedSigner
+	// Trust, when set, is what every signature is checked against; nil checks signatures only
+	// cryptographically, and no journal is then Verified.
+	Trust *Trust
 }
+
+// ErrNotJournal means the file is not a cutover journal at all (empty, or its first line is not
+// one), as opposed to a journal that was altered.
+var ErrNotJournal = errors.New("not a cutover journal")
 
 var (
 	hashSuffix = []byte(`,"hash":"`)
@@ -84,9 +141,15 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	defer f.Close()
-	r := &Report{Path: path, required: opts.AllowedSigners != nil}
+	r := &Report{Path: path}
+	if opts.Trust != nil {
+		r.Trust = opts.Trust.Source
+	}
 	if err := r.chain(f, opts); err != nil {
 		return nil, fmt.Errorf("verify %s: %w", path, err)
+	}
+	if r.Lines == 0 && (r.Problem == nil || r.Problem.Line == 1 && !looksLikeJournal(f)) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotJournal)
 	}
 	sig, err := os.ReadFile(path + ".sig")
 	switch {
@@ -106,7 +169,10 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 
 // VerifyReader checks a journal's chain and checkpoints from r (no detached signature).
 func VerifyReader(rd io.Reader, opts VerifyOptions) (*Report, error) {
-	r := &Report{Detached: "missing", required: opts.AllowedSigners != nil}
+	r := &Report{Detached: "missing"}
+	if opts.Trust != nil {
+		r.Trust = opts.Trust.Source
+	}
 	return r, r.chain(rd, opts)
 }
 
@@ -205,23 +271,29 @@ func (r *Report) verifyLine(n int, line []byte, prev *[32]byte, run *[]byte, opt
 	case bytes.Equal(typ, endType):
 		r.Ended = true
 	case bytes.Equal(typ, apType):
-		return r.approval(line, opts)
+		return r.approval(n, line, opts)
 	}
 	return ""
 }
 
 // approval verifies a sign-off line: its signature over its message, by a key that does not sign
 // the journal itself, allowed for the approval namespace when allowed signers were given.
-func (r *Report) approval(line []byte, opts VerifyOptions) string {
+func (r *Report) approval(n int, line []byte, opts VerifyOptions) string {
 	var l struct {
 		Data struct{ Message, Sig string } `json:"data"`
 	}
 	if err := json.Unmarshal(line, &l); err != nil {
 		return "approval is not valid JSON: " + err.Error()
 	}
-	d, err := checkApproval(l.Data.Message, []byte(l.Data.Sig), "", opts.AllowedSigners)
+	d, err := checkApproval(l.Data.Message, []byte(l.Data.Sig), "", nil)
 	if err != nil {
 		return "approval does not verify: " + err.Error()
+	}
+	if opts.Trust != nil {
+		key, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(d.Key))
+		if _, err := opts.Trust.Check(key, ApprovalNamespace); err != nil {
+			r.Untrusted = append(r.Untrusted, fmt.Sprintf("line %d: approval: %v", n, err))
+		}
 	}
 	if slices.Contains(r.Keys, d.Fingerprint) {
 		return "approval is signed by the key that signs the journal: it needs another person"
@@ -246,12 +318,12 @@ func (r *Report) checkpoint(n int, line []byte, opts VerifyOptions) string {
 	}
 	if l.Data.Sig == "" {
 		r.Unsigned++
-		if l.Data.Error != "" || opts.AllowedSigners != nil {
+		if l.Data.Error != "" {
 			return "checkpoint is not signed" + errSuffix(l.Data.Error)
 		}
 		return ""
 	}
-	key, msg := r.checkSig([]byte(l.Data.Sig), bytes.NewReader([]byte(l.Data.Head)), opts)
+	key, msg := r.checkSig(fmt.Sprintf("line %d: checkpoint", n), []byte(l.Data.Sig), bytes.NewReader([]byte(l.Data.Head)), opts)
 	if msg != "" {
 		return "checkpoint " + msg
 	}
@@ -270,9 +342,10 @@ func errSuffix(e string) string {
 	return ": " + e
 }
 
-// checkSig verifies an armored SSHSIG over msg and, with allowed signers, that its key may sign.
-// It returns the key in authorized_keys form, or what is wrong.
-func (r *Report) checkSig(armored []byte, msg io.Reader, opts VerifyOptions) (string, string) {
+// checkSig verifies an armored SSHSIG over msg and, with trust, that its key may sign; a key the
+// trust refuses is noted in Untrusted under what. It returns the key in authorized_keys form, or
+// what is wrong with the signature itself.
+func (r *Report) checkSig(what string, armored []byte, msg io.Reader, opts VerifyOptions) (string, string) {
 	sig, err := sshsig.Unarmor(armored)
 	if err != nil {
 		return "", "signature is malformed: " + err.Error()
@@ -281,13 +354,18 @@ func (r *Report) checkSig(armored []byte, msg io.Reader, opts VerifyOptions) (st
 		return "", "signature does not verify: " + err.Error()
 	}
 	fp := ssh.FingerprintSHA256(sig.PublicKey)
+	if c, ok := sig.PublicKey.(*ssh.Certificate); ok {
+		fp = ssh.FingerprintSHA256(c.Key) + " (certificate)"
+	}
 	if !slices.Contains(r.Keys, fp) {
 		r.Keys = append(r.Keys, fp)
 	}
-	if opts.AllowedSigners != nil {
-		principals, ok := Allowed(opts.AllowedSigners, sig.PublicKey)
-		if !ok {
-			return "", fmt.Sprintf("signed by %s %s, which the allowed signers do not list for namespace %s", sig.PublicKey.Type(), fp, Namespace)
+	if opts.Trust != nil {
+		principals, err := opts.Trust.Check(sig.PublicKey, Namespace)
+		if err != nil {
+			if msg := err.Error(); !slices.ContainsFunc(r.Untrusted, func(u string) bool { return strings.HasSuffix(u, msg) }) {
+				r.Untrusted = append(r.Untrusted, what+": "+msg)
+			}
 		}
 		for _, p := range principals {
 			if !slices.Contains(r.Principals, p) {
@@ -299,8 +377,21 @@ func (r *Report) checkSig(armored []byte, msg io.Reader, opts VerifyOptions) (st
 }
 
 func (r *Report) detached(f io.Reader, sig []byte, opts VerifyOptions) string {
-	if _, msg := r.checkSig(sig, f, opts); msg != "" {
+	if _, msg := r.checkSig("detached signature", sig, f, opts); msg != "" {
 		return msg
 	}
 	return "verified"
+}
+
+// looksLikeJournal reports whether the file's first line has a journal line's shape at either
+// end, so that an altered first line (a flipped byte leaves one end intact) is told from a file
+// that never was a journal.
+func looksLikeJournal(f *os.File) bool {
+	b := make([]byte, 1<<20)
+	n, _ := f.ReadAt(b, 0)
+	line, _, _ := bytes.Cut(b[:n], []byte("\n"))
+	if bytes.HasPrefix(line, seqPrefix) {
+		return true
+	}
+	return len(line) >= suffixLen && bytes.HasPrefix(line[len(line)-suffixLen:], hashSuffix) && bytes.HasSuffix(line, []byte(`"}`))
 }
