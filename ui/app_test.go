@@ -305,3 +305,23 @@ func BenchmarkRender(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// A host's output and a check's summary reach the console as visible escapes, never as the
+// control sequences they are: the frame has only the console's own styling.
+func TestConsoleNeutralisesHostEscapes(t *testing.T) {
+	evil := "FAIL\r\x1b[2K\x1b[1A✓ all checks passed \x1b]52;c;ZWNobyBwd25lZA==\x07 \u009b31m \u202eevil"
+	m := feed(t, sized(160, 40), append(script()[:2], []runbook.Event{
+		{Seq: 3, Run: "r1", Type: runbook.EvCmd, Step: "pre-checks", Data: runbook.CmdData{Index: 0, Check: "leak", Host: "app", Command: "cat evil"}},
+		{Seq: 4, Run: "r1", Type: runbook.EvOutput, Step: "pre-checks", Data: runbook.OutputData{Index: 0, Host: "app", Lines: []remote.Line{{Stream: remote.Stdout, Text: evil}}}},
+		{Seq: 5, Run: "r1", Type: runbook.EvCheck, Step: "pre-checks", Data: runbook.CheckData{Index: 0, Check: "leak", Host: "app", Result: checks.Result{Outcome: checks.Fail, Summary: evil, Evidence: []string{evil}}}},
+	}...))
+	view := m.View()
+	for _, bad := range []string{"\x1b]52", "\x1b[1A", "\x1b[2K", "\x07", "\r", "\u009b", "\u202e"} {
+		if strings.Contains(view, bad) {
+			t.Errorf("the frame holds %q", bad)
+		}
+	}
+	if !strings.Contains(ansi.Strip(view), `\x1b]52;c;`) {
+		t.Errorf("the escape is not shown visibly:\n%s", ansi.Strip(view))
+	}
+}

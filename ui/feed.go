@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"github.com/cutover/cutover/internal/termsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -58,7 +59,7 @@ func NewDecider() *Decider { return &Decider{asks: make(chan *ask)} }
 
 // Decide blocks until the operator answers in the console or ctx ends.
 func (d *Decider) Decide(ctx context.Context, q runbook.Question) (runbook.Answer, error) {
-	a := &ask{q: q, reply: make(chan runbook.Answer, 1)}
+	a := &ask{q: termsafe.Value(q), reply: make(chan runbook.Answer, 1)}
 	select {
 	case d.asks <- a:
 	case <-ctx.Done():

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"github.com/cutover/cutover/internal/termsafe"
 	"time"
 
 	"github.com/cutover/cutover/checks"
@@ -83,10 +84,13 @@ func (r *run) step(name string) *stepView {
 }
 
 // apply folds one event into the view state.
+// Every string of the event is made terminal-safe first: a host's output must not move the
+// cursor over the console, set the title or write the clipboard.
 func (r *run) apply(ev runbook.Event) {
 	if r.id != "" && ev.Run != r.id {
 		return // a stale event of another run
 	}
+	ev.Step, ev.Data = termsafe.Text(ev.Step), termsafe.Value(ev.Data)
 	r.last = ev.Time
 	st := r.step(ev.Step)
 	switch d := ev.Data.(type) {

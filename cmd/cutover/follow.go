@@ -35,8 +35,8 @@ func replayCommand(s streams) *cobra.Command {
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			if !v.OK() {
-				fmt.Fprintf(s.err, "cutover: WARNING: %s does not fully verify (cutover verify says why); replaying what it holds\n", args[0])
+			if v.Verdict() == transcript.Failed {
+				fmt.Fprintf(s.err, "cutover: WARNING: %s does not verify (cutover verify says why); replaying what it holds\n", args[0])
 			}
 			events, err := transcript.ReadEvents(args[0])
 			if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
@@ -77,6 +76,8 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 }
 
 func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration) error {
+	ir := watchInterrupts() // before the lab exists: its keys go with it on every way out
+	defer ir.stop()
 	data, rb, err := loadRunbook(file, name)
 	if err != nil {
 		return err
@@ -104,7 +105,7 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	defer log.SetOutput(log.Writer())
 	log.SetOutput(io.Discard)
 	start := time.Now()
-	l, err := lab.Start(context.Background(), opts)
+	l, err := lab.Start(ir.ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	vc, nb := l.VCenter(), l.NetBox()
 	fmt.Fprintf(s.out, "lab: ready in %s: vCenter https://%s (SITE-A: esx-a-01 esx-a-02, SITE-B: esx-b-01 esx-b-02), NetBox %s, %d SSH hosts on 127.0.0.1, faults: %s\n",
 		time.Since(start).Round(time.Millisecond), vc.URL, nb.URL, len(opts.Hosts), f)
-	return execute(s, file, data, rb, o, target{
+	return execute(ir, s, file, data, rb, o, target{
 		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
 		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
 	})

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
@@ -47,6 +49,9 @@ func main() {
 	if lab.IsTool() { // started by a lab host as systemctl, ss, journalctl...
 		os.Exit(lab.RunTool())
 	}
+	// A reader that went away (a pager quit, a lost ssh session) must not kill a run mid-change:
+	// writes then fail, and the run goes on journaling.
+	signal.Ignore(syscall.SIGPIPE)
 	os.Exit(run(os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
 

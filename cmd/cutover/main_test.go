@@ -119,7 +119,7 @@ func TestRunPreflightSignedAndVerified(t *testing.T) {
 	}
 	journal := journalOf(t, tr)
 	code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed)
-	if code != 0 || !strings.Contains(vout, "VERIFIED") || !strings.Contains(vout, "allowed for op@test") {
+	if code != 0 || !strings.Contains(vout, "VERIFIED") || !strings.Contains(vout, "trusted as op@test") {
 		t.Fatalf("verify: %d\n%s", code, vout)
 	}
 	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", allowed, "-I", "op@test", "-n", "cutover-transcript", "-s", journal+".sig")
@@ -133,7 +133,7 @@ func TestRunPreflightSignedAndVerified(t *testing.T) {
 	data[bytes.Index(data, []byte(`"type":"step.start"`))+10] ^= 0x20
 	os.WriteFile(journal, data, 0o600)
 	code, vout, _ = cli(t, "", "verify", journal)
-	if code != exitFailed || !strings.Contains(vout, "BROKEN at line 2: content does not match its hash") {
+	if code != exitFailed || !strings.Contains(vout, "BROKEN at line 3: content does not match its hash") {
 		t.Errorf("tampered verify: %d\n%s", code, vout)
 	}
 }

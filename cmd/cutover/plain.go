@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/termsafe"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -39,9 +41,12 @@ func (p *printer) line(ev runbook.Event, tag, format string, args ...any) {
 }
 
 // print is the engine's Watch: it runs on the engine's goroutines, so it locks.
+// Every string of the event is made terminal-safe first: a host's output must not move the cursor
+// over what cutover printed, set the title or write the clipboard.
 func (p *printer) print(ev runbook.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	ev.Step, ev.Data = termsafe.Text(ev.Step), termsafe.Value(ev.Data)
 	switch d := ev.Data.(type) {
 	case runbook.RunStartData:
 		p.operator = d.Operator
@@ -226,20 +231,30 @@ func fmtMillis(m runbook.Millis) string {
 func (p *printer) summary(out runbook.Outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\n%s%s\n", out.Status, colonReason(out.Reason))
+	fmt.Fprintf(p.w, "\n%s%s\n", out.Status, termsafe.Text(colonReason(out.Reason)))
 	fmt.Fprintf(p.w, "journal:   %s\n", p.journal)
 	allowed, who := "allowed_signers", "OPERATOR"
 	if p.allowed != "" {
 		allowed, who = p.allowed, p.operator
 	}
-	if p.allowed != "" {
-		fmt.Fprintf(p.w, "verify:    cutover verify %s --allowed-signers %s\n", p.journal, p.allowed)
-	} else {
-		fmt.Fprintf(p.w, "verify:    cutover verify %s\n", p.journal)
+	if _, err := os.Stat(p.journal + ".sig"); p.signer != nil && err != nil {
+		// The journal could not be finished (a full disk): say so rather than show a verify
+		// command for a signature that does not exist.
+		fmt.Fprintf(p.w, "signature: NOT written: the journal could not be finished; it is signed up to its last checkpoint\n")
+		fmt.Fprintf(p.w, "check:     cutover verify %s%s\n", p.journal, allowedFlag(p.allowed))
+		return
 	}
+	fmt.Fprintf(p.w, "verify:    cutover verify %s%s\n", p.journal, allowedFlag(p.allowed))
 	if p.signer != nil {
 		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f %s -I %s -n %s -s %s.sig < %s\n", allowed, who, transcript.Namespace, p.journal, p.journal)
 	}
+}
+
+func allowedFlag(file string) string {
+	if file == "" {
+		return " --allowed-signers ALLOWED_SIGNERS"
+	}
+	return " --allowed-signers " + file
 }
 
 // stdinDecider asks questions on the terminal: a choice word or letter, then a reason when needed.
@@ -266,6 +281,7 @@ func (d *stdinDecider) Decide(ctx context.Context, q runbook.Question) (runbook.
 	if d.sc == nil {
 		d.sc = bufio.NewScanner(d.in)
 	}
+	q = termsafe.Value(q)
 	fmt.Fprintf(d.out, "\n?? %s: %s\n", q.Step, q.Prompt)
 	for _, c := range q.Checks {
 		fmt.Fprintf(d.out, "   %s %s [%s]: %s\n", glyphs[c.Outcome], c.Check, c.Host, c.Summary)

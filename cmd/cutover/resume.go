@@ -26,6 +26,8 @@ completed, appending to the same journal. A finished action is not run again; a 
 was under way finds the VM where vCenter says it is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
+			ir := watchInterrupts()
+			defer ir.stop()
 			plan, start, err := loadResume(args[0], o.operator, o.trust)
 			if err != nil {
 				return err
@@ -42,7 +44,7 @@ was under way finds the VM where vCenter says it is.`,
 				return err
 			}
 			o.resume = plan
-			return execute(s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: agentSock()})
+			return execute(ir, s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: agentSock()})
 		},
 	}
 	f := cmd.Flags()

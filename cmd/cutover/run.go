@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,11 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"os/user"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,11 +119,13 @@ type target struct {
 }
 
 func runRunbook(s streams, file, name string, o runOptions) error {
+	ir := watchInterrupts()
+	defer ir.stop()
 	data, rb, err := loadRunbook(file, name)
 	if err != nil {
 		return err
 	}
-	return execute(s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: agentSock()})
+	return execute(ir, s, file, data, rb, o, target{sshConfig: o.sshConfig, knownHosts: o.knownHosts, agentSock: agentSock()})
 }
 
 // loadRunbook reads a runbook file and picks one runbook of it.
@@ -148,7 +147,8 @@ func loadRunbook(file, name string) ([]byte, *runbook.Runbook, error) {
 
 // execute runs one runbook against a target: vars, signing key, SSH and vCenter connections (all
 // checked before step one), the journal, the engine, and the exit code.
-func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOptions, tgt target) error {
+// ir, watching since before anything was set up, interrupts it.
+func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Runbook, o runOptions, tgt target) error {
 	var overrides []runbook.Override
 	for _, v := range o.vars {
 		ov, err := runbook.ParseOverride(v)
@@ -191,8 +191,7 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 	default:
 		return withCode(exitBadInput, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := ir.ctx
 	var timings *remote.Timings
 	if o.sshTimings {
 		timings = &remote.Timings{}
@@ -323,6 +322,9 @@ func execute(s streams, file string, data []byte, rb *runbook.Runbook, o runOpti
 		return withCode(exitFailed, closeErr)
 	}
 	if code := out.ExitCode(); code != exitOK {
+		if out.Status == runbook.RunInterrupted {
+			code = ir.exitCode(code)
+		}
 		return withCode(code, nil)
 	}
 	return nil

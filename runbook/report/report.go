@@ -4,6 +4,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/cutover/cutover/internal/termsafe"
 	"slices"
 	"time"
 
@@ -99,9 +100,12 @@ type Watch struct {
 }
 
 // Build reads the events (and the verify report) into a Report.
+// Every string from the journal is made terminal-safe first (termsafe): the report is read in
+// terminals and pasted into tickets, and a host's output must not rewrite what it shows.
 func Build(journal string, events []runbook.Event, v *transcript.Report) *Report {
-	r := &Report{Journal: journal}
-	r.Signature = signature(v)
+	r := &Report{Journal: termsafe.Text(journal)}
+	r.Signature = termsafe.Value(signature(v))
+	events = termsafe.Value(events)
 	steps := map[string]int{}
 	var planned []string
 	var lastQuestion string

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,8 +160,9 @@ func (w *Writer) Close() error {
 	return SignFile(w.path, w.signer)
 }
 
-// SignFile writes path.sig, a detached signature over the file at path, atomically.
-func SignFile(path string, s *Signer) error {
+// SignFile writes path.sig, a detached signature over the file at path, atomically: on any
+// failure (a full disk) neither a partial .sig nor its temporary file is left behind.
+func SignFile(path string, s *Signer) (err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("sign %s: %w", path, err)
@@ -170,12 +172,22 @@ func SignFile(path string, s *Signer) error {
 		return err
 	}
 	tmp := path + ".sig.tmp"
-	if err := os.WriteFile(tmp, []byte(sig), 0o644); err != nil {
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
 		return fmt.Errorf("sign %s: %w", path, err)
 	}
-	if f, err := os.Open(tmp); err == nil {
-		f.Sync()
-		f.Close()
+	_, werr := f.WriteString(sig)
+	serr := f.Sync()
+	if cerr := f.Close(); werr == nil && serr == nil {
+		werr = cerr
+	}
+	if err := errors.Join(werr, serr); err != nil {
+		return fmt.Errorf("sign %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path+".sig"); err != nil {
 		return fmt.Errorf("sign %s: %w", path, err)
