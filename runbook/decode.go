@@ -24,7 +24,29 @@ type nodeDecoder interface {
 // at the first.
 type decoder struct {
 	errorList
-	nodes int
+	nodes  int
+	fields map[reflect.Type]*fieldSet // per struct type, worked out once: a file may hold 100,000 steps
+}
+
+// fieldSet is a struct type's yaml fields, by name.
+type fieldSet struct {
+	list   []field
+	byName map[string]field
+}
+
+func (d *decoder) fieldsOf(t reflect.Type) *fieldSet {
+	if fs, ok := d.fields[t]; ok {
+		return fs
+	}
+	if d.fields == nil {
+		d.fields = map[reflect.Type]*fieldSet{}
+	}
+	fs := &fieldSet{list: structFields(t), byName: map[string]field{}}
+	for _, f := range fs.list {
+		fs.byName[f.name] = f
+	}
+	d.fields[t] = fs
+	return fs
 }
 
 func posOf(n *yaml.Node) Pos { return Pos{Line: n.Line, Column: n.Column} }
@@ -203,20 +225,25 @@ func (d *decoder) decodeFields(n *yaml.Node, path string, targets []reflect.Valu
 		d.fail(n, path, "want a mapping, got %s", describe(n))
 		return
 	}
-	type slot struct {
-		v reflect.Value
-		f field
+	sets := make([]*fieldSet, len(targets))
+	for i, t := range targets {
+		sets[i] = d.fieldsOf(t.Type())
 	}
-	slots := map[string]slot{}
-	var names []string
-	for _, t := range targets {
-		for _, f := range structFields(t.Type()) {
-			slots[f.name] = slot{t, f}
-			names = append(names, f.name)
+	// lookup finds the struct a key belongs to; the last target wins, as a later one may refine.
+	lookup := func(key string) (reflect.Value, field, bool) {
+		for i := len(sets) - 1; i >= 0; i-- {
+			if f, ok := sets[i].byName[key]; ok {
+				return targets[i], f, true
+			}
 		}
+		return reflect.Value{}, field{}, false
 	}
 	pos := posOf(n)
-	pos.Fields = map[string]Pos{}
+	pos.Fields = make([]FieldPos, 0, len(n.Content)/2)
+	var seen map[string]bool // a hostile mapping may hold 100,000 keys: look them up in a map then
+	if len(n.Content) > 64 {
+		seen = map[string]bool{}
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.scalar(k, path)
@@ -224,29 +251,40 @@ func (d *decoder) decodeFields(n *yaml.Node, path string, targets []reflect.Valu
 			continue
 		}
 		sub := joinPath(path, key)
-		if _, dup := pos.Fields[key]; dup {
+		if dup := seen[key]; dup || seen == nil && hasField(pos.Fields, key) {
 			d.fail(k, sub, "defined twice")
 			continue
 		}
-		pos.Fields[key] = posOf(val)
+		pos.Fields = append(pos.Fields, FieldPos{Name: key, Line: val.Line, Column: val.Column})
+		if seen != nil {
+			seen[key] = true
+		}
 		if slices.Contains(skip, key) {
 			continue
 		}
-		s, ok := slots[key]
+		tv, f, ok := lookup(key)
 		if !ok {
 			if key == "<<" {
 				d.fail(k, sub, "merge keys are not supported; repeat the fields or use a var")
 				continue
 			}
+			var names []string
+			for _, fs := range sets {
+				for _, f := range fs.list {
+					names = append(names, f.name)
+				}
+			}
 			d.fail(k, sub, "unknown field%s", didYouMean(key, names))
 			continue
 		}
-		d.decode(val, s.v.FieldByIndex(s.f.index), sub)
+		d.decode(val, tv.FieldByIndex(f.index), sub)
 	}
-	for _, name := range names {
-		if s := slots[name]; s.f.required {
-			if _, ok := pos.Fields[name]; !ok {
-				d.fail(n, joinPath(path, name), "required field is missing")
+	for i, fs := range sets {
+		for _, f := range fs.list {
+			if tv, owner, _ := lookup(f.name); f.required && owner.name == f.name && tv == targets[i] {
+				if _, ok := pos.lookup(f.name); !ok {
+					d.fail(n, joinPath(path, f.name), "required field is missing")
+				}
 			}
 		}
 	}
@@ -260,4 +298,13 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+func hasField(fields []FieldPos, name string) bool {
+	for _, f := range fields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }

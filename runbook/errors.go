@@ -13,12 +13,28 @@ import (
 // that a rule broken by one field can point at that field.
 type Pos struct {
 	Line, Column int
-	Fields       map[string]Pos `json:"-"`
+	Fields       []FieldPos `json:"-"` // in file order; a slice, as a mapping has a handful of keys
+}
+
+// FieldPos is where the value of one key of a mapping stood.
+type FieldPos struct {
+	Name         string
+	Line, Column int
+}
+
+// lookup finds the position of key name's value.
+func (p Pos) lookup(name string) (Pos, bool) {
+	for _, f := range p.Fields {
+		if f.Name == name {
+			return Pos{Line: f.Line, Column: f.Column}, true
+		}
+	}
+	return Pos{}, false
 }
 
 // Field is the position of one key's value, or of the mapping itself when the key was absent.
 func (p Pos) Field(name string) Pos {
-	if f, ok := p.Fields[name]; ok {
+	if f, ok := p.lookup(name); ok {
 		return f
 	}
 	return Pos{Line: p.Line, Column: p.Column}
@@ -55,13 +71,25 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// A hostile file can hold a problem on every one of its lines: the first maxErrors are kept and
+// the first shownErrors reported, with a count of the rest.
+const (
+	maxErrors   = 1000
+	shownErrors = 100
+)
+
 // errorList collects FieldErrors for one file.
 type errorList struct {
-	file string
-	errs Errors
+	file    string
+	errs    Errors
+	dropped int
 }
 
 func (l *errorList) add(p Pos, field, format string, args ...any) {
+	if len(l.errs) >= maxErrors {
+		l.dropped++
+		return
+	}
 	l.errs = append(l.errs, &FieldError{File: l.file, Line: p.Line, Column: p.Column, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -85,6 +113,9 @@ func (l *errorList) result() error {
 	slices.SortStableFunc(l.errs, func(a, b *FieldError) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
+	if more := len(l.errs) - shownErrors + l.dropped; more > 0 {
+		l.errs = append(l.errs[:min(len(l.errs), shownErrors)], &FieldError{File: l.file, Msg: fmt.Sprintf("%d more problems not shown: fix these first", more)})
+	}
 	return l.errs
 }
 

@@ -2,12 +2,15 @@ package runbook
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,11 +21,33 @@ const maxFile = 8 << 20
 // Load reads and validates a runbook file. The error, if any, is Errors: every problem in the file
 // with its line, column and field.
 func Load(path string) (*Document, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read runbook: %w", err)
+		return nil, err
 	}
 	return Parse(path, data)
+}
+
+// ReadFile reads a runbook file, stopping past maxFile bytes: /dev/zero or an endless pipe is
+// refused there, not read to its end.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("runbook file %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("runbook file %s: %w", path, err)
+	}
+	if len(data) > maxFile {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("more than %d MiB: not a runbook (reading stopped there)", maxFile>>20)}}
+	}
+	return data, nil
 }
 
 // Parse decodes and validates a runbook document; file names it in errors.
@@ -30,6 +55,10 @@ func Parse(file string, data []byte) (*Document, error) {
 	l := &errorList{file: file}
 	if len(data) > maxFile {
 		l.add(Pos{}, "", "file is %d bytes; a runbook file may be at most %d", len(data), maxFile)
+		return nil, l.result()
+	}
+	if p, what := badByte(data); what != "" {
+		l.add(p, "", "%s: a runbook is UTF-8 text", what)
 		return nil, l.result()
 	}
 	var root yaml.Node
@@ -54,6 +83,7 @@ func Parse(file string, data []byte) (*Document, error) {
 		n = n.Content[0]
 	}
 	d.decodeFields(n, "", []reflect.Value{reflectOf(doc)}, nil)
+	root, n, dec = yaml.Node{}, nil, nil // the tree is decoded: let it go before validation allocates
 	if d.nodes < maxNodes {
 		doc.validate(&d.errorList)
 	}
@@ -96,4 +126,31 @@ func (d *Document) names() []string {
 		out[i] = rb.Name
 	}
 	return out
+}
+
+// badByte finds the first byte YAML refuses, with its line and column (in characters): a NUL, a
+// control character other than tab and line ends, or invalid UTF-8. yaml.v3 reports these
+// without a position.
+func badByte(data []byte) (Pos, string) {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			return Pos{Line: line, Column: col}, fmt.Sprintf("invalid UTF-8 (byte 0x%02x)", data[i])
+		case r == 0:
+			return Pos{Line: line, Column: col}, "NUL byte"
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f:
+			return Pos{Line: line, Column: col}, fmt.Sprintf("control character %U", r)
+		case r == 0xfeff && i > 0:
+			return Pos{Line: line, Column: col}, "byte order mark inside the file"
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += n
+	}
+	return Pos{}, ""
 }

@@ -21,7 +21,7 @@ type validator struct {
 }
 
 func (d *Document) validate(l *errorList) {
-	if p, ok := d.Pos.Fields["version"]; ok && d.Version != 1 && !l.hasAt(p) {
+	if p, ok := d.Pos.lookup("version"); ok && d.Version != 1 && !l.hasAt(p) {
 		l.add(p, "version", "unsupported version %d: this cutover reads version 1", d.Version)
 	}
 	if d.Runbooks != nil && len(d.Runbooks) == 0 {

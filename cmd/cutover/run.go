@@ -99,10 +99,11 @@ func splitRunArgs(args []string) (file, name string) {
 	case 0:
 		return defaultFile, ""
 	case 1:
-		if _, err := os.Stat(args[0]); err == nil {
-			return args[0], ""
+		a := args[0]
+		if _, err := os.Stat(a); err == nil || strings.ContainsRune(a, '/') || strings.HasSuffix(a, ".yaml") || strings.HasSuffix(a, ".yml") {
+			return a, "" // a path, even a missing one: its error names it
 		}
-		return defaultFile, args[0]
+		return defaultFile, a
 	}
 	return args[0], args[1]
 }
@@ -130,7 +131,7 @@ func runRunbook(s streams, file, name string, o runOptions) error {
 
 // loadRunbook reads a runbook file and picks one runbook of it.
 func loadRunbook(file, name string) ([]byte, *runbook.Runbook, error) {
-	data, err := os.ReadFile(file)
+	data, err := runbook.ReadFile(file)
 	if err != nil {
 		return nil, nil, withCode(exitBadInput, err)
 	}
