@@ -10,11 +10,11 @@ func TestText(t *testing.T) {
 		"plain text, tabs\tand ✓ unicode":         "plain text, tabs\tand ✓ unicode",
 		"\x1b]52;c;ZWNobyBwd25lZA==\x07":          `\x1b]52;c;ZWNobyBwd25lZA==\x07`,
 		"FAIL\r\x1b[2K\x1b[1A✓ all checks passed": `FAIL\r\x1b[2K\x1b[1A✓ all checks passed`,
-		"two\nlines":                              `two\nlines`,
-		"c1 \u009b31m csi":                        `c1 \x9b31m csi`,
-		"bidi \u202eevil":                         `bidi \u202eevil`,
-		"bad utf8 \xff\xfe":                       `bad utf8 \xff\xfe`,
-		"del \x7f":                                `del \x7f`,
+		"two\nlines":        `two\nlines`,
+		"c1 \u009b31m csi":  `c1 \x9b31m csi`,
+		"bidi \u202eevil":   `bidi \u202eevil`,
+		"bad utf8 \xff\xfe": `bad utf8 \xff\xfe`,
+		"del \x7f":          `del \x7f`,
 	}
 	for in, want := range tests {
 		if got := Text(in); got != want {
