@@ -20,12 +20,16 @@ type HostKeyError struct {
 	Fingerprint string
 	Known       []string // for a mismatch: the keys known_hosts holds, with file:line
 	Revoked     bool
+	OtherType   bool // the host offers no key of a type known_hosts holds for it
 }
 
 func (e *HostKeyError) Error() string {
 	switch {
 	case e.Revoked:
 		return fmt.Sprintf("host %s offered %s key %s, which known_hosts marks @revoked: refusing", e.Host, e.KeyType, e.Fingerprint)
+	case e.OtherType:
+		return fmt.Sprintf("host %s offers no key of a type known_hosts holds for it: it offered %s key %s, known_hosts has %s; refusing, as for an unknown host: check that fingerprint with the host's owner, then add the key to known_hosts",
+			e.Host, e.KeyType, e.Fingerprint, strings.Join(e.Known, "; "))
 	case len(e.Known) > 0:
 		return fmt.Sprintf("HOST KEY MISMATCH for %s: it offered %s %s but known_hosts has %s; someone may be intercepting the connection, or the host was rebuilt: refusing until known_hosts is corrected",
 			e.Host, e.KeyType, e.Fingerprint, strings.Join(e.Known, "; "))
@@ -90,6 +94,19 @@ func (h *hostKeys) algorithms(addr string) []string {
 		}
 	}
 	return algos
+}
+
+// known lists the keys known_hosts holds for addr, with file:line.
+func (h *hostKeys) known(addr string) []string {
+	var ke *knownhosts.KeyError
+	if err := h.check(addr, &net.TCPAddr{}, probeKey{}); !errors.As(err, &ke) {
+		return nil
+	}
+	var out []string
+	for _, w := range ke.Want {
+		out = append(out, fmt.Sprintf("%s %s (%s:%d)", w.Key.Type(), ssh.FingerprintSHA256(w.Key), w.Filename, w.Line))
+	}
+	return out
 }
 
 // probeKey matches no known key, so checking it lists the keys known for a host.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/crypto/ssh/knownhosts"
 	"net"
 	"os"
 	"path/filepath"
@@ -243,11 +244,45 @@ func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*s
 		if strings.Contains(err.Error(), "unable to authenticate") {
 			return nil, fmt.Errorf("%w as %s: tried %d key(s)%s", ErrAuth, spec.user, len(signers), notes)
 		}
+		if len(cfg.HostKeyAlgorithms) > 0 && strings.Contains(err.Error(), "no common algorithm for host key") {
+			return nil, s.otherKeyType(ctx, via, spec)
+		}
 		return nil, err
 	}
 	conn.SetDeadline(time.Time{})
 	s.opts.Timings.add(phaseAuth, auth)
 	return ssh.NewClient(cc, chans, reqs), nil
+}
+
+// otherKeyType handles a host that offers no key of a type known_hosts holds for it: a second
+// handshake takes whatever key it offers, only to name it, and is cut before authentication. The
+// host is refused as an unknown host is, with its fingerprint.
+func (s *SSH) otherKeyType(ctx context.Context, via *ssh.Client, spec hostSpec) error {
+	he := &HostKeyError{Host: knownhosts.Normalize(spec.addr()), KeyType: "unknown", Fingerprint: "(not offered)", Known: s.keys.known(spec.addr()), OtherType: true}
+	var conn net.Conn
+	var err error
+	if via == nil {
+		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", spec.addr())
+	} else {
+		conn, err = via.DialContext(ctx, "tcp", spec.addr())
+	}
+	if err != nil {
+		return he
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	errNamed := errors.New("host key named")
+	_, _, _, _ = ssh.NewClientConn(conn, spec.addr(), &ssh.ClientConfig{
+		User: spec.user,
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			he.KeyType, he.Fingerprint = key.Type(), ssh.FingerprintSHA256(key)
+			return errNamed // never trusted: the connection ends here
+		},
+		Timeout: s.opts.DialTimeout,
+	})
+	return he
 }
 
 // signers gathers the keys to offer: the agent's, then the identity files (or ssh's default ones).

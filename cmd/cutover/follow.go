@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -34,6 +35,9 @@ func replayCommand(s streams) *cobra.Command {
 			v, err := transcript.Verify(args[0], transcript.VerifyOptions{})
 			if err != nil {
 				return withCode(exitBadInput, err)
+			}
+			if err := isJournal(args[0], v); err != nil {
+				return err
 			}
 			if v.Verdict() == transcript.Failed {
 				fmt.Fprintf(s.err, "cutover: WARNING: %s does not verify (cutover verify says why); replaying what it holds\n", args[0])
@@ -74,6 +78,9 @@ func shadowCommand(s streams) *cobra.Command {
 func shadow(s streams, journal string, o watchOptions) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if _, err := os.Stat(journal); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(s.err, "cutover: waiting for %s to appear: the run has not started it yet (Ctrl-C to stop)\n", journal)
+	}
 	if !o.useConsole(s) {
 		p := newPrinter(s.out, journal, nil, "")
 		if err := transcript.Follow(ctx, journal, 100*time.Millisecond, p.print); err != nil {
@@ -99,4 +106,17 @@ func shadow(s streams, journal string, o watchOptions) error {
 		return withCode(exitFailed, fmt.Errorf("shadow: %w", ferr))
 	}
 	return err
+}
+
+// isJournal refuses a file none of whose lines verifies: it is not a cutover journal, or nothing
+// of it can be trusted to show.
+func isJournal(path string, v *transcript.Report) error {
+	if v.Lines == 0 && !v.Truncated {
+		why := "no line"
+		if v.Problem != nil {
+			why = v.Problem.String()
+		}
+		return withCode(exitBadInput, fmt.Errorf("%s: %w (%s)", path, transcript.ErrNotJournal, why))
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,6 +82,11 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	data, rb, err := loadRunbook(file, name)
 	if err != nil {
 		return err
+	}
+	if h := f.HostKeyChanged; h != "" {
+		if _, ok := rb.Hosts[h]; !ok {
+			return withCode(exitBadInput, fmt.Errorf("--fault host-key-changed=%s: runbook %s has no host %s (its hosts: %s)", h, rb.Name, h, strings.Join(sortedHosts(rb), ", ")))
+		}
 	}
 	vmHost := ""
 	if o.resume != nil {

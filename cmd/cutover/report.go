@@ -37,6 +37,9 @@ func reportCommand(s streams) *cobra.Command {
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
+			if err := isJournal(journal, v); err != nil {
+				return err
+			}
 			events, err := transcript.ReadEvents(journal)
 			if err != nil {
 				return withCode(exitBadInput, err)

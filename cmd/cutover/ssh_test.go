@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -183,4 +184,33 @@ func TestRunRefusesAnUnknownOrChangedHostKey(t *testing.T) {
 	if code != exitBadInput || !strings.Contains(errs, "is not in known_hosts: it offered ssh-ed25519 key SHA256:") {
 		t.Errorf("unknown: exit %d\n%s", code, errs)
 	}
+}
+
+// A host that offers only a key type known_hosts lacks for it is refused before step one, with
+// its fingerprint, as an unknown host is: no journal, exit 2.
+func TestRunRefusesAHostOfferingAnotherKeyType(t *testing.T) {
+	e := newSSHEnv(t)
+	ecdsa := filepath.Join(e.dir, "other_ecdsa")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", ecdsa).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	os.WriteFile(e.knownHosts, []byte(fmt.Sprintf("[127.0.0.1]:%d %s\n", e.srv.Port, mustRead(t, ecdsa+".pub"))), 0o600)
+	tr := filepath.Join(e.dir, "tr")
+	code, out, errs := cli(t, "", e.args(tr, "--yes")...)
+	fp := strings.Fields(string(mustReadCmd(t, "ssh-keygen", "-l", "-f", filepath.Join(e.srv.Dir, "host_ed25519.pub"))))[1]
+	if code != exitBadInput || !strings.Contains(errs, "offers no key of a type known_hosts holds") || !strings.Contains(errs, "ssh-ed25519 key "+fp) || !strings.Contains(errs, "ecdsa-sha2-nistp256") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if _, err := os.Stat(tr); !os.IsNotExist(err) {
+		t.Error("a refused run must not start a journal")
+	}
+}
+
+func mustReadCmd(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return out
 }
