@@ -80,12 +80,8 @@ func (h *hostKeys) callback() ssh.HostKeyCallback {
 // algorithms lists the host key algorithms known_hosts has for addr, so that the server is asked
 // for a key we can check rather than whichever it prefers.
 func (h *hostKeys) algorithms(addr string) []string {
-	var ke *knownhosts.KeyError
-	if err := h.check(addr, &net.TCPAddr{}, probeKey{}); !errors.As(err, &ke) {
-		return nil
-	}
 	var algos []string
-	for _, w := range ke.Want {
+	for _, w := range h.wanted(addr) {
 		switch t := w.Key.Type(); t {
 		case ssh.KeyAlgoRSA:
 			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
@@ -98,15 +94,20 @@ func (h *hostKeys) algorithms(addr string) []string {
 
 // known lists the keys known_hosts holds for addr, with file:line.
 func (h *hostKeys) known(addr string) []string {
+	var out []string
+	for _, w := range h.wanted(addr) {
+		out = append(out, fmt.Sprintf("%s %s (%s:%d)", w.Key.Type(), ssh.FingerprintSHA256(w.Key), w.Filename, w.Line))
+	}
+	return out
+}
+
+// wanted is what known_hosts holds for addr: checking a key that matches none lists them.
+func (h *hostKeys) wanted(addr string) []knownhosts.KnownKey {
 	var ke *knownhosts.KeyError
 	if err := h.check(addr, &net.TCPAddr{}, probeKey{}); !errors.As(err, &ke) {
 		return nil
 	}
-	var out []string
-	for _, w := range ke.Want {
-		out = append(out, fmt.Sprintf("%s %s (%s:%d)", w.Key.Type(), ssh.FingerprintSHA256(w.Key), w.Filename, w.Line))
-	}
-	return out
+	return ke.Want
 }
 
 // probeKey matches no known key, so checking it lists the keys known for a host.

@@ -17,18 +17,7 @@ import (
 func TestHostileVarsReachTheHostLiterally(t *testing.T) {
 	e := newSSHEnv(t)
 	marks := t.TempDir()
-	values := []string{
-		"$(touch " + marks + "/dollar)",
-		"`touch " + marks + "/backtick`",
-		"; touch " + marks + "/semicolon",
-		"x\ntouch " + marks + "/newline",
-		"' ; touch " + marks + "/single ; '",
-		`" ; touch ` + marks + `/double ; "`,
-		"| touch " + marks + "/pipe",
-		"&& touch " + marks + "/and",
-		"${IFS}touch${IFS}" + marks + "/ifs",
-		"-n",
-	}
+	values := hostileValues(marks)
 	var book strings.Builder
 	book.WriteString("version: 1\nrunbooks:\n  - name: inject\n    vars:\n      sshport: \"22\"\n")
 	for i := range values {
@@ -111,21 +100,7 @@ var shellContexts = map[string]string{
 func TestHostileValuesInEveryShellContext(t *testing.T) {
 	e := newSSHEnv(t)
 	marks := t.TempDir()
-	values := []string{
-		"$(touch " + marks + "/dollar)",
-		"`touch " + marks + "/backtick`",
-		"; touch " + marks + "/semicolon",
-		"x\ntouch " + marks + "/newline",
-		"x\nEOF\ntouch " + marks + "/heredoc\nEOF",
-		"' ; touch " + marks + "/single ; '",
-		`" ; touch ` + marks + `/double ; "`,
-		"a[$(touch " + marks + "/subscript)]",
-		"$((1+1))${IFS}*",
-		`\$(touch ` + marks + `/backslash)`,
-		"}) ; touch " + marks + "/brace ;;",
-		"-n",
-		"",
-	}
+	values := hostileValues(marks)
 	var book strings.Builder
 	book.WriteString("version: 1\nrunbooks:\n  - name: inject\n    vars:\n      sshport: \"22\"\n")
 	for i := range values {
@@ -208,5 +183,25 @@ func TestHostileValuesInEveryShellContext(t *testing.T) {
 	}
 	if refused != 2*len(values) {
 		t.Errorf("%d arithmetic checks journaled, want %d", refused, 2*len(values))
+	}
+}
+
+// hostileValues are values that try to create a file in marks, each through another shell
+// construct, and a few that are only awkward.
+func hostileValues(marks string) []string {
+	return []string{
+		"$(touch " + marks + "/dollar)",
+		"`touch " + marks + "/backtick`",
+		"; touch " + marks + "/semicolon",
+		"x\ntouch " + marks + "/newline",
+		"x\nEOF\ntouch " + marks + "/heredoc\nEOF",
+		"' ; touch " + marks + "/single ; '",
+		`" ; touch ` + marks + `/double ; "`,
+		"a[$(touch " + marks + "/subscript)]",
+		"$((1+1))${IFS}*",
+		`\$(touch ` + marks + `/backslash)`,
+		"}) ; touch " + marks + "/brace ;;",
+		"-n",
+		"",
 	}
 }

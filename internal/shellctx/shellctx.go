@@ -595,22 +595,30 @@ func (sc *scanner) arith(i int, close, why string) int {
 		case s[i] == ')' || s[i] == ']':
 			depth--
 			i++
-		case s[i] == '\\':
-			i = sc.escape(i)
-		case s[i] == '$':
-			i = sc.dollar(i)
-		case s[i] == '`':
-			i = sc.list(i+1, '`')
-		case s[i] == '"':
-			i = sc.double(i+1, '"')
-		case s[i] == '\'':
-			i = sc.single(i+1, false)
 		default:
-			i++
+			i = sc.nested(i)
 		}
 	}
 	sc.mark(from, Arithmetic, why, nil)
 	return len(s)
+}
+
+// nested scans the quote, escape or substitution that starts at i inside arithmetic or ${…} and
+// returns the index after it; any other character is passed over.
+func (sc *scanner) nested(i int) int {
+	switch sc.s[i] {
+	case '\\':
+		return sc.escape(i)
+	case '$':
+		return sc.dollar(i)
+	case '`':
+		return sc.list(i+1, '`')
+	case '"':
+		return sc.double(i+1, '"')
+	case '\'':
+		return sc.single(i+1, false)
+	}
+	return i + 1
 }
 
 // param scans ${…} from after the brace; returns the index after the closing brace.
@@ -654,18 +662,8 @@ func (sc *scanner) param(i int) int {
 		case s[i] == '}':
 			depth--
 			i++
-		case s[i] == '\\':
-			i = sc.escape(i)
-		case s[i] == '$':
-			i = sc.dollar(i)
-		case s[i] == '`':
-			i = sc.list(i+1, '`')
-		case s[i] == '"':
-			i = sc.double(i+1, '"')
-		case s[i] == '\'':
-			i = sc.single(i+1, false)
 		default:
-			i++
+			i = sc.nested(i)
 		}
 	}
 	return len(s)
