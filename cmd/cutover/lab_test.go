@@ -302,11 +302,11 @@ func TestReportOfALabRun(t *testing.T) {
 			}
 		}
 	}
-	code, md, errs := cli(t, "", "report", journal)
+	code, md, errs := cli(t, "", "report", journal, "--allowed-signers", strings.TrimSuffix(journal, ".jsonl")+".allowed_signers")
 	if code != 0 {
 		t.Fatalf("report: %d %s", code, errs)
 	}
-	for _, want := range []string{"## Signature: ✓ verified", "allowed for [trainee@lab]", "**ROLLED-BACK**", "## Gateway watch: FAIL", "Breach: 2 packets lost, limit 1", "migrate-back (undoes migrate) | rollback | passed", "| post-checks | run | skipped |"} {
+	for _, want := range []string{"## Signature: ✓ verified", `trusted as \[trainee@lab\]`, "**ROLLED-BACK**", "## Gateway watch: FAIL", "Breach: 2 packets lost, limit 1", "migrate-back (undoes migrate) | rollback | passed", "| post-checks | run | skipped |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -365,7 +365,7 @@ func TestLabTwoPersonApproval(t *testing.T) {
 	}
 	// An approver the allowed signers do not list fails verification.
 	os.WriteFile(allowed+".strict", bytes.Split(mustRead(t, allowed), []byte("\nbob@lab"))[0], 0o600)
-	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed+".strict"); code == 0 || !strings.Contains(vout, "approval does not verify") {
+	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed+".strict"); code != exitFailed || !strings.Contains(vout, "approval: ssh-ed25519") || strings.Contains(vout, "approvals  1 verified") {
 		t.Errorf("unlisted approver: %d\n%s", code, vout)
 	}
 }

@@ -293,6 +293,7 @@ func (r *Report) approval(n int, line []byte, opts VerifyOptions) string {
 		key, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(d.Key))
 		if _, err := opts.Trust.Check(key, ApprovalNamespace); err != nil {
 			r.Untrusted = append(r.Untrusted, fmt.Sprintf("line %d: approval: %v", n, err))
+			return "" // the chain goes on; an untrusted sign-off is not counted
 		}
 	}
 	if slices.Contains(r.Keys, d.Fingerprint) {
