@@ -205,3 +205,36 @@ func hostileValues(marks string) []string {
 		"",
 	}
 }
+
+// refusedContexts are the places no value can be carried in: validate refuses each, naming
+// where and why, before anything runs.
+var refusedContexts = map[string]string{
+	"single-quoted":           `echo '{{ .v }}'`,
+	"ansi-c":                  `echo $'{{ .v }}'`,
+	"quoted-heredoc":          "cat <<'EOF'\n{{ .v }}\nEOF",
+	"eval":                    `eval "echo {{ .v }}"`,
+	"trap":                    `trap "echo {{ .v }}" EXIT`,
+	"sh -c":                   `sh -c "echo {{ .v }}"`,
+	"pipe to a shell":         `echo {{ .v }} | bash`,
+	"heredoc to a shell":      "bash <<EOF\necho {{ .v }}\nEOF",
+	"ssh":                     `ssh host {{ .v }}`,
+	"awk program":             `awk "BEGIN { print \"{{ .v }}\" }"`,
+	"sed script":              `sed -e "s/x/{{ .v }}/"`,
+	"after a dollar":          `echo ${{ .v }}`,
+	"escaped":                 `echo \{{ .v }}`,
+	"variable name":           `echo ${!{{ .v }}}`,
+	"here-document delimiter": "cat <<{{ .v }}\nx\n",
+}
+
+func TestValidateRefusesContextsThatCannotCarryAValue(t *testing.T) {
+	dir := t.TempDir()
+	for name, script := range refusedContexts {
+		book := filepath.Join(dir, "runbooks.yaml")
+		quoted, _ := json.Marshal(script)
+		os.WriteFile(book, []byte("version: 1\nrunbooks:\n  - name: r\n    vars: {v: x}\n    steps:\n      - name: s\n        checks:\n          - {kind: command, run: "+string(quoted)+"}\n"), 0o600)
+		code, _, errs := cli(t, "", "validate", book)
+		if code != exitBadInput || !strings.Contains(errs, book+":8:") || !strings.Contains(errs, "{{ .v }} ") {
+			t.Errorf("%s: exit %d %s", name, code, errs)
+		}
+	}
+}

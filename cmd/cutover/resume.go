@@ -89,7 +89,13 @@ func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, st
 		return nil, start, withCode(exitBadInput, err)
 	}
 	if err := resumable(v); err != nil {
-		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
+		hint := ""
+		if beside := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"; v.Trust == "" {
+			if _, serr := os.Stat(beside); serr == nil {
+				hint = fmt.Sprintf(" (the run wrote %s; name it only if you trust it)", beside)
+			}
+		}
+		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w%s", journal, err, hint))
 	}
 	events, err := transcript.ReadEvents(journal)
 	if err != nil {
