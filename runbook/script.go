@@ -91,14 +91,14 @@ func arithmeticRefs(t Tmpl) []string {
 // argvProblems lists references in an argv that a word of it runs as code ([sh, -c, "{{ .v }}"]):
 // argv words are passed as they are, so only a program that evaluates them can run a value.
 func argvProblems(argv []Tmpl) []string {
-	var evaluator string
-	for _, w := range argv {
-		if len(w.Refs) == 0 && shellctx.Evaluates(w.Text) {
-			evaluator = w.Text
-			break
+	words := make([]string, len(argv))
+	for i, w := range argv {
+		if len(w.Refs) == 0 {
+			words[i] = w.Text
 		}
 	}
-	if evaluator == "" {
+	evaluator, ok := shellctx.Evaluates(words)
+	if !ok {
 		return nil
 	}
 	var out []string

@@ -61,12 +61,24 @@ func (r Ref) Reason() string {
 }
 
 // shells run their standard input as code when given no script: a value anywhere in a pipeline
-// that feeds one may run.
+// or here-document that feeds one may run; so may any of their arguments (-c).
 var shells = []string{"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "ssh", "su", "runuser", "at", "batch"}
 
-// evaluators run some of their arguments as code: a shell's -c string, an awk or sed program.
-var evaluators = append([]string{"eval", "trap", "watch", "script", "flock", "parallel", "xargs", "find",
-	"awk", "gawk", "mawk", "nawk", "sed", "perl", "python", "python2", "python3", "ruby", "node", "php", "lua", "expect"}, shells...)
+// evaluators run some of their arguments as code, whatever the flags: a trap's or eval's string,
+// an awk or sed program (sed's e command runs a shell).
+var evaluators = []string{"eval", "trap", "watch", "script", "flock", "parallel", "awk", "gawk", "mawk", "nawk", "sed"}
+
+// interpreters run code from an argument given with a flag (-c, -e, -E, -r), or from their
+// standard input when given no script; an argument after a script file is data.
+var interpreters = []string{"python", "python2", "python3", "perl", "ruby", "node", "php", "lua", "tclsh", "expect", "Rscript"}
+
+// codeFlag is a single-dash flag word that takes code: python -c, perl -e/-ne/-pe, php -r.
+func codeFlag(w string) bool {
+	return len(w) > 1 && w[0] == '-' && w[1] != '-' && strings.ContainsAny(w[1:], "ceEr")
+}
+
+// scriptArg is a word that names a script for an interpreter to run (not a flag, not stdin).
+func scriptArg(w string) bool { return w != "-" && !strings.HasPrefix(w, "-") }
 
 var arithOps = []string{"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
@@ -248,10 +260,17 @@ func (sc *scanner) list(i int, closer byte) int {
 			}):
 				sc.mark(c.refStart, Arithmetic, name+" -i evaluates arithmetic", p.keep)
 			}
-			for _, w := range c.words {
-				b := path.Base(w)
-				if slices.Contains(evaluators, b) {
+			for i, w := range c.words {
+				b, rest := path.Base(w), c.words[i+1:]
+				switch {
+				case slices.Contains(evaluators, b), slices.Contains(shells, b):
 					sc.mark(c.refStart, Evaluated, b, p.keep)
+				case slices.Contains(interpreters, b):
+					if slices.ContainsFunc(rest, codeFlag) {
+						sc.mark(c.refStart, Evaluated, b+" "+rest[slices.IndexFunc(rest, codeFlag)], p.keep)
+					} else if !slices.ContainsFunc(rest, scriptArg) && p.evaluator == "" {
+						p.evaluator = b // its program comes from its input
+					}
 				}
 				if slices.Contains(shells, b) && p.evaluator == "" {
 					p.evaluator = b
@@ -671,5 +690,17 @@ func (sc *scanner) param(i int) int {
 
 func isAlpha(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 
-// Evaluates reports whether a command word names a program that runs some argument as code.
-func Evaluates(word string) bool { return slices.Contains(evaluators, path.Base(word)) }
+// Evaluates reports whether an argv runs some of its words as code: a shell, eval and its kind,
+// or an interpreter given code with a flag.
+func Evaluates(argv []string) (string, bool) {
+	for i, w := range argv {
+		b := path.Base(w)
+		switch {
+		case slices.Contains(evaluators, b), slices.Contains(shells, b):
+			return b, true
+		case slices.Contains(interpreters, b) && slices.ContainsFunc(argv[i+1:], codeFlag):
+			return b, true
+		}
+	}
+	return "", false
+}
