@@ -15,7 +15,8 @@ import (
 const minForm = 4
 
 // SecretForms lists every way a secret may show up in output, longest first: as it is, each line
-// of a multi-line secret, and its common encodings (regexp-quoted, JSON, base64, URL, hex).
+// of a multi-line secret, and its common encodings (shell- and regexp-quoted, JSON, base64, URL,
+// hex).
 func SecretForms(secrets []string) []string {
 	var out []string
 	add := func(f string, derived bool) {
@@ -35,6 +36,7 @@ func SecretForms(secrets []string) []string {
 			}
 		}
 		add(regexp.QuoteMeta(s), true)
+		add(strings.ReplaceAll(s, "'", `'\''`), true) // as the script prologue single-quotes it
 		q, _ := json.Marshal(s)
 		add(string(q[1:len(q)-1]), true)
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {

@@ -37,7 +37,7 @@ runbooks:
 // in a URL's userinfo). A command's flood of output is journaled as its head and tail with the
 // cut counted.
 func TestSecretsInEveryForm(t *testing.T) {
-	const s = `s3cr.t+K9(xQ)!zP*4|tw$Vq`
+	const s = `s3cr.t+K9(xQ)!z'P*4|tw$Vq` // with a quote, which the script prologue escapes
 	const ml = "line-one-AAAA7\nline-two-BBBB8"
 	const govcPass, nbToken, urlPass, nbURLPass = "govc-pass-4f1c", "nbtoken-9e2d77", "urlpass-1234", "nburlpass-5678"
 	quoted, _ := json.Marshal(s)
