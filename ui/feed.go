@@ -2,10 +2,10 @@ package ui
 
 import (
 	"context"
-	"github.com/cutover/cutover/internal/termsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 )
 

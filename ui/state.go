@@ -2,11 +2,11 @@ package ui
 
 import (
 	"fmt"
-	"github.com/cutover/cutover/internal/termsafe"
 	"time"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/ping"
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 )
 

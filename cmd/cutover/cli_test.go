@@ -60,3 +60,14 @@ func TestShadowSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatal("shadow did not end with the run")
 	}
 }
+
+// YAML's "\e" puts an escape character in a runbook's text: what cutover prints of it, as a
+// result or in an error, is terminal-safe.
+func TestRunbookTextIsShownSafely(t *testing.T) {
+	book := filepath.Join(t.TempDir(), "runbooks.yaml")
+	os.WriteFile(book, []byte("version: 1\nrunbooks:\n  - name: \"x\\e]52;c;QUFB\\a\"\n    steps:\n      - name: \"s\\e[2J\"\n        command: {run: \"true\", host: \"h\\e[1A\"}\n"), 0o600)
+	code, out, errs := cli(t, "", "validate", book)
+	if code != exitBadInput || strings.ContainsAny(out+errs, "\x1b\x07") || !strings.Contains(errs, `\x1b[1A`) {
+		t.Errorf("exit %d\n%q\n%q", code, out, errs)
+	}
+}

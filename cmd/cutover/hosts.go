@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -60,7 +61,7 @@ func (h *hostRunners) connectAll(ctx context.Context, names []string, forks int,
 			case errors.Is(err, remote.ErrHostKey), errors.Is(err, remote.ErrAuth):
 				refused = append(refused, fmt.Sprintf("host %s: %v", n, err))
 			default:
-				fmt.Fprintf(warn, "cutover: WARNING: host %s: %v (its checks will be inconclusive)\n", n, err)
+				fmt.Fprintf(warn, "cutover: WARNING: host %s: %s (its checks will be inconclusive)\n", n, termsafe.Text(err.Error()))
 			}
 		}()
 	}

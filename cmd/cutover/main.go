@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/lab"
 )
 
@@ -74,11 +76,21 @@ func run(args []string, s streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(s.err, "cutover:", redactEnv(os.Getenv, ee.err.Error()))
+			fmt.Fprintln(s.err, "cutover:", safeLines(redactEnv(os.Getenv, ee.err.Error())))
 		}
 		return ee.code
 	}
 	// Anything cobra itself rejects (unknown flag, wrong argument count) is bad input.
-	fmt.Fprintln(s.err, "cutover:", redactEnv(os.Getenv, err.Error()))
+	fmt.Fprintln(s.err, "cutover:", safeLines(redactEnv(os.Getenv, err.Error())))
 	return exitBadInput
+}
+
+// safeLines makes each line of a message terminal-safe: errors carry text from hosts, vCenter,
+// NetBox, lock files and runbooks (YAML's "\e" is an escape character).
+func safeLines(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = termsafe.Text(l)
+	}
+	return strings.Join(lines, "\n")
 }

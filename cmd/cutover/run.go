@@ -20,7 +20,6 @@ import (
 	"github.com/cutover/cutover/checks/netbox"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/checks/vsphere"
-
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 )

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -29,7 +30,7 @@ func validateCommand(s streams) *cobra.Command {
 			for i, rb := range doc.Runbooks {
 				names[i] = fmt.Sprintf("%s (%d steps)", rb.Name, len(rb.Steps))
 			}
-			fmt.Fprintf(s.out, "%s: ok: %s\n", file, strings.Join(names, ", "))
+			fmt.Fprintf(s.out, "%s: ok: %s\n", file, termsafe.Text(strings.Join(names, ", ")))
 			return nil
 		},
 	}

@@ -4,12 +4,12 @@ package report
 
 import (
 	"fmt"
-	"github.com/cutover/cutover/internal/termsafe"
 	"slices"
 	"time"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/ping"
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 )
