@@ -186,3 +186,29 @@ func TestLabSessionExpiresMidVMotion(t *testing.T) {
 		t.Errorf("after a second expiry: %+v %v, relogins %d", st, err, vc.Relogins())
 	}
 }
+
+// The vMotion's progress is read by vCenter's property collector while the task runs: many
+// moves, each watched stage by stage, give the race detector its chance to see an unlocked read
+// of the task's info meet the lab's write (it did, before the lab changed the info as a whole).
+func TestRelocateProgressUnderTheRaceDetector(t *testing.T) {
+	l, err := Start(context.Background(), Options{Dir: t.TempDir(), Hosts: seedHosts, RelocateTime: 60 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	ctx := context.Background()
+	vc, err := vsphere.Connect(ctx, l.VCenter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		host := []string{"esx-b-01", "esx-a-01"}[i%2]
+		n := 0
+		if err := vc.Relocate(ctx, checks.Move{VM: "app-01", Host: host}, func(checks.MoveProgress) { n++ }); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatalf("move %d reported no progress", i)
+		}
+	}
+}

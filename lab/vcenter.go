@@ -222,10 +222,15 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 	task := simulator.CreateTask(vm, "relocateVm", func(t *simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		step := vm.lab.opts.RelocateTime / time.Duration(len(vmotionStages))
 		for _, s := range vmotionStages {
-			// Under the task's lock: the property collector reads it concurrently for the client.
+			// The whole info changes at once, a copy: vcsim's property collector answers a filter on
+			// "info" for a change of "info.progress" by reading the task's live info without its
+			// lock (PropertyFilter.matches), which raced with a field written in place. A change
+			// named "info" it passes on as given, and the copy is never written again.
 			ctx.WithLock(t, func() {
-				t.SetTaskDescription(ctx, &types.SetTaskDescription{Description: types.LocalizableMessage{Key: "vmotion", Message: s.stage}})
-				t.UpdateProgress(ctx, &types.UpdateProgress{PercentDone: s.at})
+				info := t.Info
+				info.Description = &types.LocalizableMessage{Key: "vmotion", Message: s.stage}
+				info.Progress = s.at
+				ctx.Update(t, []types.PropertyChange{{Name: "info", Val: info}})
 			})
 			if s.at == 92 {
 				vm.lab.switchover()
