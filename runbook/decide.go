@@ -62,20 +62,41 @@ func (q Question) check(a Answer) error {
 	return nil
 }
 
-// AutoDecider answers for --yes: proceed through confirmations, inconclusive gates and failed
-// rollback steps (the run still ends as rollback-failed), but a failed gate is never overridden:
-// it rolls back; and an action that could not tell whether it ran is never skipped: it aborts.
+// AutoDecider answers for --yes. It answers confirmations; it never turns what it does not know
+// into a pass. Its rules, each named in the reason it journals:
+//   - a gate that says unattended: X gets X;
+//   - an action that could not tell whether it ran is never skipped: abort;
+//   - a failed gate is never overridden: rollback;
+//   - an inconclusive gate ends the run as its on_fail says for a failure (abort where that is ask);
+//   - a failed rollback step is proceeded past (the run still ends rollback-failed);
+//   - the window's hard stop is not passed: abort; confirmations and vCenter's warnings: proceed.
 type AutoDecider struct{}
 
 // Decide picks the answer --yes gives.
 func (AutoDecider) Decide(_ context.Context, q Question) (Answer, error) {
-	switch {
-	case q.Kind == AskGate && q.Verdict == checks.Fail:
-		return Answer{Choice: Rollback, Reason: "--yes never overrides a failed gate", By: "--yes"}, nil
-	case q.Kind == AskWindow:
-		return Answer{Choice: Abort, Reason: "--yes does not go past the window's hard stop", By: "--yes"}, nil
-	case q.Kind == AskGate && q.Action:
-		return Answer{Choice: Abort, Reason: "--yes does not skip an action whose outcome is unknown", By: "--yes"}, nil
+	yes := func(c Choice, rule string) (Answer, error) {
+		if !slices.Contains(q.Options, c) {
+			c, rule = Abort, rule+"; "+string(c)+" is not a choice here, so abort"
+		}
+		return Answer{Choice: c, Reason: "--yes: " + rule, By: "--yes"}, nil
 	}
-	return Answer{Choice: Proceed, Reason: "--yes", By: "--yes"}, nil
+	switch {
+	case q.Kind == AskGate && q.Unattended != "":
+		return yes(Choice(q.Unattended), "the gate says unattended: "+string(q.Unattended))
+	case q.Kind == AskGate && q.Action:
+		return yes(Abort, "an action whose outcome is unknown is not skipped")
+	case q.Kind == AskGate && q.Verdict == checks.Fail:
+		return yes(Rollback, "a failed gate is never overridden")
+	case q.Kind == AskGate:
+		switch q.OnFail {
+		case OnFailAbort, OnFailAsk:
+			return yes(Abort, fmt.Sprintf("nothing was proven (inconclusive), so the run ends as for a failure, and on_fail is %s", q.OnFail))
+		}
+		return yes(Rollback, "nothing was proven (inconclusive), so the run ends as on_fail says for a failure: rollback")
+	case q.Kind == AskWindow:
+		return yes(Abort, "the window's hard stop is not passed unattended")
+	case q.Kind == AskRollback:
+		return yes(Proceed, "a rollback step that did not hold is passed; the run ends rollback-failed")
+	}
+	return yes(Proceed, "answers "+string(q.Kind))
 }

@@ -155,7 +155,9 @@ type Gate struct {
 	Interval Duration `yaml:"interval" desc:"wait between attempts, e.g. 5s"`
 	Timeout  Duration `yaml:"timeout" desc:"give up after this long across all attempts"`
 	OnFail   OnFail   `yaml:"on_fail" desc:"rollback (default), abort, or ask the operator"`
-	Pos      Pos      `yaml:"-"`
+	// Unattended is what a run with --yes does where the gate would ask a person.
+	Unattended Unattended `yaml:"unattended" desc:"what --yes does where this gate would ask: proceed, rollback or abort (default: as on_fail says for a failure; abort for ask)"`
+	Pos        Pos        `yaml:"-"`
 }
 
 // CommandSpec is a command and what its result must look like.

@@ -822,7 +822,7 @@ runbooks:
 `, nil)
 	h.cfg.Decider = AutoDecider{}
 	out := h.run(t, context.Background())
-	if out.Status != RunAborted || !strings.Contains(out.Reason, "does not skip an action") {
+	if out.Status != RunAborted || !strings.Contains(out.Reason, "--yes: an action whose outcome is unknown is not skipped") {
 		t.Errorf("outcome %+v", out)
 	}
 }

@@ -148,6 +148,9 @@ type QuestionData struct {
 	Verdict    checks.Outcome `json:"verdict,omitempty"`
 	Options    []Choice       `json:"options"`
 	NeedReason []Choice       `json:"need_reason,omitempty"`
+	// OnFail and Unattended are the gate's own policy, for a decider that answers unattended.
+	OnFail     OnFail     `json:"on_fail,omitempty"`
+	Unattended Unattended `json:"unattended,omitempty"`
 }
 
 // DecisionData records the operator's answer.

@@ -90,6 +90,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 		if st.Gate != nil && st.Gate.OnFail != "" {
 			policy = st.Gate.OnFail
 		}
+		written := policy
 		if verdict == checks.Inconclusive {
 			policy = OnFailAsk // nobody but a human may decide on what could not be observed
 		}
@@ -101,7 +102,10 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			return stepResult{status: StepFailed, next: Abort, reason: reason}
 		}
 
-		q := QuestionData{Kind: AskGate, Verdict: verdict, Prompt: reason, Action: action && !actionDone, Options: []Choice{Proceed, Retry, Rollback, Abort}, NeedReason: []Choice{Abort}}
+		q := QuestionData{Kind: AskGate, Verdict: verdict, Prompt: reason, Action: action && !actionDone, Options: []Choice{Proceed, Retry, Rollback, Abort}, NeedReason: []Choice{Abort}, OnFail: written}
+		if st.Gate != nil {
+			q.Unattended = st.Gate.Unattended
+		}
 		if phase == PhaseRollback {
 			q.Kind, q.Options = AskRollback, []Choice{Retry, Proceed, Abort}
 		}

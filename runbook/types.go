@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -125,6 +126,27 @@ func (o *OnFail) decodeNode(d *decoder, n *yaml.Node, path string) {
 
 func (OnFail) jsonSchema(*schemaGen) map[string]any {
 	return map[string]any{"enum": onFails}
+}
+
+// Unattended is a gate's answer for a run nobody watches (--yes): proceed, rollback or abort.
+type Unattended string
+
+var unattendeds = []string{string(Proceed), string(Rollback), string(Abort)}
+
+func (u *Unattended) decodeNode(d *decoder, n *yaml.Node, path string) {
+	s, ok := d.scalar(n, path)
+	if !ok || isNull(n) {
+		return
+	}
+	if slices.Contains(unattendeds, s) {
+		*u = Unattended(s)
+		return
+	}
+	d.fail(n, path, "want proceed, rollback or abort, got %q%s", s, didYouMean(s, unattendeds))
+}
+
+func (Unattended) jsonSchema(*schemaGen) map[string]any {
+	return map[string]any{"enum": unattendeds}
 }
 
 // ExitCodes is one accepted exit code or a list of them.

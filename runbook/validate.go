@@ -143,6 +143,9 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 		if rollback && g.OnFail == OnFailRollback {
 			v.add(g.Pos.Field("on_fail"), path+".gate.on_fail", "a rollback step cannot roll back: use ask or abort")
 		}
+		if rollback && g.Unattended != "" {
+			v.add(g.Pos.Field("unattended"), path+".gate.unattended", "a rollback step's gate asks only to retry, pass or abort, and --yes passes it (the run ends rollback-failed): unattended means nothing here")
+		}
 	}
 	v.tmpl(s.Confirm, path+".confirm")
 	if a := s.Approval; a != nil && (a.Required < 2 || a.Required > 5) {

@@ -222,6 +222,12 @@ func TestLabFaults(t *testing.T) {
 				t.Errorf("output:\n%s", out)
 			}
 		}},
+		{"netbox-stale", "", true, 0, "esx-b-01", func(t *testing.T, out string, lines []journalLine) {
+			// Unattended, the gate's own word decides: the move is proven, the record is left to fix.
+			if !strings.Contains(out, "--yes: the gate says unattended: proceed") || strings.Contains(out, "ROLLBACK") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
 		{"session-expires", "", true, 0, "esx-b-01", func(t *testing.T, out string, lines []journalLine) {
 			var notes []string
 			for _, l := range lines {

@@ -244,6 +244,10 @@ func (p *printer) summary(out runbook.Outcome) {
 		fmt.Fprintf(p.w, "check:     cutover verify %s%s\n", p.journal, allowedFlag(p.allowed))
 		return
 	}
+	if p.signer == nil {
+		fmt.Fprintf(p.w, "verify:    cutover verify %s (not signed: it can prove its chain only)\n", p.journal)
+		return
+	}
 	fmt.Fprintf(p.w, "verify:    cutover verify %s%s\n", p.journal, allowedFlag(p.allowed))
 	if p.signer != nil {
 		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f %s -I %s -n %s -s %s.sig < %s\n", allowed, who, transcript.Namespace, p.journal, p.journal)

@@ -176,6 +176,13 @@ func TestSSHUnresolvableHostIsInconclusive(t *testing.T) {
 	if gate != "inconclusive" || !strings.Contains(out.String(), "ABORTED") {
 		t.Errorf("gate %q, output:\n%s", gate, out.String())
 	}
+	// Unattended, a check that never ran is no pass: --yes ends the run as a failure would.
+	out.Reset()
+	errb.Reset()
+	code = run(e.args(filepath.Join(e.dir, "tr-yes"), "--yes"), streams{in: strings.NewReader(""), out: &out, err: &errb})
+	if code == exitOK || !strings.Contains(out.String(), "--yes: nothing was proven (inconclusive)") {
+		t.Errorf("--yes with an unresolvable host: exit %d\n%s", code, out.String())
+	}
 }
 
 // writeDRAlias adds the alias dr (HostName host) to e's ssh_config.
