@@ -64,8 +64,8 @@ func (q Question) check(a Answer) error {
 
 // AutoDecider answers for --yes. It answers confirmations; it never turns what it does not know
 // into a pass. Its rules, each named in the reason it journals:
-//   - a gate that says unattended: X gets X;
 //   - an action that could not tell whether it ran is never skipped: abort;
+//   - a gate that says unattended: X gets X;
 //   - a failed gate is never overridden: rollback;
 //   - an inconclusive gate ends the run as its on_fail says for a failure (abort where that is ask);
 //   - a failed rollback step is proceeded past (the run still ends rollback-failed);
@@ -81,10 +81,10 @@ func (AutoDecider) Decide(_ context.Context, q Question) (Answer, error) {
 		return Answer{Choice: c, Reason: "--yes: " + rule, By: "--yes"}, nil
 	}
 	switch {
+	case q.Kind == AskGate && q.Action:
+		return yes(Abort, "an action whose outcome is unknown is not skipped") // whatever unattended says
 	case q.Kind == AskGate && q.Unattended != "":
 		return yes(Choice(q.Unattended), "the gate says unattended: "+string(q.Unattended))
-	case q.Kind == AskGate && q.Action:
-		return yes(Abort, "an action whose outcome is unknown is not skipped")
 	case q.Kind == AskGate && q.Verdict == checks.Fail:
 		return yes(Rollback, "a failed gate is never overridden")
 	case q.Kind == AskGate:

@@ -26,6 +26,7 @@ func TestAutoDeciderRules(t *testing.T) {
 		{"unattended proceed on a failure", QuestionData{Kind: AskGate, Verdict: checks.Fail, OnFail: OnFailAsk, Unattended: "proceed", Options: gate}, Proceed, "unattended: proceed"},
 		{"unattended abort when inconclusive", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, Unattended: "abort", Options: gate}, Abort, "unattended: abort"},
 		{"unknown action", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, Action: true, Options: gate}, Abort, "outcome is unknown"},
+		{"unknown action, unattended proceed", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, Action: true, Unattended: "proceed", Options: gate}, Abort, "outcome is unknown"},
 		{"rollback step", QuestionData{Kind: AskRollback, Verdict: checks.Fail, Options: []Choice{Retry, Proceed, Abort}}, Proceed, "rollback-failed"},
 		{"hard stop", QuestionData{Kind: AskWindow, Options: []Choice{Proceed, Abort}}, Abort, "hard stop"},
 	}
