@@ -77,7 +77,7 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 	if len(r.Problems) > 0 {
 		p("<h2>Failed or inconclusive checks</h2>")
 		for _, pr := range r.Problems {
-			p("<p><b>%s / %s</b> [%s] — %s: %s</p>", e(pr.Step), e(pr.Check), e(pr.Host), pr.Outcome, e(pr.Summary))
+			p("<p><b>%s / %s</b> [%s] — %s%s: %s</p>", e(pr.Step), e(pr.Check), e(pr.Host), pr.Outcome, pr.attempts(), e(pr.Summary))
 			if len(pr.Evidence) > 0 {
 				p("<pre>%s</pre>", e(strings.Join(pr.Evidence, "\n")))
 			}

@@ -63,7 +63,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	if len(r.Problems) > 0 {
 		p("\n## Failed or inconclusive checks\n")
 		for _, pr := range r.Problems {
-			p("\n**%s / %s** \\[%s\\] — %s: %s\n", md(pr.Step), md(pr.Check), md(pr.Host), pr.Outcome, md(pr.Summary))
+			p("\n**%s / %s** \\[%s\\] — %s%s: %s\n", md(pr.Step), md(pr.Check), md(pr.Host), pr.Outcome, pr.attempts(), md(pr.Summary))
 			if len(pr.Evidence) > 0 {
 				p("\n%s", fenced(strings.Join(pr.Evidence, "\n")))
 			}

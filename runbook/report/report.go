@@ -4,7 +4,6 @@ package report
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/cutover/cutover/checks"
@@ -68,7 +67,15 @@ type Problem struct {
 	Outcome           checks.Outcome
 	Summary           string
 	Evidence          []string
-	At                time.Time
+	Attempts          int // how many times the gate ran it; the result is the last one's
+}
+
+// attempts says, for a check the gate ran more than once, that its result is the last attempt's.
+func (p Problem) attempts() string {
+	if p.Attempts > 1 {
+		return fmt.Sprintf(" after %d attempts", p.Attempts)
+	}
+	return ""
 }
 
 // Decision is a question and the operator's answer.
@@ -99,93 +106,56 @@ type Watch struct {
 	Breach                        string
 }
 
-// Build reads the events (and the verify report) into a Report.
+// Build reads the events (and the verify report) into a Report: it formats the run's one fold,
+// runbook.RunState, and decides nothing of its own about what a state means.
 // Every string from the journal is made terminal-safe first (termsafe): the report is read in
 // terminals and pasted into tickets, and a host's output must not rewrite what it shows.
 func Build(journal string, events []runbook.Event, v *transcript.Report) *Report {
 	r := &Report{Journal: termsafe.Text(journal)}
 	r.Signature = termsafe.Value(signature(v))
-	events = termsafe.Value(events)
-	steps := map[string]int{}
-	var planned []string
-	var lastQuestion string
-	for _, ev := range events {
-		switch d := ev.Data.(type) {
-		case runbook.RunStartData:
-			r.Run, r.Runbook, r.File, r.Window, r.Started = ev.Run, d.Runbook, d.File, d.Window, ev.Time
-			r.addOperator(d.Operator)
-			planned = d.Steps
-		case runbook.StepStartData:
-			steps[ev.Step] = len(r.Steps)
-			r.Steps = append(r.Steps, Step{Name: ev.Step, Phase: string(d.Phase), Undoes: d.Undoes, Start: ev.Time, Status: "running"})
-		case runbook.GateData:
-			if i, ok := steps[ev.Step]; ok {
-				r.Steps[i].Gate = fmt.Sprintf("%s (%d/%d passed, attempt %d/%d)", d.Verdict, d.Passed, d.Passed+d.Failed+d.Inconclusive, d.Attempt, d.Attempts)
-			}
-		case runbook.StepEndData:
-			if i, ok := steps[ev.Step]; ok {
-				r.Steps[i].Status, r.Steps[i].Reason, r.Steps[i].Duration = string(d.Status), d.Reason, time.Duration(d.Duration)*time.Millisecond
-			}
-		case runbook.CheckData:
-			if d.Outcome != checks.Pass {
-				r.Problems = append(r.Problems, Problem{Step: ev.Step, Check: d.Check, Host: d.Host, Outcome: d.Outcome, Summary: d.Summary, Evidence: d.Evidence, At: ev.Time})
-			}
-		case runbook.QuestionData:
-			lastQuestion = d.Prompt
-		case runbook.DecisionData:
-			r.Decisions = append(r.Decisions, Decision{Step: ev.Step, Question: lastQuestion, Choice: string(d.Choice), Reason: d.Reason, By: d.By, At: ev.Time})
-			r.addOperator(d.By)
-		case runbook.MigrateData:
-			switch d.Phase {
-			case "done", "failed", "skipped":
-				m := Migration{Step: ev.Step, VM: d.Move.VM, To: d.Move.Host, Duration: time.Duration(d.Duration) * time.Millisecond, Failed: d.Phase == "failed", Result: d.Phase}
-				if d.From != nil {
-					m.From = d.From.Host
-				}
-				if d.Error != "" {
-					m.Result = d.Error
-				}
-				r.Migrations = append(r.Migrations, m)
-			}
-		case runbook.WatchData:
-			if d.Phase == "start" {
-				r.Watch = &Watch{Target: d.Target, From: d.From, Limits: d.Limits}
-			}
-			if r.Watch != nil && d.Phase == "breach" {
-				r.Watch.Breach = d.Reason
-			}
-			if r.Watch != nil && d.Phase == "end" {
-				r.Watch.Verdict, r.Watch.Reason = d.Verdict, d.Reason
-				if d.Stats != nil {
-					r.Watch.Stats = *d.Stats
-				}
-			}
-		case runbook.PingData:
-			if r.Watch != nil {
-				r.Watch.Samples = append(r.Watch.Samples, d.Samples...)
-			}
-		case runbook.NoteData:
-			r.Notes = append(r.Notes, Note{Source: d.Source, Text: d.Text, At: ev.Time})
-		case runbook.RollbackData:
-			rb := d
-			r.Rollback = &rb
-		case runbook.RunEndData:
-			r.Status, r.Reason, r.Ended = string(d.Status), d.Reason, ev.Time
-		}
+	s := runbook.FoldEvents(termsafe.Value(events))
+	r.Run, r.Runbook, r.File, r.Window, r.Started, r.Ended = s.ID, s.Runbook, s.File, s.Window, s.Started, s.Ended
+	r.Operators = s.Operators
+	if !s.Ended.IsZero() {
+		r.Status, r.Reason = s.Status, s.Reason
 	}
-	for _, name := range planned { // steps the run never reached
-		if _, ok := steps[name]; !ok && r.Status != "" {
-			r.Steps = append(r.Steps, Step{Name: name, Phase: "run", Status: "skipped"})
+	for _, st := range s.Steps {
+		row := Step{Name: st.Name, Phase: string(st.Phase), Status: st.Status, Reason: st.Reason, Undoes: st.Undoes, Start: st.Started, Duration: st.Duration}
+		if g := st.Gate; g != nil {
+			row.Gate = fmt.Sprintf("%s (%d/%d passed, attempt %d/%d)", g.Verdict, g.Passed, g.Passed+g.Failed+g.Inconclusive, g.Attempt, g.Attempts)
 		}
+		r.Steps = append(r.Steps, row)
 	}
-	r.openItems(v)
+	for _, p := range s.Problems() {
+		r.Problems = append(r.Problems, Problem{Step: p.Step, Check: p.Check, Host: p.Host, Outcome: p.Result.Outcome, Summary: p.Result.Summary, Evidence: p.Result.Evidence, Attempts: len(p.Attempts)})
+	}
+	for _, d := range s.Decisions {
+		r.Decisions = append(r.Decisions, Decision{Step: d.Step, Question: d.Question, Choice: string(d.Choice), Reason: d.Reason, By: d.By, At: d.At})
+	}
+	for _, n := range s.Notes {
+		r.Notes = append(r.Notes, Note{Source: n.Source, Text: n.Text, At: n.At})
+	}
+	for _, m := range s.Migrations {
+		if !m.Done && !m.Failed {
+			continue
+		}
+		res := "done"
+		switch {
+		case m.Failed:
+			res = m.Result
+		case m.Skipped:
+			res = m.Result
+		}
+		r.Migrations = append(r.Migrations, Migration{Step: m.Step, VM: m.VM, From: m.From, To: m.To, Duration: m.Elapsed, Failed: m.Failed, Result: res})
+	}
+	if w := s.Watch; w != nil {
+		r.Watch = &Watch{Target: w.Target, From: w.From, Limits: w.Limits, Stats: w.Stats, Verdict: w.Verdict, Reason: w.Reason, Breach: w.Breach, Samples: w.Samples}
+	}
+	if rb := s.Rollback; rb != nil {
+		r.Rollback = &runbook.RollbackData{Trigger: rb.Trigger, Reason: rb.Reason, Steps: rb.Steps}
+	}
+	r.openItems(v, s)
 	return r
-}
-
-func (r *Report) addOperator(who string) {
-	if who != "" && who != "--yes" && who != "cutover" && !slices.Contains(r.Operators, who) {
-		r.Operators = append(r.Operators, who)
-	}
 }
 
 func signature(v *transcript.Report) Signature {
@@ -221,7 +191,7 @@ func signature(v *transcript.Report) Signature {
 }
 
 // openItems lists what the next person has to look at.
-func (r *Report) openItems(v *transcript.Report) {
+func (r *Report) openItems(v *transcript.Report, s *runbook.RunState) {
 	if v != nil && !v.OK() {
 		r.OpenItems = append(r.OpenItems, "the journal does not fully verify: see Signature")
 	}
@@ -229,7 +199,7 @@ func (r *Report) openItems(v *transcript.Report) {
 	case "":
 		r.OpenItems = append(r.OpenItems, "the run has no end in the journal: it was killed or is still running (cutover resume)")
 	case string(runbook.RunRollbackFailed):
-		r.OpenItems = append(r.OpenItems, "the rollback did not complete: the system is between states — "+r.Reason)
+		r.OpenItems = append(r.OpenItems, s.Outcome()+" — "+r.Reason)
 	case string(runbook.RunAborted), string(runbook.RunInterrupted):
 		r.OpenItems = append(r.OpenItems, "the run stopped before the end: "+r.Reason)
 	}

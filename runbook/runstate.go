@@ -1,0 +1,438 @@
+package runbook
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/ping"
+)
+
+// RunState is a run as its journal tells it, built by Apply from events alone. It is the one fold
+// of the journal: the console, the report and the plain summary read it, so that they can never
+// disagree about what a run did. Every rule about what a state means lives here.
+type RunState struct {
+	ID, Runbook, File string
+	Operators         []string // who ran, resumed, decided or approved, in order
+	Vars              map[string]string
+	Window            *WindowData
+	Started, Ended    time.Time
+	Last              time.Time // the newest event
+	Status            string    // "starting", "running", then the RunStatus it ended with
+	Reason            string
+	Steps             []*StepState
+	Current           int // index of the running step in Steps, -1 before the first
+	Migrations        []*MigrationState
+	Watch             *WatchState
+	Decisions         []DecisionState
+	Notes             []NoteState
+	Rollback          *RollbackState
+	Resumes           []ResumeData
+	Paused            bool
+	Signed            int // checkpoints that carry a signature
+
+	planned  []string
+	question QuestionData
+}
+
+// StepState is one step or rollback step.
+type StepState struct {
+	Name        string
+	Phase       Phase
+	Undoes      string
+	Description string
+	Action      string // the action's kind, if any
+	Status      string // pending, running, a StepStatus, "rolled back", "skipped"
+	Started     time.Time
+	Duration    time.Duration
+	Reason      string
+	Gate        *GateData   // the latest verdict
+	Checks      []*CheckState // by check index; the action (ActionIndex) is ActionCheck
+	ActionCheck *CheckState
+	Output      []string // the latest output lines, bounded (maxOutput)
+	Approval    string   // what the step waits for, or who approved it
+}
+
+// CheckState is a check (or action) of a step: its latest result and the outcome of every attempt.
+type CheckState struct {
+	Index    int
+	Check    string
+	Host     string
+	Kind     string
+	Running  bool
+	Result   checks.Result
+	Attempts []checks.Outcome
+}
+
+// MigrationState is one vMotion, from pre-flight to its end.
+type MigrationState struct {
+	Step    string
+	VM      string
+	From    string
+	To      string
+	Cluster string // where it landed
+	Stage   string
+	Percent int
+	Elapsed time.Duration
+	Result  string // on success, the landing; on failure, vCenter's fault
+	Failed  bool
+	Done    bool
+	Skipped bool // already where it was asked to go: nothing moved
+}
+
+// WatchState is the gateway watch.
+type WatchState struct {
+	Target, From string
+	Limits       ping.Limits
+	Samples      [][3]int64 // the newest maxSamples
+	AllSamples   int
+	Stats        ping.Stats
+	Verdict      string
+	Reason       string
+	Breach       string
+}
+
+// DecisionState is a question and the answer to it.
+type DecisionState struct {
+	Step     string
+	Question string
+	Choice   Choice
+	Reason   string
+	By       string
+	At       time.Time
+}
+
+// NoteState is what a connection reported mid-run.
+type NoteState struct {
+	Step, Source, Text string
+	At                 time.Time
+}
+
+// RollbackState is the rollback plan and how it went.
+type RollbackState struct {
+	Trigger string
+	Reason  string
+	Steps   []string
+}
+
+const (
+	maxOutput  = 2000 // output lines kept per step
+	maxSamples = 1024 // ping samples kept for the picture
+)
+
+// NewRunState is the state before the first event.
+func NewRunState() *RunState { return &RunState{Current: -1, Status: "starting"} }
+
+// FoldEvents folds a whole journal.
+func FoldEvents(events []Event) *RunState {
+	s := NewRunState()
+	for _, ev := range events {
+		s.Apply(ev)
+	}
+	return s
+}
+
+// Step is the newest step of that name (a rollback step may share a name with none, but a resumed
+// run reuses its step's row), or nil.
+func (s *RunState) Step(name string) *StepState {
+	for i := len(s.Steps) - 1; i >= 0; i-- {
+		if s.Steps[i].Name == name {
+			return s.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Migration is the vMotion shown now: the newest that moved something, else the newest.
+func (s *RunState) Migration() *MigrationState {
+	for i := len(s.Migrations) - 1; i >= 0; i-- {
+		if !s.Migrations[i].Skipped {
+			return s.Migrations[i]
+		}
+	}
+	if n := len(s.Migrations); n > 0 {
+		return s.Migrations[n-1]
+	}
+	return nil
+}
+
+// Apply folds one event into the state. Events of another run are ignored.
+func (s *RunState) Apply(ev Event) {
+	if s.ID != "" && ev.Run != s.ID {
+		return
+	}
+	s.Last = ev.Time
+	st := s.Step(ev.Step)
+	switch d := ev.Data.(type) {
+	case RunStartData:
+		s.ID, s.Runbook, s.File, s.Vars, s.Window, s.Started = ev.Run, d.Runbook, d.File, d.Vars, d.Window, ev.Time
+		s.Status = "running"
+		s.addOperator(d.Operator)
+		s.planned = d.Steps
+		for _, n := range d.Steps {
+			s.Steps = append(s.Steps, &StepState{Name: n, Phase: PhaseRun, Status: "pending"})
+		}
+	case ResumeData:
+		s.Resumes = append(s.Resumes, d)
+		s.addOperator(d.Operator)
+		s.Status, s.Ended = "running", time.Time{}
+		for _, x := range s.Steps {
+			if x.Status == "running" {
+				x.Status = string(StepInterrupted) // the run died here; the resume takes it up again
+			}
+		}
+	case StepStartData:
+		// A step already in the plan (or interrupted before a resume) keeps its row.
+		if st == nil || st.Phase != d.Phase || st.Status != "pending" && st.Status != string(StepInterrupted) {
+			st = &StepState{Name: ev.Step, Phase: d.Phase}
+			s.Steps = append(s.Steps, st)
+		}
+		st.Status, st.Started, st.Undoes, st.Description, st.Action = "running", ev.Time, d.Undoes, d.Description, d.Action
+		st.Reason, st.Duration = "", 0
+		s.Current = slices.Index(s.Steps, st)
+	case CmdData:
+		if st != nil {
+			if d.Index != WatchIndex { // the watch has its own panel
+				cv := st.check(d.Index)
+				cv.Check, cv.Host, cv.Running = d.Check, d.Host, true
+			}
+			st.addOutput("$ " + d.Host + ": " + d.Command)
+		}
+	case OutputData:
+		if st != nil {
+			for _, l := range d.Lines {
+				prefix := "  "
+				if l.Stream == "stderr" {
+					prefix = "! "
+				}
+				st.addOutput(prefix + l.Text)
+			}
+			if d.Dropped > 0 || d.DroppedBytes > 0 {
+				st.addOutput(fmt.Sprintf("… %d lines (%d bytes) not journaled", d.Dropped, d.DroppedBytes))
+			}
+		}
+	case CheckData:
+		if st != nil {
+			cv := st.check(d.Index)
+			cv.Check, cv.Host, cv.Kind, cv.Result, cv.Running = d.Check, d.Host, d.Kind, d.Result, false
+			cv.Attempts = append(cv.Attempts, d.Outcome)
+		}
+	case GateData:
+		if st != nil {
+			g := d
+			st.Gate = &g
+		}
+	case StepEndData:
+		if st != nil {
+			st.Status, st.Duration, st.Reason = string(d.Status), time.Duration(d.Duration)*time.Millisecond, d.Reason
+			if st.Phase == PhaseRollback && (d.Status == StepPassed || d.Status == StepOverridden) {
+				for _, x := range s.Steps {
+					if x.Name == st.Undoes && x.Phase == PhaseRun {
+						x.Status = "rolled back"
+					}
+				}
+			}
+		}
+	case RollbackData:
+		s.Rollback = &RollbackState{Trigger: d.Trigger, Reason: d.Reason, Steps: d.Steps}
+		for _, n := range d.Steps {
+			s.Steps = append(s.Steps, &StepState{Name: n, Phase: PhaseRollback, Status: "pending"})
+		}
+	case MigrateData:
+		s.migrate(ev, d)
+	case ProgressData:
+		if m := s.inFlight(); m != nil {
+			m.Percent, m.Stage, m.Elapsed = d.Percent, d.Stage, time.Duration(d.Elapsed)*time.Millisecond
+		}
+	case WatchData:
+		if d.Phase == "start" || s.Watch == nil {
+			s.Watch = &WatchState{Target: d.Target, From: d.From, Limits: d.Limits}
+		}
+		switch d.Phase {
+		case "breach":
+			s.Watch.Breach, s.Watch.Reason = d.Reason, d.Reason
+		case "end":
+			s.Watch.Verdict, s.Watch.Reason = d.Verdict, d.Reason
+			if d.Stats != nil {
+				s.Watch.Stats = *d.Stats
+			}
+		}
+	case PingData:
+		if w := s.Watch; w != nil {
+			w.Samples = append(w.Samples, d.Samples...)
+			w.AllSamples += len(d.Samples)
+			if len(w.Samples) > maxSamples {
+				w.Samples = w.Samples[len(w.Samples)-maxSamples:]
+			}
+			if w.Verdict == "" {
+				w.Stats = d.Stats
+			}
+		}
+	case PauseData:
+		s.Paused = d.Paused
+	case NoteData:
+		s.Notes = append(s.Notes, NoteState{Step: ev.Step, Source: d.Source, Text: d.Text, At: ev.Time})
+		if s.Current >= 0 {
+			s.Steps[s.Current].addOutput("! " + d.Source + ": " + d.Text)
+		}
+	case QuestionData:
+		s.question = d
+	case DecisionData:
+		s.Decisions = append(s.Decisions, DecisionState{Step: ev.Step, Question: s.question.Prompt, Choice: d.Choice, Reason: d.Reason, By: d.By, At: ev.Time})
+		s.addOperator(d.By)
+	case ApprovalRequest:
+		if st != nil {
+			st.Approval = fmt.Sprintf("waiting for %d more engineer(s): cutover approve JOURNAL --step %s", d.Needed, ev.Step)
+		}
+	case ApprovalData:
+		if st != nil {
+			st.Approval = "approved by " + d.Fingerprint
+		}
+	case *CheckpointData:
+		if d.Sig != "" {
+			s.Signed++
+		}
+	case RunEndData:
+		s.Status, s.Reason, s.Ended = string(d.Status), d.Reason, ev.Time
+		for _, x := range s.Steps {
+			if x.Status == "pending" {
+				x.Status = "skipped"
+			}
+		}
+	}
+}
+
+// migrate follows a vMotion. A move that found the VM already in place (a rollback's no-op) is a
+// migration of its own: it never hides a failed one.
+func (s *RunState) migrate(ev Event, d MigrateData) {
+	m := s.inFlight()
+	if m == nil || d.Phase == "origin" || m.Step != ev.Step || m.To != d.Move.Host {
+		m = &MigrationState{Step: ev.Step, VM: d.Move.VM, To: d.Move.Host}
+		s.Migrations = append(s.Migrations, m)
+	}
+	if d.From != nil {
+		m.From = d.From.Host
+	}
+	switch d.Phase {
+	case "start":
+		m.Stage = "starting"
+	case "done":
+		m.Done, m.Percent = true, 100
+		m.Result = "on " + d.Move.Host
+		if d.To != nil {
+			m.Cluster = d.To.Cluster
+			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
+		}
+		m.Elapsed = time.Duration(d.Duration) * time.Millisecond
+	case "failed":
+		m.Failed, m.Result = true, d.Error
+		m.Elapsed = time.Duration(d.Duration) * time.Millisecond
+	case "skipped":
+		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+d.Move.Host+": nothing to move"
+	}
+}
+
+// inFlight is the migration not yet done or failed, if any.
+func (s *RunState) inFlight() *MigrationState {
+	if n := len(s.Migrations); n > 0 && !s.Migrations[n-1].Done && !s.Migrations[n-1].Failed {
+		return s.Migrations[n-1]
+	}
+	return nil
+}
+
+func (s *RunState) addOperator(who string) {
+	if who != "" && who != "--yes" && who != "cutover" && !slices.Contains(s.Operators, who) {
+		s.Operators = append(s.Operators, who)
+	}
+}
+
+func (st *StepState) check(i int) *CheckState {
+	if i == ActionIndex {
+		if st.ActionCheck == nil {
+			st.ActionCheck = &CheckState{Index: i}
+		}
+		return st.ActionCheck
+	}
+	for _, c := range st.Checks {
+		if c.Index == i {
+			return c
+		}
+	}
+	c := &CheckState{Index: i}
+	st.Checks = append(st.Checks, c)
+	slices.SortFunc(st.Checks, func(a, b *CheckState) int { return a.Index - b.Index })
+	return c
+}
+
+func (st *StepState) addOutput(l string) {
+	st.Output = append(st.Output, l)
+	if len(st.Output) > maxOutput {
+		st.Output = st.Output[len(st.Output)-maxOutput:]
+	}
+}
+
+// Problems are the checks and actions whose latest result is not a pass, each once, with how
+// many attempts it took (a gate that retried shows the check once, not once an attempt).
+func (s *RunState) Problems() []*ProblemState {
+	var out []*ProblemState
+	for _, st := range s.Steps {
+		for _, c := range append([]*CheckState{st.ActionCheck}, st.Checks...) {
+			if c == nil || len(c.Attempts) == 0 || c.Result.Outcome == checks.Pass {
+				continue
+			}
+			out = append(out, &ProblemState{Step: st.Name, CheckState: c})
+		}
+	}
+	return out
+}
+
+// ProblemState is a check or action that did not pass in its last attempt.
+type ProblemState struct {
+	Step string
+	*CheckState
+}
+
+// AcceptedRollbackSteps are the rollback steps whose gate did not hold and that the operator
+// (or --yes) passed, with the reason given.
+func (s *RunState) AcceptedRollbackSteps() []*StepState {
+	var out []*StepState
+	for _, st := range s.Steps {
+		if st.Phase == PhaseRollback && st.Status == string(StepOverridden) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Outcome says what the run's end means, in one line, the same for every reader.
+func (s *RunState) Outcome() string {
+	switch RunStatus(s.Status) {
+	case "", "starting", "running":
+		if len(s.Resumes) > 0 && s.Ended.IsZero() {
+			return "running (resumed)"
+		}
+		return s.Status
+	case RunRollbackFailed:
+		if acc := s.AcceptedRollbackSteps(); len(acc) > 0 && !s.rollbackFailedOutright() {
+			var names []string
+			for _, a := range acc {
+				names = append(names, a.Name)
+			}
+			return fmt.Sprintf("rolled back, with %s accepted by the operator though its gate did not hold", strings.Join(names, ", "))
+		}
+		return "the rollback did not complete: the system is between states"
+	}
+	return s.Status
+}
+
+// rollbackFailedOutright reports whether a rollback step failed and was not accepted.
+func (s *RunState) rollbackFailedOutright() bool {
+	for _, st := range s.Steps {
+		if st.Phase == PhaseRollback && (st.Status == string(StepFailed) || st.Status == string(StepAborted) || st.Status == string(StepInterrupted) || st.Status == "pending" || st.Status == "skipped") {
+			return true
+		}
+	}
+	return false
+}
