@@ -48,7 +48,7 @@ type StepState struct {
 	Started     time.Time
 	Duration    time.Duration
 	Reason      string
-	Gate        *GateData   // the latest verdict
+	Gate        *GateData     // the latest verdict
 	Checks      []*CheckState // by check index; the action (ActionIndex) is ActionCheck
 	ActionCheck *CheckState
 	Output      []string // the latest output lines, bounded (maxOutput)
