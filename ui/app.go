@@ -99,8 +99,8 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 	case engineEventMsg:
 		m.run.apply(msg.ev)
-		if m.follow && m.run.current >= 0 {
-			m.selected = m.run.current
+		if m.follow && m.run.Current >= 0 {
+			m.selected = m.run.Current
 		}
 		m.refreshDetail()
 		return m, waitForEvent(m.opts.Events)
@@ -125,8 +125,8 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rp.pos++
 		m.run.apply(ev)
 		m.now = ev.Time
-		if m.follow && m.run.current >= 0 {
-			m.selected = m.run.current
+		if m.follow && m.run.Current >= 0 {
+			m.selected = m.run.Current
 		}
 		m.refreshDetail()
 		if rp.pos == len(rp.Events) {
@@ -223,15 +223,15 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.Down):
 		if m.focus == 1 {
 			m.detail.ScrollDown(1)
-		} else if m.selected < len(m.run.steps)-1 {
+		} else if m.selected < len(m.run.Steps)-1 {
 			m.selected++
 			m.follow = false
 			m.refreshDetail()
 		}
 	case key.Matches(msg, m.keys.Enter):
 		m.follow = true
-		if m.run.current >= 0 {
-			m.selected = m.run.current
+		if m.run.Current >= 0 {
+			m.selected = m.run.Current
 		}
 		m.refreshDetail()
 	case key.Matches(msg, m.keys.Search):
@@ -239,7 +239,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, m.search.Focus()
 	case key.Matches(msg, m.keys.Pause):
 		if m.opts.Pause != nil && !m.done {
-			pause, want := m.opts.Pause, !m.run.paused
+			pause, want := m.opts.Pause, !m.run.Paused
 			return m, func() tea.Msg { pause(want); return nil }
 		}
 	}

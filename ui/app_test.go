@@ -75,17 +75,17 @@ func sized(w, h int) App {
 func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
 	m := feed(t, sized(120, 40), script())
 	r := m.run
-	if r.runbook != "stretched-vlan-vmotion" || len(r.steps) != 3 || r.steps[0].status != "passed" || r.steps[1].status != "running" || r.steps[2].status != "pending" {
-		t.Fatalf("steps %+v", r.steps)
+	if r.Runbook != "stretched-vlan-vmotion" || len(r.Steps) != 3 || r.Steps[0].Status != "passed" || r.Steps[1].Status != "running" || r.Steps[2].Status != "pending" {
+		t.Fatalf("steps %+v", r.Steps)
 	}
 	if m.selected != 1 || !m.follow {
 		t.Errorf("selection %d follow %v: it must follow the running step", m.selected, m.follow)
 	}
-	if r.mig == nil || r.mig.percent != 55 || r.mig.from != "esx-a-01" || r.mig.to != "esx-b-01" {
-		t.Errorf("migration %+v", r.mig)
+	if g := r.Migration(); g == nil || g.Percent != 55 || g.From != "esx-a-01" || g.To != "esx-b-01" {
+		t.Errorf("migration %+v", g)
 	}
-	if r.watch == nil || len(r.watch.samples) != 60 || r.watch.stats.Lost != 1 || r.signed != 1 {
-		t.Errorf("watch %+v, signed %d", r.watch, r.signed)
+	if r.Watch == nil || len(r.Watch.Samples) != 60 || r.Watch.Stats.Lost != 1 || r.Signed != 1 {
+		t.Errorf("watch %+v, signed %d", r.Watch, r.Signed)
 	}
 	// Moving the selection stops following; enter follows again.
 	next, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("k")})
@@ -103,8 +103,8 @@ func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
 		{Seq: 17, Run: "r1", Type: runbook.EvRollback, Data: runbook.RollbackData{Trigger: "migrate", Steps: []string{"migrate-back"}}},
 		{Seq: 18, Run: "old-run", Type: runbook.EvStepStart, Step: "ghost", Data: runbook.StepStartData{}},
 	})
-	if len(m.run.steps) != 4 || m.run.steps[3].phase != "rollback" || !m.run.rollback {
-		t.Fatalf("rollback steps %+v", m.run.steps)
+	if len(m.run.Steps) != 4 || m.run.Steps[3].Phase != runbook.PhaseRollback || m.run.Rollback == nil {
+		t.Fatalf("rollback steps %+v", m.run.Steps)
 	}
 	m = feed(t, m, []runbook.Event{
 		{Seq: 19, Run: "r1", Type: runbook.EvStepStart, Step: "migrate-back", Data: runbook.StepStartData{Phase: runbook.PhaseRollback, Undoes: "migrate"}},
@@ -112,8 +112,8 @@ func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
 		{Seq: 21, Run: "r1", Type: runbook.EvRunEnd, Data: runbook.RunEndData{Status: runbook.RunRolledBack}},
 	})
 	var states []string
-	for _, s := range m.run.steps {
-		states = append(states, s.name+":"+s.status)
+	for _, s := range m.run.Steps {
+		states = append(states, s.Name+":"+s.Status)
 	}
 	if strings.Join(states, ",") != "pre-checks:passed,migrate:rolled back,post-checks:skipped,migrate-back:passed" {
 		t.Errorf("states after the rollback: %v", states)
@@ -239,7 +239,7 @@ func TestPauseKeyCallsTheEngine(t *testing.T) {
 
 func TestPointOfNoReturn(t *testing.T) {
 	m := feed(t, sized(120, 40), script()[:1])
-	m.run.window.RollbackEstimate = runbook.Millis((30 * time.Minute).Milliseconds())
+	m.run.Window.RollbackEstimate = runbook.Millis((30 * time.Minute).Milliseconds())
 	if v := ansi.Strip(m.View()); !strings.Contains(v, "POINT OF NO RETURN: window ends in 19m58s, a rollback takes ~30m0s") {
 		t.Errorf("header:\n%s", strings.SplitN(v, "\n", 2)[0])
 	}
@@ -248,7 +248,7 @@ func TestPointOfNoReturn(t *testing.T) {
 func TestGraphFitsAnyWidth(t *testing.T) {
 	m := feed(t, sized(120, 40), script())
 	for _, w := range []int{60, 80, 120, 250} {
-		g := ansi.Strip(renderGraph(m.run.watch, w, 7, m.s))
+		g := ansi.Strip(renderGraph(m.run.Watch, w, 7, m.s))
 		for _, l := range strings.Split(g, "\n") {
 			if ansi.StringWidth(l) > w {
 				t.Errorf("width %d: line %q is %d wide", w, l, ansi.StringWidth(l))

@@ -2,36 +2,39 @@ package ui
 
 import (
 	"fmt"
-	"github.com/charmbracelet/lipgloss"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/cutover/cutover/runbook"
 )
 
 var blocks = []rune(" ▁▂▃▄▅▆▇█")
 
 // renderGraph draws the gateway watch: a header with the figures and the gate, then RTT as bars,
 // one column a sample, newest on the right, lost requests as a red ✗ where they happened.
-func renderGraph(w *watchView, width, height int, s styles) string {
+func renderGraph(w *runbook.WatchState, width, height int, s styles) string {
 	if w == nil || width < 10 || height < 2 {
 		return ""
 	}
 	gate := s.run.Render("watching")
 	switch {
-	case w.breach && w.verdict == "":
-		gate = s.bad.Render("BREACH: " + w.reason)
-	case w.verdict == "pass":
+	case w.Breach != "" && w.Verdict == "":
+		gate = s.bad.Render("BREACH: " + w.Reason)
+	case w.Verdict == "pass":
 		gate = s.ok.Render("✓ pass")
-	case w.verdict == "fail":
-		gate = s.bad.Render("✗ " + w.reason)
+	case w.Verdict == "fail":
+		gate = s.bad.Render("✗ " + w.Reason)
 	}
-	st := w.stats
+	st := w.Stats
 	head := fmt.Sprintf("gateway %s from %s · %d sent · %d lost (%.1f%%) · outage %s · p95 %s · gate ≤%d lost: ",
-		w.target, w.from, st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Round(time.Millisecond), st.RTTP95.Round(10*time.Microsecond), w.limits.MaxLost)
+		w.Target, w.From, st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Round(time.Millisecond), st.RTTP95.Round(10*time.Microsecond), w.Limits.MaxLost)
 	lines := []string{truncate(head, width-lipgloss.Width(gate)) + gate}
 
 	rows := height - 1
 	const labelW = 8 // the scale, right of the bars
-	samples := w.samples
+	samples := w.Samples
 	if len(samples) > width-labelW {
 		samples = samples[len(samples)-(width-labelW):]
 	}

@@ -50,8 +50,8 @@ func (m *App) seek(pos int) {
 	}
 	rp.pos = pos
 	rp.gen++
-	if m.follow && m.run.current >= 0 {
-		m.selected = m.run.current
+	if m.follow && m.run.Current >= 0 {
+		m.selected = m.run.Current
 	}
 	if pos > 0 {
 		m.now = rp.Events[pos-1].Time

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 // Rendering: the layout, the panes and the overlays of the console (state lives in app.go and
 // state.go).
 
-func (m *App) hasBottom() bool { return m.run.mig != nil || m.run.watch != nil }
+func (m *App) hasBottom() bool { return m.run.Migration() != nil || m.run.Watch != nil }
 
 func (m *App) layout() {
 	w := m.width - stepsWidth - 4
@@ -39,53 +38,47 @@ func (m *App) bodyHeight() int {
 // refreshDetail renders the selected step into the detail pane.
 func (m *App) refreshDetail() {
 	m.layout()
-	if m.selected < 0 || m.selected >= len(m.run.steps) {
+	if m.selected < 0 || m.selected >= len(m.run.Steps) {
 		m.detail.SetContent(m.s.dim.Render("waiting for the first step…"))
 		return
 	}
-	st := m.run.steps[m.selected]
+	st := m.run.Steps[m.selected]
 	var b strings.Builder
-	title := st.name
-	if st.phase == string(runbook.PhaseRollback) {
-		title = "rollback: " + st.name + " (undoes " + st.undoes + ")"
+	title := st.Name
+	if st.Phase == runbook.PhaseRollback {
+		title = "rollback: " + st.Name + " (undoes " + st.Undoes + ")"
 	}
-	b.WriteString(m.s.title.Render(title) + "  " + m.statusText(st.status) + "\n")
-	if st.desc != "" {
-		b.WriteString(m.s.dim.Render(st.desc) + "\n")
+	b.WriteString(m.s.title.Render(title) + "  " + m.statusText(st.Status) + "\n")
+	if st.Description != "" {
+		b.WriteString(m.s.dim.Render(st.Description) + "\n")
 	}
-	if st.reason != "" {
-		b.WriteString(m.s.warn.Render(st.reason) + "\n")
+	if note := stepNote(st); note != "" {
+		b.WriteString(m.s.warn.Render(note) + "\n")
 	}
-	switch a := st.action; {
+	switch a := st.ActionCheck; {
 	case a != nil:
 		b.WriteString("\naction  " + m.checkLine(a) + "\n")
-	case st.actionKind != "" && st.status == "running":
-		b.WriteString("\naction  " + m.s.run.Render("… "+st.actionKind+" running") + "\n")
+	case st.Action != "" && st.Status == "running":
+		b.WriteString("\naction  " + m.s.run.Render("… "+st.Action+" running") + "\n")
 	}
-	if len(st.checks) > 0 {
-		b.WriteString("\nchecks" + m.s.dim.Render("  gate: "+orDash(st.gate)) + "\n")
-		idx := make([]int, 0, len(st.checks))
-		for i := range st.checks {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
-		for _, i := range idx {
-			c := st.checks[i]
+	if len(st.Checks) > 0 {
+		b.WriteString("\nchecks" + m.s.dim.Render("  gate: "+orDash(gateText(st))) + "\n")
+		for _, c := range st.Checks {
 			b.WriteString("  " + m.checkLine(c) + "\n")
-			if c.outcome != checks.Pass && !c.running {
-				for _, e := range c.evidence[:min(len(c.evidence), 6)] {
+			if ev := c.Result.Evidence; c.Result.Outcome != checks.Pass && !c.Running {
+				for _, e := range ev[:min(len(ev), 6)] {
 					b.WriteString("      " + m.s.dim.Render(e) + "\n")
 				}
 			}
 		}
 	}
-	if len(st.output) > 0 {
+	if len(st.Output) > 0 {
 		b.WriteString("\noutput")
 		if m.query != "" {
 			b.WriteString(m.s.dim.Render(" matching /" + m.query + "/"))
 		}
 		b.WriteString("\n")
-		for _, l := range st.output {
+		for _, l := range st.Output {
 			if m.query == "" || strings.Contains(strings.ToLower(l), strings.ToLower(m.query)) {
 				b.WriteString(m.s.dim.Render(l) + "\n")
 			}
@@ -93,7 +86,7 @@ func (m *App) refreshDetail() {
 	}
 	atBottom := m.detail.AtBottom()
 	m.detail.SetContent(b.String())
-	if m.follow && (atBottom || st.status == "running") {
+	if m.follow && (atBottom || st.Status == "running") {
 		m.detail.GotoBottom()
 	}
 }
@@ -105,17 +98,20 @@ func orDash(s string) string {
 	return s
 }
 
-func (m *App) checkLine(c *checkView) string {
-	g := glyph(c.outcome, m.s)
-	if c.running {
+func (m *App) checkLine(c *runbook.CheckState) string {
+	g := glyph(c.Result.Outcome, m.s)
+	if c.Running {
 		g = m.s.run.Render("…")
 	}
-	line := g + " " + c.label
-	if c.host != "" && c.host != "local" {
-		line += m.s.dim.Render(" [" + c.host + "]")
+	line := g + " " + c.Check
+	if c.Host != "" && c.Host != "local" {
+		line += m.s.dim.Render(" [" + c.Host + "]")
 	}
-	if c.summary != "" {
-		line += ": " + c.summary
+	if c.Result.Summary != "" {
+		line += ": " + c.Result.Summary
+	}
+	if n := len(c.Attempts); n > 1 && !c.Running {
+		line += m.s.dim.Render(fmt.Sprintf(" (attempt %d)", n))
 	}
 	return line
 }
@@ -233,16 +229,16 @@ func (m App) confirmView() string {
 
 func (m App) header() string {
 	r := m.run
-	vm := r.vars["vm"]
-	if r.mig != nil {
-		vm = r.mig.vm
+	vm := r.Vars["vm"]
+	if g := r.Migration(); g != nil {
+		vm = g.VM
 	}
-	left := fmt.Sprintf("cutover · %s · %s", orDash(r.runbook), orDash(r.operator))
+	left := fmt.Sprintf("cutover · %s · %s", orDash(r.Runbook), orDash(r.operator()))
 	if vm != "" {
 		left += " · VM " + vm
 	}
-	state := strings.ToUpper(r.status)
-	if r.paused {
+	state := strings.ToUpper(r.Status)
+	if r.Paused {
 		state += " (PAUSED)"
 	}
 	if m.opts.Mode != "" {
@@ -260,16 +256,16 @@ func (m App) header() string {
 	left = truncate(left, room)
 	gap := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-2)
 	line := m.s.header.Render(left + strings.Repeat(" ", gap) + right)
-	sub := m.s.dim.Render(" run " + orDash(r.id))
-	if r.reason != "" && (r.rollback || r.status != "running") {
-		sub += "  " + m.s.warn.Render(truncate(r.reason, m.width-len(r.id)-8))
+	sub := m.s.dim.Render(" run " + orDash(r.ID))
+	if r.Reason != "" && (r.Rollback != nil || r.Status != "running") {
+		sub += "  " + m.s.warn.Render(truncate(r.Reason, m.width-len(r.ID)-8))
 	}
 	return line + "\n" + sub
 }
 
 // windowText counts down to the end of the change window: amber under 30 minutes.
 func (m App) windowText() string {
-	w := m.run.window
+	w := m.run.Window
 	if w == nil {
 		return ""
 	}
@@ -289,19 +285,19 @@ func (m App) windowText() string {
 func (m App) stepsPane() string {
 	h := m.bodyHeight() - 2
 	var lines []string
-	for i, st := range m.run.steps {
-		name := st.name
-		if st.phase == string(runbook.PhaseRollback) {
+	for i, st := range m.run.Steps {
+		name := st.Name
+		if st.Phase == runbook.PhaseRollback {
 			name = "↶ " + name
 		}
 		d := ""
-		if st.duration > 0 {
-			d = fmtDur(st.duration)
-		} else if st.status == "running" {
-			d = fmtDur(m.now.Sub(st.started))
+		if st.Duration > 0 {
+			d = fmtDur(st.Duration)
+		} else if st.Status == "running" {
+			d = fmtDur(m.now.Sub(st.Started))
 		}
-		g := stepGlyph(st.status, m.s)
-		if st.status == "running" {
+		g := stepGlyph(st.Status, m.s)
+		if st.Status == "running" {
 			g = m.s.run.Render(m.spin.View())
 		}
 		line := fmt.Sprintf("%s %-*s %6s", g, stepsWidth-11, truncate(name, stepsWidth-11), d)
@@ -345,19 +341,19 @@ func (m App) detailPane() string {
 
 func (m App) bottom() string {
 	var mig string
-	if g := m.run.mig; g != nil {
-		state := fmt.Sprintf("%3d%% %s (%s)", g.percent, g.stage, fmtDur(g.elapsed))
+	if g := m.run.Migration(); g != nil {
+		state := fmt.Sprintf("%3d%% %s (%s)", g.Percent, g.Stage, fmtDur(g.Elapsed))
 		switch {
-		case g.failed:
-			state = m.s.bad.Render("FAILED: " + truncate(g.result, m.width-40))
-		case g.done:
-			state = m.s.ok.Render(g.result)
+		case g.Failed:
+			state = m.s.bad.Render("FAILED: " + truncate(g.Result, m.width-40))
+		case g.Done:
+			state = m.s.ok.Render(g.Result)
 		}
-		mig = fmt.Sprintf(" vMotion %s  %s → %s  %s %s", g.vm, g.from, g.to, m.bar.ViewAs(float64(g.percent)/100), state)
+		mig = fmt.Sprintf(" vMotion %s  %s → %s  %s %s", g.VM, g.From, g.To, m.bar.ViewAs(float64(g.Percent)/100), state)
 	} else {
 		mig = m.s.dim.Render(" no migration yet")
 	}
-	graph := renderGraph(m.run.watch, m.width-2, 7, m.s)
+	graph := renderGraph(m.run.Watch, m.width-2, 7, m.s)
 	if graph == "" {
 		graph = m.s.dim.Render(" no gateway watch yet")
 	}
@@ -366,12 +362,12 @@ func (m App) bottom() string {
 
 func (m App) statusBar() string {
 	r := m.run
-	parts := []string{fmt.Sprintf("%d signed checkpoints", r.signed)}
-	if r.paused {
+	parts := []string{fmt.Sprintf("%d signed checkpoints", r.Signed)}
+	if r.Paused {
 		parts = append(parts, m.s.warn.Render("paused before the next step (p resumes)"))
 	}
 	if m.done {
-		parts = append(parts, m.s.title.Render("run ended: "+r.status+" · q quits"))
+		parts = append(parts, m.s.title.Render("run ended: "+r.Outcome()+" · q quits"))
 	}
 	if !m.follow {
 		parts = append(parts, "enter: follow the run")

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/lab"
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/report"
+	"github.com/cutover/cutover/runbook/transcript"
 )
 
 // The lab's hosts run their commands as links to this test binary.
@@ -258,10 +261,11 @@ func TestLabFaults(t *testing.T) {
 			if tt.yes {
 				args = append(args, "--yes")
 			}
-			code, out, errs, lines, _ := labRun(t, quick, tt.stdin, args...)
+			code, out, errs, lines, journal := labRun(t, quick, tt.stdin, args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tt.code, out, errs)
 			}
+			assertOneStory(t, journal)
 			if h := finalHost(lines); h != tt.final {
 				t.Errorf("VM ends on %s, want %s", h, tt.final)
 			}
@@ -391,4 +395,29 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// assertOneStory holds the report's timeline to the run's one fold (runbook.RunState), which the
+// console renders: the same steps, in the same order, in the same states.
+func assertOneStory(t *testing.T, journal string) {
+	t.Helper()
+	events, err := transcript.ReadEvents(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fold := runbook.FoldEvents(events)
+	rep := report.Build(journal, events, nil)
+	var console, handoff []string
+	for _, st := range fold.Steps {
+		console = append(console, st.Name+" "+st.Status)
+	}
+	for _, st := range rep.Steps {
+		handoff = append(handoff, st.Name+" "+st.Status)
+	}
+	if strings.Join(console, ", ") != strings.Join(handoff, ", ") {
+		t.Errorf("console and report disagree:\nconsole %v\nreport  %v", console, handoff)
+	}
+	if fold.Status != rep.Status && rep.Status != "" {
+		t.Errorf("run status: console %s, report %s", fold.Status, rep.Status)
+	}
 }

@@ -28,10 +28,11 @@ type printer struct {
 	operator string
 	lastPct  int
 	stage    string
+	state    *runbook.RunState // the run's one fold, for the summary
 }
 
 func newPrinter(w io.Writer, journal string, signer *transcript.Signer, allowed string) *printer {
-	return &printer{w: w, journal: journal, signer: signer, allowed: allowed}
+	return &printer{w: w, journal: journal, signer: signer, allowed: allowed, state: runbook.NewRunState()}
 }
 
 var glyphs = map[checks.Outcome]string{checks.Pass: "✓", checks.Fail: "✗", checks.Inconclusive: "?"}
@@ -47,6 +48,7 @@ func (p *printer) print(ev runbook.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ev.Step, ev.Data = termsafe.Text(ev.Step), termsafe.Value(ev.Data)
+	p.state.Apply(ev)
 	switch d := ev.Data.(type) {
 	case runbook.RunStartData:
 		p.operator = d.Operator
@@ -231,7 +233,11 @@ func fmtMillis(m runbook.Millis) string {
 func (p *printer) summary(out runbook.Outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\n%s%s\n", out.Status, termsafe.Text(colonReason(out.Reason)))
+	what := string(out.Status)
+	if !p.state.Ended.IsZero() {
+		what = p.state.Outcome() // the one fold says what the end means
+	}
+	fmt.Fprintf(p.w, "\n%s%s\n", what, termsafe.Text(colonReason(out.Reason)))
 	fmt.Fprintf(p.w, "journal:   %s\n", p.journal)
 	allowed, who := "allowed_signers", "OPERATOR"
 	if p.allowed != "" {
