@@ -68,11 +68,11 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks
 	}
 
 	e.emit(EvMigrate, step, MigrateData{Phase: "start", Move: m, From: &from})
-	t0 := time.Now()
+	t0 := e.cfg.Clock()
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
 		e.emit(EvProgress, step, ProgressData{VM: m.VM, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
 	})
-	took := time.Since(t0)
+	took := e.cfg.Clock().Sub(t0)
 	if err != nil {
 		e.emit(EvMigrate, step, MigrateData{Phase: "failed", Move: m, From: &from, Duration: ms(took), Error: err.Error()})
 		return checks.Result{Outcome: checks.Fail, Summary: err.Error()}

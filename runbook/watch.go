@@ -175,7 +175,7 @@ func (w *watchRun) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	w.e.emit(EvPing, w.step, PingData{Target: w.data.Target, From: w.data.From, Samples: packSamples(batch), Stats: w.mon.Stats(time.Now())})
+	w.e.emit(EvPing, w.step, PingData{Target: w.data.Target, From: w.data.From, Samples: packSamples(batch), Stats: w.mon.Stats(w.e.cfg.Clock())})
 }
 
 // stop ends the watch, journals the last samples and the verdict over the gated span.
