@@ -21,6 +21,9 @@ var ErrJournal = errors.New("journal")
 // checkpoint event. An error stops the run.
 type Recorder interface {
 	Record(ev *Event) error
+	// Checkpoint signs what has been recorded so far: the chain head, the key and the signature
+	// (empty when the journal is not signed; Error says why a signature could not be made).
+	Checkpoint() CheckpointData
 }
 
 // Runners hands out the runner of a host of the runbook ("local" is this machine) and tells its
@@ -201,6 +204,9 @@ func (e *Engine) emit(typ EventType, step string, data any) {
 		return
 	}
 	e.seq++
+	if typ == EvCheckpoint {
+		data = e.cfg.Recorder.Checkpoint() // under the lock: it signs exactly the lines before it
+	}
 	ev := Event{Seq: e.seq, Time: e.cfg.Clock().UTC(), Run: e.cfg.RunID, Type: typ, Step: step, Data: data}
 	if err := e.cfg.Recorder.Record(&ev); err != nil {
 		e.journalEr = fmt.Errorf("%w: %w", ErrJournal, err)
@@ -226,7 +232,7 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 	start := e.cfg.Clock()
 	if rs := e.cfg.Resume; rs != nil {
 		e.emit(EvResume, "", ResumeData{Operator: e.cfg.Operator, Completed: slices.Sorted(maps.Keys(rs.Completed)), InFlight: rs.InFlight, Rollback: rs.Rollback != nil, Dropped: rs.Dropped})
-		e.emit(EvCheckpoint, "", &CheckpointData{}) // the resuming operator signs what the resume stands on
+		e.emit(EvCheckpoint, "", nil) // the resuming operator signs what the resume stands on
 		if rs.Rollback != nil {
 			return e.finish(e.continueRollback(ctx, rs), start)
 		}
@@ -236,7 +242,7 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 			e.emit(EvDecision, "", DecisionData{Choice: "override-window", Reason: e.redact(e.cfg.WindowOverride), By: e.cfg.Operator})
 		}
 		// Signed at once: a run interrupted in its first step can then be resumed on trust.
-		e.emit(EvCheckpoint, "", &CheckpointData{})
+		e.emit(EvCheckpoint, "", nil)
 	}
 	e.windowCheck()
 	stopWatch := e.watchWindow(ctx)
@@ -290,7 +296,7 @@ func (e *Engine) finish(out Outcome, start time.Time) (Outcome, error) {
 		return Outcome{Status: RunError, Reason: err.Error()}, err
 	}
 	e.emit(EvRunEnd, "", RunEndData{Status: out.Status, Reason: out.Reason, Duration: ms(e.cfg.Clock().Sub(start))})
-	e.emit(EvCheckpoint, "", &CheckpointData{})
+	e.emit(EvCheckpoint, "", nil)
 	if err := e.journalErr(); err != nil {
 		return Outcome{Status: RunError, Reason: err.Error()}, err
 	}

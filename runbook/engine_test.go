@@ -125,6 +125,11 @@ func (m *memRecorder) Record(ev *Event) error {
 	return nil
 }
 
+// Checkpoint "signs" the number of events recorded so far, so a test can see what it covered.
+func (m *memRecorder) Checkpoint() CheckpointData {
+	return CheckpointData{Head: fmt.Sprint(len(m.events))}
+}
+
 // trace renders events as short lines, the way restic's mockPrinter traces progress.
 func trace(evs []Event) []string {
 	var out []string
@@ -152,7 +157,7 @@ func trace(evs []Event) []string {
 			s += fmt.Sprintf(" %s [%s]", d.Trigger, strings.Join(d.Steps, " "))
 		case StepEndData:
 			s += fmt.Sprintf(" %s %s", ev.Step, d.Status)
-		case *CheckpointData:
+		case CheckpointData:
 			s += " " + ev.Step
 		case RunEndData:
 			s += " " + string(d.Status)

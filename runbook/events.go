@@ -280,7 +280,7 @@ type StepEndData struct {
 	Duration Millis     `json:"duration_ms"`
 }
 
-// CheckpointData is filled in by the Recorder: it signs the journal's chain head.
+// CheckpointData signs the journal's chain head; the engine gets it from its Recorder.
 type CheckpointData struct {
 	Head string `json:"head"`
 	Key  string `json:"key,omitempty"`

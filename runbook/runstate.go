@@ -290,7 +290,7 @@ func (s *RunState) Apply(ev Event) {
 		if st != nil {
 			st.Approval = "approved by " + d.Fingerprint
 		}
-	case *CheckpointData:
+	case CheckpointData:
 		if d.Sig != "" {
 			s.Signed++
 		}

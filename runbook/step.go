@@ -30,7 +30,7 @@ func (e *Engine) runStep(ctx context.Context, st *Step, phase Phase, index, of i
 		e.emit(EvDecision, st.Name, DecisionData{Choice: Abort, Reason: r.reason, By: e.cfg.Operator})
 	}
 	e.emit(EvStepEnd, st.Name, StepEndData{Status: r.status, Reason: r.reason, Duration: ms(e.cfg.Clock().Sub(start))})
-	e.emit(EvCheckpoint, st.Name, &CheckpointData{})
+	e.emit(EvCheckpoint, st.Name, nil)
 	return r
 }
 

@@ -46,7 +46,7 @@ func script() []runbook.Event {
 		ev(6, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 1, Check: "clock", Kind: "clock", Host: "app", Result: checks.Result{Outcome: checks.Inconclusive, Summary: "chronyd is not running: 506 Cannot talk to daemon"}}),
 		ev(7, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Require: "1", Verdict: checks.Pass, Passed: 1, Inconclusive: 1}),
 		ev(8, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepPassed, Duration: 812}),
-		ev(9, runbook.EvCheckpoint, "pre-checks", &runbook.CheckpointData{Head: "ab", Sig: "sig"}),
+		ev(9, runbook.EvCheckpoint, "pre-checks", runbook.CheckpointData{Head: "ab", Sig: "sig"}),
 		ev(10, runbook.EvStepStart, "migrate", runbook.StepStartData{Index: 2, Of: 3, Phase: runbook.PhaseRun, Action: "migrate", Description: "vMotion to SITE-B"}),
 		ev(11, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: ping.Limits{MaxLost: 1}}),
 		ev(12, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "origin", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A"}}),

@@ -162,7 +162,7 @@ func (p *printer) print(ev runbook.Event) {
 		p.line(ev, "", "  will run: %s", orNone(d.Steps))
 	case runbook.StepEndData:
 		p.line(ev, "step", "%s %s %s (%dms)%s", stepGlyph(d.Status), ev.Step, d.Status, d.Duration, colonReason(d.Reason))
-	case *runbook.CheckpointData:
+	case runbook.CheckpointData:
 		switch {
 		case d.Sig != "":
 			p.line(ev, "signed", "checkpoint %.12s", d.Head)

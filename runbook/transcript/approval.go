@@ -44,7 +44,7 @@ func Approve(journal, step string, signer *Signer) (string, error) {
 			if ev.Step == step {
 				msg = d.Message
 			}
-		case *runbook.CheckpointData:
+		case runbook.CheckpointData:
 			if d.Key != "" && d.Key == signer.PublicKey() {
 				return "", fmt.Errorf("approve: %s signs this run's journal: an approval needs another person's key", signer.Fingerprint())
 			}

@@ -66,6 +66,9 @@ func writeJournal(t testing.TB, dir string, signer *Signer) string {
 	}
 	for i, e := range events {
 		ev := runbook.Event{Seq: int64(i + 1), Time: at.Add(time.Duration(i) * time.Millisecond), Run: "r", Type: e.typ, Step: e.step, Data: e.data}
+		if ev.Type == runbook.EvCheckpoint {
+			ev.Data = rec.Checkpoint() // as the engine asks for it
+		}
 		if err := rec.Record(&ev); err != nil {
 			t.Fatal(err)
 		}
@@ -412,6 +415,9 @@ func TestReopenDropsATornLineAndContinuesTheChain(t *testing.T) {
 	rec := Recorder{W: w}
 	for i, typ := range []runbook.EventType{runbook.EvRunEnd, runbook.EvCheckpoint} {
 		ev := runbook.Event{Seq: int64(7 + i), Time: time.Now(), Type: typ, Data: runbook.RunEndData{Status: runbook.RunDone}}
+		if ev.Type == runbook.EvCheckpoint {
+			ev.Data = rec.Checkpoint() // as the engine asks for it
+		}
 		if err := rec.Record(&ev); err != nil {
 			t.Fatal(err)
 		}
