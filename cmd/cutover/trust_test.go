@@ -219,3 +219,26 @@ func TestResumeRefusesAJournalItCannotTrust(t *testing.T) {
 		t.Error("the refused resume wrote to the journal")
 	}
 }
+
+// Journals written by earlier releases stay readable: each kept in testdata/journals verifies
+// against the allowed signers it was written with, and renders (report and plain replay) with its
+// outcome. A change to the journal's format must keep these green.
+func TestKeptJournalsStillVerifyAndRender(t *testing.T) {
+	journals, _ := filepath.Glob("testdata/journals/*.jsonl")
+	if len(journals) == 0 {
+		t.Fatal("no kept journals")
+	}
+	for _, j := range journals {
+		allowed := strings.TrimSuffix(j, ".jsonl") + ".allowed_signers"
+		if code, out, _ := cli(t, "", "verify", j, "--allowed-signers", allowed); code != 0 {
+			t.Errorf("%s: verify exit %d\n%s", j, code, out)
+		}
+		code, md, errs := cli(t, "", "report", j, "--allowed-signers", allowed)
+		if code != 0 || !strings.Contains(md, "## Signature: ✓ verified") || !strings.Contains(md, "**ROLLED-BACK**") || !strings.Contains(md, "| migrate | run | rolled back |") {
+			t.Errorf("%s: report exit %d %s\n%s", j, code, errs, md)
+		}
+		if code, out, _ := cli(t, "", "replay", j, "--plain"); code != 0 || !strings.Contains(out, "ROLLBACK") {
+			t.Errorf("%s: replay exit %d\n%s", j, code, out)
+		}
+	}
+}
