@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // Resume is a run's state rebuilt from its journal, to continue it after a crash or kill.
@@ -27,56 +25,42 @@ type Resume struct {
 // ErrRunEnded means the journal holds the run's end: nothing to resume.
 var ErrRunEnded = errors.New("the run already ended")
 
-// RebuildResume reads a journal's events into the state a resumed run starts from.
+// RebuildResume reads a journal's events into the state a resumed run starts from: the journal's
+// one fold, RunState, and what it says a resume stands on. A run that ended is not resumed, except
+// one a signal interrupted (a lost terminal, a kill): that one is taken up again.
 func RebuildResume(events []Event) (*Resume, error) {
-	r := &Resume{Completed: map[string]bool{}, ActionDone: map[string]bool{}, ActionBegan: map[string]bool{}, Baselines: map[string][]string{}, Runtime: Values{}, RollbackDone: map[string]bool{}}
-	phase := map[string]Phase{}
-	for _, ev := range events {
-		r.Seq = ev.Seq
-		switch d := ev.Data.(type) {
-		case RunStartData:
-			r.RunID, r.Operator = ev.Run, d.Operator
-		case StepStartData:
-			phase[ev.Step] = d.Phase
-			r.InFlight = ev.Step
-		case CmdData:
-			if d.Index == ActionIndex {
-				r.ActionBegan[ev.Step] = true
-			}
-		case MigrateData:
-			r.ActionBegan[ev.Step] = true
-			if d.Phase == "origin" && d.From != nil && phase[ev.Step] == PhaseRun {
-				for k, v := range map[string]string{"origin_host": d.From.Host, "origin_pool": d.From.Pool, "origin_datastore": d.From.Datastore, "origin_cluster": d.From.Cluster} {
-					if _, ok := r.Runtime[k]; !ok {
-						r.Runtime[k] = Value{Text: v}
-					}
-				}
-			}
-		case CheckData:
-			if ev.Type == EvAction && d.Kind != "restart" && d.Outcome == checks.Pass {
-				r.ActionDone[ev.Step] = true
-			}
-			if ev.Type == EvCheck && d.ID != "" && d.Outcome == checks.Pass && d.Baseline != nil {
-				r.Baselines[d.ID] = d.Baseline
-			}
-		case StepEndData:
-			done := d.Status == StepPassed || d.Status == StepOverridden
-			switch {
-			case phase[ev.Step] == PhaseRollback && done:
-				r.RollbackDone[ev.Step] = true
-			case phase[ev.Step] == PhaseRun && done:
-				r.Completed[ev.Step] = true
-			}
-			r.InFlight = ""
-		case RollbackData:
-			rb := d
-			r.Rollback = &rb
-		case RunEndData:
-			return nil, ErrRunEnded
+	s := FoldEvents(events)
+	if s.ID == "" {
+		return nil, errors.New("the journal has no run.start")
+	}
+	if s.HasEnded() && s.Status != string(RunInterrupted) {
+		return nil, ErrRunEnded
+	}
+	r := &Resume{RunID: s.ID, Seq: s.Seq, Completed: map[string]bool{}, ActionDone: map[string]bool{}, ActionBegan: map[string]bool{}, Baselines: s.Baselines, Runtime: Values{}, RollbackDone: map[string]bool{}}
+	if len(s.Operators) > 0 {
+		r.Operator = s.Operators[0]
+	}
+	for k, v := range s.Runtime {
+		r.Runtime[k] = Value{Text: v}
+	}
+	for _, st := range s.Steps {
+		switch {
+		case st.Phase == PhaseRollback && (st.Status == string(StepPassed) || st.Status == string(StepOverridden)):
+			r.RollbackDone[st.Name] = true
+		case st.Phase == PhaseRun && st.Done():
+			r.Completed[st.Name] = true
+		case st.Status == "running" || st.Status == string(StepInterrupted):
+			r.InFlight = st.Name
+		}
+		if st.ActionBegan {
+			r.ActionBegan[st.Name] = true
+		}
+		if st.ActionDone {
+			r.ActionDone[st.Name] = true
 		}
 	}
-	if r.RunID == "" {
-		return nil, errors.New("the journal has no run.start")
+	if rb := s.Rollback; rb != nil {
+		r.Rollback = &RollbackData{Trigger: rb.Trigger, Reason: rb.Reason, Steps: rb.Steps}
 	}
 	return r, nil
 }

@@ -94,7 +94,7 @@ func TestResumeAsksBeforeRerunningACommandOfUnknownOutcome(t *testing.T) {
 	if out.Status != RunAborted || h.decider.questions[0].Kind != AskConfirm || !strings.Contains(h.decider.questions[0].Prompt, "Run the action again?") {
 		t.Errorf("outcome %+v, questions %+v", out, h.decider.questions)
 	}
-	if _, err := RebuildResume(append(events, Event{Type: EvRunEnd, Data: RunEndData{Status: RunDone}})); err != ErrRunEnded {
+	if _, err := RebuildResume(append(events, Event{Run: rs.RunID, Type: EvRunEnd, Data: RunEndData{Status: RunDone}})); err != ErrRunEnded {
 		t.Errorf("a finished run: %v", err)
 	}
 }

@@ -31,11 +31,20 @@ type RunState struct {
 	Rollback          *RollbackState
 	Resumes           []ResumeData
 	Paused            bool
-	Signed            int // checkpoints that carry a signature
+	Signed            int   // checkpoints that carry a signature
+	Seq               int64 // the newest event's number
+	// What a resumed run stands on: the baselines recorded (by check id) and the runtime vars the
+	// migration recorded (origin_host, …).
+	Baselines map[string][]string
+	Runtime   map[string]string
 
 	planned  []string
 	question QuestionData
+	ended    bool
 }
+
+// HasEnded reports whether the journal's last word is the run's end (a resume reopens it).
+func (s *RunState) HasEnded() bool { return s.ended }
 
 // StepState is one step or rollback step.
 type StepState struct {
@@ -53,6 +62,13 @@ type StepState struct {
 	ActionCheck *CheckState
 	Output      []string // the latest output lines, bounded (maxOutput)
 	Approval    string   // what the step waits for, or who approved it
+	ActionBegan bool     // its action started (a command ran, or a migration began)
+	ActionDone  bool     // its action reported a pass
+}
+
+// Done reports whether the step ended passed or proceeded over (a resume does not run it again).
+func (st *StepState) Done() bool {
+	return st.Status == string(StepPassed) || st.Status == string(StepOverridden) || st.Status == "rolled back"
 }
 
 // CheckState is a check (or action) of a step: its latest result and the outcome of every attempt.
@@ -123,7 +139,9 @@ const (
 )
 
 // NewRunState is the state before the first event.
-func NewRunState() *RunState { return &RunState{Current: -1, Status: "starting"} }
+func NewRunState() *RunState {
+	return &RunState{Current: -1, Status: "starting", Baselines: map[string][]string{}, Runtime: map[string]string{}}
+}
 
 // FoldEvents folds a whole journal.
 func FoldEvents(events []Event) *RunState {
@@ -163,7 +181,7 @@ func (s *RunState) Apply(ev Event) {
 	if s.ID != "" && ev.Run != s.ID {
 		return
 	}
-	s.Last = ev.Time
+	s.Last, s.Seq = ev.Time, ev.Seq
 	st := s.Step(ev.Step)
 	switch d := ev.Data.(type) {
 	case RunStartData:
@@ -177,10 +195,13 @@ func (s *RunState) Apply(ev Event) {
 	case ResumeData:
 		s.Resumes = append(s.Resumes, d)
 		s.addOperator(d.Operator)
-		s.Status, s.Ended = "running", time.Time{}
+		s.Status, s.Ended, s.Reason, s.ended = "running", time.Time{}, "", false
 		for _, x := range s.Steps {
-			if x.Status == "running" {
+			switch x.Status {
+			case "running":
 				x.Status = string(StepInterrupted) // the run died here; the resume takes it up again
+			case "skipped":
+				x.Status = "pending" // an interrupted end skipped it; the resume may run it
 			}
 		}
 	case StepStartData:
@@ -199,6 +220,9 @@ func (s *RunState) Apply(ev Event) {
 				cv.Check, cv.Host, cv.Running = d.Check, d.Host, true
 			}
 			st.addOutput("$ " + d.Host + ": " + d.Command)
+			if d.Index == ActionIndex {
+				st.ActionBegan = true
+			}
 		}
 	case OutputData:
 		if st != nil {
@@ -218,6 +242,12 @@ func (s *RunState) Apply(ev Event) {
 			cv := st.check(d.Index)
 			cv.Check, cv.Host, cv.Kind, cv.Result, cv.Running = d.Check, d.Host, d.Kind, d.Result, false
 			cv.Attempts = append(cv.Attempts, d.Outcome)
+			if ev.Type == EvAction && d.Kind != "restart" && d.Outcome == checks.Pass {
+				st.ActionDone = true
+			}
+			if ev.Type == EvCheck && d.ID != "" && d.Outcome == checks.Pass && d.Baseline != nil {
+				s.Baselines[d.ID] = d.Baseline
+			}
 		}
 	case GateData:
 		if st != nil {
@@ -242,6 +272,16 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case MigrateData:
 		s.migrate(ev, d)
+		if st != nil {
+			st.ActionBegan = true
+			if d.Phase == "origin" && d.From != nil && st.Phase == PhaseRun {
+				for k, v := range map[string]string{"origin_host": d.From.Host, "origin_pool": d.From.Pool, "origin_datastore": d.From.Datastore, "origin_cluster": d.From.Cluster} {
+					if _, ok := s.Runtime[k]; !ok {
+						s.Runtime[k] = v
+					}
+				}
+			}
+		}
 	case ProgressData:
 		if m := s.inFlight(); m != nil {
 			m.Percent, m.Stage, m.Elapsed = d.Percent, d.Stage, time.Duration(d.Elapsed)*time.Millisecond
@@ -295,7 +335,7 @@ func (s *RunState) Apply(ev Event) {
 			s.Signed++
 		}
 	case RunEndData:
-		s.Status, s.Reason, s.Ended = string(d.Status), d.Reason, ev.Time
+		s.Status, s.Reason, s.Ended, s.ended = string(d.Status), d.Reason, ev.Time, true
 		for _, x := range s.Steps {
 			if x.Status == "pending" {
 				x.Status = "skipped"
@@ -410,7 +450,7 @@ func (s *RunState) AcceptedRollbackSteps() []*StepState {
 func (s *RunState) Outcome() string {
 	switch RunStatus(s.Status) {
 	case "", "starting", "running":
-		if len(s.Resumes) > 0 && s.Ended.IsZero() {
+		if len(s.Resumes) > 0 && !s.ended {
 			return "running (resumed)"
 		}
 		return s.Status

@@ -234,7 +234,7 @@ func (p *printer) summary(out runbook.Outcome) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	what := string(out.Status)
-	if !p.state.Ended.IsZero() {
+	if p.state.HasEnded() {
 		what = p.state.Outcome() // the one fold says what the end means
 	}
 	fmt.Fprintf(p.w, "\n%s%s\n", what, termsafe.Text(colonReason(out.Reason)))

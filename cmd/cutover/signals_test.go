@@ -79,6 +79,15 @@ func TestEverySignalIsJournaledAndSigned(t *testing.T) {
 			if _, err := os.Stat(journal + ".sig.tmp"); err == nil {
 				t.Error(".sig.tmp left behind")
 			}
+			// An interrupted run is taken up again where it stopped, and ends clean.
+			res := exec.Command(cutoverBin(t), "lab", "--resume", journal, "--plain", "--yes", "--relocate-time", "300ms", "--operator", "second@lab", "--allowed-signers", allowed)
+			res.Env = cmd.Env
+			if out, err := res.CombinedOutput(); err != nil {
+				t.Fatalf("resume after %s: %v\n%s", sig, err, out)
+			}
+			if code, out, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed); code != 0 {
+				t.Errorf("verify after the resume: exit %d\n%s", code, out)
+			}
 		})
 	}
 }

@@ -116,7 +116,7 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 	s := runbook.FoldEvents(termsafe.Value(events))
 	r.Run, r.Runbook, r.File, r.Window, r.Started, r.Ended = s.ID, s.Runbook, s.File, s.Window, s.Started, s.Ended
 	r.Operators = s.Operators
-	if !s.Ended.IsZero() {
+	if s.HasEnded() {
 		r.Status, r.Reason = s.Status, s.Reason
 	}
 	for _, st := range s.Steps {

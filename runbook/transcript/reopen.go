@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// ErrFinished means the journal already holds its run's end: there is nothing to resume.
+// ErrFinished means the journal already holds its run's end: there is nothing to resume. A run a
+// signal interrupted (its end says "interrupted") may be resumed.
 var ErrFinished = errors.New("the run already ended")
 
 // Reopen continues a journal after a crash or kill: it verifies the chain, cuts a torn last line
@@ -33,7 +34,7 @@ func Reopen(path string, lock *Lock, signer *Signer, secrets []string) (_ *Write
 	if rep.Problem != nil {
 		return nil, 0, fmt.Errorf("resume %s: the journal does not verify at line %d: %s", path, rep.Problem.Line, rep.Problem.Msg)
 	}
-	if rep.Ended {
+	if rep.Ended && rep.EndStatus != "interrupted" {
 		return nil, 0, fmt.Errorf("resume %s: %w", path, ErrFinished)
 	}
 	data, err := os.ReadFile(path)

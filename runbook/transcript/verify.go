@@ -39,7 +39,8 @@ type Report struct {
 	Keys        []string // fingerprints of the keys that signed
 	Principals  []string // who those keys belong to, per the operator's allowed signers
 	Untrusted   []string // signatures that verify but that the operator's trust does not accept
-	Ended       bool     // the journal holds run.end
+	Ended       bool     // the journal ends with its run's end (no resume after it)
+	EndStatus   string   // that end's status: "interrupted" may be resumed
 	Approvals   []string // fingerprints of the sign-offs that verified
 	Detached    string   // "verified", "missing", or why it failed
 	Trust       string   // the allowed_signers file signatures were checked against, or ""
@@ -129,6 +130,7 @@ var (
 	cpType     = []byte("checkpoint")
 	apType     = []byte("approval")
 	endType    = []byte("run.end")
+	resumeType = []byte("resume")
 )
 
 // suffixLen is `,"hash":"` + 64 hex digits + `"}`.
@@ -269,7 +271,15 @@ func (r *Report) verifyLine(n int, line []byte, prev *[32]byte, run *[]byte, opt
 	case bytes.Equal(typ, cpType):
 		return r.checkpoint(n, line, opts)
 	case bytes.Equal(typ, endType):
-		r.Ended = true
+		r.Ended, r.EndStatus = true, ""
+		var l struct {
+			Data struct{ Status string } `json:"data"`
+		}
+		if json.Unmarshal(line, &l) == nil {
+			r.EndStatus = l.Data.Status
+		}
+	case bytes.Equal(typ, resumeType):
+		r.Ended, r.EndStatus = false, "" // a run interrupted by a signal, taken up again
 	case bytes.Equal(typ, apType):
 		return r.approval(n, line, opts)
 	}
