@@ -801,7 +801,7 @@ runbooks:
 	for _, ev := range h.rec.events {
 		switch d := ev.Data.(type) {
 		case WatchData:
-			phases = append(phases, d.Phase+":"+d.Verdict)
+			phases = append(phases, string(d.Phase)+":"+d.Verdict)
 		case PingData:
 			samples += len(d.Samples)
 		}

@@ -163,7 +163,7 @@ type DecisionData struct {
 // MigrateData records a migration's milestones: where the VM was (phase origin), the pre-flight's
 // verdict, and how the move ended.
 type MigrateData struct {
-	Phase    string            `json:"phase"` // origin, preflight, start, done, failed, skipped
+	Phase    MigratePhase      `json:"phase"`
 	Move     checks.Move       `json:"move"`
 	From     *checks.Placement `json:"from,omitempty"`
 	To       *checks.Placement `json:"to,omitempty"`
@@ -172,6 +172,29 @@ type MigrateData struct {
 	Duration Millis            `json:"duration_ms,omitempty"`
 	Error    string            `json:"error,omitempty"`
 }
+
+// MigratePhase is where a vMotion is.
+type MigratePhase string
+
+// The migration phases.
+const (
+	MigrateOrigin    MigratePhase = "origin"    // where pre-flight found the VM (the rollback's target)
+	MigratePreflight MigratePhase = "preflight" // vCenter's CheckRelocate answered
+	MigrateStart     MigratePhase = "start"     // the relocate task started
+	MigrateDone      MigratePhase = "done"      // the VM landed
+	MigrateFailed    MigratePhase = "failed"    // the task failed, with vCenter's fault
+	MigrateSkipped   MigratePhase = "skipped"   // the VM was already there: nothing moved
+)
+
+// WatchPhase is a gateway watch's milestone.
+type WatchPhase string
+
+// The watch milestones.
+const (
+	WatchStart  WatchPhase = "start"
+	WatchBreach WatchPhase = "breach" // a limit broke: the moment, and the samples around it
+	WatchEnd    WatchPhase = "end"    // the verdict over the action and the settle time
+)
 
 // ProgressData is one progress report of the vCenter task moving a VM.
 type ProgressData struct {
@@ -193,7 +216,7 @@ type PingData struct {
 // WatchData records a watch's milestones: start, breach (the moment a limit broke, with the
 // samples around it), and end (the verdict over the action and settle).
 type WatchData struct {
-	Phase   string      `json:"phase"` // start, breach, end
+	Phase   WatchPhase  `json:"phase"`
 	Target  string      `json:"target"`
 	From    string      `json:"from"`
 	Limits  ping.Limits `json:"limits"`

@@ -93,7 +93,7 @@ func TestEngineMigrateRecordsOriginAndRollsBack(t *testing.T) {
 	var phases []string
 	for _, ev := range h.rec.events {
 		if d, ok := ev.Data.(MigrateData); ok {
-			phases = append(phases, d.Phase+":"+d.From.Host)
+			phases = append(phases, string(d.Phase)+":"+d.From.Host)
 		}
 	}
 	if strings.Join(phases, ",") != "origin:esx-a-01,preflight:esx-a-01,start:esx-a-01,done:esx-a-01,origin:esx-b-01,preflight:esx-b-01,start:esx-b-01,done:esx-b-01" {

@@ -176,6 +176,20 @@ func (s *RunState) Migration() *MigrationState {
 	return nil
 }
 
+// VMHost is where the journal last saw the migrated VM: its last landing (or where a move found
+// it already), else where pre-flight found it; "" when nothing was migrated.
+func (s *RunState) VMHost() string {
+	for i := len(s.Migrations) - 1; i >= 0; i-- {
+		if m := s.Migrations[i]; m.Done {
+			return m.To
+		}
+	}
+	if len(s.Migrations) > 0 {
+		return s.Migrations[0].From
+	}
+	return ""
+}
+
 // Apply folds one event into the state. Events of another run are ignored.
 func (s *RunState) Apply(ev Event) {
 	if s.ID != "" && ev.Run != s.ID {
@@ -274,7 +288,7 @@ func (s *RunState) Apply(ev Event) {
 		s.migrate(ev, d)
 		if st != nil {
 			st.ActionBegan = true
-			if d.Phase == "origin" && d.From != nil && st.Phase == PhaseRun {
+			if d.Phase == MigrateOrigin && d.From != nil && st.Phase == PhaseRun {
 				for k, v := range map[string]string{"origin_host": d.From.Host, "origin_pool": d.From.Pool, "origin_datastore": d.From.Datastore, "origin_cluster": d.From.Cluster} {
 					if _, ok := s.Runtime[k]; !ok {
 						s.Runtime[k] = v
@@ -287,13 +301,13 @@ func (s *RunState) Apply(ev Event) {
 			m.Percent, m.Stage, m.Elapsed = d.Percent, d.Stage, time.Duration(d.Elapsed)*time.Millisecond
 		}
 	case WatchData:
-		if d.Phase == "start" || s.Watch == nil {
+		if d.Phase == WatchStart || s.Watch == nil {
 			s.Watch = &WatchState{Target: d.Target, From: d.From, Limits: d.Limits}
 		}
 		switch d.Phase {
-		case "breach":
+		case WatchBreach:
 			s.Watch.Breach, s.Watch.Reason = d.Reason, d.Reason
-		case "end":
+		case WatchEnd:
 			s.Watch.Verdict, s.Watch.Reason = d.Verdict, d.Reason
 			if d.Stats != nil {
 				s.Watch.Stats = *d.Stats
@@ -348,7 +362,7 @@ func (s *RunState) Apply(ev Event) {
 // migration of its own: it never hides a failed one.
 func (s *RunState) migrate(ev Event, d MigrateData) {
 	m := s.inFlight()
-	if m == nil || d.Phase == "origin" || m.Step != ev.Step || m.To != d.Move.Host {
+	if m == nil || d.Phase == MigrateOrigin || m.Step != ev.Step || m.To != d.Move.Host {
 		m = &MigrationState{Step: ev.Step, VM: d.Move.VM, To: d.Move.Host}
 		s.Migrations = append(s.Migrations, m)
 	}
@@ -356,9 +370,9 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 		m.From = d.From.Host
 	}
 	switch d.Phase {
-	case "start":
+	case MigrateStart:
 		m.Stage = "starting"
-	case "done":
+	case MigrateDone:
 		m.Done, m.Percent = true, 100
 		m.Result = "on " + d.Move.Host
 		if d.To != nil {
@@ -366,10 +380,10 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
 		}
 		m.Elapsed = time.Duration(d.Duration) * time.Millisecond
-	case "failed":
+	case MigrateFailed:
 		m.Failed, m.Result = true, d.Error
 		m.Elapsed = time.Duration(d.Duration) * time.Millisecond
-	case "skipped":
+	case MigrateSkipped:
 		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+d.Move.Host+": nothing to move"
 	}
 }

@@ -109,11 +109,11 @@ func (e *Engine) startWatch(ctx context.Context, st *Step) (*watchRun, error) {
 	w.mon = ping.NewMonitor(limits, func(b ping.Breach) {
 		once.Do(func() { close(w.breach) })
 		w.flush()
-		e.emit(EvWatch, st.Name, WatchData{Phase: "breach", Target: target, From: from, Limits: limits, Stats: &b.Stats, Reason: b.Reason, Window: packSamples(b.Window)})
+		e.emit(EvWatch, st.Name, WatchData{Phase: WatchBreach, Target: target, From: from, Limits: limits, Stats: &b.Stats, Reason: b.Reason, Window: packSamples(b.Window)})
 	})
 	wctx, cancel := context.WithCancel(ctx)
 	w.cancel = cancel
-	e.emit(EvWatch, st.Name, WatchData{Phase: "start", Target: target, From: from, Limits: limits})
+	e.emit(EvWatch, st.Name, WatchData{Phase: WatchStart, Target: target, From: from, Limits: limits})
 	emit := func(s ping.Sample) {
 		w.mu.Lock()
 		w.pending = append(w.pending, s)
@@ -188,7 +188,7 @@ func (w *watchRun) stop() (ping.Stats, string, bool) {
 		ok, reason = false, "the watch failed: "+err.Error()
 	}
 	d := w.data
-	d.Phase, d.Stats, d.Reason = "end", &stats, reason
+	d.Phase, d.Stats, d.Reason = WatchEnd, &stats, reason
 	d.Verdict = "pass"
 	if !ok {
 		d.Verdict = "fail"

@@ -104,9 +104,9 @@ func (p *printer) print(ev runbook.Event) {
 		p.line(ev, "decision", "%s by %s: %s", d.Choice, d.By, d.Reason)
 	case runbook.MigrateData:
 		switch d.Phase {
-		case "origin":
+		case runbook.MigrateOrigin:
 			p.line(ev, "vcenter", "%s is on %s (%s), pool %s, datastore %s", d.Move.VM, d.From.Host, d.From.Cluster, d.From.Pool, d.From.Datastore)
-		case "preflight":
+		case runbook.MigratePreflight:
 			p.line(ev, "vcenter", "pre-flight %s → %s: %d warning(s), %d error(s)", d.Move.VM, d.Move.Host, len(d.Warnings), len(d.Errors))
 			for _, m := range append(d.Warnings, d.Errors...) {
 				p.line(ev, "", "  %s", m)
@@ -114,11 +114,11 @@ func (p *printer) print(ev runbook.Event) {
 		case "start":
 			p.lastPct, p.stage = -100, ""
 			p.line(ev, "vcenter", "relocating %s → %s", d.Move.VM, d.Move.Host)
-		case "done":
+		case runbook.MigrateDone:
 			p.line(ev, "vcenter", "%s now on %s (%s) after %s", d.Move.VM, d.To.Host, d.To.Cluster, fmtMillis(d.Duration))
-		case "failed":
+		case runbook.MigrateFailed:
 			p.line(ev, "vcenter", "relocation FAILED after %s: %s", fmtMillis(d.Duration), d.Error)
-		case "skipped":
+		case runbook.MigrateSkipped:
 			p.line(ev, "vcenter", "%s already on %s", d.Move.VM, d.Move.Host)
 		}
 	case runbook.ProgressData:
@@ -133,7 +133,7 @@ func (p *printer) print(ev runbook.Event) {
 		switch d.Phase {
 		case "start":
 			p.line(ev, "watch", "pinging %s from %s; gate: at most %d lost during the action and settle", d.Target, d.From, d.Limits.MaxLost)
-		case "breach":
+		case runbook.WatchBreach:
 			p.line(ev, "WATCH", "BREACH: %s — the rollback trigger fires; window %s", d.Reason, spark(d.Window))
 		case "end":
 			p.line(ev, "watch", "%s %s: %s%s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, d.Stats, colonReason(d.Reason))

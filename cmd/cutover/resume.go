@@ -122,20 +122,7 @@ func sameRunbook(data []byte, start runbook.RunStartData) error {
 }
 
 // lastVMHost is where the journal last saw the migrated VM: its last landing, else its origin.
-func lastVMHost(events []runbook.Event) string {
-	host := ""
-	for _, ev := range events {
-		if d, ok := ev.Data.(runbook.MigrateData); ok {
-			switch {
-			case d.Phase == "origin" && host == "" && d.From != nil:
-				host = d.From.Host
-			case (d.Phase == "done" || d.Phase == "skipped") && d.To != nil:
-				host = d.To.Host
-			}
-		}
-	}
-	return host
-}
+func lastVMHost(events []runbook.Event) string { return runbook.FoldEvents(events).VMHost() }
 
 // resumable decides whether a journal may be continued: its chain intact and every signature in it
 // made by a signer the operator trusts. What an interruption leaves unproven (no detached
