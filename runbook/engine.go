@@ -66,6 +66,9 @@ type Config struct {
 	Resume *Resume
 	// Approvals collects sign-offs for steps with an approval rule.
 	Approvals Approvals
+	// Notes are what clients connected before the run report while it runs (vCenter ended the
+	// session and cutover logged in again); each is journaled as a note where it arrives.
+	Notes <-chan NoteData
 }
 
 // Approvals waits for the sign-offs a step needs: each a signature over the request's message by
@@ -234,7 +237,10 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 		e.emit(EvResume, "", ResumeData{Operator: e.cfg.Operator, Completed: slices.Sorted(maps.Keys(rs.Completed)), InFlight: rs.InFlight, Rollback: rs.Rollback != nil, Dropped: rs.Dropped})
 		e.emit(EvCheckpoint, "", nil) // the resuming operator signs what the resume stands on
 		if rs.Rollback != nil {
-			return e.finish(e.continueRollback(ctx, rs), start)
+			stopNotes := e.journalNotes()
+			out := e.continueRollback(ctx, rs)
+			stopNotes()
+			return e.finish(out, start)
 		}
 	} else {
 		e.emit(EvRunStart, "", e.runStart())
@@ -247,7 +253,44 @@ func (e *Engine) Run(ctx context.Context) (Outcome, error) {
 	e.windowCheck()
 	stopWatch := e.watchWindow(ctx)
 	defer stopWatch()
-	return e.finish(e.runSteps(ctx), start)
+	stopNotes := e.journalNotes()
+	out := e.runSteps(ctx)
+	stopNotes() // before the run's end: a note belongs to the run
+	return e.finish(out, start)
+}
+
+// journalNotes journals the notes that arrive while the run goes on; the returned func stops it,
+// journaling what had already arrived.
+func (e *Engine) journalNotes() func() {
+	if e.cfg.Notes == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case n := <-e.cfg.Notes:
+				e.Note(n.Source, n.Text)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		for {
+			select {
+			case n := <-e.cfg.Notes:
+				e.Note(n.Source, n.Text)
+			default:
+				return
+			}
+		}
+	}
 }
 
 // runSteps runs the steps in order, a resumed run from the first it had not completed, until one

@@ -20,7 +20,7 @@ func isTerminal(w io.Writer) bool {
 
 // runConsole runs the engine under the full-screen console: events flow to the UI through a feed,
 // decisions come back through the UI's decider (or --yes), ctrl+c aborts through the engine.
-func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions, notes *noteRelay) (runbook.Outcome, error) {
+func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions) (runbook.Outcome, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	feed := ui.NewFeed(4096)
@@ -31,7 +31,6 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 		cfg.Decider = runbook.AutoDecider{}
 	}
 	eng := runbook.New(cfg)
-	notes.set(eng)
 	type result struct {
 		out runbook.Outcome
 		err error

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,13 +11,11 @@ import (
 	"os"
 	"os/user"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/netbox"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/checks/vsphere"
@@ -116,6 +115,7 @@ type target struct {
 	netbox         *netbox.Config  // nil: from NETBOX_* when the runbook needs NetBox
 	signKey        string          // overrides --sign-key (the lab's key)
 	allowedSigners string          // copied beside the journal (the lab's)
+	timings        *remote.Timings // --ssh-timings: where SSH time goes
 }
 
 func runRunbook(s streams, file, name string, o runOptions) error {
@@ -145,139 +145,41 @@ func loadRunbook(file, name string) ([]byte, *runbook.Runbook, error) {
 	return data, rb, nil
 }
 
-// execute runs one runbook against a target: vars, signing key, SSH and vCenter connections (all
-// checked before step one), the journal, the engine, and the exit code.
-// ir, watching since before anything was set up, interrupts it.
+// execute runs one runbook against a target: vars, signing key, SSH, vCenter and NetBox (all
+// checked before step one), the journal, the engine, and the exit code. ir, watching since before
+// anything was set up, interrupts it.
 func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Runbook, o runOptions, tgt target) error {
-	var overrides []runbook.Override
-	for _, v := range o.vars {
-		ov, err := runbook.ParseOverride(v)
-		if err != nil {
-			return withCode(exitBadInput, err)
-		}
-		overrides = append(overrides, ov)
-	}
 	if o.operator == "" {
 		o.operator = defaultOperator()
 	}
-	override := ""
-	if err := rb.Window.Check(time.Now()); err != nil && o.resume == nil {
-		if !o.overrideWindow || strings.TrimSpace(o.reason) == "" {
-			return withCode(exitBadInput, fmt.Errorf("runbook %s: %w; to start anyway pass --override-window --reason \"why\" (journaled)", rb.Name, err))
-		}
-		override = fmt.Sprintf("%v; started anyway: %s", err, o.reason)
-	}
-	runID, err := newRunID(rb.Name, time.Now())
+	override, err := windowOverride(rb, o)
 	if err != nil {
 		return err
 	}
-	if o.resume != nil {
-		runID = o.resume.state.RunID
-	}
-	vals, err := rb.ResolveVars(overrides, os.LookupEnv, map[string]string{"run_id": runID, "runbook": rb.Name, "operator": o.operator, "transcript_dir": o.transcript})
+	runID, vals, err := resolveRun(rb, o)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return err
 	}
-	signKey := o.signKey
-	if tgt.signKey != "" {
-		signKey = tgt.signKey
+	signer, err := runSigner(s, o, tgt)
+	if err != nil {
+		return err
 	}
-	signer, err := transcript.LoadSigner(signKey, os.Getenv("SSH_AUTH_SOCK"))
-	switch {
-	case err == nil:
-	case signKey == "" && errors.Is(err, transcript.ErrNoKey):
-		fmt.Fprintf(s.err, "cutover: WARNING: the journal will NOT be signed (%v); it is hash-chained only\n", err)
-		signer = nil
-	default:
-		return withCode(exitBadInput, err)
-	}
-	ctx := ir.ctx
-	var timings *remote.Timings
 	if o.sshTimings {
-		timings = &remote.Timings{}
-		defer func() { fmt.Fprintf(s.err, "ssh timings:\n%s", timings) }()
+		tgt.timings = &remote.Timings{}
+		defer func() { fmt.Fprintf(s.err, "ssh timings:\n%s", tgt.timings) }()
 	}
-	sshPool, err := remote.NewSSH(remote.SSHOptions{Config: tgt.sshConfig, KnownHosts: tgt.knownHosts, AgentSock: tgt.agentSock, User: currentUser(), Timings: timings})
+	c, err := connect(ir.ctx, s, rb, o, tgt, vals)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return err
 	}
-	defer sshPool.Close()
-	runners := &hostRunners{hosts: rb.Hosts, ssh: sshPool}
-	if err := runners.connectAll(ctx, rb.HostsUsed(), o.forks, s.err); err != nil {
-		return withCode(exitBadInput, err)
-	}
-	secrets := append(vals.Secrets(), envSecrets(os.Getenv)...)
-	var vc checks.Migrator
-	notes := &noteRelay{}
-	if rb.NeedsVCenter() {
-		cfg := tgt.vcenter
-		if cfg == nil {
-			c, err := vsphere.ConfigFromEnv(os.Getenv)
-			if err != nil {
-				return withCode(exitBadInput, fmt.Errorf("runbook %s talks to vCenter: %w", rb.Name, err))
-			}
-			cfg = &c
-		}
-		if cfg.Password != "" {
-			secrets = append(secrets, cfg.Password)
-		}
-		withNote := *cfg
-		withNote.OnRelogin = func(err error) {
-			if err != nil {
-				notes.note("vcenter", "the session expired and logging in again failed: "+err.Error())
-				return
-			}
-			notes.note("vcenter", "the session expired (idle timeout or ended by an admin); logged in again")
-		}
-		client, err := vsphere.Connect(ctx, withNote)
-		if err != nil {
-			return withCode(exitBadInput, err)
-		}
-		vc = client
-	}
-	var ipam checks.IPAM
-	if rb.NeedsNetBox() {
-		cfg := tgt.netbox
-		if cfg == nil {
-			c, err := netbox.ConfigFromEnv(os.Getenv)
-			if err != nil {
-				return withCode(exitBadInput, fmt.Errorf("runbook %s reads NetBox: %w", rb.Name, err))
-			}
-			cfg = &c
-		}
-		secrets = append(secrets, cfg.Token)
-		client, err := netbox.Connect(ctx, *cfg)
-		if err != nil {
-			return withCode(exitBadInput, err)
-		}
-		ipam = client
-	}
-
+	defer c.close()
 	approvers, err := o.trust.load()
 	if err != nil {
 		return err
 	}
-	var w *transcript.Writer
-	if o.resume != nil {
-		var dropped int64
-		if w, dropped, err = transcript.Reopen(o.resume.journal, o.resume.lock, signer, secrets); err != nil {
-			return withCode(exitBadInput, err)
-		}
-		o.resume.state.Dropped = dropped
-	} else if w, err = transcript.Create(o.transcript, runID, o.operator, signer, secrets); err != nil {
+	w, allowed, err := openJournal(o, tgt, runID, signer, c.secrets)
+	if err != nil {
 		return err
-	}
-	allowed := ""
-	if tgt.allowedSigners != "" {
-		allowed = strings.TrimSuffix(w.Path(), ".jsonl") + ".allowed_signers"
-		if b, err := os.ReadFile(tgt.allowedSigners); err == nil {
-			// A resumed run may sign with another key: the file lists every key of the journal.
-			f, err := os.OpenFile(allowed, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-			if err == nil {
-				f.Write(b)
-				f.Close()
-			}
-		}
 	}
 	if o.shadowListen != "" {
 		sh, err := startShadowServer(o.shadowListen, o.shadowKeys, o.shadowHostKey, w.Path())
@@ -288,37 +190,25 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 		defer sh.close()
 		fmt.Fprintf(s.err, "cutover: shadow this run read-only: ssh -t -p %s %s (keys in %s)\n", portOf(sh.addr), hostOf(sh.addr), o.shadowKeys)
 	}
-	printer := newPrinter(s.out, w.Path(), signer, allowed)
 	sum := sha256.Sum256(data)
 	cfg := runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
-		Runners: runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: vc, IPAM: ipam, Secrets: secrets, WindowOverride: override, Resume: resumeState(o.resume),
+		Runners: c.runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: c.vcenter, IPAM: c.ipam, Secrets: c.secrets,
+		WindowOverride: override, Resume: resumeState(o.resume), Notes: c.notes,
 	}
 	operatorKey := ""
 	if signer != nil {
 		operatorKey = signer.PublicKey()
 	}
 	cfg.Approvals = transcript.Approvals{Journal: w.Path(), Operator: operatorKey, Trust: approvers}
-	var out runbook.Outcome
-	var runErr error
-	if s.console != nil || (!o.plain && isTerminal(s.out)) {
-		out, runErr = runConsole(ctx, s, cfg, o, notes)
-	} else {
-		cfg.Watch = printer.print
-		cfg.Decider = &stdinDecider{in: s.in, out: s.out}
-		if o.yes {
-			cfg.Decider = runbook.AutoDecider{}
-		}
-		eng := runbook.New(cfg)
-		notes.set(eng)
-		out, runErr = eng.Run(ctx)
-	}
+	printer := newPrinter(s.out, w.Path(), signer, allowed)
+	out, runErr := runEngine(ir.ctx, s, cfg, o, printer)
 	closeErr := w.Close()
 	printer.summary(out)
-	if runErr != nil {
+	switch {
+	case runErr != nil:
 		return withCode(exitFailed, runErr)
-	}
-	if closeErr != nil {
+	case closeErr != nil:
 		return withCode(exitFailed, closeErr)
 	}
 	if code := out.ExitCode(); code != exitOK {
@@ -328,6 +218,75 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 		return withCode(code, nil)
 	}
 	return nil
+}
+
+// windowOverride checks the change window: outside it, a run starts only with the operator's
+// reason (journaled); a resumed run goes on.
+func windowOverride(rb *runbook.Runbook, o runOptions) (string, error) {
+	err := rb.Window.Check(time.Now())
+	if err == nil || o.resume != nil {
+		return "", nil
+	}
+	if !o.overrideWindow || strings.TrimSpace(o.reason) == "" {
+		return "", withCode(exitBadInput, fmt.Errorf("runbook %s: %w; to start anyway pass --override-window --reason \"why\" (journaled)", rb.Name, err))
+	}
+	return fmt.Sprintf("%v; started anyway: %s", err, o.reason), nil
+}
+
+// resolveRun names the run (a resumed run keeps its id) and resolves its vars.
+func resolveRun(rb *runbook.Runbook, o runOptions) (string, runbook.Values, error) {
+	var overrides []runbook.Override
+	for _, v := range o.vars {
+		ov, err := runbook.ParseOverride(v)
+		if err != nil {
+			return "", nil, withCode(exitBadInput, err)
+		}
+		overrides = append(overrides, ov)
+	}
+	runID, err := newRunID(rb.Name, time.Now())
+	if err != nil {
+		return "", nil, err
+	}
+	if o.resume != nil {
+		runID = o.resume.state.RunID
+	}
+	vals, err := rb.ResolveVars(overrides, os.LookupEnv, map[string]string{"run_id": runID, "runbook": rb.Name, "operator": o.operator, "transcript_dir": o.transcript})
+	if err != nil {
+		return "", nil, withCode(exitBadInput, err)
+	}
+	return runID, vals, nil
+}
+
+// runSigner finds the key that signs the journal; with none at all the run goes on, loudly
+// unsigned.
+func runSigner(s streams, o runOptions, tgt target) (*transcript.Signer, error) {
+	signKey := o.signKey
+	if tgt.signKey != "" {
+		signKey = tgt.signKey
+	}
+	signer, err := transcript.LoadSigner(signKey, os.Getenv("SSH_AUTH_SOCK"))
+	switch {
+	case err == nil:
+		return signer, nil
+	case signKey == "" && errors.Is(err, transcript.ErrNoKey):
+		fmt.Fprintf(s.err, "cutover: WARNING: the journal will NOT be signed (%v); it is hash-chained only\n", err)
+		return nil, nil
+	}
+	return nil, withCode(exitBadInput, err)
+}
+
+// runEngine builds the engine once and runs it under the console or with plain lines: the
+// console or the printer watches the events, the console, stdin or --yes decides.
+func runEngine(ctx context.Context, s streams, cfg runbook.Config, o runOptions, printer *printer) (runbook.Outcome, error) {
+	if s.console != nil || (!o.plain && isTerminal(s.out)) {
+		return runConsole(ctx, s, cfg, o)
+	}
+	cfg.Watch = printer.print
+	cfg.Decider = &stdinDecider{in: s.in, out: s.out}
+	if o.yes {
+		cfg.Decider = runbook.AutoDecider{}
+	}
+	return runbook.New(cfg).Run(ctx)
 }
 
 func defaultOperator() string {
@@ -363,25 +322,3 @@ func agentSock() string { return os.Getenv("SSH_AUTH_SOCK") }
 
 func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
-
-// noteRelay hands what clients connected before the engine report mid-run (vCenter logging in
-// again) to the engine's journal.
-type noteRelay struct {
-	mu  sync.Mutex
-	eng *runbook.Engine
-}
-
-func (r *noteRelay) set(e *runbook.Engine) {
-	r.mu.Lock()
-	r.eng = e
-	r.mu.Unlock()
-}
-
-func (r *noteRelay) note(source, text string) {
-	r.mu.Lock()
-	eng := r.eng
-	r.mu.Unlock()
-	if eng != nil {
-		eng.Note(source, text)
-	}
-}

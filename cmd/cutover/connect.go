@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/netbox"
+	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/checks/vsphere"
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
+)
+
+// connections are what a run talks to, all connected before step one.
+type connections struct {
+	ssh     *remote.SSH
+	runners *hostRunners
+	vcenter checks.Migrator
+	ipam    checks.IPAM
+	secrets []string              // every value to redact: secret vars, the environment's, the clients'
+	notes   chan runbook.NoteData // what the clients report mid-run, for the journal
+}
+
+func (c *connections) close() { c.ssh.Close() }
+
+// connect dials every host the runbook uses and logs in to vCenter and NetBox where it needs them.
+func connect(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, tgt target, vals runbook.Values) (*connections, error) {
+	pool, err := remote.NewSSH(remote.SSHOptions{Config: tgt.sshConfig, KnownHosts: tgt.knownHosts, AgentSock: tgt.agentSock, User: currentUser(), Timings: tgt.timings})
+	if err != nil {
+		return nil, withCode(exitBadInput, err)
+	}
+	c := &connections{ssh: pool, runners: &hostRunners{hosts: rb.Hosts, ssh: pool}, secrets: append(vals.Secrets(), envSecrets(os.Getenv)...), notes: make(chan runbook.NoteData, 16)}
+	fail := func(err error) (*connections, error) {
+		c.close()
+		return nil, withCode(exitBadInput, err)
+	}
+	if err := c.runners.connectAll(ctx, rb.HostsUsed(), o.forks, s.err); err != nil {
+		return fail(err)
+	}
+	if rb.NeedsVCenter() {
+		cfg := tgt.vcenter
+		if cfg == nil {
+			env, err := vsphere.ConfigFromEnv(os.Getenv)
+			if err != nil {
+				return fail(fmt.Errorf("runbook %s talks to vCenter: %w", rb.Name, err))
+			}
+			cfg = &env
+		}
+		if cfg.Password != "" {
+			c.secrets = append(c.secrets, cfg.Password)
+		}
+		withNote := *cfg
+		withNote.OnRelogin = func(err error) {
+			text := "the session expired (idle timeout or ended by an admin); logged in again"
+			if err != nil {
+				text = "the session expired and logging in again failed: " + err.Error()
+			}
+			select {
+			case c.notes <- runbook.NoteData{Source: "vcenter", Text: text}:
+			default: // sixteen unjournaled re-logins: the rest say nothing new
+			}
+		}
+		client, err := vsphere.Connect(ctx, withNote)
+		if err != nil {
+			return fail(err)
+		}
+		c.vcenter = client
+	}
+	if rb.NeedsNetBox() {
+		cfg := tgt.netbox
+		if cfg == nil {
+			env, err := netbox.ConfigFromEnv(os.Getenv)
+			if err != nil {
+				return fail(fmt.Errorf("runbook %s reads NetBox: %w", rb.Name, err))
+			}
+			cfg = &env
+		}
+		c.secrets = append(c.secrets, cfg.Token)
+		client, err := netbox.Connect(ctx, *cfg)
+		if err != nil {
+			return fail(err)
+		}
+		c.ipam = client
+	}
+	return c, nil
+}
+
+// openJournal starts the run's journal, or reopens the resumed one, and for the lab lays its
+// allowed_signers beside it (a resumed run may sign with another key: the file lists each).
+func openJournal(o runOptions, tgt target, runID string, signer *transcript.Signer, secrets []string) (*transcript.Writer, string, error) {
+	var w *transcript.Writer
+	var err error
+	if o.resume != nil {
+		var dropped int64
+		if w, dropped, err = transcript.Reopen(o.resume.journal, o.resume.lock, signer, secrets); err != nil {
+			return nil, "", withCode(exitBadInput, err)
+		}
+		o.resume.state.Dropped = dropped
+	} else if w, err = transcript.Create(o.transcript, runID, o.operator, signer, secrets); err != nil {
+		return nil, "", err
+	}
+	allowed := ""
+	if tgt.allowedSigners != "" {
+		allowed = strings.TrimSuffix(w.Path(), ".jsonl") + ".allowed_signers"
+		if b, err := os.ReadFile(tgt.allowedSigners); err == nil {
+			if f, err := os.OpenFile(allowed, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+				f.Write(b)
+				f.Close()
+			}
+		}
+	}
+	return w, allowed, nil
+}
+
