@@ -114,4 +114,3 @@ func openJournal(o runOptions, tgt target, runID string, signer *transcript.Sign
 	}
 	return w, allowed, nil
 }
-
