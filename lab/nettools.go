@@ -105,6 +105,11 @@ func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
 					interval = time.Duration(f * float64(time.Second))
 				}
 			}
+		case "--": // the end of the options, as iputils takes it
+			if i+1 < len(args) {
+				target = args[i+1]
+			}
+			i = len(args)
 		default:
 			if !strings.HasPrefix(a, "-") {
 				target = a

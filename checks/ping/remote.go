@@ -15,7 +15,8 @@ import (
 // unanswered request (-O), numeric output (-n).
 func RemoteCommand(target string, interval time.Duration) remote.Command {
 	secs := strconv.FormatFloat(interval.Seconds(), 'f', -1, 64)
-	return remote.Command{Argv: []string{"ping", "-D", "-O", "-n", "-i", secs, target}, Env: []string{"LC_ALL=C"}}
+	// "--": a target is never an option (a value "-f" would flood).
+	return remote.Command{Argv: []string{"ping", "-D", "-O", "-n", "-i", secs, "--", target}, Env: []string{"LC_ALL=C"}}
 }
 
 // WatchRemote runs ping on a host until ctx ends and feeds every answered or unanswered request
