@@ -127,6 +127,8 @@ func TestHostileValuesInEveryShellContext(t *testing.T) {
 	for i := range values {
 		fmt.Fprintf(&book, "          - {kind: command, host: app, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
 		fmt.Fprintf(&book, "          - {kind: command, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
+		// Through a variable: bash evaluates the variable's text in arithmetic as well.
+		fmt.Fprintf(&book, "          - {kind: command, host: app, run: \"n={{ .v%d }}; echo $(( n + 1 ))\"}\n", i)
 	}
 	// Checks that could not run are inconclusive; this runbook lets an unattended run go on.
 	book.WriteString("        gate: {require: all, on_fail: ask, unattended: proceed}\n")
@@ -182,8 +184,8 @@ func TestHostileValuesInEveryShellContext(t *testing.T) {
 			t.Errorf("%s: %q arrived as:\n%s", name, p.value, got)
 		}
 	}
-	if refused != 2*len(values) {
-		t.Errorf("%d arithmetic checks journaled, want %d", refused, 2*len(values))
+	if refused != 3*len(values) {
+		t.Errorf("%d arithmetic checks journaled, want %d", refused, 3*len(values))
 	}
 }
 
@@ -225,6 +227,8 @@ var refusedContexts = map[string]string{
 	"escaped":                 `echo \{{ .v }}`,
 	"variable name":           `echo ${!{{ .v }}}`,
 	"here-document delimiter": "cat <<{{ .v }}\nx\n",
+	"eval of a variable":      "x={{ .v }}; eval \"$x\"",
+	"variable into a shell":   "x={{ .v }}; echo \"$x\" | sh",
 }
 
 func TestValidateRefusesContextsThatCannotCarryAValue(t *testing.T) {

@@ -89,7 +89,7 @@ var (
 
 // Analyze returns the context of each span (byte ranges of references in script, in order).
 func Analyze(script string, spans [][2]int) []Ref {
-	sc := &scanner{s: script, spans: spans}
+	sc := &scanner{s: script, spans: spans, taint: map[string][]int{}}
 	for i := 0; i < len(script); {
 		i = sc.list(i, 0)
 	}
@@ -105,6 +105,28 @@ type scanner struct {
 	spans [][2]int
 	next  int
 	refs  []Ref
+	// taint follows a value into a shell variable: NAME={{ .v }} and then $((NAME)) or eval "$NAME"
+	// runs the value as surely as the reference itself would.
+	taint map[string][]int // variable name → indices in refs of the references assigned to it
+	users []*command       // commands being scanned, innermost last: each sees the variables used in it
+}
+
+// tainted marks the references that flowed into the named variables as ctx.
+func (sc *scanner) tainted(names []string, ctx Context, detail string) {
+	for _, n := range names {
+		for _, k := range sc.taint[n] {
+			if r := &sc.refs[k]; r.Context != Comment && (ctx == Evaluated || !r.Refused()) {
+				r.Context, r.Detail = ctx, detail+" (through $"+n+")"
+			}
+		}
+	}
+}
+
+// used notes a variable expansion for every command it stands in.
+func (sc *scanner) used(name string) {
+	for _, c := range sc.users {
+		c.vars = append(c.vars, name)
+	}
 }
 
 // refAt reports whether the next reference starts at i.
@@ -172,17 +194,20 @@ type pipeline struct {
 	refStart  int    // index in refs of its first reference
 	evaluator string // a command in it that evaluates text, if any
 	keep      map[int]bool
+	vars      []string // variables its commands expand
 }
 
 // command is one simple command being scanned.
 type command struct {
-	words    []string // literal text of its words (references as \x00)
-	word     strings.Builder
-	inWord   bool
-	refStart int
-	named    bool // a word that is not an assignment has been seen
-	dbracket int  // index in refs where [[ started, or -1
-	dbWords  []string
+	words     []string // literal text of its words (references as \x00)
+	word      strings.Builder
+	inWord    bool
+	refStart  int
+	wordStart int      // index in refs where the current word began
+	vars      []string // variables it expands, in substitutions too
+	named     bool     // a word that is not an assignment has been seen
+	dbracket  int      // index in refs where [[ started, or -1
+	dbWords   []string
 }
 
 // list scans commands from i until closer (')' or '`'; 0: the end of the script) and returns the
@@ -191,8 +216,11 @@ func (sc *scanner) list(i int, closer byte) int {
 	s := sc.s
 	var pending []*heredoc
 	p := &pipeline{refStart: len(sc.refs), keep: map[int]bool{}}
-	c := &command{refStart: len(sc.refs), dbracket: -1}
+	c := &command{refStart: len(sc.refs), wordStart: len(sc.refs), dbracket: -1}
 	var cases []int // 1: expecting "in", 2: patterns, 3: a body
+	slot := len(sc.users)
+	sc.users = append(sc.users, c)
+	defer func() { sc.users = sc.users[:slot] }()
 
 	endWord := func() {
 		if !c.inWord {
@@ -201,10 +229,18 @@ func (sc *scanner) list(i int, closer byte) int {
 		w := c.word.String()
 		c.word.Reset()
 		c.inWord = false
+		wordRefs := c.wordStart
+		c.wordStart = len(sc.refs)
+		if name, ok := assignedName(w); ok && (!c.named || len(c.words) > 0 && slices.Contains([]string{"export", "readonly", "local", "declare", "typeset", "env"}, path.Base(c.words[0]))) {
+			for k := wordRefs; k < len(sc.refs); k++ {
+				sc.taint[name] = append(sc.taint[name], k)
+			}
+		}
 		if c.dbracket >= 0 {
 			if w == "]]" {
 				if slices.ContainsFunc(c.dbWords, func(x string) bool { return slices.Contains(arithOps, x) }) {
 					sc.mark(c.dbracket, Arithmetic, "[[ ]] compares numbers", nil)
+					sc.tainted(c.vars, Arithmetic, "[[ ]] compares numbers")
 				}
 				c.dbracket, c.dbWords = -1, nil
 			} else {
@@ -255,19 +291,34 @@ func (sc *scanner) list(i int, closer byte) int {
 			switch {
 			case name == "let":
 				sc.mark(c.refStart, Arithmetic, "let evaluates arithmetic", p.keep)
+				sc.tainted(append(c.vars, identifiers(strings.Join(c.words[1:], " "))...), Arithmetic, "let evaluates arithmetic")
 			case (name == "declare" || name == "typeset" || name == "local") && slices.ContainsFunc(c.words[1:], func(w string) bool {
 				return strings.HasPrefix(w, "-") && strings.Contains(w, "i")
 			}):
 				sc.mark(c.refStart, Arithmetic, name+" -i evaluates arithmetic", p.keep)
+				sc.tainted(c.vars, Arithmetic, name+" -i evaluates arithmetic")
+			case name == "for" && len(c.words) > 2 && c.words[2] == "in":
+				sc.taint[c.words[1]] = append(sc.taint[c.words[1]], refRange(c.refStart, len(sc.refs))...)
+				for _, v := range c.vars {
+					sc.taint[c.words[1]] = append(sc.taint[c.words[1]], sc.taint[v]...)
+				}
+			case name == "read":
+				for _, w := range c.words[1:] {
+					if !strings.HasPrefix(w, "-") && isName(w) {
+						sc.taint[w] = append(sc.taint[w], refRange(c.refStart, len(sc.refs))...)
+					}
+				}
 			}
 			for i, w := range c.words {
 				b, rest := path.Base(w), c.words[i+1:]
 				switch {
 				case slices.Contains(evaluators, b), slices.Contains(shells, b):
 					sc.mark(c.refStart, Evaluated, b, p.keep)
+					sc.tainted(c.vars, Evaluated, b)
 				case slices.Contains(interpreters, b):
 					if slices.ContainsFunc(rest, codeFlag) {
 						sc.mark(c.refStart, Evaluated, b+" "+rest[slices.IndexFunc(rest, codeFlag)], p.keep)
+						sc.tainted(c.vars, Evaluated, b)
 					} else if !slices.ContainsFunc(rest, scriptArg) && p.evaluator == "" {
 						p.evaluator = b // its program comes from its input
 					}
@@ -277,12 +328,15 @@ func (sc *scanner) list(i int, closer byte) int {
 				}
 			}
 		}
-		c = &command{refStart: len(sc.refs), dbracket: -1}
+		p.vars = append(p.vars, c.vars...)
+		c = &command{refStart: len(sc.refs), wordStart: len(sc.refs), dbracket: -1}
+		sc.users[slot] = c
 	}
 	endPipeline := func() {
 		endCommand()
 		if p.evaluator != "" {
 			sc.mark(p.refStart, Evaluated, p.evaluator, p.keep)
+			sc.tainted(p.vars, Evaluated, p.evaluator)
 		}
 		p = &pipeline{refStart: len(sc.refs), keep: map[int]bool{}}
 	}
@@ -579,6 +633,9 @@ func (sc *scanner) dollar(i int) int {
 		return sc.take(Unsupported, dollarWhy)
 	}
 	rest := s[i+1:]
+	if n := leadingName(strings.TrimPrefix(rest, "{")); n != "" {
+		sc.used(n)
+	}
 	switch {
 	case strings.HasPrefix(rest, "(("):
 		return sc.arith(i+3, "))", "$((…)) is arithmetic")
@@ -600,13 +657,14 @@ func (sc *scanner) dollar(i int) int {
 func (sc *scanner) arith(i int, close, why string) int {
 	s := sc.s
 	depth := 0
-	from := len(sc.refs)
+	from, start := len(sc.refs), i
 	for i < len(s) {
 		switch {
 		case sc.refAt(i):
 			i = sc.take(Arithmetic, why)
 		case depth == 0 && strings.HasPrefix(s[i:], close):
 			sc.mark(from, Arithmetic, why, nil)
+			sc.tainted(identifiers(s[start:i]), Arithmetic, why) // bash evaluates a variable's text too
 			return i + len(close)
 		case s[i] == '(' || s[i] == '[':
 			depth++
@@ -665,7 +723,7 @@ func (sc *scanner) param(i int) int {
 		ctx = Arithmetic // ${x:offset:length}
 	}
 	depth := 0
-	from := len(sc.refs)
+	from, start := len(sc.refs), i
 	for i < len(s) {
 		switch {
 		case sc.refAt(i):
@@ -673,6 +731,7 @@ func (sc *scanner) param(i int) int {
 		case s[i] == '}' && depth == 0:
 			if ctx == Arithmetic {
 				sc.mark(from, Arithmetic, "${name:offset} is arithmetic", nil)
+				sc.tainted(identifiers(s[start:i]), Arithmetic, "${name:offset} is arithmetic")
 			}
 			return i + 1
 		case s[i] == '{':
@@ -703,4 +762,35 @@ func Evaluates(argv []string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+var identifier = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+// identifiers are the variable names a piece of arithmetic may evaluate.
+func identifiers(s string) []string { return identifier.FindAllString(s, -1) }
+
+// leadingName is the variable name s starts with, or "".
+func leadingName(s string) string {
+	if loc := identifier.FindStringIndex(s); loc != nil && loc[0] == 0 {
+		return s[:loc[1]]
+	}
+	return ""
+}
+
+func isName(s string) bool { return s != "" && leadingName(s) == s }
+
+// assignedName is the variable an assignment word assigns, if w is one.
+func assignedName(w string) (string, bool) {
+	if !assignment.MatchString(w) {
+		return "", false
+	}
+	return leadingName(w), true
+}
+
+func refRange(from, to int) []int {
+	var out []int
+	for k := from; k < to; k++ {
+		out = append(out, k)
+	}
+	return out
 }
