@@ -18,17 +18,12 @@ func TestHostileVarsReachTheHostLiterally(t *testing.T) {
 	e := newSSHEnv(t)
 	marks := t.TempDir()
 	values := hostileValues(marks)
-	var book strings.Builder
-	book.WriteString("version: 1\nrunbooks:\n  - name: inject\n    vars:\n      sshport: \"22\"\n")
+	book := injectionBook(len(values), "x", "echo")
 	for i := range values {
-		fmt.Fprintf(&book, "      v%d: x\n", i)
-	}
-	book.WriteString("    hosts:\n      app: {address: app, zone: site-a}\n    steps:\n      - name: echo\n        checks:\n")
-	for i := range values {
-		fmt.Fprintf(&book, "          - {kind: command, id: ssh%d, host: app, run: \"printf '[%%s]\\\\n' {{ .v%d }}\"}\n", i, i)
-		fmt.Fprintf(&book, "          - {kind: command, id: local%d, run: \"printf '[%%s]\\\\n' {{ .v%d }}\"}\n", i, i)
-		fmt.Fprintf(&book, "          - {kind: unit_active, host: app, unit: \"{{ .v%d }}\"}\n", i)
-		fmt.Fprintf(&book, "          - {kind: dns, host: app, name: \"{{ .v%d }}\"}\n", i)
+		fmt.Fprintf(book, "          - {kind: command, id: ssh%d, host: app, run: \"printf '[%%s]\\\\n' {{ .v%d }}\"}\n", i, i)
+		fmt.Fprintf(book, "          - {kind: command, id: local%d, run: \"printf '[%%s]\\\\n' {{ .v%d }}\"}\n", i, i)
+		fmt.Fprintf(book, "          - {kind: unit_active, host: app, unit: \"{{ .v%d }}\"}\n", i)
+		fmt.Fprintf(book, "          - {kind: dns, host: app, name: \"{{ .v%d }}\"}\n", i)
 	}
 	book.WriteString("        gate: {require: 1}\n")
 	os.WriteFile(e.book, []byte(book.String()), 0o600)
@@ -101,12 +96,7 @@ func TestHostileValuesInEveryShellContext(t *testing.T) {
 	e := newSSHEnv(t)
 	marks := t.TempDir()
 	values := hostileValues(marks)
-	var book strings.Builder
-	book.WriteString("version: 1\nrunbooks:\n  - name: inject\n    vars:\n      sshport: \"22\"\n")
-	for i := range values {
-		fmt.Fprintf(&book, "      v%d: \"0\"\n", i)
-	}
-	book.WriteString("    hosts:\n      app: {address: app, zone: site-a}\n    steps:\n      - name: contexts\n        checks:\n")
+	book := injectionBook(len(values), `"0"`, "contexts")
 	type probe struct{ ctx, value string }
 	probes := map[string]probe{}
 	for _, ctx := range slices.Sorted(maps.Keys(shellContexts)) {
@@ -119,16 +109,16 @@ func TestHostileValuesInEveryShellContext(t *testing.T) {
 				if where == "ssh" {
 					host = "host: app, "
 				}
-				fmt.Fprintf(&book, "          - {kind: command, name: %s, %srun: %s}\n", name, host, script)
+				fmt.Fprintf(book, "          - {kind: command, name: %s, %srun: %s}\n", name, host, script)
 			}
 		}
 	}
 	book.WriteString("        gate: {require: all}\n      - name: arithmetic\n        checks:\n")
 	for i := range values {
-		fmt.Fprintf(&book, "          - {kind: command, host: app, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
-		fmt.Fprintf(&book, "          - {kind: command, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
+		fmt.Fprintf(book, "          - {kind: command, host: app, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
+		fmt.Fprintf(book, "          - {kind: command, run: \"echo $(( {{ .v%d }} + 1 ))\"}\n", i)
 		// Through a variable: bash evaluates the variable's text in arithmetic as well.
-		fmt.Fprintf(&book, "          - {kind: command, host: app, run: \"n={{ .v%d }}; echo $(( n + 1 ))\"}\n", i)
+		fmt.Fprintf(book, "          - {kind: command, host: app, run: \"n={{ .v%d }}; echo $(( n + 1 ))\"}\n", i)
 	}
 	// Checks that could not run are inconclusive; this runbook lets an unattended run go on.
 	book.WriteString("        gate: {require: all, on_fail: ask, unattended: proceed}\n")
@@ -242,4 +232,16 @@ func TestValidateRefusesContextsThatCannotCarryAValue(t *testing.T) {
 			t.Errorf("%s: exit %d %s", name, code, errs)
 		}
 	}
+}
+
+// injectionBook starts a runbook with a var vN (default def) for each of n values and one SSH
+// host, up to the checks of its first step.
+func injectionBook(n int, def, step string) *strings.Builder {
+	var book strings.Builder
+	book.WriteString("version: 1\nrunbooks:\n  - name: inject\n    vars:\n      sshport: \"22\"\n")
+	for i := range n {
+		fmt.Fprintf(&book, "      v%d: %s\n", i, def)
+	}
+	fmt.Fprintf(&book, "    hosts:\n      app: {address: app, zone: site-a}\n    steps:\n      - name: %s\n        checks:\n", step)
+	return &book
 }
