@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +14,10 @@ import (
 func TestBadInputIsNamed(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"empty.jsonl":   "",
-		"foreign.jsonl": "hello\nworld\n",
-		"looks.jsonl":   `{"seq":1,"time":"2026-12-01T00:00:00Z","run":"r","type":"run.start","step":"","data":{}}` + "\n",
+		"empty.jsonl":    "",
+		"foreign.jsonl":  "hello\nworld\n",
+		"looks.jsonl":    `{"seq":1,"time":"2026-12-01T00:00:00Z","run":"r","type":"run.start","step":"","data":{}}` + "\n",
+		"no-start.jsonl": chainOf(`{"seq":1,"time":"2026-12-01T00:00:00.000000000Z","run":"r","type":"note","step":"","data":{"source":"x","text":"y"}`),
 	}
 	for name, body := range files {
 		path := filepath.Join(dir, name)
@@ -70,4 +73,12 @@ func TestRunbookTextIsShownSafely(t *testing.T) {
 	if code != exitBadInput || strings.ContainsAny(out+errs, "\x1b\x07") || !strings.Contains(errs, `\x1b[1A`) {
 		t.Errorf("exit %d\n%q\n%q", code, out, errs)
 	}
+}
+
+// chainOf completes a journal line's body with its prev and hash, as a writer would: a valid chain
+// of one line.
+func chainOf(body string) string {
+	body += `,"prev":"` + strings.Repeat("0", 64) + `"`
+	sum := sha256.Sum256([]byte(body))
+	return body + `,"hash":"` + hex.EncodeToString(sum[:]) + "\"}\n"
 }

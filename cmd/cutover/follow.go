@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 	"github.com/cutover/cutover/ui"
 )
@@ -45,6 +46,9 @@ func replayCommand(s streams) *cobra.Command {
 			events, err := transcript.ReadEvents(args[0])
 			if err != nil {
 				return withCode(exitBadInput, err)
+			}
+			if err := startsARun(args[0], events); err != nil {
+				return err
 			}
 			if !o.useConsole(s) {
 				p := newPrinter(s.out, args[0], nil, "")
@@ -117,6 +121,15 @@ func isJournal(path string, v *transcript.Report) error {
 			why = v.Problem.String()
 		}
 		return withCode(exitBadInput, fmt.Errorf("%s: %w (%s)", path, transcript.ErrNotJournal, why))
+	}
+	return nil
+}
+
+// startsARun refuses a chain that does not begin with a run's start: it may verify as a chain,
+// but it is no cutover journal to report or replay.
+func startsARun(path string, events []runbook.Event) error {
+	if len(events) == 0 || events[0].Type != runbook.EvRunStart {
+		return withCode(exitBadInput, fmt.Errorf("%s: %w (it does not begin with run.start)", path, transcript.ErrNotJournal))
 	}
 	return nil
 }

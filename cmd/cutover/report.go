@@ -44,6 +44,9 @@ func reportCommand(s streams) *cobra.Command {
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
+			if err := startsARun(journal, events); err != nil {
+				return err
+			}
 			r := report.Build(journal, events, v)
 			w := s.out
 			if out != "" {
