@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"math"
 	"time"
 
 	"github.com/cutover/cutover/checks"
@@ -210,7 +211,7 @@ type PingData struct {
 	Target  string     `json:"target"`
 	From    string     `json:"from"`
 	Samples [][3]int64 `json:"s"`
-	Stats   ping.Stats `json:"stats"` // the whole watch so far
+	Stats   WatchStats `json:"stats"` // the whole watch so far
 }
 
 // WatchData records a watch's milestones: start, breach (the moment a limit broke, with the
@@ -219,8 +220,8 @@ type WatchData struct {
 	Phase   WatchPhase  `json:"phase"`
 	Target  string      `json:"target"`
 	From    string      `json:"from"`
-	Limits  ping.Limits `json:"limits"`
-	Stats   *ping.Stats `json:"stats,omitempty"` // the gated span
+	Limits  WatchLimits `json:"limits"`
+	Stats   *WatchStats `json:"stats,omitempty"` // the gated span
 	Verdict string      `json:"verdict,omitempty"`
 	Reason  string      `json:"reason,omitempty"`
 	Window  [][3]int64  `json:"window,omitempty"`
@@ -333,8 +334,15 @@ type RunEndData struct {
 	Duration Millis    `json:"duration_ms"`
 }
 
-// Millis is a duration journaled as whole milliseconds.
-type Millis int64
+// Millis is the journal's one unit of time: milliseconds. Step and run durations are whole;
+// round-trip times keep microseconds as a fraction (0.48).
+type Millis float64
 
-// ms converts a duration.
+// Std is the duration.
+func (m Millis) Std() time.Duration { return time.Duration(math.Round(float64(m) * float64(time.Millisecond))) }
+
+// ms converts a duration to whole milliseconds.
 func ms(d time.Duration) Millis { return Millis(d.Milliseconds()) }
+
+// msFine converts a duration to milliseconds, keeping microseconds.
+func msFine(d time.Duration) Millis { return Millis(float64(d.Microseconds()) / 1000) }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/ping"
 )
 
 // RunState is a run as its journal tells it, built by Apply from events alone. It is the one fold
@@ -101,10 +100,10 @@ type MigrationState struct {
 // WatchState is the gateway watch.
 type WatchState struct {
 	Target, From string
-	Limits       ping.Limits
+	Limits       WatchLimits
 	Samples      [][3]int64 // the newest maxSamples
 	AllSamples   int
-	Stats        ping.Stats
+	Stats        WatchStats
 	Verdict      string
 	Reason       string
 	Breach       string
@@ -270,7 +269,7 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case StepEndData:
 		if st != nil {
-			st.Status, st.Duration, st.Reason = string(d.Status), time.Duration(d.Duration)*time.Millisecond, d.Reason
+			st.Status, st.Duration, st.Reason = string(d.Status), d.Duration.Std(), d.Reason
 			if st.Phase == PhaseRollback && (d.Status == StepPassed || d.Status == StepOverridden) {
 				for _, x := range s.Steps {
 					if x.Name == st.Undoes && x.Phase == PhaseRun {
@@ -298,7 +297,7 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case ProgressData:
 		if m := s.inFlight(); m != nil {
-			m.Percent, m.Stage, m.Elapsed = d.Percent, d.Stage, time.Duration(d.Elapsed)*time.Millisecond
+			m.Percent, m.Stage, m.Elapsed = d.Percent, d.Stage, d.Elapsed.Std()
 		}
 	case WatchData:
 		if d.Phase == WatchStart || s.Watch == nil {
@@ -379,10 +378,10 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 			m.Cluster = d.To.Cluster
 			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
 		}
-		m.Elapsed = time.Duration(d.Duration) * time.Millisecond
+		m.Elapsed = d.Duration.Std()
 	case MigrateFailed:
 		m.Failed, m.Result = true, d.Error
-		m.Elapsed = time.Duration(d.Duration) * time.Millisecond
+		m.Elapsed = d.Duration.Std()
 	case MigrateSkipped:
 		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+d.Move.Host+": nothing to move"
 	}

@@ -104,16 +104,17 @@ func (e *Engine) startWatch(ctx context.Context, st *Step) (*watchRun, error) {
 		from = LocalHost
 	}
 	w := &watchRun{e: e, step: st.Name, done: make(chan error, 1), breach: make(chan struct{}),
-		data: WatchData{Target: target, From: from, Limits: limits}}
+		data: WatchData{Target: target, From: from, Limits: watchLimitsOf(limits)}}
 	var once sync.Once
 	w.mon = ping.NewMonitor(limits, func(b ping.Breach) {
 		once.Do(func() { close(w.breach) })
 		w.flush()
-		e.emit(EvWatch, st.Name, WatchData{Phase: WatchBreach, Target: target, From: from, Limits: limits, Stats: &b.Stats, Reason: b.Reason, Window: packSamples(b.Window)})
+		stats := watchStatsOf(b.Stats)
+		e.emit(EvWatch, st.Name, WatchData{Phase: WatchBreach, Target: target, From: from, Limits: watchLimitsOf(limits), Stats: &stats, Reason: b.Reason, Window: packSamples(b.Window)})
 	})
 	wctx, cancel := context.WithCancel(ctx)
 	w.cancel = cancel
-	e.emit(EvWatch, st.Name, WatchData{Phase: WatchStart, Target: target, From: from, Limits: limits})
+	e.emit(EvWatch, st.Name, WatchData{Phase: WatchStart, Target: target, From: from, Limits: watchLimitsOf(limits)})
 	emit := func(s ping.Sample) {
 		w.mu.Lock()
 		w.pending = append(w.pending, s)
@@ -175,7 +176,7 @@ func (w *watchRun) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	w.e.emit(EvPing, w.step, PingData{Target: w.data.Target, From: w.data.From, Samples: packSamples(batch), Stats: w.mon.Stats(w.e.cfg.Clock())})
+	w.e.emit(EvPing, w.step, PingData{Target: w.data.Target, From: w.data.From, Samples: packSamples(batch), Stats: watchStatsOf(w.mon.Stats(w.e.cfg.Clock()))})
 }
 
 // stop ends the watch, journals the last samples and the verdict over the gated span.
@@ -188,7 +189,8 @@ func (w *watchRun) stop() (ping.Stats, string, bool) {
 		ok, reason = false, "the watch failed: "+err.Error()
 	}
 	d := w.data
-	d.Phase, d.Stats, d.Reason = WatchEnd, &stats, reason
+	js := watchStatsOf(stats)
+	d.Phase, d.Stats, d.Reason = WatchEnd, &js, reason
 	d.Verdict = "pass"
 	if !ok {
 		d.Verdict = "fail"

@@ -13,7 +13,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/runbook"
 )
@@ -48,12 +47,12 @@ func script() []runbook.Event {
 		ev(8, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepPassed, Duration: 812}),
 		ev(9, runbook.EvCheckpoint, "pre-checks", runbook.CheckpointData{Head: "ab", Sig: "sig"}),
 		ev(10, runbook.EvStepStart, "migrate", runbook.StepStartData{Index: 2, Of: 3, Phase: runbook.PhaseRun, Action: "migrate", Description: "vMotion to SITE-B"}),
-		ev(11, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: ping.Limits{MaxLost: 1}}),
+		ev(11, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: runbook.WatchLimits{MaxLost: 1}}),
 		ev(12, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "origin", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A"}}),
 		ev(13, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "start", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A"}}),
 		ev(14, runbook.EvProgress, "migrate", runbook.ProgressData{VM: "app-01", Percent: 55, Stage: "Copying memory (pre-copy, pass 2)", Elapsed: 1700}),
 		ev(15, runbook.EvPing, "migrate", runbook.PingData{Target: "10.20.0.1", From: "app", Samples: samples,
-			Stats: ping.Stats{Sent: 60, Received: 59, Lost: 1, LongestRun: 1, LongestOutage: 200 * time.Millisecond, RTTP95: 520 * time.Microsecond}}),
+			Stats: runbook.WatchStats{Sent: 60, Received: 59, Lost: 1, LongestRun: 1, LongestOutage: 200, RTTP95: 0.52}}),
 	}
 }
 

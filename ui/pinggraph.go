@@ -29,7 +29,7 @@ func renderGraph(w *runbook.WatchState, width, height int, s styles) string {
 	}
 	st := w.Stats
 	head := fmt.Sprintf("gateway %s from %s · %d sent · %d lost (%.1f%%) · outage %s · p95 %s · gate ≤%d lost: ",
-		w.Target, w.From, st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Round(time.Millisecond), st.RTTP95.Round(10*time.Microsecond), w.Limits.MaxLost)
+		w.Target, w.From, st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Std().Round(time.Millisecond), st.RTTP95.Std().Round(10*time.Microsecond), w.Limits.MaxLost)
 	lines := []string{truncate(head, width-lipgloss.Width(gate)) + gate}
 
 	rows := height - 1

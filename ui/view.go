@@ -270,7 +270,7 @@ func (m App) windowText() string {
 		return ""
 	}
 	left := w.End.Sub(m.now)
-	estimate := time.Duration(w.RollbackEstimate) * time.Millisecond
+	estimate := w.RollbackEstimate.Std()
 	switch {
 	case left > 0 && estimate > 0 && left < estimate:
 		return m.s.bad.Render(fmt.Sprintf("POINT OF NO RETURN: window ends in %s, a rollback takes ~%s", left.Round(time.Second), estimate))

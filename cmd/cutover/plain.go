@@ -85,7 +85,7 @@ func (p *printer) print(ev runbook.Event) {
 		if ev.Type == runbook.EvAction {
 			tag = "action"
 		}
-		p.line(ev, tag, "%s %s: %s (%dms)", glyphs[d.Outcome], d.Check, d.Summary, d.Duration)
+		p.line(ev, tag, "%s %s: %s (%.0fms)", glyphs[d.Outcome], d.Check, d.Summary, float64(d.Duration))
 		if d.Outcome != checks.Pass {
 			for _, e := range d.Evidence {
 				p.line(ev, "", "  %s", e)
@@ -128,7 +128,7 @@ func (p *printer) print(ev runbook.Event) {
 		}
 	case runbook.PingData:
 		p.line(ev, "ping", "%s→%s %s  %d sent, %d lost, outage %s, p95 %s", d.From, d.Target, spark(d.Samples), d.Stats.Sent, d.Stats.Lost,
-			d.Stats.LongestOutage.Round(time.Millisecond), d.Stats.RTTP95.Round(10*time.Microsecond))
+			d.Stats.LongestOutage.Std().Round(time.Millisecond), d.Stats.RTTP95.Std().Round(10*time.Microsecond))
 	case runbook.WatchData:
 		switch d.Phase {
 		case "start":
@@ -161,7 +161,7 @@ func (p *printer) print(ev runbook.Event) {
 		p.line(ev, "ROLLBACK", "triggered by %s: %s", d.Trigger, d.Reason)
 		p.line(ev, "", "  will run: %s", orNone(d.Steps))
 	case runbook.StepEndData:
-		p.line(ev, "step", "%s %s %s (%dms)%s", stepGlyph(d.Status), ev.Step, d.Status, d.Duration, colonReason(d.Reason))
+		p.line(ev, "step", "%s %s %s (%.0fms)%s", stepGlyph(d.Status), ev.Step, d.Status, float64(d.Duration), colonReason(d.Reason))
 	case runbook.CheckpointData:
 		switch {
 		case d.Sig != "":

@@ -68,7 +68,7 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 	if w := r.Watch; w != nil {
 		st := w.Stats
 		p("<h2>Gateway watch: %s</h2><p>From %s to %s: %d sent, %d lost (%.1f %%), longest outage %s, RTT p95 %s; gate: at most %d lost.",
-			e(strings.ToUpper(orDash(w.Verdict))), e(w.From), e(w.Target), st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Round(time.Millisecond), st.RTTP95.Round(time.Microsecond), w.Limits.MaxLost)
+			e(strings.ToUpper(orDash(w.Verdict))), e(w.From), e(w.Target), st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Std().Round(time.Millisecond), st.RTTP95.Std().Round(time.Microsecond), w.Limits.MaxLost)
 		if w.Breach != "" {
 			p(` <span class="bad">Breach: %s.</span>`, e(w.Breach))
 		}

@@ -53,7 +53,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		st := w.Stats
 		p("\n## Gateway watch: %s\n\n", md(strings.ToUpper(orDash(w.Verdict))))
 		p("From %s to %s: %d sent, %d lost (%.1f %%), longest outage %s, RTT p95 %s; gate: at most %d lost.",
-			md(w.From), md(w.Target), st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Round(time.Millisecond), st.RTTP95.Round(time.Microsecond), w.Limits.MaxLost)
+			md(w.From), md(w.Target), st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Std().Round(time.Millisecond), st.RTTP95.Std().Round(time.Microsecond), w.Limits.MaxLost)
 		if w.Breach != "" {
 			p(" **Breach: %s.**", md(w.Breach))
 		}

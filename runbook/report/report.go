@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
@@ -100,8 +99,8 @@ type Migration struct {
 // Watch is the gateway watch: the verdict over the gated span and every sample, for the picture.
 type Watch struct {
 	Target, From, Verdict, Reason string
-	Limits                        ping.Limits
-	Stats                         ping.Stats
+	Limits                        runbook.WatchLimits
+	Stats                         runbook.WatchStats
 	Samples                       [][3]int64
 	Breach                        string
 }

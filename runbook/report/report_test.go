@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 )
@@ -44,13 +43,13 @@ func run() []runbook.Event {
 		ev(6, runbook.EvDecision, "pre-checks", runbook.DecisionData{Choice: runbook.Proceed, Reason: "NTP checked on the console | ok", By: "bob@noc"}),
 		ev(7, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepOverridden, Reason: "clock inconclusive; operator proceeded", Duration: 6000}),
 		ev(9, runbook.EvStepStart, "migrate", runbook.StepStartData{Index: 2, Of: 3, Phase: runbook.PhaseRun}),
-		ev(10, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: ping.Limits{MaxLost: 1}}),
+		ev(10, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: runbook.WatchLimits{MaxLost: 1}}),
 		ev(12, runbook.EvPing, "migrate", runbook.PingData{Target: "10.20.0.1", From: "app", Samples: samples[:25]}),
 		ev(13, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "breach", Reason: "2 packets lost, limit 1"}),
 		ev(14, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "done", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: from, To: &checks.Placement{Host: "esx-b-01"}, Duration: 4100}),
 		ev(16, runbook.EvPing, "migrate", runbook.PingData{Samples: samples[25:]}),
 		ev(17, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "end", Verdict: "fail", Reason: "2 packets lost, limit 1",
-			Stats: &ping.Stats{Sent: 40, Received: 38, Lost: 2, LongestOutage: 400 * time.Millisecond, RTTP95: 480 * time.Microsecond}}),
+			Stats: &runbook.WatchStats{Sent: 40, Received: 38, Lost: 2, LongestOutage: 400, RTTP95: 0.48}}),
 		ev(18, runbook.EvStepEnd, "migrate", runbook.StepEndData{Status: runbook.StepFailed, Reason: "gateway watch: 2 packets lost, limit 1", Duration: 9000}),
 		ev(19, runbook.EvRollback, "", runbook.RollbackData{Trigger: "migrate", Reason: "gateway watch: 2 packets lost, limit 1", Steps: []string{"migrate-back"}}),
 		ev(20, runbook.EvStepStart, "migrate-back", runbook.StepStartData{Index: 1, Of: 1, Phase: runbook.PhaseRollback, Undoes: "migrate"}),

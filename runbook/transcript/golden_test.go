@@ -15,7 +15,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/runbook"
 )
@@ -29,7 +28,7 @@ func everyEvent() []runbook.Event {
 	move := checks.Move{VM: "app-01", Host: "esx-b-01"}
 	from := &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A", Pool: "Resources", Datastore: "ds-a"}
 	to := &checks.Placement{Host: "esx-b-01", Cluster: "SITE-B", Pool: "Resources", Datastore: "ds-a"}
-	stats := ping.Stats{Sent: 10, Received: 9, Lost: 1, LongestRun: 1, LongestOutage: 200 * time.Millisecond, RTTP95: 400 * time.Microsecond}
+	stats := runbook.WatchStats{Sent: 10, Received: 9, Lost: 1, LongestRun: 1, LongestOutage: 200, RTTP95: 0.4}
 	evs := []runbook.Event{
 		{Type: runbook.EvRunStart, Data: runbook.RunStartData{Runbook: "rb", File: "runbooks.yaml", FileSHA256: "ab", Operator: "alice@noc", Steps: []string{"pre", "migrate"}, Vars: map[string]string{"vm": "app-01", "token": "[secret]"},
 			Window: &runbook.WindowData{Start: t0, End: t0.Add(4 * time.Hour), RollbackEstimate: runbook.Millis(45 * 60 * 1000)}}},
@@ -50,7 +49,7 @@ func everyEvent() []runbook.Event {
 		{Type: runbook.EvApprovalRq, Step: "migrate", Data: runbook.ApprovalRequest{Needed: 1, Message: "approve migrate of run r1"}},
 		{Type: runbook.EvApproval, Step: "migrate", Data: runbook.ApprovalData{Message: "approve migrate of run r1", Key: "ssh-ed25519 AAAA", Fingerprint: "SHA256:x", Sig: "sig"}},
 		{Type: runbook.EvMigrate, Step: "migrate", Data: runbook.MigrateData{Phase: "origin", Move: move, From: from}},
-		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: ping.Limits{MaxLost: 1, MaxOutage: time.Second}}},
+		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: runbook.WatchLimits{MaxLost: 1, MaxOutage: 1000}}},
 		{Type: runbook.EvMigrate, Step: "migrate", Data: runbook.MigrateData{Phase: "start", Move: move, From: from}},
 		{Type: runbook.EvProgress, Step: "migrate", Data: runbook.ProgressData{VM: "app-01", Percent: 55, Stage: "Copying memory", Elapsed: 1700}},
 		{Type: runbook.EvPing, Step: "migrate", Data: runbook.PingData{Target: "10.20.0.1", From: "app", Samples: [][3]int64{{1, t0.UnixMilli(), 300}, {2, t0.UnixMilli() + 200, -1}}, Stats: stats}},
@@ -166,4 +165,33 @@ func fixedSigner(t *testing.T, seed byte) *Signer {
 		t.Fatal(err)
 	}
 	return &Signer{key: k, from: "fixed test key"}
+}
+
+// A journal of the format before the watch's figures moved to milliseconds (they were in
+// nanoseconds, *_ns) still verifies and reads to the same figures.
+func TestOlderJournalFormatReads(t *testing.T) {
+	old := filepath.Join("testdata", "golden-ns-2026-12-01.jsonl")
+	if rep, err := Verify(old, VerifyOptions{}); err != nil || rep.Problem != nil {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	events, err := ReadEvents(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats []runbook.WatchStats
+	var limits runbook.WatchLimits
+	for _, ev := range events {
+		switch d := ev.Data.(type) {
+		case runbook.PingData:
+			stats = append(stats, d.Stats)
+		case runbook.WatchData:
+			if d.Phase == runbook.WatchStart {
+				limits = d.Limits
+			}
+		}
+	}
+	want := runbook.WatchStats{Sent: 10, Received: 9, Lost: 1, LongestRun: 1, LongestOutage: 200, RTTP95: 0.4}
+	if len(stats) != 1 || stats[0] != want || limits.MaxLost != 1 || limits.MaxOutage != 1000 {
+		t.Errorf("read %+v, limits %+v; want %+v", stats, limits, want)
+	}
 }
