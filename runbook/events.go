@@ -339,7 +339,9 @@ type RunEndData struct {
 type Millis float64
 
 // Std is the duration.
-func (m Millis) Std() time.Duration { return time.Duration(math.Round(float64(m) * float64(time.Millisecond))) }
+func (m Millis) Std() time.Duration {
+	return time.Duration(math.Round(float64(m) * float64(time.Millisecond)))
+}
 
 // ms converts a duration to whole milliseconds.
 func ms(d time.Duration) Millis { return Millis(d.Milliseconds()) }
