@@ -6,7 +6,6 @@ import (
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/ping"
-	"github.com/cutover/cutover/checks/remote"
 )
 
 // EventType names what an event records. The names are the journal's "type" field.
@@ -108,11 +107,11 @@ type CmdData struct {
 
 // OutputData carries a batch of output lines of one running command.
 type OutputData struct {
-	Index   int           `json:"index"`
-	Check   string        `json:"check"`
-	Host    string        `json:"host"`
-	Lines   []remote.Line `json:"lines"`
-	Dropped int           `json:"dropped,omitempty"` // lines not journaled between the head and the tail
+	Index   int    `json:"index"`
+	Check   string `json:"check"`
+	Host    string `json:"host"`
+	Lines   []Line `json:"lines"`
+	Dropped int    `json:"dropped,omitempty"` // lines not journaled between the head and the tail
 	// DroppedBytes is how much output those lines held (and what was cut off a line too long to keep).
 	DroppedBytes int64 `json:"dropped_bytes,omitempty"`
 }
@@ -126,7 +125,7 @@ type CheckData struct {
 	Attempt  int    `json:"attempt"`
 	ID       string `json:"id,omitempty"`
 	Duration Millis `json:"duration_ms"`
-	checks.Result
+	Result
 }
 
 // GateData is the gate's verdict after one attempt.
@@ -164,14 +163,14 @@ type DecisionData struct {
 // MigrateData records a migration's milestones: where the VM was (phase origin), the pre-flight's
 // verdict, and how the move ended.
 type MigrateData struct {
-	Phase    MigratePhase      `json:"phase"`
-	Move     checks.Move       `json:"move"`
-	From     *checks.Placement `json:"from,omitempty"`
-	To       *checks.Placement `json:"to,omitempty"`
-	Warnings []string          `json:"warnings,omitempty"`
-	Errors   []string          `json:"errors,omitempty"`
-	Duration Millis            `json:"duration_ms,omitempty"`
-	Error    string            `json:"error,omitempty"`
+	Phase    MigratePhase `json:"phase"`
+	Move     Move         `json:"move"`
+	From     *Placement   `json:"from,omitempty"`
+	To       *Placement   `json:"to,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
+	Errors   []string     `json:"errors,omitempty"`
+	Duration Millis       `json:"duration_ms,omitempty"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // MigratePhase is where a vMotion is.

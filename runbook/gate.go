@@ -134,9 +134,9 @@ func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckDa
 	defer cancel()
 	check, err := spec.Spec.build(spec, e.values())
 	if err != nil {
-		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build check: " + err.Error()}
+		cd.Result = Result{Outcome: checks.Inconclusive, Summary: "cannot build check: " + err.Error()}
 	} else {
-		cd.Result = e.observe(ctx, st.Name, spec.Host, i, label, attempt, check)
+		cd.Result = resultOf(e.observe(ctx, st.Name, spec.Host, i, label, attempt, check))
 	}
 	if cd.Outcome == checks.Pass && cd.Baseline != nil && spec.ID != "" {
 		e.baseMu.Lock()
@@ -163,9 +163,9 @@ func (e *Engine) runAction(ctx context.Context, st *Step, attempt int) CheckData
 	start := e.cfg.Clock()
 	cmd, err := a.compile(e.values(), a.Timeout)
 	if err != nil {
-		cd.Result = checks.Result{Outcome: checks.Inconclusive, Summary: "cannot build action: " + err.Error()}
+		cd.Result = Result{Outcome: checks.Inconclusive, Summary: "cannot build action: " + err.Error()}
 	} else {
-		cd.Result = e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd)
+		cd.Result = resultOf(e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd))
 	}
 	cd.Duration = ms(e.cfg.Clock().Sub(start))
 	e.finishCheck(&cd)

@@ -21,7 +21,7 @@ func (e *Engine) runMigrate(ctx context.Context, st *Step, attempt int) CheckDat
 	}
 	cd := CheckData{Index: ActionIndex, Check: fmt.Sprintf("migrate %s to %s", m.VM, m.Host), Kind: "migrate", Host: "vcenter", Attempt: attempt}
 	start := e.cfg.Clock()
-	cd.Result = e.migrate(ctx, st.Name, m)
+	cd.Result = resultOf(e.migrate(ctx, st.Name, m))
 	cd.Duration = ms(e.cfg.Clock().Sub(start))
 	e.finishCheck(&cd)
 	e.emit(EvAction, st.Name, cd)
@@ -40,14 +40,14 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks
 	if err != nil {
 		return checks.Result{Outcome: checks.Inconclusive, Summary: err.Error()}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: m, From: &from})
+	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: moveOf(m), From: placementOf(from)})
 	if e.setRuntime("origin_host", from.Host) {
 		e.setRuntime("origin_pool", from.Pool)
 		e.setRuntime("origin_datastore", from.Datastore)
 		e.setRuntime("origin_cluster", from.Cluster)
 	}
 	if from.Host == m.Host && m.Pool == "" && m.Datastore == "" {
-		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: m, From: &from, To: &from})
+		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: placementOf(from), To: placementOf(from)})
 		return checks.Result{Outcome: checks.Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, m.Host)}
 	}
 
@@ -55,7 +55,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks
 	if err != nil {
 		return checks.Result{Outcome: checks.Inconclusive, Summary: "pre-flight: " + err.Error()}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigratePreflight, Move: m, From: &from, Warnings: warnings, Errors: errs})
+	e.emit(EvMigrate, step, MigrateData{Phase: MigratePreflight, Move: moveOf(m), From: placementOf(from), Warnings: warnings, Errors: errs})
 	if len(errs) > 0 {
 		return checks.Result{Outcome: checks.Fail, Summary: "vCenter pre-flight refuses the move: " + strings.Join(errs, "; "), Evidence: errs}
 	}
@@ -67,21 +67,21 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks
 		}
 	}
 
-	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: m, From: &from})
+	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: moveOf(m), From: placementOf(from)})
 	t0 := e.cfg.Clock()
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
 		e.emit(EvProgress, step, ProgressData{VM: m.VM, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
 	})
 	took := e.cfg.Clock().Sub(t0)
 	if err != nil {
-		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: m, From: &from, Duration: ms(took), Error: err.Error()})
+		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: moveOf(m), From: placementOf(from), Duration: ms(took), Error: err.Error()})
 		return checks.Result{Outcome: checks.Fail, Summary: err.Error()}
 	}
 	to, err := vs.Locate(ctx, m.VM)
 	if err != nil {
 		return checks.Result{Outcome: checks.Inconclusive, Summary: "moved, but cannot confirm where: " + err.Error()}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigrateDone, Move: m, From: &from, To: &to, Duration: ms(took)})
+	e.emit(EvMigrate, step, MigrateData{Phase: MigrateDone, Move: moveOf(m), From: placementOf(from), To: placementOf(to), Duration: ms(took)})
 	if to.Host != m.Host {
 		return checks.Result{Outcome: checks.Fail, Summary: fmt.Sprintf("the vCenter task succeeded but %s runs on %s, not %s", m.VM, to.Host, m.Host)}
 	}

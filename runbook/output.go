@@ -29,24 +29,25 @@ type batcher struct {
 	every       time.Duration
 
 	mu           sync.Mutex
-	lines        []remote.Line // head lines waiting for the next flush
+	lines        []Line // head lines waiting for the next flush
 	headN, headB int
-	tail         []remote.Line
+	tail         []Line
 	tailB        int
 	droppedN     int
 	droppedB     int64
 	timer        *time.Timer
 }
 
-func (b *batcher) add(l remote.Line) {
+func (b *batcher) add(rl remote.Line) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	l := lineOf(rl)
 	l.Text = b.e.redact(l.Text)
 	b.keep(l)
 }
 
 // keep puts a redacted line in the head while it has room, else in the bounded tail.
-func (b *batcher) keep(l remote.Line) {
+func (b *batcher) keep(l Line) {
 	if b.droppedN == 0 && len(b.tail) == 0 && b.headN < headLines && b.headB+len(l.Text) <= headBytes {
 		b.headN++
 		b.headB += len(l.Text)
@@ -96,7 +97,7 @@ func (b *batcher) close() {
 	defer b.mu.Unlock()
 	b.flushLocked()
 	if b.droppedN > 0 || b.droppedB > 0 {
-		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: []remote.Line{}, Dropped: b.droppedN, DroppedBytes: b.droppedB})
+		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: []Line{}, Dropped: b.droppedN, DroppedBytes: b.droppedB})
 	}
 	if len(b.tail) > 0 {
 		b.e.emit(EvOutput, b.step, OutputData{Index: b.index, Check: b.label, Host: b.host, Lines: b.tail})

@@ -77,7 +77,7 @@ type CheckState struct {
 	Host     string
 	Kind     string
 	Running  bool
-	Result   checks.Result
+	Result   Result
 	Attempts []checks.Outcome
 }
 

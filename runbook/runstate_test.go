@@ -24,7 +24,7 @@ func TestRunStateCountsAttemptsNotRepeats(t *testing.T) {
 	var evs []Event
 	evs = append(evs, ev(EvRunStart, "", RunStartData{Runbook: "rb", Steps: []string{"pre"}}), ev(EvStepStart, "pre", StepStartData{Phase: PhaseRun}))
 	for a := 1; a <= 3; a++ {
-		evs = append(evs, ev(EvCheck, "pre", CheckData{Index: 0, Check: "slow", Attempt: a, Result: checks.Result{Outcome: checks.Inconclusive, Summary: "timed out"}}),
+		evs = append(evs, ev(EvCheck, "pre", CheckData{Index: 0, Check: "slow", Attempt: a, Result: Result{Outcome: checks.Inconclusive, Summary: "timed out"}}),
 			ev(EvGate, "pre", GateData{Attempt: a, Attempts: 3, Verdict: checks.Inconclusive, Inconclusive: 1}))
 	}
 	s := FoldEvents(events(evs...))
@@ -59,13 +59,13 @@ func TestRunStateResumedStepKeepsItsRow(t *testing.T) {
 
 // A failed vMotion stays FAILED when the rollback's move finds the VM already home.
 func TestRunStateFailedVMotionIsNotOverwritten(t *testing.T) {
-	move := checks.Move{VM: "app-01", Host: "esx-b-01"}
-	back := checks.Move{VM: "app-01", Host: "esx-a-01"}
+	move := Move{VM: "app-01", Host: "esx-b-01"}
+	back := Move{VM: "app-01", Host: "esx-a-01"}
 	s := FoldEvents(events(
 		ev(EvRunStart, "", RunStartData{Runbook: "rb", Steps: []string{"migrate"}}),
 		ev(EvStepStart, "migrate", StepStartData{Phase: PhaseRun, Action: "migrate"}),
-		ev(EvMigrate, "migrate", MigrateData{Phase: "origin", Move: move, From: &checks.Placement{Host: "esx-a-01"}}),
-		ev(EvMigrate, "migrate", MigrateData{Phase: "start", Move: move, From: &checks.Placement{Host: "esx-a-01"}}),
+		ev(EvMigrate, "migrate", MigrateData{Phase: "origin", Move: move, From: &Placement{Host: "esx-a-01"}}),
+		ev(EvMigrate, "migrate", MigrateData{Phase: "start", Move: move, From: &Placement{Host: "esx-a-01"}}),
 		ev(EvProgress, "migrate", ProgressData{VM: "app-01", Percent: 92, Stage: "Switching over"}),
 		ev(EvMigrate, "migrate", MigrateData{Phase: "failed", Move: move, Error: "MigrationFault"}),
 		ev(EvStepEnd, "migrate", StepEndData{Status: StepFailed}),

@@ -43,7 +43,7 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 	w, err := e.startWatch(ctx, st)
 	if err != nil {
 		return CheckData{Index: ActionIndex, Check: "gateway watch", Kind: "watch", Attempt: attempt,
-			Result: checks.Result{Outcome: checks.Inconclusive, Summary: "the gateway watch could not start, so the move cannot be proven safe: " + e.redact(err.Error())}}
+			Result: Result{Outcome: checks.Inconclusive, Summary: "the gateway watch could not start, so the move cannot be proven safe: " + e.redact(err.Error())}}
 	}
 	w.mon.StartSpan(e.cfg.Clock())
 	cd := e.runAction(ctx, st, attempt)

@@ -32,12 +32,12 @@ func run() []runbook.Event {
 		}
 		samples = append(samples, [3]int64{int64(i), at(10).UnixMilli() + int64(i)*200, rtt})
 	}
-	from := &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A"}
+	from := &runbook.Placement{Host: "esx-a-01", Cluster: "SITE-A"}
 	return []runbook.Event{
 		ev(1, runbook.EvRunStart, "", runbook.RunStartData{Runbook: "stretched-vlan-vmotion", File: "runbooks.yaml", Operator: "alice@noc", Steps: []string{"pre-checks", "migrate", "post-checks"},
 			Window: &runbook.WindowData{Start: t0, End: t0.Add(4 * time.Hour)}}),
 		ev(2, runbook.EvStepStart, "pre-checks", runbook.StepStartData{Index: 1, Of: 3, Phase: runbook.PhaseRun}),
-		ev(3, runbook.EvCheck, "pre-checks", runbook.CheckData{Check: "clock", Host: "app", Result: checks.Result{Outcome: checks.Inconclusive, Summary: "chronyd is not running", Evidence: []string{"506 Cannot talk to daemon"}}}),
+		ev(3, runbook.EvCheck, "pre-checks", runbook.CheckData{Check: "clock", Host: "app", Result: runbook.Result{Outcome: checks.Inconclusive, Summary: "chronyd is not running", Evidence: []string{"506 Cannot talk to daemon"}}}),
 		ev(4, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Verdict: checks.Inconclusive, Passed: 12, Inconclusive: 1}),
 		ev(5, runbook.EvQuestion, "pre-checks", runbook.QuestionData{Kind: runbook.AskGate, Prompt: "step pre-checks: clock: chronyd is not running"}),
 		ev(6, runbook.EvDecision, "pre-checks", runbook.DecisionData{Choice: runbook.Proceed, Reason: "NTP checked on the console | ok", By: "bob@noc"}),
@@ -46,14 +46,14 @@ func run() []runbook.Event {
 		ev(10, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: runbook.WatchLimits{MaxLost: 1}}),
 		ev(12, runbook.EvPing, "migrate", runbook.PingData{Target: "10.20.0.1", From: "app", Samples: samples[:25]}),
 		ev(13, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "breach", Reason: "2 packets lost, limit 1"}),
-		ev(14, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "done", Move: checks.Move{VM: "app-01", Host: "esx-b-01"}, From: from, To: &checks.Placement{Host: "esx-b-01"}, Duration: 4100}),
+		ev(14, runbook.EvMigrate, "migrate", runbook.MigrateData{Phase: "done", Move: runbook.Move{VM: "app-01", Host: "esx-b-01"}, From: from, To: &runbook.Placement{Host: "esx-b-01"}, Duration: 4100}),
 		ev(16, runbook.EvPing, "migrate", runbook.PingData{Samples: samples[25:]}),
 		ev(17, runbook.EvWatch, "migrate", runbook.WatchData{Phase: "end", Verdict: "fail", Reason: "2 packets lost, limit 1",
 			Stats: &runbook.WatchStats{Sent: 40, Received: 38, Lost: 2, LongestOutage: 400, RTTP95: 0.48}}),
 		ev(18, runbook.EvStepEnd, "migrate", runbook.StepEndData{Status: runbook.StepFailed, Reason: "gateway watch: 2 packets lost, limit 1", Duration: 9000}),
 		ev(19, runbook.EvRollback, "", runbook.RollbackData{Trigger: "migrate", Reason: "gateway watch: 2 packets lost, limit 1", Steps: []string{"migrate-back"}}),
 		ev(20, runbook.EvStepStart, "migrate-back", runbook.StepStartData{Index: 1, Of: 1, Phase: runbook.PhaseRollback, Undoes: "migrate"}),
-		ev(24, runbook.EvMigrate, "migrate-back", runbook.MigrateData{Phase: "done", Move: checks.Move{VM: "app-01", Host: "esx-a-01"}, From: &checks.Placement{Host: "esx-b-01"}, To: from, Duration: 3900}),
+		ev(24, runbook.EvMigrate, "migrate-back", runbook.MigrateData{Phase: "done", Move: runbook.Move{VM: "app-01", Host: "esx-a-01"}, From: &runbook.Placement{Host: "esx-b-01"}, To: from, Duration: 3900}),
 		ev(25, runbook.EvStepEnd, "migrate-back", runbook.StepEndData{Status: runbook.StepPassed, Duration: 5000}),
 		ev(26, runbook.EvRunEnd, "", runbook.RunEndData{Status: runbook.RunRolledBack, Reason: "gateway watch: 2 packets lost, limit 1"}),
 	}

@@ -7,14 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/runbook"
 )
 
 // A typical line: a batch of command output, about 250 bytes.
-var benchData = runbook.OutputData{Index: 0, Check: "systemctl is-active nginx", Lines: []remote.Line{
-	{Stream: remote.Stdout, Text: "● nginx.service - A high performance web server and a reverse proxy server"},
-	{Stream: remote.Stdout, Text: "     Active: active (running) since Sat 2026-11-28 21:41:07 UTC; 19min ago"},
+var benchData = runbook.OutputData{Index: 0, Check: "systemctl is-active nginx", Lines: []runbook.Line{
+	{Stream: "stdout", Text: "● nginx.service - A high performance web server and a reverse proxy server"},
+	{Stream: "stdout", Text: "     Active: active (running) since Sat 2026-11-28 21:41:07 UTC; 19min ago"},
 }}
 
 // BenchmarkAppend measures journal appends, each fsynced as the engine requires.

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/cutover/cutover/checks"
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -25,9 +24,9 @@ var update = flag.Bool("update", false, "rewrite the golden journal")
 // field a reader uses.
 func everyEvent() []runbook.Event {
 	t0 := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
-	move := checks.Move{VM: "app-01", Host: "esx-b-01"}
-	from := &checks.Placement{Host: "esx-a-01", Cluster: "SITE-A", Pool: "Resources", Datastore: "ds-a"}
-	to := &checks.Placement{Host: "esx-b-01", Cluster: "SITE-B", Pool: "Resources", Datastore: "ds-a"}
+	move := runbook.Move{VM: "app-01", Host: "esx-b-01"}
+	from := &runbook.Placement{Host: "esx-a-01", Cluster: "SITE-A", Pool: "Resources", Datastore: "ds-a"}
+	to := &runbook.Placement{Host: "esx-b-01", Cluster: "SITE-B", Pool: "Resources", Datastore: "ds-a"}
 	stats := runbook.WatchStats{Sent: 10, Received: 9, Lost: 1, LongestRun: 1, LongestOutage: 200, RTTP95: 0.4}
 	evs := []runbook.Event{
 		{Type: runbook.EvRunStart, Data: runbook.RunStartData{Runbook: "rb", File: "runbooks.yaml", FileSHA256: "ab", Operator: "alice@noc", Steps: []string{"pre", "migrate"}, Vars: map[string]string{"vm": "app-01", "token": "[secret]"},
@@ -36,8 +35,8 @@ func everyEvent() []runbook.Event {
 		{Type: runbook.EvWindow, Data: runbook.WindowEventData{Phase: "closing", Left: 1_700_000}},
 		{Type: runbook.EvStepStart, Step: "pre", Data: runbook.StepStartData{Index: 1, Of: 2, Phase: runbook.PhaseRun, Checks: 1, Description: "checks"}},
 		{Type: runbook.EvCmd, Step: "pre", Data: runbook.CmdData{Index: 0, Check: "unit", Host: "app", Command: "systemctl is-active nginx", Attempt: 1}},
-		{Type: runbook.EvOutput, Step: "pre", Data: runbook.OutputData{Index: 0, Check: "unit", Host: "app", Lines: []remote.Line{{Stream: remote.Stdout, Text: "active"}, {Stream: remote.Stderr, Text: "warn", Cut: true}}, Dropped: 2, DroppedBytes: 10}},
-		{Type: runbook.EvCheck, Step: "pre", Data: runbook.CheckData{Index: 0, Check: "unit", Kind: "unit_active", Host: "app", Attempt: 1, ID: "u", Duration: 12, Result: checks.Result{Outcome: checks.Inconclusive, Summary: "timed out", Evidence: []string{"e"}, Baseline: []string{"b"}}}},
+		{Type: runbook.EvOutput, Step: "pre", Data: runbook.OutputData{Index: 0, Check: "unit", Host: "app", Lines: []runbook.Line{{Stream: "stdout", Text: "active"}, {Stream: "stderr", Text: "warn", Cut: true}}, Dropped: 2, DroppedBytes: 10}},
+		{Type: runbook.EvCheck, Step: "pre", Data: runbook.CheckData{Index: 0, Check: "unit", Kind: "unit_active", Host: "app", Attempt: 1, ID: "u", Duration: 12, Result: runbook.Result{Outcome: checks.Inconclusive, Summary: "timed out", Evidence: []string{"e"}, Baseline: []string{"b"}}}},
 		{Type: runbook.EvGate, Step: "pre", Data: runbook.GateData{Attempt: 1, Attempts: 1, Require: "all", Verdict: checks.Inconclusive, Inconclusive: 1}},
 		{Type: runbook.EvQuestion, Step: "pre", Data: runbook.QuestionData{Kind: runbook.AskGate, Prompt: "step pre: unit timed out", Verdict: checks.Inconclusive, Options: []runbook.Choice{runbook.Proceed, runbook.Abort}, NeedReason: []runbook.Choice{runbook.Abort}, OnFail: runbook.OnFailAsk, Unattended: "proceed"}},
 		{Type: runbook.EvDecision, Step: "pre", Data: runbook.DecisionData{Choice: runbook.Proceed, Reason: "--yes: the gate says unattended: proceed", By: "--yes"}},
@@ -57,12 +56,12 @@ func everyEvent() []runbook.Event {
 		{Type: runbook.EvNote, Step: "migrate", Data: runbook.NoteData{Source: "vcenter", Text: "logged in again"}},
 		{Type: runbook.EvMigrate, Step: "migrate", Data: runbook.MigrateData{Phase: "done", Move: move, From: from, To: to, Duration: 3100}},
 		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "end", Target: "10.20.0.1", From: "app", Stats: &stats, Verdict: "fail", Reason: "2 packets lost, limit 1"}},
-		{Type: runbook.EvAction, Step: "migrate", Data: runbook.CheckData{Index: runbook.ActionIndex, Check: "migrate app-01", Kind: "migrate", Attempt: 1, Result: checks.Result{Outcome: checks.Fail, Summary: "gateway watch failed"}}},
+		{Type: runbook.EvAction, Step: "migrate", Data: runbook.CheckData{Index: runbook.ActionIndex, Check: "migrate app-01", Kind: "migrate", Attempt: 1, Result: runbook.Result{Outcome: checks.Fail, Summary: "gateway watch failed"}}},
 		{Type: runbook.EvStepEnd, Step: "migrate", Data: runbook.StepEndData{Status: runbook.StepFailed, Reason: "watch", Duration: 4000}},
 		{Type: runbook.EvCheckpoint, Step: "migrate"},
 		{Type: runbook.EvRollback, Data: runbook.RollbackData{Trigger: "migrate", Reason: "watch", Steps: []string{"migrate-back"}}},
 		{Type: runbook.EvStepStart, Step: "migrate-back", Data: runbook.StepStartData{Index: 1, Of: 1, Phase: runbook.PhaseRollback, Undoes: "migrate", Action: "migrate"}},
-		{Type: runbook.EvMigrate, Step: "migrate-back", Data: runbook.MigrateData{Phase: "skipped", Move: checks.Move{VM: "app-01", Host: "esx-a-01"}}},
+		{Type: runbook.EvMigrate, Step: "migrate-back", Data: runbook.MigrateData{Phase: "skipped", Move: runbook.Move{VM: "app-01", Host: "esx-a-01"}}},
 		{Type: runbook.EvStepEnd, Step: "migrate-back", Data: runbook.StepEndData{Status: runbook.StepPassed, Duration: 10}},
 		{Type: runbook.EvCheckpoint, Step: "migrate-back"},
 		{Type: runbook.EvRunEnd, Data: runbook.RunEndData{Status: runbook.RunInterrupted, Reason: "interrupted: hangup signal received", Duration: 9000}},
