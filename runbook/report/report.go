@@ -48,9 +48,9 @@ func (s Signature) Mark() string {
 	case s.OK:
 		return "✓ verified"
 	case s.Unproven:
-		return "⚠ NOT VERIFIED (unproven)"
+		return "⚠ UNPROVEN"
 	}
-	return "✗ NOT VERIFIED (failed)"
+	return "✗ FAILED"
 }
 
 // Step is one row of the timeline.

@@ -64,7 +64,8 @@ const (
 )
 
 func (v Verdict) String() string {
-	return [...]string{"VERIFIED", "NOT VERIFIED (unproven)", "NOT VERIFIED (FAILED)"}[v]
+	// Only a Verified journal is ever called that: the others' names do not contain the word.
+	return [...]string{"VERIFIED", "UNPROVEN", "FAILED"}[v]
 }
 
 // Verdict judges the report.
