@@ -3,7 +3,6 @@ package runbook
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/cutover/cutover/checks"
@@ -160,33 +159,6 @@ func (s *RunState) Step(name string) *StepState {
 		}
 	}
 	return nil
-}
-
-// Migration is the vMotion shown now: the newest that moved something, else the newest.
-func (s *RunState) Migration() *MigrationState {
-	for i := len(s.Migrations) - 1; i >= 0; i-- {
-		if !s.Migrations[i].Skipped {
-			return s.Migrations[i]
-		}
-	}
-	if n := len(s.Migrations); n > 0 {
-		return s.Migrations[n-1]
-	}
-	return nil
-}
-
-// VMHost is where the journal last saw the migrated VM: its last landing (or where a move found
-// it already), else where pre-flight found it; "" when nothing was migrated.
-func (s *RunState) VMHost() string {
-	for i := len(s.Migrations) - 1; i >= 0; i-- {
-		if m := s.Migrations[i]; m.Done {
-			return m.To
-		}
-	}
-	if len(s.Migrations) > 0 {
-		return s.Migrations[0].From
-	}
-	return ""
 }
 
 // Apply folds one event into the state. Events of another run are ignored.
@@ -357,44 +329,6 @@ func (s *RunState) Apply(ev Event) {
 	}
 }
 
-// migrate follows a vMotion. A move that found the VM already in place (a rollback's no-op) is a
-// migration of its own: it never hides a failed one.
-func (s *RunState) migrate(ev Event, d MigrateData) {
-	m := s.inFlight()
-	if m == nil || d.Phase == MigrateOrigin || m.Step != ev.Step || m.To != d.Move.Host {
-		m = &MigrationState{Step: ev.Step, VM: d.Move.VM, To: d.Move.Host}
-		s.Migrations = append(s.Migrations, m)
-	}
-	if d.From != nil {
-		m.From = d.From.Host
-	}
-	switch d.Phase {
-	case MigrateStart:
-		m.Stage = "starting"
-	case MigrateDone:
-		m.Done, m.Percent = true, 100
-		m.Result = "on " + d.Move.Host
-		if d.To != nil {
-			m.Cluster = d.To.Cluster
-			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
-		}
-		m.Elapsed = d.Duration.Std()
-	case MigrateFailed:
-		m.Failed, m.Result = true, d.Error
-		m.Elapsed = d.Duration.Std()
-	case MigrateSkipped:
-		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+d.Move.Host+": nothing to move"
-	}
-}
-
-// inFlight is the migration not yet done or failed, if any.
-func (s *RunState) inFlight() *MigrationState {
-	if n := len(s.Migrations); n > 0 && !s.Migrations[n-1].Done && !s.Migrations[n-1].Failed {
-		return s.Migrations[n-1]
-	}
-	return nil
-}
-
 func (s *RunState) addOperator(who string) {
 	if who != "" && who != "--yes" && who != "cutover" && !slices.Contains(s.Operators, who) {
 		s.Operators = append(s.Operators, who)
@@ -424,68 +358,4 @@ func (st *StepState) addOutput(l string) {
 	if len(st.Output) > maxOutput {
 		st.Output = st.Output[len(st.Output)-maxOutput:]
 	}
-}
-
-// Problems are the checks and actions whose latest result is not a pass, each once, with how
-// many attempts it took (a gate that retried shows the check once, not once an attempt).
-func (s *RunState) Problems() []*ProblemState {
-	var out []*ProblemState
-	for _, st := range s.Steps {
-		for _, c := range append([]*CheckState{st.ActionCheck}, st.Checks...) {
-			if c == nil || len(c.Attempts) == 0 || c.Result.Outcome == checks.Pass {
-				continue
-			}
-			out = append(out, &ProblemState{Step: st.Name, CheckState: c})
-		}
-	}
-	return out
-}
-
-// ProblemState is a check or action that did not pass in its last attempt.
-type ProblemState struct {
-	Step string
-	*CheckState
-}
-
-// AcceptedRollbackSteps are the rollback steps whose gate did not hold and that the operator
-// (or --yes) passed, with the reason given.
-func (s *RunState) AcceptedRollbackSteps() []*StepState {
-	var out []*StepState
-	for _, st := range s.Steps {
-		if st.Phase == PhaseRollback && st.Status == string(StepOverridden) {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-// Outcome says what the run's end means, in one line, the same for every reader.
-func (s *RunState) Outcome() string {
-	switch RunStatus(s.Status) {
-	case "", "starting", "running":
-		if len(s.Resumes) > 0 && !s.ended {
-			return "running (resumed)"
-		}
-		return s.Status
-	case RunRollbackFailed:
-		if acc := s.AcceptedRollbackSteps(); len(acc) > 0 && !s.rollbackFailedOutright() {
-			var names []string
-			for _, a := range acc {
-				names = append(names, a.Name)
-			}
-			return fmt.Sprintf("rolled back, with %s accepted by the operator though its gate did not hold", strings.Join(names, ", "))
-		}
-		return "the rollback did not complete: the system is between states"
-	}
-	return s.Status
-}
-
-// rollbackFailedOutright reports whether a rollback step failed and was not accepted.
-func (s *RunState) rollbackFailedOutright() bool {
-	for _, st := range s.Steps {
-		if st.Phase == PhaseRollback && (st.Status == string(StepFailed) || st.Status == string(StepAborted) || st.Status == string(StepInterrupted) || st.Status == "pending" || st.Status == "skipped") {
-			return true
-		}
-	}
-	return false
 }

@@ -1,0 +1,74 @@
+package runbook
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cutover/cutover/checks"
+)
+
+// What a run's states mean, said once for every reader.
+
+// Problems are the checks and actions whose latest result is not a pass, each once, with how
+// many attempts it took (a gate that retried shows the check once, not once an attempt).
+func (s *RunState) Problems() []*ProblemState {
+	var out []*ProblemState
+	for _, st := range s.Steps {
+		for _, c := range append([]*CheckState{st.ActionCheck}, st.Checks...) {
+			if c == nil || len(c.Attempts) == 0 || c.Result.Outcome == checks.Pass {
+				continue
+			}
+			out = append(out, &ProblemState{Step: st.Name, CheckState: c})
+		}
+	}
+	return out
+}
+
+// ProblemState is a check or action that did not pass in its last attempt.
+type ProblemState struct {
+	Step string
+	*CheckState
+}
+
+// AcceptedRollbackSteps are the rollback steps whose gate did not hold and that the operator
+// (or --yes) passed, with the reason given.
+func (s *RunState) AcceptedRollbackSteps() []*StepState {
+	var out []*StepState
+	for _, st := range s.Steps {
+		if st.Phase == PhaseRollback && st.Status == string(StepOverridden) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Outcome says what the run's end means, in one line, the same for every reader.
+func (s *RunState) Outcome() string {
+	switch RunStatus(s.Status) {
+	case "", "starting", "running":
+		if len(s.Resumes) > 0 && !s.ended {
+			return "running (resumed)"
+		}
+		return s.Status
+	case RunRollbackFailed:
+		if acc := s.AcceptedRollbackSteps(); len(acc) > 0 && !s.rollbackFailedOutright() {
+			var names []string
+			for _, a := range acc {
+				names = append(names, a.Name)
+			}
+			return fmt.Sprintf("rolled back, with %s accepted by the operator though its gate did not hold", strings.Join(names, ", "))
+		}
+		return "the rollback did not complete: the system is between states"
+	}
+	return s.Status
+}
+
+// rollbackFailedOutright reports whether a rollback step failed and was not accepted.
+func (s *RunState) rollbackFailedOutright() bool {
+	for _, st := range s.Steps {
+		if st.Phase == PhaseRollback && (st.Status == string(StepFailed) || st.Status == string(StepAborted) || st.Status == string(StepInterrupted) || st.Status == "pending" || st.Status == "skipped") {
+			return true
+		}
+	}
+	return false
+}

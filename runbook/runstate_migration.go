@@ -1,0 +1,68 @@
+package runbook
+
+// The fold of a run's migrations.
+
+// Migration is the vMotion shown now: the newest that moved something, else the newest.
+func (s *RunState) Migration() *MigrationState {
+	for i := len(s.Migrations) - 1; i >= 0; i-- {
+		if !s.Migrations[i].Skipped {
+			return s.Migrations[i]
+		}
+	}
+	if n := len(s.Migrations); n > 0 {
+		return s.Migrations[n-1]
+	}
+	return nil
+}
+
+// VMHost is where the journal last saw the migrated VM: its last landing (or where a move found
+// it already), else where pre-flight found it; "" when nothing was migrated.
+func (s *RunState) VMHost() string {
+	for i := len(s.Migrations) - 1; i >= 0; i-- {
+		if m := s.Migrations[i]; m.Done {
+			return m.To
+		}
+	}
+	if len(s.Migrations) > 0 {
+		return s.Migrations[0].From
+	}
+	return ""
+}
+
+// migrate follows a vMotion. A move that found the VM already in place (a rollback's no-op) is a
+// migration of its own: it never hides a failed one.
+func (s *RunState) migrate(ev Event, d MigrateData) {
+	m := s.inFlight()
+	if m == nil || d.Phase == MigrateOrigin || m.Step != ev.Step || m.To != d.Move.Host {
+		m = &MigrationState{Step: ev.Step, VM: d.Move.VM, To: d.Move.Host}
+		s.Migrations = append(s.Migrations, m)
+	}
+	if d.From != nil {
+		m.From = d.From.Host
+	}
+	switch d.Phase {
+	case MigrateStart:
+		m.Stage = "starting"
+	case MigrateDone:
+		m.Done, m.Percent = true, 100
+		m.Result = "on " + d.Move.Host
+		if d.To != nil {
+			m.Cluster = d.To.Cluster
+			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
+		}
+		m.Elapsed = d.Duration.Std()
+	case MigrateFailed:
+		m.Failed, m.Result = true, d.Error
+		m.Elapsed = d.Duration.Std()
+	case MigrateSkipped:
+		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+d.Move.Host+": nothing to move"
+	}
+}
+
+// inFlight is the migration not yet done or failed, if any.
+func (s *RunState) inFlight() *MigrationState {
+	if n := len(s.Migrations); n > 0 && !s.Migrations[n-1].Done && !s.Migrations[n-1].Failed {
+		return s.Migrations[n-1]
+	}
+	return nil
+}
