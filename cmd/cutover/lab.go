@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log"
 	"slices"
 	"strings"
 	"time"
@@ -106,10 +104,6 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	}
 	opts := labOptions(rb)
 	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost = o.operator, relocate, f, vmHost
-	// The vCenter simulator logs its own request errors (a collector of an ended session, say)
-	// through the standard logger: not the run's, and they would tear the console.
-	defer log.SetOutput(log.Writer())
-	log.SetOutput(io.Discard)
 	start := time.Now()
 	l, err := lab.Start(ir.ctx, opts)
 	if err != nil {

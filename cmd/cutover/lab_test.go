@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ func TestMain(m *testing.M) {
 	if lab.IsTool() {
 		os.Exit(lab.RunTool())
 	}
+	log.SetOutput(io.Discard) // as main does: only the vCenter simulator writes there
 	code := m.Run()
 	removeBinary()
 	os.Exit(code)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"strings"
@@ -54,6 +55,10 @@ func main() {
 	// A reader that went away (a pager quit, a lost ssh session) must not kill a run mid-change:
 	// writes then fail, and the run goes on journaling.
 	signal.Ignore(syscall.SIGPIPE)
+	// Only the embedded vCenter simulator writes to the standard logger (its own request errors,
+	// such as a collector of an ended session): not the run's, and they would tear the console.
+	// Set once, here, for the process; cutover itself never logs through it.
+	log.SetOutput(io.Discard)
 	os.Exit(run(os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
 
