@@ -219,6 +219,9 @@ var refusedContexts = map[string]string{
 	"here-document delimiter": "cat <<{{ .v }}\nx\n",
 	"eval of a variable":      "x={{ .v }}; eval \"$x\"",
 	"variable into a shell":   "x={{ .v }}; echo \"$x\" | sh",
+	"a variable's name":       "read -r {{ .v }} <<< x",
+	"an alias":                "alias x=\"{{ .v }}\"",
+	"a name reference":        "declare -n r={{ .v }}",
 }
 
 func TestValidateRefusesContextsThatCannotCarryAValue(t *testing.T) {

@@ -29,6 +29,7 @@ type command struct {
 	inWord    bool
 	refStart  int
 	wordStart int      // index in refs where the current word began
+	spans     [][2]int // for each of words, the indices in refs of the references in it
 	vars      []string // variables it expands, in substitutions too
 	named     bool     // a word that is not an assignment has been seen
 	dbracket  int      // index in refs where [[ started, or -1
@@ -72,6 +73,7 @@ func (sc *scanner) list(i int, closer byte) int {
 				c.dbWords = append(c.dbWords, w)
 			}
 			c.words = append(c.words, w)
+			c.spans = append(c.spans, [2]int{wordRefs, len(sc.refs)})
 			return
 		}
 		if n := len(cases); n > 0 {
@@ -108,6 +110,7 @@ func (sc *scanner) list(i int, closer byte) int {
 			c.dbracket = len(sc.refs)
 		}
 		c.words = append(c.words, w)
+		c.spans = append(c.spans, [2]int{wordRefs, len(sc.refs)})
 	}
 	endCommand := func() {
 		endWord()
@@ -134,7 +137,26 @@ func (sc *scanner) list(i int, closer byte) int {
 					}
 				}
 			}
+			for _, k := range nameWords(c.words) {
+				for r := c.spans[k][0]; r < c.spans[k][1]; r++ {
+					if !sc.refs[r].Refused() {
+						sc.refs[r].Context, sc.refs[r].Detail = Unsupported, "stands where "+name+" takes a variable's name, which bash evaluates (a[$(…)] runs): a value cannot name a variable"
+					}
+				}
+			}
+			if (name == "declare" || name == "typeset" || name == "local") && slices.ContainsFunc(c.words[1:], func(w string) bool {
+				return strings.HasPrefix(w, "-") && strings.Contains(w, "n")
+			}) {
+				sc.mark(c.refStart, Evaluated, name+" -n (a name reference)", p.keep)
+			}
+			if slices.Contains(sourcers, c.words[0]) {
+				sc.mark(c.refStart, Evaluated, c.words[0], p.keep)
+				sc.tainted(c.vars, Evaluated, c.words[0])
+			}
 			for i, w := range c.words {
+				if w == "" {
+					continue
+				}
 				b, rest := path.Base(w), c.words[i+1:]
 				switch {
 				case slices.Contains(evaluators, b), slices.Contains(shells, b):
@@ -325,4 +347,30 @@ func (sc *scanner) list(i int, closer byte) int {
 	}
 	endPipeline()
 	return i
+}
+
+// nameWords are the indices of the words of a command that name variables: bash evaluates a
+// subscript in them (read 'a[$(cmd)]' runs cmd), so no value may stand there.
+func nameWords(words []string) []int {
+	var out []int
+	name := path.Base(words[0])
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		switch name {
+		case "read", "unset", "export", "readonly", "declare", "typeset", "local", "mapfile", "readarray", "getopts":
+			takesValue := (name == "read" || name == "mapfile" || name == "readarray") && slices.Contains([]string{"-p", "-d", "-n", "-N", "-t", "-u", "-i", "-C", "-c", "-O", "-s"}, words[i-1])
+			if !takesValue && !strings.HasPrefix(w, "-") && !assignment.MatchString(w) && (name != "getopts" || i == 2) {
+				out = append(out, i)
+			}
+		case "printf":
+			if words[i-1] == "-v" {
+				out = append(out, i)
+			}
+		case "test", "[", "[[":
+			if words[i-1] == "-v" || words[i-1] == "-R" {
+				out = append(out, i)
+			}
+		}
+	}
+	return out
 }

@@ -64,9 +64,11 @@ func (r Ref) Reason() string {
 // or here-document that feeds one may run; so may any of their arguments (-c).
 var shells = []string{"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "ssh", "su", "runuser", "at", "batch"}
 
-// evaluators run some of their arguments as code, whatever the flags: a trap's or eval's string,
-// an awk or sed program (sed's e command runs a shell).
-var evaluators = []string{"eval", "trap", "watch", "script", "flock", "parallel", "awk", "gawk", "mawk", "nawk", "sed"}
+// evaluators run some of their arguments as code, whatever the flags: a trap's, eval's or an
+// alias's string, an awk or sed program (sed's e command runs a shell).
+// sourcers run a file as code when they are the command (". ./x" — a lone "." elsewhere is a path).
+var sourcers = []string{"source", "."}
+var evaluators = []string{"eval", "trap", "alias", "watch", "script", "flock", "parallel", "awk", "gawk", "mawk", "nawk", "sed"}
 
 // interpreters run code from an argument given with a flag (-c, -e, -E, -r), or from their
 // standard input when given no script; an argument after a script file is data.
@@ -186,7 +188,13 @@ func isAlpha(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' 
 // Evaluates reports whether an argv runs some of its words as code: a shell, eval and its kind,
 // or an interpreter given code with a flag.
 func Evaluates(argv []string) (string, bool) {
+	if len(argv) > 0 && slices.Contains(sourcers, argv[0]) {
+		return argv[0], true
+	}
 	for i, w := range argv {
+		if w == "" {
+			continue
+		}
 		b := path.Base(w)
 		switch {
 		case slices.Contains(evaluators, b), slices.Contains(shells, b):
