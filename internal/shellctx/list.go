@@ -85,7 +85,7 @@ func (sc *scanner) list(i int, closer byte) int {
 					cases = cases[:n-1]
 				}
 				// The subject and the patterns are words of their own, not arguments of what follows.
-				c.words, c.named, c.refStart, p.refStart = nil, false, len(sc.refs), len(sc.refs)
+				c.words, c.spans, c.named, c.refStart, p.refStart = nil, nil, false, len(sc.refs), len(sc.refs)
 				return
 			}
 		}

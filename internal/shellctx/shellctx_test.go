@@ -119,6 +119,8 @@ func TestAnalyze(t *testing.T) {
 		{`read -r x {{ .a }} <<< y`, "unsupported"},
 		{`printf -v {{ .a }} %s x`, "unsupported"},
 		{`read -p {{ .a }} -r x`, "word"},
+		{"case x in y) read -r {{ .a }};; esac", "unsupported"},
+		{"case {{ .a }} in y) read -r z;; esac", "word"},
 		{`printf -v x %s {{ .a }}`, "word"},
 		{`unset {{ .a }}`, "unsupported"},
 		{`[[ -v {{ .a }} ]]`, "unsupported"},
