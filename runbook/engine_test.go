@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // reply is one scripted answer of the fake runner.
@@ -780,9 +780,7 @@ runbooks:
 // A local watch over real ICMP to loopback (root): the action runs inside the gated span and the
 // clean gateway passes.
 func TestEngineLocalPingWatchPasses(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("ICMP needs root")
-	}
+	testenv.Root(t, "ICMP to loopback")
 	h := newHarness(t, `
 version: 1
 runbooks:

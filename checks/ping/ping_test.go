@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 var t0 = time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
@@ -205,12 +207,7 @@ func TestMain(m *testing.M) {
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ICMP tests need root")
-		}
-		t.Skip("ICMP tests need root")
-	}
+	testenv.Root(t, "ICMP")
 }
 
 func TestRealICMPToLoopback(t *testing.T) {
@@ -262,9 +259,7 @@ func runHelper(t *testing.T, prefix []string, hc helperConfig) helperResult {
 
 func TestUnprivilegedPingSockets(t *testing.T) {
 	requireRoot(t)
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("unshare not installed")
-	}
+	testenv.Tool(t, "unshare", "util-linux")
 	// A fresh network namespace of our own: loopback up, ping sockets allowed for every group,
 	// and the helper drops root's capabilities so only the unprivileged path can work.
 	script := `ip link set lo up && sysctl -q -w net.ipv4.ping_group_range="0 2147483647" && exec setpriv --inh-caps=-all --bounding-set=-all "$@"`

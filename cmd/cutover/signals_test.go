@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // Every signal that ends a run — a lost terminal (HUP), a kill (TERM), Ctrl-\ (QUIT), Ctrl-C
@@ -96,12 +98,8 @@ func TestEverySignalIsJournaledAndSigned(t *testing.T) {
 // prints no verify line for a signature that does not exist. The journal lives on a 64 KiB tmpfs
 // in a mount namespace of the test's own.
 func TestDiskFullLeavesNoHalfSignature(t *testing.T) {
-	if _, err := exec.LookPath("unshare"); err != nil || os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("needs root and unshare (util-linux) to mount a small tmpfs")
-		}
-		t.Skip("needs root and unshare to mount a small tmpfs")
-	}
+	testenv.Root(t, "mounting a small tmpfs")
+	testenv.Tool(t, "unshare", "util-linux")
 	dir := t.TempDir()
 	key, _ := newSigningKey(t, dir, "op@test")
 	book := filepath.Join(dir, "runbooks.yaml")

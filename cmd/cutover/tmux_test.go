@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // tmuxPane is the real binary in a tmux pane, driven by keys and read by capture-pane, as a person
@@ -61,12 +63,7 @@ func (p *tmuxPane) waitGone(timeout time.Duration, text string) {
 }
 
 func TestConsoleInTmux(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tmux missing: .ci/run installs it")
-		}
-		t.Skip("tmux not installed")
-	}
+	testenv.Tool(t, "tmux", "tmux")
 	dir := t.TempDir()
 	bin := cutoverBin(t)
 	p := &tmuxPane{t: t, socket: fmt.Sprintf("cutover-test-%d", os.Getpid()), dir: dir}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // SSHD is the OpenSSH server binary (Debian's openssh-server).
@@ -39,14 +41,9 @@ type Options struct {
 func Require(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(SSHD); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s missing: .ci/run must install openssh-server", SSHD)
-		}
-		t.Skipf("%s not installed (apt-get install openssh-server)", SSHD)
+		testenv.Unavailable(t, "%s not installed (apt-get install openssh-server)", SSHD)
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("sshd tests log in as the current user and need root for /run/sshd")
-	}
+	testenv.Root(t, "an sshd of our own (it writes /run/sshd)")
 }
 
 // Keygen makes an ed25519 key pair and returns the private key path and public key.

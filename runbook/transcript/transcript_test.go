@@ -21,6 +21,7 @@ import (
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/internal/sshtest"
+	"github.com/cutover/cutover/internal/testenv"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -142,9 +143,7 @@ func sha256Hex(s string) string {
 }
 
 func TestSSHKeygenVerifiesDetachedAndCheckpointSignatures(t *testing.T) {
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
+	testenv.Tool(t, "ssh-keygen", "openssh-client")
 	dir := t.TempDir()
 	_, signer := newKey(t)
 	path := writeJournal(t, dir, signer)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // keygen runs ssh-keygen in dir.
@@ -18,21 +20,11 @@ func keygen(t *testing.T, dir string, args ...string) {
 	}
 }
 
-func requireKeygen(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ssh-keygen missing: .ci/run installs openssh-client")
-		}
-		t.Skip("ssh-keygen not installed")
-	}
-}
-
 // Cutover's trust verdict equals ssh-keygen -Y verify's for the same journal, allowed signers and
 // revocations: plain keys, principals, namespaces, valid-after and valid-before, certificates from
 // a trusted CA (valid, expired, not yet valid, naming another principal), revoked keys and CAs.
 func TestTrustAgreesWithSSHKeygen(t *testing.T) {
-	requireKeygen(t)
+	testenv.Tool(t, "ssh-keygen", "openssh-client")
 	dir := t.TempDir()
 	pub := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(dir, name+".pub"))
