@@ -19,8 +19,8 @@ const (
 )
 
 // batcher turns a command's output lines into one output event per FlushEvery, so that a chatty
-// command costs a few journal writes a second instead of one per line. Lines come redacted (see
-// redactingRunner); it redacts them again, as everything journaled is.
+// command costs a few journal writes a second instead of one per line. Lines come redacted by the
+// redactingRunner every check runs through (and the journal's writer redacts every line it writes).
 type batcher struct {
 	e           *Engine
 	step, label string
@@ -41,9 +41,7 @@ type batcher struct {
 func (b *batcher) add(rl remote.Line) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	l := lineOf(rl)
-	l.Text = b.e.redact(l.Text)
-	b.keep(l)
+	b.keep(lineOf(rl))
 }
 
 // keep puts a redacted line in the head while it has room, else in the bounded tail.

@@ -19,7 +19,8 @@ type Resume struct {
 	Runtime      Values
 	Rollback     *RollbackData // a rollback that was under way
 	RollbackDone map[string]bool
-	Dropped      int64 // bytes of a torn last line cut from the journal
+	Dropped      int64  // bytes of a torn last line cut from the journal
+	VMHost       string // where the journal last saw the migrated VM ("" when nothing migrated)
 }
 
 // ErrRunEnded means the journal holds the run's end: nothing to resume.
@@ -59,6 +60,7 @@ func RebuildResume(events []Event) (*Resume, error) {
 			r.ActionDone[st.Name] = true
 		}
 	}
+	r.VMHost = s.VMHost()
 	if rb := s.Rollback; rb != nil {
 		r.Rollback = &RollbackData{Trigger: rb.Trigger, Reason: rb.Reason, Steps: rb.Steps}
 	}

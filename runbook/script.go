@@ -66,26 +66,19 @@ func renderScript(t Tmpl, vals Values) (string, error) {
 	return prologue.String() + body.String(), nil
 }
 
-// scriptProblems lists the references of a script that no value can be carried in.
-func scriptProblems(t Tmpl) []string {
-	var out []string
+// scriptRules places a script's references once and says what validate must refuse: references
+// no value can be carried in, and the vars used in arithmetic (which must hold integers).
+func scriptRules(t Tmpl) (problems, arithmetic []string) {
 	for _, r := range scriptRefs(t) {
-		if r.Refused() {
-			out = append(out, fmt.Sprintf("script line %d: {{ .%s }} %s", r.Line, refName(t, r), r.Reason()))
+		name := refName(t, r)
+		switch {
+		case r.Refused():
+			problems = append(problems, fmt.Sprintf("script line %d: {{ .%s }} %s", r.Line, name, r.Reason()))
+		case r.Context == shellctx.Arithmetic && !slices.Contains(arithmetic, name):
+			arithmetic = append(arithmetic, name)
 		}
 	}
-	return out
-}
-
-// arithmeticRefs lists the vars a script uses in arithmetic, which must hold integers.
-func arithmeticRefs(t Tmpl) []string {
-	var out []string
-	for _, r := range scriptRefs(t) {
-		if r.Context == shellctx.Arithmetic && !slices.Contains(out, refName(t, r)) {
-			out = append(out, refName(t, r))
-		}
-	}
-	return out
+	return problems, arithmetic
 }
 
 // argvProblems lists references in an argv that a word of it runs as code ([sh, -c, "{{ .v }}"]):

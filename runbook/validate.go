@@ -283,10 +283,11 @@ func (v *validator) tmpl(t Tmpl, path string) {
 func (v *validator) command(c *CommandSpec, path string) {
 	if s := c.Run.Script; s != nil {
 		v.tmpl(*s, path+".run")
-		for _, p := range scriptProblems(*s) {
+		problems, arithmetic := scriptRules(*s)
+		for _, p := range problems {
 			v.add(s.Pos, path+".run", "%s", p)
 		}
-		for _, ref := range arithmeticRefs(*s) {
+		for _, ref := range arithmetic {
 			if val, ok := v.static(Tmpl{Text: "{{ ." + ref + " }}", Refs: []string{ref}}); ok && !integer.MatchString(val) {
 				v.add(s.Pos, path+".run", "{{ .%s }} stands in arithmetic, where only integers are safe, and its value %q is not one", ref, clip(val, 40))
 			}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cutover/cutover/lab"
 	"github.com/cutover/cutover/runbook"
-	"github.com/cutover/cutover/runbook/transcript"
 )
 
 const seedRunbook = "stretched-vlan-vmotion"
@@ -87,17 +86,11 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 		}
 	}
 	vmHost := ""
-	if o.resume != nil {
-		start := runbook.RunStartData{}
-		events, err := transcript.ReadEvents(o.resume.journal)
-		if err != nil {
-			return withCode(exitBadInput, err)
-		}
-		start, _ = events[0].Data.(runbook.RunStartData)
-		if err := sameRunbook(data, start); err != nil {
+	if o.resume != nil { // read and folded once, by loadResume
+		if err := sameRunbook(data, o.resume.start); err != nil {
 			return err
 		}
-		vmHost = lastVMHost(events)
+		vmHost = o.resume.state.VMHost
 	}
 	if o.operator == "" {
 		o.operator = defaultOperator()

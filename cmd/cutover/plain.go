@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -229,8 +228,9 @@ func fmtMillis(m runbook.Millis) string {
 	return fmt.Sprintf("%.1fs", float64(m)/1000)
 }
 
-// summary closes the run's output with where the proof is.
-func (p *printer) summary(out runbook.Outcome) {
+// summary closes the run's output with where the proof is. closeErr is how closing the journal
+// (and writing its detached signature) went.
+func (p *printer) summary(out runbook.Outcome, closeErr error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	what := string(out.Status)
@@ -243,7 +243,7 @@ func (p *printer) summary(out runbook.Outcome) {
 	if p.allowed != "" {
 		allowed, who = p.allowed, p.operator
 	}
-	if _, err := os.Stat(p.journal + ".sig"); p.signer != nil && err != nil {
+	if p.signer != nil && closeErr != nil {
 		// The journal could not be finished (a full disk): say so rather than show a verify
 		// command for a signature that does not exist.
 		fmt.Fprintf(p.w, "signature: NOT written: the journal could not be finished; it is signed up to its last checkpoint\n")

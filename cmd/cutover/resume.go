@@ -109,7 +109,7 @@ func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, st
 		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
 	}
 	start, _ = events[0].Data.(runbook.RunStartData)
-	return &resumePlan{journal: journal, state: rs, lock: lock}, start, nil
+	return &resumePlan{journal: journal, start: start, state: rs, lock: lock}, start, nil
 }
 
 // sameRunbook refuses to resume with a runbook file that changed since the run started.
@@ -120,9 +120,6 @@ func sameRunbook(data []byte, start runbook.RunStartData) error {
 	}
 	return nil
 }
-
-// lastVMHost is where the journal last saw the migrated VM: its last landing, else its origin.
-func lastVMHost(events []runbook.Event) string { return runbook.FoldEvents(events).VMHost() }
 
 // resumable decides whether a journal may be continued: its chain intact and every signature in it
 // made by a signer the operator trusts. What an interruption leaves unproven (no detached

@@ -54,6 +54,7 @@ func shadowFlags(f *pflag.FlagSet, o *runOptions) {
 // resumePlan is a journal to continue and the state rebuilt from it.
 type resumePlan struct {
 	journal string
+	start   runbook.RunStartData // the run's start: its runbook, file and file hash
 	state   *runbook.Resume
 	lock    *transcript.Lock // taken before the journal was read; the writer holds it on
 }
@@ -204,7 +205,7 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 	printer := newPrinter(s.out, w.Path(), signer, allowed)
 	out, runErr := runEngine(ir.ctx, s, cfg, o, printer)
 	closeErr := w.Close()
-	printer.summary(out)
+	printer.summary(out, closeErr)
 	switch {
 	case runErr != nil:
 		return withCode(exitFailed, runErr)
