@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -31,10 +30,7 @@ for proof: no allowed signers named, no signatures, an unfinished run. Exit 2: n
 				return err
 			}
 			rep, err := transcript.Verify(args[0], transcript.VerifyOptions{Trust: t})
-			if err != nil {
-				if errors.Is(err, transcript.ErrNotJournal) {
-					return withCode(exitBadInput, err)
-				}
+			if err != nil { // not a journal, or unreadable
 				return withCode(exitBadInput, err)
 			}
 			printReport(s, rep)
