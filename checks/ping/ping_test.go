@@ -349,9 +349,7 @@ func TestRealOutageIsCounted(t *testing.T) {
 // CUTOVER_BENCH_SECONDS (default 10; the figure is 60) and reports false losses and the
 // CPU the watch costs: go test -run X -bench Watch100pps -benchtime 1x ./checks/ping/
 func BenchmarkWatch100pps(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("ICMP needs root")
-	}
+	testenv.Root(b, "ICMP to loopback")
 	secs := 10
 	if v, err := strconv.Atoi(os.Getenv("CUTOVER_BENCH_SECONDS")); err == nil && v > 0 {
 		secs = v

@@ -51,8 +51,26 @@ type Lock struct {
 
 func lockPath(journal string) string { return journal + ".lock" }
 
+// A holder that has died can hold the lock a moment longer through a child it was forking: the
+// child shares the open lock file until its exec closes it (close-on-exec). A refusal naming a
+// dead process would be wrong, so that moment is waited out, boundedly; a live holder is refused
+// at once.
+const deadHolderWait = 3 * time.Second
+
 // LockJournal takes the write lock of journal for operator, or says who holds it.
 func LockJournal(journal, operator string) (*Lock, error) {
+	deadline := time.Now().Add(deadHolderWait)
+	for {
+		l, err := tryLock(journal, operator)
+		var locked *LockedError
+		if !errors.As(err, &locked) || !locked.Holder.gone() || time.Now().After(deadline) {
+			return l, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tryLock(journal, operator string) (*Lock, error) {
 	path := lockPath(journal)
 	for range 10 {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -81,6 +99,18 @@ func LockJournal(journal, operator string) (*Lock, error) {
 		return &Lock{f: f, path: path}, nil
 	}
 	return nil, fmt.Errorf("lock %s: the lock file keeps changing", journal)
+}
+
+// gone says the holder is a process of this host that no longer exists. Unknown holders and
+// holders on other hosts are never gone: they are refused, not waited for.
+func (h *Holder) gone() bool {
+	if h == nil {
+		return false
+	}
+	if host, _ := os.Hostname(); host != h.Host {
+		return false
+	}
+	return errors.Is(unix.Kill(h.PID, 0), unix.ESRCH)
 }
 
 func readHolder(path string) *Holder {

@@ -1,11 +1,16 @@
 package transcript
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func lockT(t *testing.T, journal string) *Lock {
@@ -54,5 +59,60 @@ func TestOneWriterPerJournal(t *testing.T) {
 	other := lockT(t, filepath.Join(dir, "other.jsonl"))
 	if _, _, err := Reopen(path, other, nil, nil); err == nil {
 		t.Error("reopen with another journal's lock")
+	}
+}
+
+// holdAs takes journal's lock through an open file of its own, as a child forked by the writer
+// holds it until its exec, and records pid as the holder.
+func holdAs(t *testing.T, journal string, pid int) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(lockPath(journal), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	info, _ := json.Marshal(Holder{PID: pid, Host: host, Operator: "first@host", Since: time.Now().UTC()})
+	if _, err := f.Write(info); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// A writer killed while forking leaves the lock with the child for a moment: the next writer
+// waits that out instead of refusing in the name of a dead process. A live holder is refused.
+func TestDeadHoldersLockIsWaitedOut(t *testing.T) {
+	dir := t.TempDir()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(dir, "run.jsonl")
+	child := holdAs(t, journal, gone.Process.Pid)
+	var locked *LockedError
+	if _, err := tryLock(journal, "second@host"); !errors.As(err, &locked) || !locked.Holder.gone() {
+		t.Fatalf("one try at a lock a dead process's child holds: %v", err)
+	}
+	released := make(chan struct{})
+	go func() {
+		// The child's exec closes the lock file, a moment after its parent died.
+		time.Sleep(100 * time.Millisecond)
+		child.Close()
+		close(released)
+	}()
+	l, err := LockJournal(journal, "second@host")
+	if err != nil {
+		t.Fatalf("a dead holder's lock was not waited out: %v", err)
+	}
+	<-released
+	l.Release()
+
+	live := filepath.Join(dir, "live.jsonl")
+	holdAs(t, live, os.Getpid())
+	if _, err := LockJournal(live, "second@host"); !errors.Is(err, ErrLocked) {
+		t.Errorf("a live holder: %v", err)
 	}
 }
