@@ -36,14 +36,14 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 				name = args[0]
 			}
 			if resume != "" {
-				plan, start, err := loadResume(resume, o.operator, o.trust)
+				plan, err := loadResume(resume, o.operator, o.trust)
 				if err != nil {
 					return err
 				}
 				defer plan.lock.Release()
-				o.resume, name = plan, start.Runbook
+				o.resume, name = plan, plan.start.Runbook
 				if !c.Flags().Changed("file") {
-					file = start.File
+					file = plan.start.File
 				}
 			}
 			var f lab.Faults

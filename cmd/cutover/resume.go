@@ -28,19 +28,19 @@ was under way finds the VM where vCenter says it is.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			ir := watchInterrupts()
 			defer ir.stop()
-			plan, start, err := loadResume(args[0], o.operator, o.trust)
+			plan, err := loadResume(args[0], o.operator, o.trust)
 			if err != nil {
 				return err
 			}
 			defer plan.lock.Release()
 			if file == "" {
-				file = start.File
+				file = plan.start.File
 			}
-			data, rb, err := loadRunbook(file, start.Runbook)
+			data, rb, err := loadRunbook(file, plan.start.Runbook)
 			if err != nil {
 				return err
 			}
-			if err := sameRunbook(data, start); err != nil {
+			if err := sameRunbook(data, plan.start); err != nil {
 				return err
 			}
 			o.resume = plan
@@ -64,20 +64,20 @@ was under way finds the VM where vCenter says it is.`,
 // loadResume takes the journal's write lock, verifies the journal against the operator's trust and
 // rebuilds the state to continue it from. The caller releases the plan's lock (the writer does,
 // once it has it).
-func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, start runbook.RunStartData, err error) {
+func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, err error) {
 	t, err := trust.load()
 	if err != nil {
-		return nil, start, err
+		return nil, err
 	}
 	if operator == "" {
 		operator = defaultOperator()
 	}
 	if _, err := os.Stat(journal); err != nil {
-		return nil, start, withCode(exitBadInput, fmt.Errorf("no journal %s: %w", journal, errors.Unwrap(err)))
+		return nil, withCode(exitBadInput, fmt.Errorf("no journal %s: %w", journal, errors.Unwrap(err)))
 	}
 	lock, err := transcript.LockJournal(journal, operator)
 	if err != nil {
-		return nil, start, withCode(exitBadInput, err)
+		return nil, withCode(exitBadInput, err)
 	}
 	defer func() {
 		if err != nil {
@@ -86,7 +86,7 @@ func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, st
 	}()
 	v, err := transcript.Verify(journal, transcript.VerifyOptions{Trust: t})
 	if err != nil {
-		return nil, start, withCode(exitBadInput, err)
+		return nil, withCode(exitBadInput, err)
 	}
 	if err := resumable(v); err != nil {
 		hint := ""
@@ -95,21 +95,21 @@ func loadResume(journal, operator string, trust trustOptions) (_ *resumePlan, st
 				hint = fmt.Sprintf(" (the run wrote %s; name it only if you trust it)", beside)
 			}
 		}
-		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w%s", journal, err, hint))
+		return nil, withCode(exitBadInput, fmt.Errorf("%s: %w%s", journal, err, hint))
 	}
 	events, err := transcript.ReadEvents(journal)
 	if err != nil {
-		return nil, start, withCode(exitBadInput, err)
+		return nil, withCode(exitBadInput, err)
 	}
 	rs, err := runbook.RebuildResume(events)
 	if errors.Is(err, runbook.ErrRunEnded) {
-		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: nothing to resume: the run already ended", journal))
+		return nil, withCode(exitBadInput, fmt.Errorf("%s: nothing to resume: the run already ended", journal))
 	}
 	if err != nil {
-		return nil, start, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
+		return nil, withCode(exitBadInput, fmt.Errorf("%s: %w", journal, err))
 	}
-	start, _ = events[0].Data.(runbook.RunStartData)
-	return &resumePlan{journal: journal, start: start, state: rs, lock: lock}, start, nil
+	start, _ := events[0].Data.(runbook.RunStartData)
+	return &resumePlan{journal: journal, start: start, state: rs, lock: lock}, nil
 }
 
 // sameRunbook refuses to resume with a runbook file that changed since the run started.
