@@ -206,6 +206,12 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.done || m.opts.Mode != "" {
 			return m, tea.Quit // a shadow or a replay changes nothing: quit at once
 		}
+		if m.run.HasEnded() {
+			// The journal says the run ended; the engine is closing and signing it. Nothing is
+			// left to abort: quit as soon as it returns.
+			m.quitting = true
+			return m, nil
+		}
 		m.confirm = "quit"
 	case key.Matches(msg, m.keys.Help):
 		m.showHelp = !m.showHelp

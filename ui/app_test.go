@@ -224,6 +224,24 @@ func TestCtrlCAsksThenAbortsThroughTheEngine(t *testing.T) {
 	}
 }
 
+// Between the journal's run.end and the engine returning (closing and signing the journal), q
+// has nothing to abort: it does not ask, aborts nothing, and quits once the engine returns.
+func TestQuitAfterTheRunEndedDoesNotAsk(t *testing.T) {
+	aborted := 0
+	m := New(Options{Abort: func() { aborted++ }, Now: func() time.Time { return t0 }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	next, _ = next.(App).Update(engineEventMsg{runbook.Event{Seq: 1, Run: "r1", Type: runbook.EvRunEnd, Data: runbook.RunEndData{Status: runbook.RunRolledBack}}})
+	next, cmd := next.(App).Update(press("q"))
+	m = next.(App)
+	if _, ok := runCmd(cmd).(tea.QuitMsg); ok || m.confirm != "" || aborted != 0 || !m.quitting {
+		t.Fatalf("q after run.end: quit before the engine returned %v, confirm %q, aborted %d, quitting %v", ok, m.confirm, aborted, m.quitting)
+	}
+	_, cmd = m.Update(runDoneMsg{})
+	if _, ok := runCmd(cmd).(tea.QuitMsg); !ok {
+		t.Error("the console must quit once the engine has returned")
+	}
+}
+
 func TestPauseKeyCallsTheEngine(t *testing.T) {
 	var got []bool
 	m := New(Options{Pause: func(p bool) { got = append(got, p) }, Now: func() time.Time { return t0 }})
