@@ -4,7 +4,6 @@ package checks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/cutover/cutover/checks/remote"
@@ -30,31 +29,14 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("outcome(%d)", int(o))
 }
 
-// MarshalJSON writes the verdict's name.
-func (o Outcome) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
-
-// UnmarshalJSON reads a verdict's name.
-func (o *Outcome) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	for k, v := range outcomeNames {
-		if v == s {
-			*o = k
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown outcome %q", s)
-}
-
 // Result is what a check found. Summary is one line for a step list; Evidence holds the lines a
 // person needs to believe the verdict. Baseline, when set, is what later checks compare against.
+// It is not the journal's format: the engine converts it to runbook.Result.
 type Result struct {
-	Outcome  Outcome  `json:"outcome"`
-	Summary  string   `json:"summary"`
-	Evidence []string `json:"evidence,omitempty"`
-	Baseline []string `json:"baseline,omitempty"`
+	Outcome  Outcome
+	Summary  string
+	Evidence []string
+	Baseline []string
 }
 
 // Baselines gives read access to what earlier checks recorded under their id.

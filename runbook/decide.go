@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // Choice is an operator's answer to a question.
@@ -85,7 +83,7 @@ func (AutoDecider) Decide(_ context.Context, q Question) (Answer, error) {
 		return yes(Abort, "an action whose outcome is unknown is not skipped") // whatever unattended says
 	case q.Kind == AskGate && q.Unattended != "":
 		return yes(Choice(q.Unattended), "the gate says unattended: "+string(q.Unattended))
-	case q.Kind == AskGate && q.Verdict == checks.Fail:
+	case q.Kind == AskGate && q.Verdict == Fail:
 		return yes(Rollback, "a failed gate is never overridden")
 	case q.Kind == AskGate:
 		switch q.OnFail {

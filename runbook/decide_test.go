@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // What --yes may decide: it answers confirmations, never turns an unknown into a pass, and follows
@@ -19,15 +17,15 @@ func TestAutoDeciderRules(t *testing.T) {
 		rule string
 	}{
 		{"confirm", QuestionData{Kind: AskConfirm, Options: []Choice{Proceed, Abort}}, Proceed, "answers confirm"},
-		{"failed gate", QuestionData{Kind: AskGate, Verdict: checks.Fail, OnFail: OnFailAsk, Options: gate}, Rollback, "a failed gate is never overridden"},
-		{"inconclusive, on_fail rollback", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, OnFail: OnFailRollback, Options: gate}, Rollback, "inconclusive"},
-		{"inconclusive, on_fail abort", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, OnFail: OnFailAbort, Options: gate}, Abort, "on_fail is abort"},
-		{"inconclusive, on_fail ask", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, OnFail: OnFailAsk, Options: gate}, Abort, "on_fail is ask"},
-		{"unattended proceed on a failure", QuestionData{Kind: AskGate, Verdict: checks.Fail, OnFail: OnFailAsk, Unattended: "proceed", Options: gate}, Proceed, "unattended: proceed"},
-		{"unattended abort when inconclusive", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, Unattended: "abort", Options: gate}, Abort, "unattended: abort"},
-		{"unknown action", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, Action: true, Options: gate}, Abort, "outcome is unknown"},
-		{"unknown action, unattended proceed", QuestionData{Kind: AskGate, Verdict: checks.Inconclusive, Action: true, Unattended: "proceed", Options: gate}, Abort, "outcome is unknown"},
-		{"rollback step", QuestionData{Kind: AskRollback, Verdict: checks.Fail, Options: []Choice{Retry, Proceed, Abort}}, Proceed, "rollback-failed"},
+		{"failed gate", QuestionData{Kind: AskGate, Verdict: Fail, OnFail: OnFailAsk, Options: gate}, Rollback, "a failed gate is never overridden"},
+		{"inconclusive, on_fail rollback", QuestionData{Kind: AskGate, Verdict: Inconclusive, OnFail: OnFailRollback, Options: gate}, Rollback, "inconclusive"},
+		{"inconclusive, on_fail abort", QuestionData{Kind: AskGate, Verdict: Inconclusive, OnFail: OnFailAbort, Options: gate}, Abort, "on_fail is abort"},
+		{"inconclusive, on_fail ask", QuestionData{Kind: AskGate, Verdict: Inconclusive, OnFail: OnFailAsk, Options: gate}, Abort, "on_fail is ask"},
+		{"unattended proceed on a failure", QuestionData{Kind: AskGate, Verdict: Fail, OnFail: OnFailAsk, Unattended: "proceed", Options: gate}, Proceed, "unattended: proceed"},
+		{"unattended abort when inconclusive", QuestionData{Kind: AskGate, Verdict: Inconclusive, Unattended: "abort", Options: gate}, Abort, "unattended: abort"},
+		{"unknown action", QuestionData{Kind: AskGate, Verdict: Inconclusive, Action: true, Options: gate}, Abort, "outcome is unknown"},
+		{"unknown action, unattended proceed", QuestionData{Kind: AskGate, Verdict: Inconclusive, Action: true, Unattended: "proceed", Options: gate}, Abort, "outcome is unknown"},
+		{"rollback step", QuestionData{Kind: AskRollback, Verdict: Fail, Options: []Choice{Retry, Proceed, Abort}}, Proceed, "rollback-failed"},
 		{"hard stop", QuestionData{Kind: AskWindow, Options: []Choice{Proceed, Abort}}, Abort, "hard stop"},
 	}
 	for _, tt := range tests {

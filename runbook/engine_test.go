@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/testenv"
 )
@@ -660,28 +659,28 @@ runbooks:
 			after = cd
 		}
 	}
-	if after.Outcome != checks.Fail || strings.Join(after.Evidence, "|") != "- LISTEN :443" {
+	if after.Outcome != Fail || strings.Join(after.Evidence, "|") != "- LISTEN :443" {
 		t.Errorf("after = %+v", after)
 	}
 }
 
 func TestCombine(t *testing.T) {
-	P, F, I := checks.Pass, checks.Fail, checks.Inconclusive
+	P, F, I := Pass, Fail, Inconclusive
 	tests := []struct {
 		req  Require
-		in   []checks.Outcome
-		want checks.Outcome
+		in   []Verdict
+		want Verdict
 	}{
-		{RequireAll, []checks.Outcome{P, P}, P},
-		{RequireAll, []checks.Outcome{P, F}, F},
-		{RequireAll, []checks.Outcome{P, I}, I},
-		{RequireAll, []checks.Outcome{F, I}, F},
-		{RequireAny, []checks.Outcome{F, P}, P},
-		{RequireAny, []checks.Outcome{F, I}, I},
-		{RequireAny, []checks.Outcome{F, F}, F},
-		{2, []checks.Outcome{P, F, P}, P},
-		{2, []checks.Outcome{P, F, I}, I},
-		{2, []checks.Outcome{P, F, F}, F},
+		{RequireAll, []Verdict{P, P}, P},
+		{RequireAll, []Verdict{P, F}, F},
+		{RequireAll, []Verdict{P, I}, I},
+		{RequireAll, []Verdict{F, I}, F},
+		{RequireAny, []Verdict{F, P}, P},
+		{RequireAny, []Verdict{F, I}, I},
+		{RequireAny, []Verdict{F, F}, F},
+		{2, []Verdict{P, F, P}, P},
+		{2, []Verdict{P, F, I}, I},
+		{2, []Verdict{P, F, F}, F},
 		{RequireAll, nil, P},
 	}
 	for _, tt := range tests {
@@ -718,7 +717,7 @@ runbooks:
 			last, n = g, n+1
 		}
 	}
-	if last.Verdict != checks.Fail || last.Next != "timed out after 60ms" || n >= 151 {
+	if last.Verdict != Fail || last.Next != "timed out after 60ms" || n >= 151 {
 		t.Errorf("last gate = %+v after %d attempts", last, n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/ping"
 )
 
@@ -130,24 +129,24 @@ type CheckData struct {
 
 // GateData is the gate's verdict after one attempt.
 type GateData struct {
-	Attempt      int            `json:"attempt"`
-	Attempts     int            `json:"attempts"`
-	Require      string         `json:"require"`
-	Verdict      checks.Outcome `json:"verdict"`
-	Passed       int            `json:"passed"`
-	Failed       int            `json:"failed"`
-	Inconclusive int            `json:"inconclusive"`
-	Next         string         `json:"next,omitempty"` // e.g. "retry in 5s", "timed out"
+	Attempt      int     `json:"attempt"`
+	Attempts     int     `json:"attempts"`
+	Require      string  `json:"require"`
+	Verdict      Verdict `json:"verdict"`
+	Passed       int     `json:"passed"`
+	Failed       int     `json:"failed"`
+	Inconclusive int     `json:"inconclusive"`
+	Next         string  `json:"next,omitempty"` // e.g. "retry in 5s", "timed out"
 }
 
 // QuestionData records that the engine is waiting for a human.
 type QuestionData struct {
-	Kind       QuestionKind   `json:"kind"`
-	Action     bool           `json:"action,omitempty"` // about the step's action, not its checks
-	Prompt     string         `json:"prompt"`
-	Verdict    checks.Outcome `json:"verdict,omitempty"`
-	Options    []Choice       `json:"options"`
-	NeedReason []Choice       `json:"need_reason,omitempty"`
+	Kind       QuestionKind `json:"kind"`
+	Action     bool         `json:"action,omitempty"` // about the step's action, not its checks
+	Prompt     string       `json:"prompt"`
+	Verdict    Verdict      `json:"verdict,omitempty"`
+	Options    []Choice     `json:"options"`
+	NeedReason []Choice     `json:"need_reason,omitempty"`
 	// OnFail and Unattended are the gate's own policy, for a decider that answers unattended.
 	OnFail     OnFail     `json:"on_fail,omitempty"`
 	Unattended Unattended `json:"unattended,omitempty"`

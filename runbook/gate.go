@@ -15,13 +15,13 @@ const DefaultCheckTimeout = 2 * time.Minute
 
 // Combine applies a gate's requirement to check verdicts: pass, fail, or inconclusive when the
 // checks that could not tell might have swung it.
-func Combine(req Require, outcomes []checks.Outcome) checks.Outcome {
+func Combine(req Require, outcomes []Verdict) Verdict {
 	var pass, fail, inc int
 	for _, o := range outcomes {
 		switch o {
-		case checks.Pass:
+		case Pass:
 			pass++
-		case checks.Fail:
+		case Fail:
 			fail++
 		default:
 			inc++
@@ -36,18 +36,18 @@ func Combine(req Require, outcomes []checks.Outcome) checks.Outcome {
 	}
 	switch {
 	case pass >= need:
-		return checks.Pass
+		return Pass
 	case pass+inc >= need:
-		return checks.Inconclusive
+		return Inconclusive
 	}
-	return checks.Fail
+	return Fail
 }
 
 // runGate runs the step's checks until the gate holds or its attempts or time run out. It returns
 // the last verdict, the last attempt's results and a summary of what did not hold.
-func (e *Engine) runGate(ctx context.Context, st *Step) (checks.Outcome, []CheckData, string) {
+func (e *Engine) runGate(ctx context.Context, st *Step) (Verdict, []CheckData, string) {
 	if len(st.Checks) == 0 {
-		return checks.Pass, nil, ""
+		return Pass, nil, ""
 	}
 	g := Gate{}
 	if st.Gate != nil {
@@ -62,14 +62,14 @@ func (e *Engine) runGate(ctx context.Context, st *Step) (checks.Outcome, []Check
 	attempts := 1 + g.Retries
 	for attempt := 1; ; attempt++ {
 		results := e.runChecks(gctx, st, attempt)
-		outcomes := make([]checks.Outcome, len(results))
+		outcomes := make([]Verdict, len(results))
 		gd := GateData{Attempt: attempt, Attempts: attempts, Require: g.Require.String()}
 		for i, r := range results {
 			outcomes[i] = r.Outcome
 			switch r.Outcome {
-			case checks.Pass:
+			case Pass:
 				gd.Passed++
-			case checks.Fail:
+			case Fail:
 				gd.Failed++
 			default:
 				gd.Inconclusive++
@@ -78,23 +78,23 @@ func (e *Engine) runGate(ctx context.Context, st *Step) (checks.Outcome, []Check
 		gd.Verdict = Combine(g.Require, outcomes)
 		what := summarize(results)
 		timedOut := ctx.Err() == nil && gctx.Err() != nil
-		if timedOut && gd.Verdict != checks.Pass {
+		if timedOut && gd.Verdict != Pass {
 			// The gate did not hold within its time: that is a failure, not a lack of evidence.
-			gd.Verdict, gd.Next = checks.Fail, fmt.Sprintf("timed out after %s", g.Timeout.Std())
+			gd.Verdict, gd.Next = Fail, fmt.Sprintf("timed out after %s", g.Timeout.Std())
 			what = "gate " + gd.Next + "; " + what
-		} else if gd.Verdict != checks.Pass && attempt < attempts && ctx.Err() == nil {
+		} else if gd.Verdict != Pass && attempt < attempts && ctx.Err() == nil {
 			gd.Next = fmt.Sprintf("retry in %s", g.Interval.Std())
 		}
 		if ctx.Err() != nil {
 			return gd.Verdict, results, what
 		}
 		e.emit(EvGate, st.Name, gd)
-		if gd.Verdict == checks.Pass || gd.Next == "" {
+		if gd.Verdict == Pass || gd.Next == "" {
 			return gd.Verdict, results, what
 		}
 		if err := e.cfg.Sleep(gctx, g.Interval.Std()); err != nil && ctx.Err() == nil {
-			e.emit(EvGate, st.Name, GateData{Attempt: attempt, Attempts: attempts, Require: gd.Require, Verdict: checks.Fail, Next: fmt.Sprintf("timed out after %s", g.Timeout.Std())})
-			return checks.Fail, results, fmt.Sprintf("gate timed out after %s; %s", g.Timeout.Std(), what)
+			e.emit(EvGate, st.Name, GateData{Attempt: attempt, Attempts: attempts, Require: gd.Require, Verdict: Fail, Next: fmt.Sprintf("timed out after %s", g.Timeout.Std())})
+			return Fail, results, fmt.Sprintf("gate timed out after %s; %s", g.Timeout.Std(), what)
 		}
 		if ctx.Err() != nil {
 			return gd.Verdict, results, what
@@ -134,11 +134,11 @@ func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckDa
 	defer cancel()
 	check, err := spec.Spec.build(spec, e.values())
 	if err != nil {
-		cd.Result = Result{Outcome: checks.Inconclusive, Summary: "cannot build check: " + err.Error()}
+		cd.Result = Result{Outcome: Inconclusive, Summary: "cannot build check: " + err.Error()}
 	} else {
-		cd.Result = resultOf(e.observe(ctx, st.Name, spec.Host, i, label, attempt, check))
+		cd.Result = e.observe(ctx, st.Name, spec.Host, i, label, attempt, check)
 	}
-	if cd.Outcome == checks.Pass && cd.Baseline != nil && spec.ID != "" {
+	if cd.Outcome == Pass && cd.Baseline != nil && spec.ID != "" {
 		e.baseMu.Lock()
 		e.baselines[spec.ID] = cd.Baseline
 		e.baseMu.Unlock()
@@ -163,9 +163,9 @@ func (e *Engine) runAction(ctx context.Context, st *Step, attempt int) CheckData
 	start := e.cfg.Clock()
 	cmd, err := a.compile(e.values(), a.Timeout)
 	if err != nil {
-		cd.Result = Result{Outcome: checks.Inconclusive, Summary: "cannot build action: " + err.Error()}
+		cd.Result = Result{Outcome: Inconclusive, Summary: "cannot build action: " + err.Error()}
 	} else {
-		cd.Result = resultOf(e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd))
+		cd.Result = e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd)
 	}
 	cd.Duration = ms(e.cfg.Clock().Sub(start))
 	e.finishCheck(&cd)
@@ -182,11 +182,11 @@ func hostName(h string) string {
 
 // observe runs one check on its host, journaling its commands and batched output (per host, for
 // checks such as endpoint that run commands from several hosts).
-func (e *Engine) observe(ctx context.Context, step, host string, index int, label string, attempt int, c checks.Check) checks.Result {
+func (e *Engine) observe(ctx context.Context, step, host string, index int, label string, attempt int, c checks.Check) Result {
 	host = hostName(host)
 	runner, err := e.cfg.Runners.Runner(host)
 	if err != nil {
-		return checks.Result{Outcome: checks.Inconclusive, Summary: err.Error()}
+		return Result{Outcome: Inconclusive, Summary: err.Error()}
 	}
 	var mu sync.Mutex
 	batchers := map[string]*batcher{}
@@ -219,7 +219,7 @@ func (e *Engine) observe(ctx context.Context, step, host string, index int, labe
 		b.close()
 	}
 	mu.Unlock()
-	return res
+	return resultOf(res)
 }
 
 // finishCheck redacts what a check result shows.

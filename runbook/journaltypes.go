@@ -10,10 +10,10 @@ import (
 
 // Result is a check's or an action's verdict as journaled.
 type Result struct {
-	Outcome  checks.Outcome `json:"outcome"`
-	Summary  string         `json:"summary"`
-	Evidence []string       `json:"evidence,omitempty"`
-	Baseline []string       `json:"baseline,omitempty"`
+	Outcome  Verdict  `json:"outcome"`
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence,omitempty"`
+	Baseline []string `json:"baseline,omitempty"`
 }
 
 // Line is one line (or piece of a long one) of a command's output.
@@ -41,7 +41,7 @@ type Move struct {
 }
 
 func resultOf(r checks.Result) Result {
-	return Result{Outcome: r.Outcome, Summary: r.Summary, Evidence: r.Evidence, Baseline: r.Baseline}
+	return Result{Outcome: verdictOf(r.Outcome), Summary: r.Summary, Evidence: r.Evidence, Baseline: r.Baseline}
 }
 
 func lineOf(l remote.Line) Line { return Line{Stream: string(l.Stream), Text: l.Text, Cut: l.Cut} }

@@ -21,24 +21,24 @@ func (e *Engine) runMigrate(ctx context.Context, st *Step, attempt int) CheckDat
 	}
 	cd := CheckData{Index: ActionIndex, Check: fmt.Sprintf("migrate %s to %s", m.VM, m.Host), Kind: "migrate", Host: "vcenter", Attempt: attempt}
 	start := e.cfg.Clock()
-	cd.Result = resultOf(e.migrate(ctx, st.Name, m))
+	cd.Result = e.migrate(ctx, st.Name, m)
 	cd.Duration = ms(e.cfg.Clock().Sub(start))
 	e.finishCheck(&cd)
 	e.emit(EvAction, st.Name, cd)
 	return cd
 }
 
-func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks.Result {
+func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result {
 	vs := e.cfg.VSphere
 	if vs == nil {
-		return checks.Result{Outcome: checks.Inconclusive, Summary: "no vCenter connection: set GOVC_URL (or run the lab)"}
+		return Result{Outcome: Inconclusive, Summary: "no vCenter connection: set GOVC_URL (or run the lab)"}
 	}
 	if m.VM == "" || m.Host == "" {
-		return checks.Result{Outcome: checks.Fail, Summary: fmt.Sprintf("migrate needs a VM and a host, got vm %q host %q (was the origin recorded?)", m.VM, m.Host)}
+		return Result{Outcome: Fail, Summary: fmt.Sprintf("migrate needs a VM and a host, got vm %q host %q (was the origin recorded?)", m.VM, m.Host)}
 	}
 	from, err := vs.Locate(ctx, m.VM)
 	if err != nil {
-		return checks.Result{Outcome: checks.Inconclusive, Summary: err.Error()}
+		return Result{Outcome: Inconclusive, Summary: err.Error()}
 	}
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: moveOf(m), From: placementOf(from)})
 	if e.setRuntime("origin_host", from.Host) {
@@ -48,22 +48,22 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks
 	}
 	if from.Host == m.Host && m.Pool == "" && m.Datastore == "" {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: placementOf(from), To: placementOf(from)})
-		return checks.Result{Outcome: checks.Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, m.Host)}
+		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, m.Host)}
 	}
 
 	warnings, errs, err := vs.Preflight(ctx, m)
 	if err != nil {
-		return checks.Result{Outcome: checks.Inconclusive, Summary: "pre-flight: " + err.Error()}
+		return Result{Outcome: Inconclusive, Summary: "pre-flight: " + err.Error()}
 	}
 	e.emit(EvMigrate, step, MigrateData{Phase: MigratePreflight, Move: moveOf(m), From: placementOf(from), Warnings: warnings, Errors: errs})
 	if len(errs) > 0 {
-		return checks.Result{Outcome: checks.Fail, Summary: "vCenter pre-flight refuses the move: " + strings.Join(errs, "; "), Evidence: errs}
+		return Result{Outcome: Fail, Summary: "vCenter pre-flight refuses the move: " + strings.Join(errs, "; "), Evidence: errs}
 	}
 	if len(warnings) > 0 {
 		a, ok := e.ask(ctx, step, QuestionData{Kind: AskWarning, Prompt: fmt.Sprintf("vCenter warns about moving %s to %s: %s. Move anyway?", m.VM, m.Host, strings.Join(warnings, "; ")),
 			Options: []Choice{Proceed, Abort}, NeedReason: []Choice{Proceed, Abort}}, nil)
 		if !ok || a.Choice != Proceed {
-			return checks.Result{Outcome: checks.Fail, Summary: "migration not started: pre-flight warnings: " + strings.Join(warnings, "; "), Evidence: warnings}
+			return Result{Outcome: Fail, Summary: "migration not started: pre-flight warnings: " + strings.Join(warnings, "; "), Evidence: warnings}
 		}
 	}
 
@@ -75,16 +75,16 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) checks
 	took := e.cfg.Clock().Sub(t0)
 	if err != nil {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: moveOf(m), From: placementOf(from), Duration: ms(took), Error: err.Error()})
-		return checks.Result{Outcome: checks.Fail, Summary: err.Error()}
+		return Result{Outcome: Fail, Summary: err.Error()}
 	}
 	to, err := vs.Locate(ctx, m.VM)
 	if err != nil {
-		return checks.Result{Outcome: checks.Inconclusive, Summary: "moved, but cannot confirm where: " + err.Error()}
+		return Result{Outcome: Inconclusive, Summary: "moved, but cannot confirm where: " + err.Error()}
 	}
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateDone, Move: moveOf(m), From: placementOf(from), To: placementOf(to), Duration: ms(took)})
 	if to.Host != m.Host {
-		return checks.Result{Outcome: checks.Fail, Summary: fmt.Sprintf("the vCenter task succeeded but %s runs on %s, not %s", m.VM, to.Host, m.Host)}
+		return Result{Outcome: Fail, Summary: fmt.Sprintf("the vCenter task succeeded but %s runs on %s, not %s", m.VM, to.Host, m.Host)}
 	}
-	return checks.Result{Outcome: checks.Pass, Summary: fmt.Sprintf("%s moved %s → %s in %s", m.VM, from.Host, to.Host, took.Round(100*time.Millisecond)),
+	return Result{Outcome: Pass, Summary: fmt.Sprintf("%s moved %s → %s in %s", m.VM, from.Host, to.Host, took.Round(100*time.Millisecond)),
 		Evidence: []string{fmt.Sprintf("from %s/%s/%s", from.Cluster, from.Host, from.Datastore), fmt.Sprintf("to %s/%s/%s", to.Cluster, to.Host, to.Datastore)}}
 }

@@ -131,7 +131,7 @@ func TestEngineMigrateWithoutVCenterIsInconclusive(t *testing.T) {
 	if out.Status != RunAborted {
 		t.Fatalf("outcome %+v", out)
 	}
-	if q := h.decider.questions[0]; q.Verdict != checks.Inconclusive || !strings.Contains(q.Prompt, "no vCenter connection") {
+	if q := h.decider.questions[0]; q.Verdict != Inconclusive || !strings.Contains(q.Prompt, "no vCenter connection") {
 		t.Errorf("question %+v", q)
 	}
 }

@@ -30,24 +30,24 @@ func (e *Engine) runStagedRestart(ctx context.Context, st *Step, attempt int) Ch
 		restart := checks.Command{Cmd: remote.Command{Argv: []string{"systemctl", "restart", "--", unit}, Env: []string{"LC_ALL=C"}, Timeout: timeout}}
 		one := CheckData{Index: ActionIndex, Check: fmt.Sprintf("restart %s on %s", unit, h), Kind: "restart", Host: h, Attempt: attempt}
 		hs := e.cfg.Clock()
-		one.Result = resultOf(e.observe(ctx, st.Name, h, ActionIndex, one.Check, attempt, restart))
+		one.Result = e.observe(ctx, st.Name, h, ActionIndex, one.Check, attempt, restart)
 		one.Duration = ms(e.cfg.Clock().Sub(hs))
 		e.finishCheck(&one)
 		e.emit(EvAction, st.Name, one)
-		if one.Outcome != checks.Pass {
+		if one.Outcome != Pass {
 			cd.Result = Result{Outcome: one.Outcome, Summary: fmt.Sprintf("restart on %s: %s; %d of %d hosts restarted", h, one.Summary, i, len(r.Hosts))}
 			break
 		}
 		sub := &Step{Name: st.Name, Checks: onHost(r.Checks, h), Gate: r.Gate}
 		verdict, _, what := e.runGate(ctx, sub)
-		if verdict != checks.Pass {
+		if verdict != Pass {
 			cd.Result = Result{Outcome: verdict, Summary: fmt.Sprintf("%s did not pass its gate after the restart: %s; stopped after %d of %d hosts", h, what, i+1, len(r.Hosts))}
 			break
 		}
 		evidence = append(evidence, fmt.Sprintf("%s restarted and passed its gate", h))
 	}
-	if cd.Outcome == 0 {
-		cd.Result = Result{Outcome: checks.Pass, Summary: fmt.Sprintf("%s restarted on %d hosts, each passed its gate", unit, len(r.Hosts))}
+	if cd.Outcome == "" {
+		cd.Result = Result{Outcome: Pass, Summary: fmt.Sprintf("%s restarted on %d hosts, each passed its gate", unit, len(r.Hosts))}
 	}
 	cd.Evidence = append(evidence, cd.Evidence...)
 	cd.Duration = ms(e.cfg.Clock().Sub(start))

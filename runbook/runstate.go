@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // RunState is a run as its journal tells it, built by Apply from events alone. It is the one fold
@@ -77,7 +75,7 @@ type CheckState struct {
 	Kind     string
 	Running  bool
 	Result   Result
-	Attempts []checks.Outcome
+	Attempts []Verdict
 }
 
 // MigrationState is one vMotion, from pre-flight to its end.
@@ -227,10 +225,10 @@ func (s *RunState) Apply(ev Event) {
 			cv := st.check(d.Index)
 			cv.Check, cv.Host, cv.Kind, cv.Result, cv.Running = d.Check, d.Host, d.Kind, d.Result, false
 			cv.Attempts = append(cv.Attempts, d.Outcome)
-			if ev.Type == EvAction && d.Kind != "restart" && d.Outcome == checks.Pass {
+			if ev.Type == EvAction && d.Kind != "restart" && d.Outcome == Pass {
 				st.ActionDone = true
 			}
-			if ev.Type == EvCheck && d.ID != "" && d.Outcome == checks.Pass && d.Baseline != nil {
+			if ev.Type == EvCheck && d.ID != "" && d.Outcome == Pass && d.Baseline != nil {
 				s.Baselines[d.ID] = d.Baseline
 			}
 		}

@@ -3,8 +3,6 @@ package runbook
 import (
 	"fmt"
 	"strings"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // What a run's states mean, said once for every reader.
@@ -15,7 +13,7 @@ func (s *RunState) Problems() []*ProblemState {
 	var out []*ProblemState
 	for _, st := range s.Steps {
 		for _, c := range append([]*CheckState{st.ActionCheck}, st.Checks...) {
-			if c == nil || len(c.Attempts) == 0 || c.Result.Outcome == checks.Pass {
+			if c == nil || len(c.Attempts) == 0 || c.Result.Outcome == Pass {
 				continue
 			}
 			out = append(out, &ProblemState{Step: st.Name, CheckState: c})

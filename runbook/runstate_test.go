@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // events numbers a scripted run's events.
@@ -24,8 +22,8 @@ func TestRunStateCountsAttemptsNotRepeats(t *testing.T) {
 	var evs []Event
 	evs = append(evs, ev(EvRunStart, "", RunStartData{Runbook: "rb", Steps: []string{"pre"}}), ev(EvStepStart, "pre", StepStartData{Phase: PhaseRun}))
 	for a := 1; a <= 3; a++ {
-		evs = append(evs, ev(EvCheck, "pre", CheckData{Index: 0, Check: "slow", Attempt: a, Result: Result{Outcome: checks.Inconclusive, Summary: "timed out"}}),
-			ev(EvGate, "pre", GateData{Attempt: a, Attempts: 3, Verdict: checks.Inconclusive, Inconclusive: 1}))
+		evs = append(evs, ev(EvCheck, "pre", CheckData{Index: 0, Check: "slow", Attempt: a, Result: Result{Outcome: Inconclusive, Summary: "timed out"}}),
+			ev(EvGate, "pre", GateData{Attempt: a, Attempts: 3, Verdict: Inconclusive, Inconclusive: 1}))
 	}
 	s := FoldEvents(events(evs...))
 	p := s.Problems()

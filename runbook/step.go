@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/cutover/cutover/checks"
 )
 
 // stepResult is how runStep ended and, when it did not pass, what the run does next.
@@ -62,7 +60,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 	actionDone := !st.hasAction() || e.takeSkipAction(st.Name)
 	for attempt := 1; ; attempt++ {
 		var (
-			verdict checks.Outcome
+			verdict Verdict
 			evid    []CheckData
 			what    string
 			action  bool
@@ -71,7 +69,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			action = true
 			res := e.runWatchedAction(ctx, st, attempt)
 			verdict, evid, what = res.Outcome, []CheckData{res}, "action "+res.Summary
-			actionDone = verdict == checks.Pass
+			actionDone = verdict == Pass
 		}
 		if actionDone {
 			verdict, evid, what = e.runGate(ctx, st)
@@ -79,7 +77,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 		if ctx.Err() != nil {
 			return stepResult{}
 		}
-		if verdict == checks.Pass {
+		if verdict == Pass {
 			return stepResult{status: StepPassed}
 		}
 
@@ -91,7 +89,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			policy = st.Gate.OnFail
 		}
 		written := policy
-		if verdict == checks.Inconclusive {
+		if verdict == Inconclusive {
 			policy = OnFailAsk // nobody but a human may decide on what could not be observed
 		}
 		reason := fmt.Sprintf("step %s: %s", st.Name, what)
@@ -109,7 +107,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 		if phase == PhaseRollback {
 			q.Kind, q.Options = AskRollback, []Choice{Retry, Proceed, Abort}
 		}
-		if verdict == checks.Fail || phase == PhaseRollback || q.Action {
+		if verdict == Fail || phase == PhaseRollback || q.Action {
 			q.NeedReason = append(q.NeedReason, Proceed) // proceeding past an action skips the change
 		}
 		a, ok := e.ask(ctx, st.Name, q, evid)
@@ -156,7 +154,7 @@ func (e *Engine) ask(ctx context.Context, step string, q QuestionData, evidence 
 func summarize(results []CheckData) string {
 	var bad []string
 	for _, r := range results {
-		if r.Outcome != checks.Pass {
+		if r.Outcome != Pass {
 			bad = append(bad, fmt.Sprintf("%s: %s", r.Check, r.Summary))
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/checks/remote"
 )
@@ -43,7 +42,7 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 	w, err := e.startWatch(ctx, st)
 	if err != nil {
 		return CheckData{Index: ActionIndex, Check: "gateway watch", Kind: "watch", Attempt: attempt,
-			Result: Result{Outcome: checks.Inconclusive, Summary: "the gateway watch could not start, so the move cannot be proven safe: " + e.redact(err.Error())}}
+			Result: Result{Outcome: Inconclusive, Summary: "the gateway watch could not start, so the move cannot be proven safe: " + e.redact(err.Error())}}
 	}
 	w.mon.StartSpan(e.cfg.Clock())
 	cd := e.runAction(ctx, st, attempt)
@@ -52,7 +51,7 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 		settle = defaultSettle
 	}
 	w.mon.EndSpan(e.cfg.Clock().Add(settle))
-	if cd.Outcome == checks.Pass {
+	if cd.Outcome == Pass {
 		t := time.NewTimer(settle)
 		select { // watch the settle time out, unless a limit broke already
 		case <-t.C:
@@ -65,8 +64,8 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 	if ctx.Err() != nil {
 		return cd
 	}
-	if !ok && cd.Outcome == checks.Pass {
-		cd.Outcome = checks.Fail
+	if !ok && cd.Outcome == Pass {
+		cd.Outcome = Fail
 		cd.Summary = fmt.Sprintf("gateway watch: %s (%s)", reason, stats)
 		cd.Evidence = append([]string{fmt.Sprintf("%s → %s: %s", w.data.From, w.data.Target, stats)}, cd.Evidence...)
 	}

@@ -12,7 +12,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -40,9 +39,9 @@ func script() []runbook.Event {
 		ev(2, runbook.EvStepStart, "pre-checks", runbook.StepStartData{Index: 1, Of: 3, Phase: runbook.PhaseRun, Checks: 2}),
 		ev(3, runbook.EvCmd, "pre-checks", runbook.CmdData{Index: 0, Check: "unit_active nginx", Host: "app", Command: "LC_ALL=C systemctl is-active -- nginx"}),
 		ev(4, runbook.EvOutput, "pre-checks", runbook.OutputData{Index: 0, Host: "app", Lines: []runbook.Line{{Stream: "stdout", Text: "active"}}}),
-		ev(5, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 0, Check: "unit_active nginx", Kind: "unit_active", Host: "app", Result: runbook.Result{Outcome: checks.Pass, Summary: "nginx active (running) since Sat 2026-11-28 21:41:07 UTC"}}),
-		ev(6, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 1, Check: "clock", Kind: "clock", Host: "app", Result: runbook.Result{Outcome: checks.Inconclusive, Summary: "chronyd is not running: 506 Cannot talk to daemon"}}),
-		ev(7, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Require: "1", Verdict: checks.Pass, Passed: 1, Inconclusive: 1}),
+		ev(5, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 0, Check: "unit_active nginx", Kind: "unit_active", Host: "app", Result: runbook.Result{Outcome: runbook.Pass, Summary: "nginx active (running) since Sat 2026-11-28 21:41:07 UTC"}}),
+		ev(6, runbook.EvCheck, "pre-checks", runbook.CheckData{Index: 1, Check: "clock", Kind: "clock", Host: "app", Result: runbook.Result{Outcome: runbook.Inconclusive, Summary: "chronyd is not running: 506 Cannot talk to daemon"}}),
+		ev(7, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Require: "1", Verdict: runbook.Pass, Passed: 1, Inconclusive: 1}),
 		ev(8, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepPassed, Duration: 812}),
 		ev(9, runbook.EvCheckpoint, "pre-checks", runbook.CheckpointData{Head: "ab", Sig: "sig"}),
 		ev(10, runbook.EvStepStart, "migrate", runbook.StepStartData{Index: 2, Of: 3, Phase: runbook.PhaseRun, Action: "migrate", Description: "vMotion to SITE-B"}),
@@ -140,9 +139,9 @@ func runCmd(c tea.Cmd) tea.Msg {
 
 func TestGatePromptNeedsAReasonToProceedOverAFailure(t *testing.T) {
 	m := feed(t, sized(120, 40), script())
-	a := &ask{q: runbook.Question{Step: "post-checks", QuestionData: runbook.QuestionData{Kind: runbook.AskGate, Verdict: checks.Fail, Prompt: "step post-checks: listeners changed",
+	a := &ask{q: runbook.Question{Step: "post-checks", QuestionData: runbook.QuestionData{Kind: runbook.AskGate, Verdict: runbook.Fail, Prompt: "step post-checks: listeners changed",
 		Options: []runbook.Choice{runbook.Proceed, runbook.Retry, runbook.Rollback, runbook.Abort}, NeedReason: []runbook.Choice{runbook.Abort, runbook.Proceed}},
-		Checks: []runbook.CheckData{{Check: "listeners_unchanged", Host: "app", Result: runbook.Result{Outcome: checks.Fail, Summary: "listeners changed: 1 removed", Evidence: []string{"- tcp 0.0.0.0:443 nginx"}}}}},
+		Checks: []runbook.CheckData{{Check: "listeners_unchanged", Host: "app", Result: runbook.Result{Outcome: runbook.Fail, Summary: "listeners changed: 1 removed", Evidence: []string{"- tcp 0.0.0.0:443 nginx"}}}}},
 		reply: make(chan runbook.Answer, 1)}
 	m.opts.Decider = NewDecider()
 	next, _ := m.Update(askMsg{a})
@@ -176,7 +175,7 @@ func TestGatePromptNeedsAReasonToProceedOverAFailure(t *testing.T) {
 
 func TestRollbackNeedsNoReason(t *testing.T) {
 	m := sized(120, 40)
-	a := &ask{q: runbook.Question{QuestionData: runbook.QuestionData{Kind: runbook.AskGate, Verdict: checks.Fail, Options: []runbook.Choice{runbook.Proceed, runbook.Rollback}, NeedReason: []runbook.Choice{runbook.Proceed}}}, reply: make(chan runbook.Answer, 1)}
+	a := &ask{q: runbook.Question{QuestionData: runbook.QuestionData{Kind: runbook.AskGate, Verdict: runbook.Fail, Options: []runbook.Choice{runbook.Proceed, runbook.Rollback}, NeedReason: []runbook.Choice{runbook.Proceed}}}, reply: make(chan runbook.Answer, 1)}
 	m.opts.Decider = NewDecider()
 	next, _ := m.Update(askMsg{a})
 	next, cmd := next.(App).Update(press("b"))
@@ -329,7 +328,7 @@ func TestConsoleNeutralisesHostEscapes(t *testing.T) {
 	m := feed(t, sized(160, 40), append(script()[:2], []runbook.Event{
 		{Seq: 3, Run: "r1", Type: runbook.EvCmd, Step: "pre-checks", Data: runbook.CmdData{Index: 0, Check: "leak", Host: "app", Command: "cat evil"}},
 		{Seq: 4, Run: "r1", Type: runbook.EvOutput, Step: "pre-checks", Data: runbook.OutputData{Index: 0, Host: "app", Lines: []runbook.Line{{Stream: "stdout", Text: evil}}}},
-		{Seq: 5, Run: "r1", Type: runbook.EvCheck, Step: "pre-checks", Data: runbook.CheckData{Index: 0, Check: "leak", Host: "app", Result: runbook.Result{Outcome: checks.Fail, Summary: evil, Evidence: []string{evil}}}},
+		{Seq: 5, Run: "r1", Type: runbook.EvCheck, Step: "pre-checks", Data: runbook.CheckData{Index: 0, Check: "leak", Host: "app", Result: runbook.Result{Outcome: runbook.Fail, Summary: evil, Evidence: []string{evil}}}},
 	}...))
 	view := m.View()
 	for _, bad := range []string{"\x1b]52", "\x1b[1A", "\x1b[2K", "\x07", "\r", "\u009b", "\u202e"} {

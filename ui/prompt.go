@@ -9,7 +9,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -81,7 +80,7 @@ func (p *prompt) title() string {
 	case runbook.AskWarning:
 		return "vCENTER WARNS · " + q.Step
 	}
-	if q.Verdict == checks.Inconclusive {
+	if q.Verdict == runbook.Inconclusive {
 		return "GATE INCONCLUSIVE · " + q.Step
 	}
 	return "GATE FAILED · " + q.Step
@@ -94,7 +93,7 @@ func (p *prompt) view(width int, s styles) string {
 	b.WriteString(s.bad.Render(p.title()) + "\n\n")
 	b.WriteString(wrap(q.Prompt, w-4) + "\n")
 	for _, c := range q.Checks {
-		if c.Outcome == checks.Pass {
+		if c.Outcome == runbook.Pass {
 			continue
 		}
 		b.WriteString("\n" + glyph(c.Outcome, s) + " " + truncate(fmt.Sprintf("%s [%s]: %s", c.Check, c.Host, c.Summary), w-6))

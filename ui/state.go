@@ -34,7 +34,7 @@ func gateText(st *runbook.StepState) string {
 	if g == nil {
 		return ""
 	}
-	s := g.Verdict.String()
+	s := string(g.Verdict)
 	if g.Next != "" {
 		s += " (" + g.Next + ")"
 	}

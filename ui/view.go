@@ -8,7 +8,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -65,7 +64,7 @@ func (m *App) refreshDetail() {
 		b.WriteString("\nchecks" + m.s.dim.Render("  gate: "+orDash(gateText(st))) + "\n")
 		for _, c := range st.Checks {
 			b.WriteString("  " + m.checkLine(c) + "\n")
-			if ev := c.Result.Evidence; c.Result.Outcome != checks.Pass && !c.Running {
+			if ev := c.Result.Evidence; c.Result.Outcome != runbook.Pass && !c.Running {
 				for _, e := range ev[:min(len(ev), 6)] {
 					b.WriteString("      " + m.s.dim.Render(e) + "\n")
 				}
@@ -116,13 +115,13 @@ func (m *App) checkLine(c *runbook.CheckState) string {
 	return line
 }
 
-func glyph(o checks.Outcome, s styles) string {
+func glyph(o runbook.Verdict, s styles) string {
 	switch o {
-	case checks.Pass:
+	case runbook.Pass:
 		return s.ok.Render("✓")
-	case checks.Fail:
+	case runbook.Fail:
 		return s.bad.Render("✗")
-	case checks.Inconclusive:
+	case runbook.Inconclusive:
 		return s.warn.Render("?")
 	}
 	return s.dim.Render("·")

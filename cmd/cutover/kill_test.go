@@ -183,6 +183,7 @@ func killAndResume(t *testing.T, bin, book string, p killPoint) string {
 	if !bytes.HasPrefix(after, before[:bytes.LastIndexByte(before, '\n')+1]) {
 		t.Error("resume rewrote what the first run had journaled")
 	}
+	assertOneStory(t, journal) // a killed and resumed run reads the same in the console and the report
 	t.Logf("killed (%s) at %d lines, resumed to %d", how, whole, bytes.Count(after, []byte("\n")))
 	return how
 }

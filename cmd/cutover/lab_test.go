@@ -69,6 +69,7 @@ func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
+	assertOneStory(t, journal)
 	if h := finalHost(lines); h != "esx-b-01" {
 		t.Errorf("VM ends on %s", h)
 	}
@@ -423,4 +424,5 @@ func assertOneStory(t *testing.T, journal string) {
 	if fold.Status != rep.Status && rep.Status != "" {
 		t.Errorf("run status: console %s, report %s", fold.Status, rep.Status)
 	}
+	assertConsoleFrameSaysWhatTheReportSays(t, journal, events, rep)
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
@@ -34,7 +33,7 @@ func newPrinter(w io.Writer, journal string, signer *transcript.Signer, allowed 
 	return &printer{w: w, journal: journal, signer: signer, allowed: allowed, state: runbook.NewRunState()}
 }
 
-var glyphs = map[checks.Outcome]string{checks.Pass: "✓", checks.Fail: "✗", checks.Inconclusive: "?"}
+var glyphs = map[runbook.Verdict]string{runbook.Pass: "✓", runbook.Fail: "✗", runbook.Inconclusive: "?"}
 
 func (p *printer) line(ev runbook.Event, tag, format string, args ...any) {
 	fmt.Fprintf(p.w, "%s %-8s %s\n", ev.Time.Local().Format("15:04:05.000"), tag, fmt.Sprintf(format, args...))
@@ -85,7 +84,7 @@ func (p *printer) print(ev runbook.Event) {
 			tag = "action"
 		}
 		p.line(ev, tag, "%s %s: %s (%.0fms)", glyphs[d.Outcome], d.Check, d.Summary, float64(d.Duration))
-		if d.Outcome != checks.Pass {
+		if d.Outcome != runbook.Pass {
 			for _, e := range d.Evidence {
 				p.line(ev, "", "  %s", e)
 			}
@@ -295,7 +294,7 @@ func (d *stdinDecider) Decide(ctx context.Context, q runbook.Question) (runbook.
 	fmt.Fprintf(d.out, "\n?? %s: %s\n", q.Step, q.Prompt)
 	for _, c := range q.Checks {
 		fmt.Fprintf(d.out, "   %s %s [%s]: %s\n", glyphs[c.Outcome], c.Check, c.Host, c.Summary)
-		if c.Outcome != checks.Pass {
+		if c.Outcome != runbook.Pass {
 			for _, e := range c.Evidence {
 				fmt.Fprintf(d.out, "       %s\n", e)
 			}

@@ -240,5 +240,6 @@ func TestKeptJournalsStillVerifyAndRender(t *testing.T) {
 		if code, out, _ := cli(t, "", "replay", j, "--plain"); code != 0 || !strings.Contains(out, "ROLLBACK") {
 			t.Errorf("%s: replay exit %d\n%s", j, code, out)
 		}
+		assertOneStory(t, j)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
@@ -63,7 +62,7 @@ type Step struct {
 // Problem is a check or action that did not pass.
 type Problem struct {
 	Step, Check, Host string
-	Outcome           checks.Outcome
+	Outcome           runbook.Verdict
 	Summary           string
 	Evidence          []string
 	Attempts          int // how many times the gate ran it; the result is the last one's
@@ -208,7 +207,7 @@ func (r *Report) openItems(v *transcript.Report, s *runbook.RunState) {
 		}
 	}
 	for _, p := range r.Problems {
-		if p.Outcome == checks.Inconclusive {
+		if p.Outcome == runbook.Inconclusive {
 			r.OpenItems = append(r.OpenItems, fmt.Sprintf("%s / %s could not be checked: %s", p.Step, p.Check, p.Summary))
 		}
 	}

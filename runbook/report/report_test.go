@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 )
@@ -37,8 +36,8 @@ func run() []runbook.Event {
 		ev(1, runbook.EvRunStart, "", runbook.RunStartData{Runbook: "stretched-vlan-vmotion", File: "runbooks.yaml", Operator: "alice@noc", Steps: []string{"pre-checks", "migrate", "post-checks"},
 			Window: &runbook.WindowData{Start: t0, End: t0.Add(4 * time.Hour)}}),
 		ev(2, runbook.EvStepStart, "pre-checks", runbook.StepStartData{Index: 1, Of: 3, Phase: runbook.PhaseRun}),
-		ev(3, runbook.EvCheck, "pre-checks", runbook.CheckData{Check: "clock", Host: "app", Result: runbook.Result{Outcome: checks.Inconclusive, Summary: "chronyd is not running", Evidence: []string{"506 Cannot talk to daemon"}}}),
-		ev(4, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Verdict: checks.Inconclusive, Passed: 12, Inconclusive: 1}),
+		ev(3, runbook.EvCheck, "pre-checks", runbook.CheckData{Check: "clock", Host: "app", Result: runbook.Result{Outcome: runbook.Inconclusive, Summary: "chronyd is not running", Evidence: []string{"506 Cannot talk to daemon"}}}),
+		ev(4, runbook.EvGate, "pre-checks", runbook.GateData{Attempt: 1, Attempts: 1, Verdict: runbook.Inconclusive, Passed: 12, Inconclusive: 1}),
 		ev(5, runbook.EvQuestion, "pre-checks", runbook.QuestionData{Kind: runbook.AskGate, Prompt: "step pre-checks: clock: chronyd is not running"}),
 		ev(6, runbook.EvDecision, "pre-checks", runbook.DecisionData{Choice: runbook.Proceed, Reason: "NTP checked on the console | ok", By: "bob@noc"}),
 		ev(7, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepOverridden, Reason: "clock inconclusive; operator proceeded", Duration: 6000}),

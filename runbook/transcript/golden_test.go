@@ -14,7 +14,6 @@ import (
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/runbook"
 )
 
@@ -36,9 +35,9 @@ func everyEvent() []runbook.Event {
 		{Type: runbook.EvStepStart, Step: "pre", Data: runbook.StepStartData{Index: 1, Of: 2, Phase: runbook.PhaseRun, Checks: 1, Description: "checks"}},
 		{Type: runbook.EvCmd, Step: "pre", Data: runbook.CmdData{Index: 0, Check: "unit", Host: "app", Command: "systemctl is-active nginx", Attempt: 1}},
 		{Type: runbook.EvOutput, Step: "pre", Data: runbook.OutputData{Index: 0, Check: "unit", Host: "app", Lines: []runbook.Line{{Stream: "stdout", Text: "active"}, {Stream: "stderr", Text: "warn", Cut: true}}, Dropped: 2, DroppedBytes: 10}},
-		{Type: runbook.EvCheck, Step: "pre", Data: runbook.CheckData{Index: 0, Check: "unit", Kind: "unit_active", Host: "app", Attempt: 1, ID: "u", Duration: 12, Result: runbook.Result{Outcome: checks.Inconclusive, Summary: "timed out", Evidence: []string{"e"}, Baseline: []string{"b"}}}},
-		{Type: runbook.EvGate, Step: "pre", Data: runbook.GateData{Attempt: 1, Attempts: 1, Require: "all", Verdict: checks.Inconclusive, Inconclusive: 1}},
-		{Type: runbook.EvQuestion, Step: "pre", Data: runbook.QuestionData{Kind: runbook.AskGate, Prompt: "step pre: unit timed out", Verdict: checks.Inconclusive, Options: []runbook.Choice{runbook.Proceed, runbook.Abort}, NeedReason: []runbook.Choice{runbook.Abort}, OnFail: runbook.OnFailAsk, Unattended: "proceed"}},
+		{Type: runbook.EvCheck, Step: "pre", Data: runbook.CheckData{Index: 0, Check: "unit", Kind: "unit_active", Host: "app", Attempt: 1, ID: "u", Duration: 12, Result: runbook.Result{Outcome: runbook.Inconclusive, Summary: "timed out", Evidence: []string{"e"}, Baseline: []string{"b"}}}},
+		{Type: runbook.EvGate, Step: "pre", Data: runbook.GateData{Attempt: 1, Attempts: 1, Require: "all", Verdict: runbook.Inconclusive, Inconclusive: 1}},
+		{Type: runbook.EvQuestion, Step: "pre", Data: runbook.QuestionData{Kind: runbook.AskGate, Prompt: "step pre: unit timed out", Verdict: runbook.Inconclusive, Options: []runbook.Choice{runbook.Proceed, runbook.Abort}, NeedReason: []runbook.Choice{runbook.Abort}, OnFail: runbook.OnFailAsk, Unattended: "proceed"}},
 		{Type: runbook.EvDecision, Step: "pre", Data: runbook.DecisionData{Choice: runbook.Proceed, Reason: "--yes: the gate says unattended: proceed", By: "--yes"}},
 		{Type: runbook.EvStepEnd, Step: "pre", Data: runbook.StepEndData{Status: runbook.StepOverridden, Reason: "proceeded", Duration: 1200}},
 		{Type: runbook.EvCheckpoint, Step: "pre"},
@@ -56,7 +55,7 @@ func everyEvent() []runbook.Event {
 		{Type: runbook.EvNote, Step: "migrate", Data: runbook.NoteData{Source: "vcenter", Text: "logged in again"}},
 		{Type: runbook.EvMigrate, Step: "migrate", Data: runbook.MigrateData{Phase: "done", Move: move, From: from, To: to, Duration: 3100}},
 		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "end", Target: "10.20.0.1", From: "app", Stats: &stats, Verdict: "fail", Reason: "2 packets lost, limit 1"}},
-		{Type: runbook.EvAction, Step: "migrate", Data: runbook.CheckData{Index: runbook.ActionIndex, Check: "migrate app-01", Kind: "migrate", Attempt: 1, Result: runbook.Result{Outcome: checks.Fail, Summary: "gateway watch failed"}}},
+		{Type: runbook.EvAction, Step: "migrate", Data: runbook.CheckData{Index: runbook.ActionIndex, Check: "migrate app-01", Kind: "migrate", Attempt: 1, Result: runbook.Result{Outcome: runbook.Fail, Summary: "gateway watch failed"}}},
 		{Type: runbook.EvStepEnd, Step: "migrate", Data: runbook.StepEndData{Status: runbook.StepFailed, Reason: "watch", Duration: 4000}},
 		{Type: runbook.EvCheckpoint, Step: "migrate"},
 		{Type: runbook.EvRollback, Data: runbook.RollbackData{Trigger: "migrate", Reason: "watch", Steps: []string{"migrate-back"}}},

@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/internal/sshtest"
 	"github.com/cutover/cutover/internal/testenv"
 	"github.com/cutover/cutover/runbook"
@@ -58,7 +57,7 @@ func writeJournal(t testing.TB, dir string, signer *Signer) string {
 		{runbook.EvStepStart, "pre", runbook.StepStartData{Index: 1, Of: 1, Phase: runbook.PhaseRun, Checks: 1}},
 		{runbook.EvCmd, "pre", runbook.CmdData{Check: "token", Host: "local", Command: "curl -H " + secret, Attempt: 1}},
 		{runbook.EvOutput, "pre", runbook.OutputData{Check: "token", Lines: []runbook.Line{{Stream: "stdout", Text: "echo " + secret}}}},
-		{runbook.EvCheck, "pre", runbook.CheckData{Check: "token", Kind: "command", Host: "local", Attempt: 1, Result: runbook.Result{Outcome: checks.Pass, Summary: "exit 0"}}},
+		{runbook.EvCheck, "pre", runbook.CheckData{Check: "token", Kind: "command", Host: "local", Attempt: 1, Result: runbook.Result{Outcome: runbook.Pass, Summary: "exit 0"}}},
 		{runbook.EvStepEnd, "pre", runbook.StepEndData{Status: runbook.StepPassed}},
 		{runbook.EvCheckpoint, "pre", nil},
 		{runbook.EvRunEnd, "", runbook.RunEndData{Status: runbook.RunDone}},

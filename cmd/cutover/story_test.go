@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/report"
+	"github.com/cutover/cutover/ui"
+)
+
+// assertConsoleFrameSaysWhatTheReportSays replays the journal in the console to its last event and
+// compares what the rendered frame shows with what the rendered Markdown report says: the run's
+// outcome and reason, and every step's state, row by row. Both are read as a person reads them, from
+// their text, so a rule that lives in one renderer and not the other shows up here.
+func assertConsoleFrameSaysWhatTheReportSays(t *testing.T, journal string, events []runbook.Event, rep *report.Report) {
+	t.Helper()
+	var md strings.Builder
+	if err := rep.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	outcome, reason, steps := readReport(t, md.String())
+
+	var m tea.Model = ui.New(ui.Options{Replay: &ui.Replay{Events: events, Speed: 1}})
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 220, Height: 24 + len(steps)})
+	for range events { // "]" jumps to the next step; past the last one it goes to the run's end
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("]")})
+	}
+	frame := ansi.Strip(m.View())
+	lines := strings.Split(frame, "\n")
+	if !strings.Contains(lines[0], fmt.Sprintf("event %d/%d", len(events), len(events))) {
+		t.Fatalf("the replay did not reach the end:\n%s", frame)
+	}
+	head := strings.Fields(strings.Trim(lines[0], "│ "))
+	if got := head[len(head)-1]; got != outcome {
+		t.Errorf("%s: console says %s, report says %s\n%s", journal, got, outcome, frame)
+	}
+	if reason != "" {
+		shown := strings.TrimSpace(strings.SplitN(lines[1], "  ", 2)[1])
+		if !strings.HasPrefix(reason, strings.TrimSuffix(shown, "…")) {
+			t.Errorf("%s: console's reason %q, report's %q", journal, shown, reason)
+		}
+	}
+
+	// The steps pane: one row per step, a glyph then the name (↶ for a rollback step).
+	row := regexp.MustCompile(`^│(\S) (↶ )?(\S+)`)
+	var console []string
+	for _, l := range lines[2:] {
+		if m := row.FindStringSubmatch(l); m != nil {
+			console = append(console, m[3]+" "+m[1])
+		}
+	}
+	var want []string
+	for _, s := range steps {
+		want = append(want, s.name+" "+glyphOf(s.status))
+	}
+	if strings.Join(console, ", ") != strings.Join(want, ", ") {
+		t.Errorf("%s: the console's steps pane and the report's timeline disagree:\nconsole %v\nreport  %v\n%s", journal, console, want, frame)
+	}
+}
+
+type reportStep struct{ name, status string }
+
+// readReport reads the outcome, its reason and the timeline's rows from a Markdown report.
+func readReport(t *testing.T, md string) (outcome, reason string, steps []reportStep) {
+	t.Helper()
+	unescape := strings.NewReplacer(`\\`, `\`, `\_`, `_`, `\*`, `*`, `\[`, `[`, `\]`, `]`, `\|`, `|`, `\<`, `<`, `\>`, `>`, `\#`, `#`, `\!`, `!`, `\~`, `~`, `\&`, `&`, "\\`", "`")
+	o := regexp.MustCompile(`(?m)^\| outcome \| \*\*(\S+)\*\* ?(.*) \|$`).FindStringSubmatch(md)
+	if o == nil {
+		t.Fatalf("no outcome in the report:\n%s", md)
+	}
+	outcome, reason = o[1], unescape.Replace(o[2])
+	_, timeline, ok := strings.Cut(md, "## Timeline\n")
+	if !ok {
+		t.Fatalf("no timeline in the report:\n%s", md)
+	}
+	for _, l := range strings.Split(timeline, "\n")[3:] {
+		if !strings.HasPrefix(l, "| ") {
+			break
+		}
+		cells := strings.Split(l, " | ")
+		name, _, _ := strings.Cut(unescape.Replace(strings.TrimPrefix(cells[0], "| ")), " (undoes ")
+		steps = append(steps, reportStep{name, cells[2]})
+	}
+	return outcome, reason, steps
+}
+
+// glyphOf is what an operator is told each state looks like in the steps pane (README's legend).
+func glyphOf(status string) string {
+	switch status {
+	case "passed":
+		return "✓"
+	case "rolled back":
+		return "↩"
+	case "skipped":
+		return "–"
+	case "running":
+		return "▶"
+	case "failed", "aborted", "interrupted":
+		return "✗"
+	case "overridden":
+		return "!"
+	}
+	return "·"
+}
