@@ -1,0 +1,476 @@
+// Package realhost boots a real systemd host on this machine for tests: Debian's own systemd as
+// PID 1 of fresh PID, mount, UTS, IPC and cgroup namespaces, on an overlay of / whose writes land in
+// a tmpfs, with journald, dbus, logind and OpenSSH's sshd on 127.0.0.1:PORT. What host checks are
+// judged against is then systemd, journald and sshd themselves, not a model of them.
+//
+// The network namespace is this machine's (loopback only): nothing in the host may change links,
+// routes or firewall rules, and CAP_NET_ADMIN, CAP_SYS_TIME, CAP_SYS_MODULE and CAP_SYS_BOOT are
+// dropped from its bounding set so nothing there can. Its mounts live only in its mount namespace;
+// Stop powers it off, kills what is left in its cgroup and removes its state.
+package realhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	_ "embed"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cutover/cutover/internal/testenv"
+)
+
+//go:embed boot.sh
+var bootScript []byte
+
+// Systemd is the init the host boots (Debian's systemd package).
+const Systemd = "/lib/systemd/systemd"
+
+// Host is one booted systemd host.
+type Host struct {
+	Name       string // its hostname
+	Port       int    // sshd on 127.0.0.1:Port
+	Key        string // private key file (ed25519, no passphrase) that logs in as every user
+	KnownHosts string // known_hosts file naming [127.0.0.1]:Port with the host's key
+	HostKey    ssh.PublicKey
+
+	dir    string
+	cgroup string
+	pid1   int
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// units masked in the overlay: heavy here, or reaching outside the namespaces.
+var masked = []string{
+	"postgresql.service", "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "man-db.timer",
+	"e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer", "systemd-pstore.service", "ssh.socket",
+	"systemd-networkd.service", "systemd-resolved.service", "networking.service", "getty@tty1.service",
+	"systemd-journald-audit.socket", "remote-fs.target", "nftables.service",
+}
+
+// Start boots a host and stops it when the test ends. Where this machine cannot boot one (not
+// root, no systemd, no cgroup2, no overlayfs) the test skips saying why, and fails under CI.
+func Start(t testing.TB) *Host {
+	t.Helper()
+	testenv.Root(t, "a systemd host of our own (namespaces, mounts, a cgroup)")
+	if _, err := os.Stat(Systemd); err != nil {
+		testenv.Unavailable(t, "%s missing (apt-get install systemd dbus)", Systemd)
+	}
+	for _, tool := range []struct{ name, pkg string }{{"unshare", "util-linux"}, {"setpriv", "util-linux"}, {"pivot_root", "util-linux"}, {"nsenter", "util-linux"}, {"/usr/sbin/sshd", "openssh-server"}, {"dbus-daemon", "dbus"}} {
+		testenv.Tool(t, tool.name, tool.pkg)
+	}
+	if fs, _ := os.ReadFile("/proc/filesystems"); !bytes.Contains(fs, []byte("\toverlay\n")) {
+		testenv.Unavailable(t, "the kernel offers no overlayfs")
+	}
+	base, err := cgroup2()
+	if err != nil {
+		testenv.Unavailable(t, "%v", err)
+	}
+	h, err := start(t, base)
+	if err != nil {
+		t.Fatalf("realhost: %v", err)
+	}
+	return h
+}
+
+func start(t testing.TB, base string) (*Host, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "cutover-realhost-")
+	if err != nil {
+		return nil, err
+	}
+	h := &Host{Name: "realhost", Port: port, dir: dir, exited: make(chan struct{})}
+	t.Cleanup(func() {
+		if err := h.stop(); err != nil {
+			t.Errorf("realhost: %v", err)
+		}
+	})
+	if err := h.seed(); err != nil {
+		return nil, err
+	}
+	h.cgroup = filepath.Join(base, "cutover-realhost-"+strconv.Itoa(port))
+	if err := os.Mkdir(h.cgroup, 0o755); err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	cg, err := os.Open(h.cgroup)
+	if err != nil {
+		return nil, err
+	}
+	defer cg.Close()
+	console, err := os.Create(filepath.Join(dir, "console.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer console.Close()
+	h.cmd = exec.Command("unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--cgroup", "--propagation", "private",
+		"/bin/sh", filepath.Join(dir, "boot.sh"), dir, h.Name)
+	h.cmd.Stdout, h.cmd.Stderr = console, console
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	if err := h.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("unshare: %w", err)
+	}
+	go func() { h.cmd.Wait(); close(h.exited) }()
+	if err := h.awaitSSH(60 * time.Second); err != nil {
+		return nil, err
+	}
+	if err := h.awaitPID1(); err != nil {
+		return nil, err
+	}
+	// Boot finished (every unit of multi-user.target settled): what tests measure starts from here.
+	out, err := h.exec("systemctl", "is-system-running", "--wait")
+	if state := strings.TrimSpace(out); state != "running" {
+		failed, _ := h.exec("systemctl", "--failed", "--no-pager")
+		return nil, fmt.Errorf("booted %s (%v), not running:\n%s", state, err, failed)
+	}
+	return h, nil
+}
+
+// seed writes what the overlay adds to /: sshd's config and keys, the hostname, a machine id,
+// masks, and the boot script.
+func (h *Host) seed() error {
+	s := filepath.Join(h.dir, "seed")
+	for _, d := range []string{"ns", "seed/etc/ssh", "seed/etc/systemd/system"} {
+		if err := os.MkdirAll(filepath.Join(h.dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	hostPub, hostPEM, err := keypair("root@" + h.Name)
+	if err != nil {
+		return err
+	}
+	userPub, userPEM, err := keypair("cutover-test")
+	if err != nil {
+		return err
+	}
+	if h.HostKey, _, _, _, err = ssh.ParseAuthorizedKey(hostPub); err != nil {
+		return err
+	}
+	h.Key = filepath.Join(h.dir, "id_ed25519")
+	h.KnownHosts = filepath.Join(h.dir, "known_hosts")
+	id := make([]byte, 16)
+	rand.Read(id)
+	files := []struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}{
+		{h.Key, userPEM, 0o600},
+		{h.KnownHosts, []byte(h.KnownHostsLine() + "\n"), 0o644},
+		{filepath.Join(h.dir, "boot.sh"), bootScript, 0o755},
+		{filepath.Join(s, "etc/ssh/realhost_host_ed25519_key"), hostPEM, 0o600},
+		{filepath.Join(s, "etc/ssh/realhost_host_ed25519_key.pub"), hostPub, 0o644},
+		// Read by sshd as the user logging in: the one key logs in as every user.
+		{filepath.Join(s, "etc/ssh/realhost_authorized_keys"), userPub, 0o644},
+		{filepath.Join(s, "etc/ssh/sshd_config"), []byte(fmt.Sprintf(`Port %d
+ListenAddress 127.0.0.1
+HostKey /etc/ssh/realhost_host_ed25519_key
+AuthorizedKeysFile /etc/ssh/realhost_authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM yes
+PrintMotd no
+AcceptEnv LANG LC_*
+MaxStartups 100:30:200
+Subsystem sftp /usr/lib/openssh/sftp-server
+`, h.Port)), 0o644},
+		{filepath.Join(s, "etc/hostname"), []byte(h.Name + "\n"), 0o644},
+		{filepath.Join(s, "etc/machine-id"), []byte(fmt.Sprintf("%x\n", id)), 0o444},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(f.path, f.data, f.mode); err != nil {
+			return err
+		}
+	}
+	for _, u := range masked {
+		if err := os.Symlink("/dev/null", filepath.Join(s, "etc/systemd/system", u)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keypair makes an ed25519 key: the public key in authorized_keys form and the private key in
+// OpenSSH's PEM form.
+func keypair(comment string) ([]byte, []byte, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, comment)
+	if err != nil {
+		return nil, nil, err
+	}
+	line := bytes.TrimSpace(ssh.MarshalAuthorizedKey(sp))
+	return append(line, []byte(" "+comment+"\n")...), pem.EncodeToMemory(block), nil
+}
+
+// KnownHostsLine is the host's known_hosts entry.
+func (h *Host) KnownHostsLine() string {
+	return fmt.Sprintf("[127.0.0.1]:%d %s", h.Port, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(h.HostKey))))
+}
+
+// SSHConfig is an ssh_config block naming the host alias for user.
+func (h *Host) SSHConfig(alias, user string) string {
+	return fmt.Sprintf("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n", alias, h.Port, user, h.Key)
+}
+
+// awaitSSH waits until sshd answers with the host's key and lets root in with the key.
+func (h *Host) awaitSSH(limit time.Duration) error {
+	pemBytes, err := os.ReadFile(h.Key)
+	if err != nil {
+		return err
+	}
+	signer, err := ssh.ParsePrivateKey(pemBytes)
+	if err != nil {
+		return err
+	}
+	cfg := &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.FixedHostKey(h.HostKey), Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-h.exited:
+			return fmt.Errorf("the host's namespace exited during boot:\n%s", h.Console())
+		default:
+		}
+		cl, err := ssh.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(h.Port)), cfg)
+		if err == nil {
+			// One round trip before closing: sshd sends its post-login debug messages first, and a
+			// connection closed under them logs "fatal: ssh_packet_send_debug: Broken pipe".
+			_, _, err = cl.SendRequest("keepalive@openssh.com", true, nil)
+			return errors.Join(err, cl.Close())
+		}
+		last = err
+		select { // poll: sshd's unit has no readiness we can see from here
+		case <-h.exited:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("sshd did not let root in on 127.0.0.1:%d within %s: %v\n%s", h.Port, limit, last, h.Console())
+}
+
+// awaitPID1 finds systemd's PID as this machine sees it: the first process of its init.scope.
+func (h *Host) awaitPID1() error {
+	b, err := os.ReadFile(filepath.Join(h.cgroup, "init.scope", "cgroup.procs"))
+	if err != nil {
+		return fmt.Errorf("find PID 1: %w", err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	h.pid1, err = strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return fmt.Errorf("find PID 1 in init.scope: %q", b)
+	}
+	return nil
+}
+
+// Console is what the boot printed (systemd logs to the journal; this holds the boot script's
+// errors).
+func (h *Host) Console() string {
+	b, _ := os.ReadFile(filepath.Join(h.dir, "console.log"))
+	return string(b)
+}
+
+// exec runs argv inside the host as its root, through nsenter rather than SSH so a test's own
+// setup leaves nothing in sshd's log.
+func (h *Host) exec(argv ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	args := append([]string{"-t", strconv.Itoa(h.pid1), "-a", "--"}, argv...)
+	cmd := exec.CommandContext(ctx, "nsenter", args...)
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "HOME=/root"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return string(out), nil
+}
+
+// Exec runs argv inside the host as root and fails the test if it fails.
+func (h *Host) Exec(t testing.TB, argv ...string) string {
+	t.Helper()
+	out, err := h.exec(argv...)
+	if err != nil {
+		t.Fatalf("realhost: %v\n%s", err, out)
+	}
+	return out
+}
+
+// Try runs argv inside the host as root and returns its output and error.
+func (h *Host) Try(argv ...string) (string, error) { return h.exec(argv...) }
+
+// Script runs a shell script inside the host as root and fails the test if it fails.
+func (h *Host) Script(t testing.TB, script string) string {
+	t.Helper()
+	return h.Exec(t, "/bin/sh", "-c", script)
+}
+
+// WriteFile writes a file inside the host (in its overlay).
+func (h *Host) WriteFile(t testing.TB, path, data string, mode os.FileMode) {
+	t.Helper()
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(h.pid1), "-a", "--", "/bin/sh", "-c", `cat > "$1" && chmod "$2" "$1"`, "sh", path, strconv.FormatUint(uint64(mode), 8))
+	cmd.Stdin = strings.NewReader(data)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("realhost: write %s: %v\n%s", path, err, out)
+	}
+}
+
+// AddUser creates an unprivileged user (in the given groups) who logs in with Key.
+func (h *Host) AddUser(t testing.TB, name string, groups ...string) {
+	t.Helper()
+	args := []string{"useradd", "-m", "-s", "/bin/bash"}
+	if len(groups) > 0 {
+		args = append(args, "-G", strings.Join(groups, ","))
+	}
+	h.Exec(t, append(args, "--", name)...)
+}
+
+// ErrorLines is the host's err-level journal of this boot, one line per entry: what a test holds
+// unchanged to prove cutover left no trace.
+func (h *Host) ErrorLines(t testing.TB) []string {
+	t.Helper()
+	out := h.Exec(t, "journalctl", "-p", "err", "-b", "-o", "short-iso", "--no-pager", "-q")
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// stop powers the host off (SIGRTMIN+4 asks systemd in a container to), kills what is left after
+// a grace period, and removes its cgroup and state.
+func (h *Host) stop() error {
+	var errs []error
+	if h.cmd != nil && h.cmd.Process != nil {
+		if h.pid1 > 0 {
+			syscall.Kill(h.pid1, sigRTMin+4)
+		} else {
+			h.kill()
+		}
+		select {
+		case <-h.exited:
+		case <-time.After(30 * time.Second):
+			errs = append(errs, errors.New("did not power off within 30 s: killed"))
+			h.kill()
+			select {
+			case <-h.exited:
+			case <-time.After(10 * time.Second):
+				errs = append(errs, fmt.Errorf("unshare (pid %d) still running after the kill", h.cmd.Process.Pid))
+			}
+		}
+	}
+	if h.cgroup != "" {
+		if err := h.awaitEmptyCgroup(10 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
+		if err := removeCgroup(h.cgroup); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(h.dir); err != nil {
+		errs = append(errs, err)
+	}
+	h.cmd, h.cgroup, h.pid1 = nil, "", 0
+	return errors.Join(errs...)
+}
+
+// sigRTMin is glibc's SIGRTMIN, which systemd's SIGRTMIN+4 (power off) counts from.
+const sigRTMin = syscall.Signal(34)
+
+// kill ends every process in the host's cgroup at once.
+func (h *Host) kill() {
+	if h.cgroup != "" && os.WriteFile(filepath.Join(h.cgroup, "cgroup.kill"), []byte("1"), 0) == nil {
+		return
+	}
+	if h.cmd != nil && h.cmd.Process != nil {
+		syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+func (h *Host) awaitEmptyCgroup(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		procs := cgroupProcs(h.cgroup)
+		if len(procs) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("processes left in %s: %v", h.cgroup, procs)
+		}
+		h.kill()
+		time.Sleep(20 * time.Millisecond) // poll: a cgroup has no "empty" notification we can wait on here
+	}
+}
+
+func cgroupProcs(dir string) []string {
+	var procs []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "cgroup.procs" {
+			b, _ := os.ReadFile(p)
+			procs = append(procs, strings.Fields(string(b))...)
+		}
+		return nil
+	})
+	return procs
+}
+
+// removeCgroup removes a cgroup and the ones systemd made under it, deepest first.
+func removeCgroup(dir string) error {
+	var dirs []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	var errs []error
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syscall.Rmdir(dirs[i]); err != nil && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dirs[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cgroup2 finds where this machine mounts cgroup2 (unified or hybrid layout).
+func cgroup2() (string, error) {
+	for _, p := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st syscall.Statfs_t
+		if syscall.Statfs(p, &st) == nil && st.Type == 0x63677270 { // CGROUP2_SUPER_MAGIC
+			return p, nil
+		}
+	}
+	return "", errors.New("no cgroup2 at /sys/fs/cgroup or /sys/fs/cgroup/unified")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
