@@ -168,7 +168,7 @@ func TestListeningAndListenerBaselines(t *testing.T) {
 
 func journalScript(extra ...string) string {
 	args := append([]string{"journalctl", "-p", "err", "-b", "-o", "json", "--no-pager"}, extra...)
-	return "journalctl -b -n 1 -o cat --no-pager | grep -q . || { echo '" + noBootEntries + "' >&2; exit 3; }; exec " + remote.Join(args)
+	return journalVisible + "journalctl -b -n 1 -o cat --no-pager | grep -q . || { echo '" + noBootEntries + "' >&2; exit 3; }; exec " + remote.Join(args)
 }
 
 func TestJournalRegressions(t *testing.T) {

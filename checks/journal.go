@@ -23,6 +23,9 @@ func noJournal(o output) (string, bool) {
 		switch {
 		case strings.Contains(l, "No journal files were found"):
 			return "no journal on this host (journalctl: No journal files were found)", true
+		case strings.HasPrefix(l, journalHidden):
+			u := strings.TrimSpace(strings.TrimPrefix(l, journalHidden))
+			return fmt.Sprintf("journalctl as %[1]s shows only %[1]s's own entries, not the system's: add %[1]s to group systemd-journal (usermod -aG systemd-journal %[1]s) or log in as root", u), true
 		case strings.Contains(l, "You are currently not seeing messages from other users and the system"):
 			return "journalctl sees only this user's messages: run as root or in group adm / systemd-journal", true
 		case strings.Contains(l, noBootEntries):
@@ -50,7 +53,7 @@ func (j JournalUnit) Run(ctx context.Context, env Env) Result {
 	if n <= 0 {
 		n = 200
 	}
-	o := runHere(ctx, env, c("journalctl", "-u", j.Unit, "-n", fmt.Sprint(n), "--no-pager", "-o", "short-iso"))
+	o := runHere(ctx, env, sh(journalVisible+"exec "+remote.Join([]string{"journalctl", "-u", j.Unit, "-n", fmt.Sprint(n), "--no-pager", "-o", "short-iso"})))
 	if why, bad := noJournal(o); bad {
 		return inconclusive(why, tail(o.stderr, 5)...)
 	}
@@ -155,6 +158,20 @@ func jsonString(r json.RawMessage) string {
 	return ""
 }
 
+// journalHidden starts the line journalVisible prints when the login user cannot read the system
+// journal. journalctl then answers with that user's own entries only, exit 0: with -o json, -o cat
+// or -u it gives no hint, so a baseline and a comparison made from it would be blind to every
+// system error (a silent pass).
+const journalHidden = "cutover: the system journal is hidden from "
+
+// journalVisible stops a script unless the login user sees the system journal: journalctl's own
+// verdict (its hint, given only with -o short), and the system journal files' readability for
+// versions that give no hint.
+const journalVisible = `cutover_u=$(id -un); ` +
+	`case $(journalctl -b -n 1 -o short --no-pager 2>&1 >/dev/null) in *"not seeing messages from other users"*) echo "` + journalHidden + `$cutover_u" >&2; exit 4;; esac; ` +
+	`for cutover_f in /var/log/journal/*/system.journal /run/log/journal/*/system.journal; do ` +
+	`[ ! -e "$cutover_f" ] || [ -r "$cutover_f" ] || { echo "` + journalHidden + `$cutover_u" >&2; exit 4; }; done; `
+
 // noBootEntries is what the journal_baseline script says when the current boot has no entries at
 // all: a booted system always logs, so an empty answer would otherwise read as "no errors".
 const noBootEntries = "cutover: no journal entries for the current boot"
@@ -186,7 +203,7 @@ func (j JournalErrors) Run(ctx context.Context, env Env) Result {
 			}
 		}
 	}
-	script := `journalctl -b -n 1 -o cat --no-pager | grep -q . || { echo '` + noBootEntries + `' >&2; exit 3; }; exec ` + remote.Join(args)
+	script := journalVisible + `journalctl -b -n 1 -o cat --no-pager | grep -q . || { echo '` + noBootEntries + `' >&2; exit 3; }; exec ` + remote.Join(args)
 	o := runHere(ctx, env, sh(script))
 	if why, bad := noJournal(o); bad {
 		return inconclusive(why, tail(o.stderr, 5)...)
