@@ -249,9 +249,17 @@ func (s *SSH) handshake(ctx context.Context, via *ssh.Client, spec hostSpec) (*s
 		}
 		return nil, err
 	}
-	conn.SetDeadline(time.Time{})
 	s.opts.Timings.add(phaseAuth, auth)
-	return ssh.NewClient(cc, chans, reqs), nil
+	cl := ssh.NewClient(cc, chans, reqs)
+	// One round trip before the connection is used or closed: sshd sends its post-login debug
+	// messages first, and a connection closed under them (an aborted start) makes it log
+	// "fatal: ssh_packet_send_debug: Broken pipe" in the very journal the checks read.
+	if _, _, err := cl.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("after login: %w", err)
+	}
+	conn.SetDeadline(time.Time{})
+	return cl, nil
 }
 
 // otherKeyType handles a host that offers no key of a type known_hosts holds for it: a second

@@ -1,9 +1,11 @@
 package remote
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -72,14 +74,20 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	}
 	r.s.opts.Timings.add(phaseSession, opened)
 	start := time.Now()
-	if err := r.s.await(ctx, conn, cl, killGrace, func() error { return sess.Start(cmd.commandLine()) }); err != nil {
+	started := false
+	if err := r.s.await(ctx, conn, cl, killGrace, func() error {
+		err := sess.Start(cmd.commandLine())
+		started = err == nil // await returns only once this has run
+		return err
+	}); err != nil {
 		if ctx.Err() == nil { // the exec request failed: the connection is broken
 			r.s.drop(conn, cl)
 			return Result{}, fmt.Errorf("ssh %s: start: %w", r.name, err)
 		}
-		// Started late, or not at all: the deferred Close ends it (and the PID mark is lost, so a
-		// late-started command cannot be killed by group; it is told to hang up).
-		sess.Signal(ssh.SIGKILL)
+		if started {
+			// Started late: the command's first words are its PID mark; end its process group.
+			r.killStarted(conn, cl, stderr)
+		}
 		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
 			return Result{ExitCode: -1, Duration: time.Since(start)}, fmt.Errorf("ssh %s: %w%s (the server did not start the command in time)", r.name, ErrTimeout, after(cmd.Timeout))
 		}
@@ -114,19 +122,25 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	select {
 	case waitErr = <-done:
 	case <-ctx.Done():
+		// Killed through a second session by its PID mark, never by an SSH signal request: sshd
+		// logs those at err level ("session_signal_req: …"), in the journal the checks read.
+		finished := false
 		select {
 		case p := <-pid:
 			r.kill(conn, cl, p)
-		default:
-		}
-		sess.Signal(ssh.SIGKILL)
-		sess.Close()
-		select {
 		case <-done:
-		case <-time.After(killGrace):
-			// The server does not even close the channel: it is stuck, and so is every
-			// session on this connection. Drop it; the next command redials.
-			r.s.drop(conn, cl)
+			finished = true
+		case <-time.After(killGrace): // no mark: the shell never ran; closing the session ends it
+		}
+		sess.Close()
+		if !finished {
+			select {
+			case <-done:
+			case <-time.After(killGrace):
+				// The server does not even close the channel: it is stuck, and so is every
+				// session on this connection. Drop it; the next command redials.
+				r.s.drop(conn, cl)
+			}
 		}
 		res := Result{ExitCode: -1, Duration: time.Since(start)}
 		if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
@@ -155,6 +169,23 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 // killGrace bounds each stage of ending a timed-out command (killing it, seeing its channel
 // close), so a stuck server costs at most a few seconds past the command's timeout.
 const killGrace = 2 * time.Second
+
+// killStarted ends a command that started after its context ended, before anything read its
+// output: its PID mark is the first line on stderr.
+func (r *sshRunner) killStarted(conn *sshConn, cl *ssh.Client, stderr io.Reader) {
+	mark := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stderr).ReadString('\n')
+		mark <- strings.TrimSuffix(line, "\n")
+	}()
+	select {
+	case l := <-mark:
+		if p, ok := strings.CutPrefix(l, pidMark); ok {
+			r.kill(conn, cl, p)
+		}
+	case <-time.After(killGrace):
+	}
+}
 
 // kill ends a remote command's process group from a second session on the same connection.
 func (r *sshRunner) kill(conn *sshConn, cl *ssh.Client, pid string) {
