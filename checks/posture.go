@@ -16,24 +16,39 @@ type SELinux struct {
 	Want string // Enforcing (default), Permissive or Disabled
 }
 
-// Run asks getenforce.
+// selinuxScript asks getenforce; where it is not installed the kernel answers: selinuxfs's
+// enforce flag, or no selinuxfs at all, which means SELinux is not enabled (Debian, Ubuntu).
+const selinuxScript = `if command -v getenforce >/dev/null 2>&1; then exec getenforce; fi; ` +
+	`if [ -r /sys/fs/selinux/enforce ]; then echo '` + selinuxNoTool + ` /sys/fs/selinux/enforce' >&2; ` +
+	`case $(cat /sys/fs/selinux/enforce) in 1) echo Enforcing;; 0) echo Permissive;; *) exit 1;; esac; exit 0; fi; ` +
+	`echo '` + selinuxNoTool + ` no /sys/fs/selinux: the kernel has SELinux disabled or not built in' >&2; echo Disabled`
+
+const selinuxNoTool = "cutover: getenforce is not installed; read"
+
+// Run asks getenforce (or the kernel).
 func (s SELinux) Run(ctx context.Context, env Env) Result {
 	want := s.Want
 	if want == "" {
 		want = "Enforcing"
 	}
-	o := runHere(ctx, env, c("getenforce"))
+	o := runHere(ctx, env, sh(selinuxScript))
 	if why, bad := o.unusable(); bad {
 		return inconclusive(why, tail(o.stderr, 3)...)
 	}
 	if o.exit != 0 || len(o.stdout) == 0 {
 		return inconclusive(fmt.Sprintf("getenforce exited %d", o.exit), tail(o.stderr, 3)...)
 	}
+	var evidence []string
+	for _, l := range o.stderr {
+		if how, ok := strings.CutPrefix(l, selinuxNoTool); ok {
+			evidence = append(evidence, "getenforce is not installed; read"+how)
+		}
+	}
 	got := strings.TrimSpace(o.stdout[0])
 	if strings.EqualFold(got, want) {
-		return pass("SELinux " + got)
+		return pass("SELinux "+got, evidence...)
 	}
-	return fail(fmt.Sprintf("SELinux is %s, want %s", got, want))
+	return fail(fmt.Sprintf("SELinux is %s, want %s", got, want), evidence...)
 }
 
 // firewallScript reads the active firewall: firewalld's zone if firewalld is installed, else the

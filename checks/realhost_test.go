@@ -2,8 +2,10 @@ package checks
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,3 +76,87 @@ func TestRealHostJournalErrorsAreNeverBlind(t *testing.T) {
 		})
 	}
 }
+
+// realHostUnits are the units the suite puts on the host: each in a state unit_active must judge.
+const (
+	boomUnit = "[Service]\nExecStart=/bin/false\n"
+	onceUnit = "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n"
+	flapUnit = "[Service]\nExecStart=/bin/false\nRestart=always\nRestartSec=1h\n"
+)
+
+// Every host check on one real host, as root and as a user outside every privileged group.
+func TestRealHostChecks(t *testing.T) {
+	h := realhost.Start(t)
+	h.AddUser(t, "ops")
+	for name, unit := range map[string]string{"boom": boomUnit, "once": onceUnit, "flap": flapUnit} {
+		h.WriteFile(t, "/etc/systemd/system/"+name+".service", unit, 0o644)
+	}
+	h.Script(t, "systemctl daemon-reload && systemctl mask --now cron.service && systemctl start once flap && (systemctl start boom || true)")
+	// boom is failed, flap waits an hour to restart: wait for both states, not for a time.
+	h.Script(t, `for i in $(seq 200); do [ "$(systemctl is-active boom flap | tr '\n' ' ')" = "failed activating " ] && exit 0; sleep 0.05; done; systemctl status boom flap; exit 1`)
+	listenPort := freePort(t)
+	h.WriteFile(t, "/etc/systemd/system/listener.service", "[Service]\nExecStart=/usr/bin/python3 -m http.server --bind 127.0.0.1 "+itoa(listenPort)+"\n", 0o644)
+	h.Exec(t, "systemctl", "daemon-reload")
+
+	for _, user := range []string{"root", "ops"} {
+		t.Run(user, func(t *testing.T) {
+			env := realEnv(t, h, user)
+			expect := func(c Check, want Outcome, summary string) Result {
+				t.Helper()
+				r := runCheck(t, env, c)
+				t.Logf("%T %+v: %s %q %q", c, c, r.Outcome, r.Summary, r.Evidence)
+				if r.Outcome != want || !strings.Contains(r.Summary, summary) {
+					t.Errorf("%T %+v: got %s %q evidence %q; want %s %q", c, c, r.Outcome, r.Summary, r.Evidence, want, summary)
+				}
+				return r
+			}
+			expect(UnitActive{Unit: "ssh"}, Pass, "ssh.service active (running) since ")
+			expect(UnitActive{Unit: "ssh.service"}, Pass, "ssh.service active (running)")
+			expect(UnitActive{Unit: "once"}, Pass, "once.service active (exited)")
+			expect(UnitActive{Unit: "boom"}, Fail, "boom.service failed (failed) since")
+			expect(UnitActive{Unit: "flap"}, Fail, "flap.service activating (auto-restart)")
+			expect(UnitActive{Unit: "cron"}, Fail, "cron.service is masked")
+			expect(UnitActive{Unit: "nosuch"}, Fail, "nosuch.service not found")
+			expect(NoFailedUnits{}, Fail, "1 failed unit(s): boom.service")
+
+			expect(Listening{Want: ListenSpec{Proto: "tcp", Port: h.Port, Addr: "127.0.0.1"}}, Pass, "")
+			if user == "root" {
+				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: h.Port, Process: "sshd"}}, Pass, "sshd")
+			} else { // ss shows no process of another user's socket: that is not knowing, not a mismatch
+				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: h.Port, Process: "sshd"}}, Inconclusive, "")
+			}
+			base := expect(Listeners{}, Pass, "")
+			env.Baselines = baselines{"ports": base.Baseline}
+			h.Exec(t, "systemctl", "start", "listener")
+			h.Script(t, `for i in $(seq 200); do ss -Htln "sport = :`+itoa(listenPort)+`" | grep -q . && exit 0; sleep 0.05; done; exit 1`)
+			expect(Listeners{Baseline: "ports"}, Fail, itoa(listenPort))
+			h.Exec(t, "systemctl", "stop", "listener")
+			expect(Listeners{Baseline: "ports"}, Pass, "")
+
+			if user == "root" {
+				expect(JournalUnit{Unit: "boom"}, Fail, "boom")
+			} else {
+				expect(JournalUnit{Unit: "boom"}, Inconclusive, "usermod -aG systemd-journal ops")
+			}
+			expect(Clock{}, Fail, "clock is not synchronised (timedatectl)")
+			expect(SELinux{}, Fail, "SELinux")
+			expect(SELinux{Want: "Disabled"}, Pass, "")
+			expect(DNS{Name: "localhost", Expect: []string{"127.0.0.1"}}, Pass, "")
+			// The firewall: nftables is installed, but the host may not read the ruleset without
+			// CAP_NET_ADMIN (dropped here), and a user may not at all: a reason, never a verdict.
+			expect(Firewall{}, Inconclusive, "")
+		})
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

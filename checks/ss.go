@@ -158,13 +158,24 @@ func (c Listening) Run(ctx context.Context, env Env) Result {
 		return inconclusive(why, tail(o.stderr, 5)...)
 	}
 	var seen []string
+	hidden := ""
 	for _, l := range ls {
 		if c.Want.matches(l) {
 			return pass(fmt.Sprintf("listening on %s", l.Key()))
 		}
 		if l.Port == c.Want.Port {
 			seen = append(seen, "same port: "+l.Key())
+			anyProcess := c.Want
+			anyProcess.Process = ""
+			if len(l.Processes) == 0 && anyProcess.matches(l) {
+				hidden = l.Key()
+			}
 		}
+	}
+	if hidden != "" {
+		// ss names a socket's process only to root and the process's owner: no name is not
+		// knowing, not another process.
+		return inconclusive(fmt.Sprintf("%s listens, but ss does not show its process to this user: cannot tell whether it is %s (log in as root)", hidden, c.Want.Process), seen...)
 	}
 	return fail(fmt.Sprintf("nothing listens on %s", c.Want), append(seen, fmt.Sprintf("%d listeners in all", len(ls)))...)
 }
@@ -196,9 +207,31 @@ func (c Listeners) Run(ctx context.Context, env Env) Result {
 		return inconclusive(fmt.Sprintf("baseline %q was not recorded", c.Baseline))
 	}
 	added, removed := diffLines(before, keys)
-	if len(added)+len(removed) == 0 {
-		return pass(fmt.Sprintf("listeners unchanged (%d)", len(keys)))
+	var note []string
+	if n := processless(ls); n > 0 {
+		note = []string{fmt.Sprintf("ss shows no process for %d socket(s) to this user: another process taking over the same port would not show (log in as root)", n)}
 	}
-	return fail(fmt.Sprintf("listeners changed: %d added, %d removed", len(added), len(removed)),
-		append(prefixed("+ ", added), prefixed("- ", removed)...)...)
+	if len(added)+len(removed) == 0 {
+		return pass(fmt.Sprintf("listeners unchanged (%d)", len(keys)), note...)
+	}
+	var what []string
+	for _, a := range added {
+		what = append(what, "new "+a)
+	}
+	for _, r := range removed {
+		what = append(what, "gone "+r)
+	}
+	return fail(fmt.Sprintf("listeners changed: %s", strings.Join(what, "; ")),
+		append(append(prefixed("+ ", added), prefixed("- ", removed)...), note...)...)
+}
+
+// processless counts listeners that ss showed without a process.
+func processless(ls []Listener) int {
+	n := 0
+	for _, l := range ls {
+		if len(l.Processes) == 0 {
+			n++
+		}
+	}
+	return n
 }

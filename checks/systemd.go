@@ -6,32 +6,86 @@ import (
 	"strings"
 )
 
-// UnitActive passes when a systemd unit is active; its evidence is the unit's state, since when,
-// main PID and last log lines from systemctl status.
+// UnitActive passes when a systemd unit is active. The verdict comes from systemctl show's
+// machine-readable properties; systemctl status's prose (since when, main PID, last log lines) is
+// the evidence a person reads.
 type UnitActive struct {
 	Unit string
 }
 
-// Run asks systemctl is-active, then systemctl status for the evidence.
+// unitProps are the properties UnitActive asks systemctl show for.
+var unitProps = "Id,LoadState,ActiveState,SubState,Result,UnitFileState,StateChangeTimestamp,MainPID,ExecMainStatus,LoadError"
+
+// Run asks systemctl show for the unit's state, then systemctl status for the evidence.
 func (u UnitActive) Run(ctx context.Context, env Env) Result {
-	o := runHere(ctx, env, c("systemctl", "is-active", "--", u.Unit))
+	o := runHere(ctx, env, c("systemctl", "show", "-p", unitProps, "--", u.Unit))
 	if why, bad := o.unusable(); bad {
 		return inconclusive(why, o.stderr...)
 	}
-	state := "unknown"
-	if len(o.stdout) > 0 {
-		state = strings.TrimSpace(o.stdout[0])
+	p := ParseShow(o.stdout)
+	if o.exit != 0 || p["LoadState"] == "" || p["ActiveState"] == "" {
+		return inconclusive(fmt.Sprintf("systemctl show %s exited %d without the unit's state", u.Unit, o.exit), tail(append(o.stderr, o.stdout...), 5)...)
 	}
 	st := runHere(ctx, env, c("systemctl", "status", "--no-pager", "--lines=5", "--", u.Unit))
-	s := ParseStatus(st.stdout)
-	evidence := s.Evidence()
-	if _, bad := st.unusable(); !bad && s.NotFound {
-		return fail(fmt.Sprintf("unit %s not found", u.Unit), st.stdout...)
+	evidence := append(p.evidence(), ParseStatus(st.stdout).Evidence()...)
+	evidence = append(evidence, tail(o.stderr, 3)...) // e.g. systemctl's "Invalid unit name … escaped as …"
+	name := p["Id"]
+	if name == "" {
+		name = u.Unit
 	}
-	if state == "active" && o.exit == 0 {
-		return pass(s.summary(u.Unit, state), evidence...)
+	switch p["LoadState"] {
+	case "loaded":
+	case "not-found":
+		return fail(fmt.Sprintf("%s not found: no such unit on this host", name), evidence...)
+	case "masked":
+		return fail(fmt.Sprintf("%s is masked: it cannot be started", name), evidence...)
+	default:
+		return fail(fmt.Sprintf("%s failed to load (%s): %s", name, p["LoadState"], loadError(p["LoadError"])), evidence...)
 	}
-	return fail(s.summary(u.Unit, state), evidence...)
+	state := p["ActiveState"] + " (" + p["SubState"] + ")"
+	if t := p["StateChangeTimestamp"]; t != "" {
+		state += " since " + t
+	}
+	if p["ActiveState"] == "active" || p["ActiveState"] == "reloading" {
+		return pass(name+" "+state, evidence...)
+	}
+	if r := p["Result"]; r != "" && r != "success" {
+		state += fmt.Sprintf("; last result %s (exit status %s)", r, p["ExecMainStatus"])
+	}
+	return fail(name+" "+state, evidence...)
+}
+
+// Show is systemctl show's answer: property name to value.
+type Show map[string]string
+
+// ParseShow reads systemctl show's NAME=VALUE lines.
+func ParseShow(lines []string) Show {
+	p := Show{}
+	for _, l := range lines {
+		if k, v, ok := strings.Cut(l, "="); ok && k != "" && !strings.ContainsAny(k, " \t") {
+			p[k] = v
+		}
+	}
+	return p
+}
+
+func (p Show) evidence() []string {
+	out := []string{fmt.Sprintf("LoadState=%s ActiveState=%s SubState=%s Result=%s", p["LoadState"], p["ActiveState"], p["SubState"], p["Result"])}
+	if f := p["UnitFileState"]; f != "" {
+		out = append(out, "UnitFileState="+f)
+	}
+	if e := p["LoadError"]; e != "" {
+		out = append(out, "LoadError="+e)
+	}
+	return out
+}
+
+// loadError is the human part of a LoadError property (`org.freedesktop.systemd1.X "text"`).
+func loadError(e string) string {
+	if _, msg, ok := strings.Cut(e, " "); ok {
+		return strings.Trim(msg, `"`)
+	}
+	return e
 }
 
 // Status is what systemctl status says of a unit.

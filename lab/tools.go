@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,12 +71,17 @@ func (l *Lab) runTool(ctx context.Context, h *Host, argv []string, o out) int {
 
 func (l *Lab) systemctl(h *Host, args []string, o out) int {
 	var verb string
-	var units []string
+	var units, props []string
 	failed := false
-	for _, a := range args {
-		switch {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
 		case a == "--failed":
 			failed = true
+		case a == "-p" && i+1 < len(args):
+			i++
+			props = append(props, strings.Split(args[i], ",")...)
+		case strings.HasPrefix(a, "--property="):
+			props = append(props, strings.Split(strings.TrimPrefix(a, "--property="), ",")...)
 		case a == "--" || strings.HasPrefix(a, "-"):
 		case verb == "":
 			verb = a
@@ -110,6 +116,14 @@ func (l *Lab) systemctl(h *Host, args []string, o out) int {
 			}
 		}
 		return code
+	case verb == "show":
+		for i, n := range units {
+			if i > 0 {
+				o.printf("")
+			}
+			show(h, n, props, o)
+		}
+		return 0
 	case verb == "status":
 		if len(units) == 0 {
 			o.printf("● %s", h.hostname)
@@ -144,6 +158,37 @@ func (l *Lab) systemctl(h *Host, args []string, o out) int {
 	}
 	o.errorf("Unknown command verb %s.", verb)
 	return 1
+}
+
+// showOrder is the order systemd 252 prints a service's properties in, whatever order -p names
+// them (Service interface first, then Unit), as captured from a real host.
+var showOrder = []string{"MainPID", "Result", "ExecMainCode", "ExecMainStatus", "Id", "LoadState", "ActiveState", "SubState", "UnitFileState", "StateChangeTimestamp", "LoadError"}
+
+// show renders systemctl show -p for one unit as systemd 252 prints it.
+func show(h *Host, name string, props []string, o out) {
+	u := h.unit(name)
+	id := name
+	if !strings.Contains(id, ".") {
+		id += ".service"
+	}
+	v := map[string]string{"MainPID": "0", "Result": "success", "ExecMainCode": "0", "ExecMainStatus": "0", "Id": id,
+		"LoadState": "not-found", "ActiveState": "inactive", "SubState": "dead", "UnitFileState": "", "StateChangeTimestamp": "",
+		"LoadError": fmt.Sprintf(`org.freedesktop.systemd1.NoSuchUnit "Unit %s not found."`, id)}
+	if u != nil {
+		v["Id"], v["LoadState"], v["ActiveState"], v["SubState"], v["UnitFileState"], v["LoadError"] = u.Name, "loaded", u.State, u.Sub, "enabled", ""
+		v["StateChangeTimestamp"] = u.Since.UTC().Format("Mon 2006-01-02 15:04:05 MST")
+		switch u.State {
+		case "active":
+			v["MainPID"] = strconv.Itoa(u.PID)
+		case "failed":
+			v["Result"], v["ExecMainCode"], v["ExecMainStatus"] = "exit-code", "1", "1"
+		}
+	}
+	for _, k := range showOrder {
+		if slices.Contains(props, k) {
+			o.printf("%s=%s", k, v[k])
+		}
+	}
 }
 
 // status renders systemctl status as systemd 252 prints it.
