@@ -119,19 +119,21 @@ func TestRealHostChecks(t *testing.T) {
 			expect(UnitActive{Unit: "nosuch"}, Fail, "nosuch.service not found")
 			expect(NoFailedUnits{}, Fail, "1 failed unit(s): boom.service")
 
-			expect(Listening{Want: ListenSpec{Proto: "tcp", Port: h.Port, Addr: "127.0.0.1"}}, Pass, "")
+			expect(Listening{Want: ListenSpec{Proto: "tcp", Port: 22, Addr: "127.0.0.1"}}, Pass, "listening on tcp 127.0.0.1:22")
+			expect(Listening{Want: ListenSpec{Proto: "tcp", Port: 80}}, Fail, "nothing listens on tcp/80")
 			if user == "root" {
-				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: h.Port, Process: "sshd"}}, Pass, "sshd")
+				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: 22, Process: "sshd"}}, Pass, "listening on tcp 127.0.0.1:22 sshd")
+				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: 22, Process: "nginx"}}, Fail, "nothing listens on tcp/22 by nginx")
 			} else { // ss shows no process of another user's socket: that is not knowing, not a mismatch
-				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: h.Port, Process: "sshd"}}, Inconclusive, "")
+				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: 22, Process: "sshd"}}, Inconclusive, "cannot tell whether it is sshd")
 			}
-			base := expect(Listeners{}, Pass, "")
+			base := expect(Listeners{}, Pass, "1 listeners recorded")
 			env.Baselines = baselines{"ports": base.Baseline}
 			h.Exec(t, "systemctl", "start", "listener")
 			h.Script(t, `for i in $(seq 200); do ss -Htln "sport = :`+itoa(listenPort)+`" | grep -q . && exit 0; sleep 0.05; done; exit 1`)
-			expect(Listeners{Baseline: "ports"}, Fail, itoa(listenPort))
+			expect(Listeners{Baseline: "ports"}, Fail, "listeners changed: new tcp 127.0.0.1:"+itoa(listenPort))
 			h.Exec(t, "systemctl", "stop", "listener")
-			expect(Listeners{Baseline: "ports"}, Pass, "")
+			expect(Listeners{Baseline: "ports"}, Pass, "listeners unchanged (1)")
 
 			if user == "root" {
 				expect(JournalUnit{Unit: "boom"}, Fail, "boom")
@@ -142,9 +144,20 @@ func TestRealHostChecks(t *testing.T) {
 			expect(SELinux{}, Fail, "SELinux")
 			expect(SELinux{Want: "Disabled"}, Pass, "")
 			expect(DNS{Name: "localhost", Expect: []string{"127.0.0.1"}}, Pass, "")
-			// The firewall: nftables is installed, but the host may not read the ruleset without
-			// CAP_NET_ADMIN (dropped here), and a user may not at all: a reason, never a verdict.
-			expect(Firewall{}, Inconclusive, "")
+			// The firewall: nftables in the host's own network namespace. Only root may read it; a
+			// user gets the reason, never a verdict.
+			if user != "root" {
+				expect(Firewall{}, Inconclusive, "permission denied: Operation not permitted")
+				return
+			}
+			rules := expect(Firewall{Record: true}, Pass, "nftables firewall")
+			env.Baselines = baselines{"fw": rules.Baseline}
+			h.Script(t, "nft add table inet cutover_test && nft add chain inet cutover_test input '{ type filter hook input priority 0; policy accept; }' && nft add rule inet cutover_test input tcp dport 8443 accept")
+			t.Cleanup(func() { h.Try("nft", "delete", "table", "inet", "cutover_test") })
+			expect(Firewall{Allow: []string{"8443/tcp"}, Baseline: "fw"}, Fail, "firewall changed since fw")
+			changed := expect(Firewall{Allow: []string{"8443/tcp"}, Record: true}, Pass, "nftables firewall allows 8443/tcp")
+			env.Baselines = baselines{"fw": changed.Baseline}
+			expect(Firewall{Allow: []string{"8443/tcp"}, Baseline: "fw"}, Pass, "nftables firewall unchanged since fw")
 		})
 	}
 }

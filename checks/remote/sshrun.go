@@ -26,10 +26,14 @@ const pidMark = "\x1ecutover-pid "
 // commandLine is what the remote login shell receives. It first reports its PID on stderr (so a
 // timeout can kill the command's process group: sshd makes each session's shell a session
 // leader, and not every sshd honours signal requests), sets the env, then execs the command:
-// argv words quoted, or a script handed to sh -c so it runs under a POSIX shell.
+// argv words quoted, or a script handed to sh -c so it runs under a POSIX shell. The sbin
+// directories go on the end of PATH: a non-root login on Debian has none of them, and nft,
+// getenforce, and on RHEL ss and ip, live there — without them a tool that is installed reads as
+// "not installed".
 func (c Command) commandLine() string {
 	var b strings.Builder
 	b.WriteString(`printf '\036cutover-pid %s\n' "$$" >&2; `)
+	b.WriteString(`PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"; export PATH; `)
 	for _, e := range c.Env {
 		k, v, _ := strings.Cut(e, "=")
 		b.WriteString("export " + k + "=" + Quote(v) + "; ")

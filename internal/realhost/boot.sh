@@ -1,5 +1,5 @@
 #!/bin/sh
-# boot.sh DIR HOSTNAME — runs as PID 1 of fresh PID, mount, UTS, IPC and cgroup namespaces (see
+# boot.sh DIR HOSTNAME — runs as PID 1 of fresh PID, mount, UTS, IPC, network and cgroup namespaces (see
 # realhost.go). It builds a root from an overlay of this machine's / whose writes land in a tmpfs,
 # gives it its own /proc, /sys, cgroup2, /dev, /run, /tmp and root home, pivots into it and execs
 # systemd. Nothing it mounts is visible outside its mount namespace, so it all goes with it.
@@ -35,13 +35,15 @@ mount -t tmpfs -o mode=1777,nosuid,nodev,size=256m tmp "$R/tmp"
 mount -t tmpfs -o mode=0700,size=16m roothome "$R/root"
 cp -a /etc/skel/. "$R/root/"
 hostname "$2"
+ip link set lo up # its own network namespace: loopback only, nothing else exists in it
 cd "$R"
 mkdir -p .oldroot
 pivot_root . .oldroot
 cd /
 umount -l /.oldroot
 rmdir /.oldroot
-# The host's clock, kernel, network configuration and power stay out of reach.
-exec setpriv --bounding-set -sys_module,-sys_time,-sys_boot,-net_admin,-sys_rawio,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override \
+# This machine's clock, kernel and power stay out of reach. CAP_NET_ADMIN stays: it reaches only
+# the host's own network namespace (nftables rules there are the firewall checks' to read).
+exec setpriv --bounding-set -sys_module,-sys_time,-sys_boot,-sys_rawio,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override \
 	env -i container=cutover-realhost TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	/lib/systemd/systemd --system --unit=multi-user.target --log-target=journal-or-kmsg --show-status=false

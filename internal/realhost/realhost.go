@@ -1,12 +1,14 @@
 // Package realhost boots a real systemd host on this machine for tests: Debian's own systemd as
 // PID 1 of fresh PID, mount, UTS, IPC and cgroup namespaces, on an overlay of / whose writes land in
-// a tmpfs, with journald, dbus, logind and OpenSSH's sshd on 127.0.0.1:PORT. What host checks are
-// judged against is then systemd, journald and sshd themselves, not a model of them.
+// a tmpfs, with journald, dbus, logind and OpenSSH's sshd. What host checks are judged against is
+// then systemd, journald and sshd themselves, not a model of them.
 //
-// The network namespace is this machine's (loopback only): nothing in the host may change links,
-// routes or firewall rules, and CAP_NET_ADMIN, CAP_SYS_TIME, CAP_SYS_MODULE and CAP_SYS_BOOT are
-// dropped from its bounding set so nothing there can. Its mounts live only in its mount namespace;
-// Stop powers it off, kills what is left in its cgroup and removes its state.
+// The host has a network namespace of its own holding only its loopback: its listeners, firewall
+// rules and pings are its own, never this machine's. Its sshd (127.0.0.1:22 in there) is reached
+// at this machine's 127.0.0.1:Port through a forwarder. CAP_SYS_TIME, CAP_SYS_MODULE and
+// CAP_SYS_BOOT are dropped from its bounding set so nothing in it can touch this machine's clock,
+// kernel or power. Its mounts live only in its mount namespace; stopping powers it off, kills what
+// is left in its cgroup and removes its state.
 package realhost
 
 import (
@@ -42,7 +44,7 @@ const Systemd = "/lib/systemd/systemd"
 // Host is one booted systemd host.
 type Host struct {
 	Name       string // its hostname
-	Port       int    // sshd on 127.0.0.1:Port
+	Port       int    // its sshd, reached at this machine's 127.0.0.1:Port
 	Key        string // private key file (ed25519, no passphrase) that logs in as every user
 	KnownHosts string // known_hosts file naming [127.0.0.1]:Port with the host's key
 	HostKey    ssh.PublicKey
@@ -52,6 +54,8 @@ type Host struct {
 	pid1   int
 	cmd    *exec.Cmd
 	exited chan struct{}
+	netns  *os.File   // the host's network namespace
+	fwd    *forwarder // this machine's 127.0.0.1:Port → the host's 127.0.0.1:22
 }
 
 // units masked in the overlay: heavy here, or reaching outside the namespaces.
@@ -88,15 +92,11 @@ func Start(t testing.TB) *Host {
 }
 
 func start(t testing.TB, base string) (*Host, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "cutover-realhost-")
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{Name: "realhost", Port: port, dir: dir, exited: make(chan struct{})}
+	h := &Host{Name: "realhost", dir: dir, exited: make(chan struct{})}
 	t.Cleanup(func() {
 		if err := h.stop(); err != nil {
 			t.Errorf("realhost: %v", err)
@@ -105,7 +105,7 @@ func start(t testing.TB, base string) (*Host, error) {
 	if err := h.seed(); err != nil {
 		return nil, err
 	}
-	h.cgroup = filepath.Join(base, "cutover-realhost-"+strconv.Itoa(port))
+	h.cgroup = filepath.Join(base, filepath.Base(dir))
 	if err := os.Mkdir(h.cgroup, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
@@ -119,7 +119,7 @@ func start(t testing.TB, base string) (*Host, error) {
 		return nil, err
 	}
 	defer console.Close()
-	h.cmd = exec.Command("unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--cgroup", "--propagation", "private",
+	h.cmd = exec.Command("unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--net", "--cgroup", "--propagation", "private",
 		"/bin/sh", filepath.Join(dir, "boot.sh"), dir, h.Name)
 	h.cmd.Stdout, h.cmd.Stderr = console, console
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, UseCgroupFD: true, CgroupFD: int(cg.Fd())}
@@ -127,6 +127,16 @@ func start(t testing.TB, base string) (*Host, error) {
 		return nil, fmt.Errorf("unshare: %w", err)
 	}
 	go func() { h.cmd.Wait(); close(h.exited) }()
+	if h.netns, err = awaitNetns(h.cmd.Process.Pid, h.exited); err != nil {
+		return nil, err
+	}
+	if h.fwd, err = newForwarder(h.netns, "127.0.0.1:22"); err != nil {
+		return nil, err
+	}
+	h.Port = h.fwd.port()
+	if err := h.writeKnownHosts(); err != nil {
+		return nil, err
+	}
 	if err := h.awaitSSH(60 * time.Second); err != nil {
 		return nil, err
 	}
@@ -172,13 +182,12 @@ func (h *Host) seed() error {
 		mode os.FileMode
 	}{
 		{h.Key, userPEM, 0o600},
-		{h.KnownHosts, []byte(h.KnownHostsLine() + "\n"), 0o644},
 		{filepath.Join(h.dir, "boot.sh"), bootScript, 0o755},
 		{filepath.Join(s, "etc/ssh/realhost_host_ed25519_key"), hostPEM, 0o600},
 		{filepath.Join(s, "etc/ssh/realhost_host_ed25519_key.pub"), hostPub, 0o644},
 		// Read by sshd as the user logging in: the one key logs in as every user.
 		{filepath.Join(s, "etc/ssh/realhost_authorized_keys"), userPub, 0o644},
-		{filepath.Join(s, "etc/ssh/sshd_config"), []byte(fmt.Sprintf(`Port %d
+		{filepath.Join(s, "etc/ssh/sshd_config"), []byte(`Port 22
 ListenAddress 127.0.0.1
 HostKey /etc/ssh/realhost_host_ed25519_key
 AuthorizedKeysFile /etc/ssh/realhost_authorized_keys
@@ -190,7 +199,7 @@ PrintMotd no
 AcceptEnv LANG LC_*
 MaxStartups 100:30:200
 Subsystem sftp /usr/lib/openssh/sftp-server
-`, h.Port)), 0o644},
+`), 0o644},
 		{filepath.Join(s, "etc/hostname"), []byte(h.Name + "\n"), 0o644},
 		{filepath.Join(s, "etc/machine-id"), []byte(fmt.Sprintf("%x\n", id)), 0o444},
 	}
@@ -224,6 +233,10 @@ func keypair(comment string) ([]byte, []byte, error) {
 	}
 	line := bytes.TrimSpace(ssh.MarshalAuthorizedKey(sp))
 	return append(line, []byte(" "+comment+"\n")...), pem.EncodeToMemory(block), nil
+}
+
+func (h *Host) writeKnownHosts() error {
+	return os.WriteFile(h.KnownHosts, []byte(h.KnownHostsLine()+"\n"), 0o644)
 }
 
 // KnownHostsLine is the host's known_hosts entry.
@@ -364,6 +377,10 @@ func (h *Host) ErrorLines(t testing.TB) []string {
 // a grace period, and removes its cgroup and state.
 func (h *Host) stop() error {
 	var errs []error
+	if h.fwd != nil {
+		h.fwd.close()
+		h.fwd = nil
+	}
 	if h.cmd != nil && h.cmd.Process != nil {
 		if h.pid1 > 0 {
 			syscall.Kill(h.pid1, sigRTMin+4)
@@ -392,6 +409,10 @@ func (h *Host) stop() error {
 	}
 	if err := os.RemoveAll(h.dir); err != nil {
 		errs = append(errs, err)
+	}
+	if h.netns != nil {
+		h.netns.Close()
+		h.netns = nil
 	}
 	h.cmd, h.cgroup, h.pid1 = nil, "", 0
 	return errors.Join(errs...)
@@ -464,13 +485,4 @@ func cgroup2() (string, error) {
 		}
 	}
 	return "", errors.New("no cgroup2 at /sys/fs/cgroup or /sys/fs/cgroup/unified")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
