@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/checks/remote"
 )
@@ -96,6 +98,25 @@ type JournalEntry struct {
 	Cursor     string
 	Identifier string // SYSLOG_IDENTIFIER, else the unit, else the command name
 	Message    string
+	Time       time.Time // __REALTIME_TIMESTAMP; zero when absent
+	PID        string    // _PID (or SYSLOG_PID)
+}
+
+// Said is who logged the entry, with its PID, and what, as logged.
+func (e JournalEntry) Said() string {
+	who := e.Identifier
+	if e.PID != "" {
+		who += "[" + e.PID + "]"
+	}
+	return who + ": " + e.Message
+}
+
+// Line is the entry as journalctl -o short-iso shows it, to the microsecond.
+func (e JournalEntry) Line() string {
+	if e.Time.IsZero() {
+		return e.Said()
+	}
+	return e.Time.UTC().Format("2006-01-02T15:04:05.000000Z") + " " + e.Said()
 }
 
 // Key is the entry's identity across occurrences: who logged it and the message with numbers,
@@ -128,7 +149,13 @@ func ParseJournalJSON(lines []string) ([]JournalEntry, error) {
 		if err := json.Unmarshal([]byte(l), &raw); err != nil {
 			return nil, fmt.Errorf("journal line %d: %w", i+1, err)
 		}
-		e := JournalEntry{Cursor: jsonString(raw["__CURSOR"]), Message: jsonString(raw["MESSAGE"])}
+		e := JournalEntry{Cursor: jsonString(raw["__CURSOR"]), Message: jsonString(raw["MESSAGE"]), PID: jsonString(raw["_PID"])}
+		if e.PID == "" {
+			e.PID = jsonString(raw["SYSLOG_PID"])
+		}
+		if us, err := strconv.ParseInt(jsonString(raw["__REALTIME_TIMESTAMP"]), 10, 64); err == nil && us > 0 {
+			e.Time = time.UnixMicro(us)
+		}
 		for _, f := range []string{"SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_COMM"} {
 			if e.Identifier = jsonString(raw[f]); e.Identifier != "" {
 				break
@@ -213,13 +240,22 @@ func (j JournalErrors) Run(ctx context.Context, env Env) Result {
 		return inconclusive("cannot read journalctl output: " + err.Error())
 	}
 	keys := map[string]int{}
+	seen := map[string][]string{} // key → the entries as logged, the first few
+	said := map[string]string{}   // key → its first entry, for the summary
 	var order []string
 	cursor := ""
 	for _, e := range entries {
-		if keys[e.Key()] == 0 {
-			order = append(order, e.Key())
+		k := e.Key()
+		if keys[k] == 0 {
+			order = append(order, k)
 		}
-		keys[e.Key()]++
+		keys[k]++
+		if said[k] == "" {
+			said[k] = e.Said()
+		}
+		if len(seen[k]) < shownPerError {
+			seen[k] = append(seen[k], e.Line())
+		}
 		cursor = e.Cursor
 	}
 	if j.Baseline == "" {
@@ -229,14 +265,34 @@ func (j JournalErrors) Run(ctx context.Context, env Env) Result {
 		r.Baseline = base
 		return r
 	}
-	var fresh []string
+	// The evidence groups what is new by its normalised key, and under each shows the entries as
+	// they were logged (time, PID, addresses): what a person needs to follow it up.
+	var fresh, evidence []string
 	for _, k := range order {
-		if !known[k] {
-			fresh = append(fresh, fmt.Sprintf("%s (×%d)", k, keys[k]))
+		if known[k] {
+			continue
+		}
+		fresh = append(fresh, k)
+		if len(fresh) > 20 {
+			continue
+		}
+		evidence = append(evidence, fmt.Sprintf("new ×%d: %s", keys[k], k))
+		for _, l := range seen[k] {
+			evidence = append(evidence, "  "+l)
 		}
 	}
 	if len(fresh) == 0 {
 		return pass(fmt.Sprintf("no new errors since the baseline (%d entries since, all seen before)", len(entries)))
 	}
-	return fail(fmt.Sprintf("%d new error(s) since the baseline: %s", len(fresh), fresh[0]), tail(fresh, 20)...)
+	if len(fresh) > 20 {
+		evidence = append(evidence, fmt.Sprintf("… and %d more", len(fresh)-20))
+	}
+	first := said[fresh[0]]
+	if n := keys[fresh[0]]; n > 1 {
+		first += fmt.Sprintf(" (×%d)", n)
+	}
+	return fail(fmt.Sprintf("%d new error(s) since the baseline: %s", len(fresh), first), evidence...)
 }
+
+// shownPerError is how many entries of one new error the evidence shows as logged.
+const shownPerError = 3

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,7 +71,10 @@ func TestRealHostJournalErrorsAreNeverBlind(t *testing.T) {
 			}
 			h.Exec(t, "logger", "-p", "err", "-t", "nginx-"+tc.user, "upstream timed out, client: 10.20.0.77")
 			r := runCheck(t, env, JournalErrors{Baseline: "errs"})
-			if r.Outcome != Fail || !strings.Contains(r.Summary, "nginx-"+tc.user+": upstream timed out, client: #.#.#.#") {
+			// The real line, as logged (PID, address), and grouped under its normalised key.
+			if r.Outcome != Fail || !regexp.MustCompile(`^1 new error\(s\) since the baseline: nginx-`+tc.user+`\[\d+\]: upstream timed out, client: 10\.20\.0\.77$`).MatchString(r.Summary) ||
+				len(r.Evidence) != 2 || r.Evidence[0] != "new ×1: nginx-"+tc.user+": upstream timed out, client: #.#.#.#" ||
+				!regexp.MustCompile(`^  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z nginx-`+tc.user+`\[\d+\]: upstream timed out, client: 10\.20\.0\.77$`).MatchString(r.Evidence[1]) {
 				t.Errorf("a new error: %v %q %q", r.Outcome, r.Summary, r.Evidence)
 			}
 		})

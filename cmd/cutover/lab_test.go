@@ -198,7 +198,7 @@ func TestLabFaults(t *testing.T) {
 			}
 		}},
 		{"new-journal-error", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
-			if got := checkOutcome(lines, "post-checks", "journal_regressions"); len(got) == 0 || !strings.Contains(got[0], "1 new error(s) since the baseline: nginx:") || !strings.Contains(got[0], "SSL_do_handshake() failed") {
+			if got := checkOutcome(lines, "post-checks", "journal_regressions"); len(got) == 0 || !strings.Contains(got[0], "1 new error(s) since the baseline: nginx[") || !strings.Contains(got[0], "SSL_do_handshake() failed") {
 				t.Errorf("journal_regressions: %v", got)
 			}
 		}},
