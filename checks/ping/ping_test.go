@@ -202,7 +202,7 @@ func TestMain(m *testing.M) {
 		json.NewEncoder(os.Stdout).Encode(res)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }
 
 func requireRoot(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/internal/testenv"
 	"github.com/cutover/cutover/lab"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/report"
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 		os.Exit(lab.RunTool())
 	}
 	log.SetOutput(io.Discard) // as main does: only the vCenter simulator writes there
-	code := m.Run()
+	code := testenv.Main(m)
 	removeBinary()
 	os.Exit(code)
 }

@@ -29,3 +29,20 @@ func TestUnavailableFailsUnderCIAndSkipsElsewhere(t *testing.T) {
 		t.Errorf("elsewhere: fatal %q, skipped %q", r.fatal, r.skipped)
 	}
 }
+
+func TestSkipsSummaryNamesWhatWasNotTested(t *testing.T) {
+	s := &skips{counts: map[string]int{}}
+	if got := s.summary("checks/remote"); got != "" {
+		t.Errorf("nothing skipped: %q", got)
+	}
+	s.add("/usr/sbin/sshd not installed")
+	s.add("needs root")
+	s.add("/usr/sbin/sshd not installed")
+	want := "NOT TESTED in checks/remote: 3 test(s) skipped here: /usr/sbin/sshd not installed (×2); needs root (×1)\n"
+	if got := s.summary("checks/remote"); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := packageDir(); got != "internal/testenv" {
+		t.Errorf("package dir %q", got)
+	}
+}
