@@ -54,6 +54,7 @@ type Hosts interface {
 // their live output, the baselines recorded so far, and the runbook's other hosts.
 type Env struct {
 	Host      string
+	AsRoot    bool // run every command on Host through sudo -n (the runbook's sudo: true)
 	Runner    remote.Runner
 	OnCommand func(host string, cmd remote.Command) // called before each command starts, for the journal
 	OnLine    func(host string, l remote.Line)

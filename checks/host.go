@@ -59,19 +59,34 @@ func run(ctx context.Context, env Env, host string, runner remote.Runner, cmd re
 	return o
 }
 
-// runHere runs cmd on the check's own host.
+// runHere runs cmd on the check's own host (through sudo when the check says so; the journal
+// shows the command as it ran).
 func runHere(ctx context.Context, env Env, cmd remote.Command) output {
+	if env.AsRoot {
+		cmd = cmd.AsRoot()
+	}
 	return run(ctx, env, env.Host, env.Runner, cmd)
 }
 
 // unusable says why an output cannot be judged at all: the command did not run, is missing, was
 // denied, or systemd is not running. Such a check is inconclusive, never a silent pass.
 func (o output) unusable() (string, bool) {
-	name := "command"
-	if len(o.cmd.Argv) > 0 {
-		name = o.cmd.Argv[0]
+	name, sudo := programOf(o.cmd)
+	// Only stderr speaks for the tool: stdout is what the host holds (log lines, unit
+	// descriptions), and a log line saying "Permission denied" must not turn a verdict into
+	// "could not tell".
+	all := strings.Join(o.stderr, "\n")
+	if sudo && o.exit == 127 && (strings.Contains(all, "sudo: not found") || strings.Contains(all, "sudo: command not found")) {
+		return "sudo is not installed on this host (the check says sudo: true)", true
 	}
-	all := strings.Join(append(append([]string{}, o.stderr...), o.stdout...), "\n")
+	if sudo && o.exit == 1 {
+		switch {
+		case strings.Contains(all, "a password is required"):
+			return "sudo asks for a password on this host: sudo: true needs a NOPASSWD sudoers rule for the check's commands (" + firstLine(all, "sudo:") + ")", true
+		case strings.Contains(all, "not in the sudoers file"), strings.Contains(all, "is not allowed to"), strings.Contains(all, "may not run sudo"):
+			return "sudo refuses: " + firstLine(all, "sudo"), true
+		}
+	}
 	switch {
 	case o.err != nil && errors.Is(o.err, exec.ErrNotFound):
 		return name + " is not installed on this host", true
@@ -94,6 +109,26 @@ func (o output) unusable() (string, bool) {
 		return "permission denied: " + firstLine(all, "denied", "not permitted", "authentication required"), true
 	}
 	return "", false
+}
+
+// programOf names the program a command runs (inside sudo's env, for a command run as root), or
+// "command" for a script.
+func programOf(cmd remote.Command) (string, bool) {
+	argv := cmd.Argv
+	sudo := len(argv) > 4 && argv[0] == "sudo" && argv[3] == "env"
+	if sudo {
+		argv = argv[4:]
+		for len(argv) > 0 && strings.Contains(argv[0], "=") {
+			argv = argv[1:]
+		}
+		if len(argv) > 0 && argv[0] == "sh" {
+			argv = nil
+		}
+	}
+	if len(argv) == 0 {
+		return "command", sudo
+	}
+	return argv[0], sudo
 }
 
 // firstLine returns the first line of text holding one of the needles, or the first line.

@@ -21,7 +21,7 @@ func noJournal(o output) (string, bool) {
 	if why, bad := o.unusable(); bad {
 		return why, true
 	}
-	for _, l := range append(append([]string{}, o.stderr...), o.stdout...) {
+	for _, l := range o.stderr { // stdout holds the journal's own entries: any text at all
 		switch {
 		case strings.Contains(l, "No journal files were found"):
 			return "no journal on this host (journalctl: No journal files were found)", true

@@ -77,6 +77,18 @@ func TestRealHostJournalErrorsAreNeverBlind(t *testing.T) {
 				!regexp.MustCompile(`^  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z nginx-`+tc.user+`\[\d+\]: upstream timed out, client: 10\.20\.0\.77$`).MatchString(r.Evidence[1]) {
 				t.Errorf("a new error: %v %q %q", r.Outcome, r.Summary, r.Evidence)
 			}
+			// What a host logs is data: words the checks use for their own errors, logged by
+			// anyone, are a new error like any other, never "could not tell".
+			for _, said := range []string{"cutover: no journal entries for the current boot", "cutover: the system journal is hidden from root",
+				"Permission denied", "System has not been booted with systemd as init system (PID 1). Can't operate.", "Failed to seek to cursor"} {
+				h.Exec(t, "logger", "-p", "err", "-t", "hostile-"+tc.user, said)
+				if r := runCheck(t, env, JournalErrors{Baseline: "errs"}); r.Outcome != Fail || !strings.Contains(r.Summary, said) && !strings.Contains(strings.Join(r.Evidence, "\n"), said) {
+					t.Errorf("a host logged %q: %v %q %q", said, r.Outcome, r.Summary, r.Evidence)
+				}
+				if r := runCheck(t, env, JournalUnit{Unit: "ssh"}); r.Outcome == Inconclusive {
+					t.Errorf("journal_unit after a host logged %q: %v %q", said, r.Outcome, r.Summary)
+				}
+			}
 		})
 	}
 }
@@ -177,3 +189,32 @@ func freePort(t *testing.T) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// sudo: true for a login that may not read what a check needs: without a sudoers rule the verdict
+// is inconclusive with the reason (never a password prompt, never a hang); with one, the check
+// sees what root sees.
+func TestRealHostChecksThroughSudo(t *testing.T) {
+	h := realhost.Start(t)
+	h.AddUser(t, "ops")
+	h.Exec(t, "logger", "-p", "err", "-t", "payments", "database connection lost")
+	env := realEnv(t, h, "ops")
+	env.AsRoot = true
+	r := runCheck(t, env, JournalErrors{})
+	if r.Outcome != Inconclusive || !strings.Contains(r.Summary, "sudo asks for a password on this host") {
+		t.Fatalf("no sudoers rule: %s %q %q", r.Outcome, r.Summary, r.Evidence)
+	}
+	h.WriteFile(t, "/etc/sudoers.d/ops", "ops ALL=(root) NOPASSWD: ALL\n", 0o440)
+	r = runCheck(t, env, JournalErrors{})
+	if r.Outcome != Pass || !strings.Contains(strings.Join(r.Baseline, "\n"), "payments: database connection lost") {
+		t.Fatalf("through sudo: %s %q baseline %q", r.Outcome, r.Summary, r.Baseline)
+	}
+	if r := runCheck(t, env, Listening{Want: ListenSpec{Proto: "tcp", Port: 22, Process: "sshd"}}); r.Outcome != Pass {
+		t.Errorf("listening through sudo: %s %q", r.Outcome, r.Summary)
+	}
+	if r := runCheck(t, env, Firewall{}); r.Outcome != Pass {
+		t.Errorf("firewall through sudo: %s %q %q", r.Outcome, r.Summary, r.Evidence)
+	}
+	if r := runCheck(t, env, UnitActive{Unit: "ssh"}); r.Outcome != Pass {
+		t.Errorf("unit_active through sudo: %s %q %q", r.Outcome, r.Summary, r.Evidence)
+	}
+}

@@ -184,6 +184,7 @@ type CheckSpec struct {
 	ID       string   `yaml:"id" desc:"keep this check's output as a baseline under this id"`
 	Baseline string   `yaml:"baseline" desc:"id of an earlier check whose output this one must equal"`
 	Timeout  Duration `yaml:"timeout" desc:"give up (inconclusive) after this long"`
+	Sudo     bool     `yaml:"sudo" desc:"run the check's commands through sudo -n (a host check, for a login that may not read the system journal, the firewall or other users' sockets); a password prompt is inconclusive, never a hang"`
 	Spec     kindSpec `yaml:"-"`
 	Pos      Pos      `yaml:"-"`
 }

@@ -136,7 +136,7 @@ func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckDa
 	if err != nil {
 		cd.Result = Result{Outcome: Inconclusive, Summary: "cannot build check: " + err.Error()}
 	} else {
-		cd.Result = e.observe(ctx, st.Name, spec.Host, i, label, attempt, check)
+		cd.Result = e.observe(ctx, st.Name, spec.Host, i, label, attempt, check, spec.Sudo)
 	}
 	if cd.Outcome == Pass && cd.Baseline != nil && spec.ID != "" {
 		e.baseMu.Lock()
@@ -165,7 +165,7 @@ func (e *Engine) runAction(ctx context.Context, st *Step, attempt int) CheckData
 	if err != nil {
 		cd.Result = Result{Outcome: Inconclusive, Summary: "cannot build action: " + err.Error()}
 	} else {
-		cd.Result = e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd)
+		cd.Result = e.observe(ctx, st.Name, a.Host, ActionIndex, label, attempt, cmd, false)
 	}
 	cd.Duration = ms(e.cfg.Clock().Sub(start))
 	e.finishCheck(&cd)
@@ -182,7 +182,7 @@ func hostName(h string) string {
 
 // observe runs one check on its host, journaling its commands and batched output (per host, for
 // checks such as endpoint that run commands from several hosts).
-func (e *Engine) observe(ctx context.Context, step, host string, index int, label string, attempt int, c checks.Check) Result {
+func (e *Engine) observe(ctx context.Context, step, host string, index int, label string, attempt int, c checks.Check, asRoot bool) Result {
 	host = hostName(host)
 	runner, err := e.cfg.Runners.Runner(host)
 	if err != nil {
@@ -202,6 +202,7 @@ func (e *Engine) observe(ctx context.Context, step, host string, index int, labe
 	}
 	env := checks.Env{
 		Host:   host,
+		AsRoot: asRoot,
 		Runner: redactingRunner{r: runner, redaction: e.redaction},
 		OnCommand: func(h string, cmd remote.Command) {
 			batcherFor(h).flush()

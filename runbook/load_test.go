@@ -102,6 +102,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/host-kinds-bad.yaml:18:46: runbooks[0].steps[0].checks[7].mode: want enforcing, permissive or disabled, got \"strict\"",
 			"testdata/host-kinds-bad.yaml:21:62: runbooks[0].steps[1].checks[0].baseline: baseline \"fw\" was recorded by a firewall check; a listeners_unchanged check compares with listeners_baseline",
 			"testdata/host-kinds-bad.yaml:22:13: runbooks[0].steps[1].checks[1].baseline: a journal_regressions check needs the id of its baseline (from a journal_baseline check)",
+			"testdata/host-kinds-bad.yaml:23:96: runbooks[0].steps[1].checks[2].sudo: sudo means nothing for kind endpoint: it runs no command on its host",
 		},
 		"ipam-bad.yaml": {
 			"testdata/ipam-bad.yaml:8:13: runbooks[0].steps[0].checks[0].vm: an ipam check needs vm (to read its guest IP) or address",

@@ -30,7 +30,7 @@ func (e *Engine) runStagedRestart(ctx context.Context, st *Step, attempt int) Ch
 		restart := checks.Command{Cmd: remote.Command{Argv: []string{"systemctl", "restart", "--", unit}, Env: []string{"LC_ALL=C"}, Timeout: timeout}}
 		one := CheckData{Index: ActionIndex, Check: fmt.Sprintf("restart %s on %s", unit, h), Kind: "restart", Host: h, Attempt: attempt}
 		hs := e.cfg.Clock()
-		one.Result = e.observe(ctx, st.Name, h, ActionIndex, one.Check, attempt, restart)
+		one.Result = e.observe(ctx, st.Name, h, ActionIndex, one.Check, attempt, restart, false)
 		one.Duration = ms(e.cfg.Clock().Sub(hs))
 		e.finishCheck(&one)
 		e.emit(EvAction, st.Name, one)

@@ -225,6 +225,8 @@ func (v *validator) check(c *CheckSpec, path string, step int, rollback bool) {
 			v.add(c.Pos.Field("baseline"), path+".baseline", "a %s check compares with no baseline", c.Kind)
 		case kind.baseline == required && c.Baseline == "":
 			v.add(c.Pos, path+".baseline", "a %s check needs the id of its baseline (from a %s check)", c.Kind, strings.Join(kind.compares, " or "))
+		case c.Sudo && (kind.remote || kind.vcenter || kind.netbox):
+			v.add(c.Pos.Field("sudo"), path+".sudo", "sudo means nothing for kind %s: it runs no command on its host", c.Kind)
 		}
 	}
 	if c.ID != "" {

@@ -47,6 +47,19 @@ func (c Command) String() string {
 	return env + c.Script
 }
 
+// AsRoot is the command run through sudo, non-interactively: where sudo would ask for a password
+// it fails at once ("sudo: a password is required"). The environment is set inside sudo, which
+// resets its own.
+func (c Command) AsRoot() Command {
+	argv := append([]string{"sudo", "-n", "--", "env"}, c.Env...)
+	if c.Argv != nil {
+		argv = append(argv, c.Argv...)
+	} else {
+		argv = append(argv, "sh", "-c", c.Script)
+	}
+	return Command{Argv: argv, Timeout: c.Timeout}
+}
+
 // Result is how a command ended. A command that could not be started or was cut short by its timeout
 // is reported through the error of Run, not here.
 type Result struct {

@@ -176,6 +176,9 @@ func (h *Host) seed() error {
 	h.KnownHosts = filepath.Join(h.dir, "known_hosts")
 	id := make([]byte, 16)
 	rand.Read(id)
+	// Its own name resolves, as on any installed host (sudo looks it up, and would otherwise say
+	// "unable to resolve host" on every command).
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", h.Name)
 	files := []struct {
 		path string
 		data []byte
@@ -201,6 +204,7 @@ MaxStartups 100:30:200
 Subsystem sftp /usr/lib/openssh/sftp-server
 `), 0o644},
 		{filepath.Join(s, "etc/hostname"), []byte(h.Name + "\n"), 0o644},
+		{filepath.Join(s, "etc/hosts"), []byte(hosts), 0o644},
 		{filepath.Join(s, "etc/machine-id"), []byte(fmt.Sprintf("%x\n", id)), 0o444},
 	}
 	for _, f := range files {
