@@ -282,6 +282,19 @@ Leap status     : Normal`)
 	if st, _ := ParseClock(unsynced); st.Synced {
 		t.Error("Not synchronised read as synced")
 	}
+	// chronyc -c: the correction is positive when the clock is slow; the CSV decides over the report.
+	csv := append(append([]string{}, chrony...), "C0A80001,192.168.0.1,3,1764367501.123456789,0.250000000,0.000004321,0.000010000,-1.234,-0.000,0.012,0.001234,0.000567,64.2,Normal")
+	if st, err := ParseClock(csv); err != nil || !st.Synced || st.Offset != -250*time.Millisecond {
+		t.Errorf("chrony csv slow: %+v %v", st, err)
+	}
+	csv[len(csv)-1] = "C0A80001,192.168.0.1,3,1764367501.123456789,-0.000012345,0,0,0,0,0,0,0,64.2,Not synchronised"
+	if st, err := ParseClock(csv); err != nil || st.Synced || st.Offset != 12345*time.Nanosecond {
+		t.Errorf("chrony csv fast, unsynchronised: %+v %v", st, err)
+	}
+	csv[len(csv)-1] = "C0A80001,192.168.0.1,3,1764367501.1,NaN,0,0,0,0,0,0,0,64.2,Normal"
+	if _, err := ParseClock(csv); err == nil {
+		t.Error("NaN correction accepted")
+	}
 	td, err := ParseClock(lines(`
 Timezone=UTC
 LocalRTC=no

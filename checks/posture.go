@@ -225,7 +225,9 @@ func (fw FirewallState) Allows(item string) (bool, string, error) {
 }
 
 // clockScript reads chrony's tracking, or systemd's sync flag where chrony is absent.
-const clockScript = `if command -v chronyc >/dev/null 2>&1; then exec chronyc -n tracking; else exec timedatectl show; fi`
+// clockScript asks chrony twice: its report for a person, then its CSV (-c), which the verdict reads
+// (signed seconds, no words to parse). Without chrony, timedatectl's properties.
+const clockScript = `if command -v chronyc >/dev/null 2>&1; then chronyc -n tracking && exec chronyc -c -n tracking; else exec timedatectl show; fi`
 
 // Clock passes when the host's clock is synchronised and its offset is under MaxOffset.
 type Clock struct {
@@ -275,6 +277,12 @@ type ClockState struct {
 func ParseClock(lines []string) (ClockState, error) {
 	var st ClockState
 	for _, l := range lines {
+		if csv := strings.Split(l, ","); len(csv) == 14 && chronyRefID.MatchString(csv[0]) {
+			if err := st.chronyCSV(csv); err != nil {
+				return st, err
+			}
+			continue
+		}
 		k, v, ok := strings.Cut(l, ":")
 		if !ok {
 			k, v, ok = strings.Cut(l, "=")
@@ -316,6 +324,24 @@ func ParseClock(lines []string) (ClockState, error) {
 		return st, fmt.Errorf("neither chronyc tracking nor timedatectl show output")
 	}
 	return st, nil
+}
+
+var chronyRefID = regexp.MustCompile(`^[0-9A-Fa-f]{8}$`)
+
+// chronyCSV reads chronyc -c tracking: reference id, name, stratum, ref time, system time
+// correction (seconds; positive: the clock is slow), last offset, RMS offset, frequency, residual
+// frequency, skew, root delay, root dispersion, update interval, leap status. It decides over what
+// the human report said.
+func (st *ClockState) chronyCSV(f []string) error {
+	corr, err := strconv.ParseFloat(f[4], 64)
+	if err != nil || math.IsNaN(corr) || math.IsInf(corr, 0) || math.Abs(corr) > 1e9 {
+		return fmt.Errorf("chrony: bad system time correction %q", f[4])
+	}
+	st.Source = "chrony"
+	st.Offset, st.HasOffset = time.Duration(-corr*float64(time.Second)), true
+	leap := strings.TrimSpace(f[13])
+	st.Synced = leap == "Normal" || strings.HasPrefix(leap, "Insert") || strings.HasPrefix(leap, "Delete")
+	return nil
 }
 
 // DNS passes when a name resolves, and to every expected address if any are given.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,6 +111,11 @@ func TestRealHostChecks(t *testing.T) {
 	h.Script(t, "systemctl daemon-reload && systemctl mask --now cron.service && systemctl start once flap && (systemctl start boom || true)")
 	// boom is failed, flap waits an hour to restart: wait for both states, not for a time.
 	h.Script(t, `for i in $(seq 200); do [ "$(systemctl is-active boom flap | tr '\n' ' ')" = "failed activating " ] && exit 0; sleep 0.05; done; systemctl status boom flap; exit 1`)
+	// A real chronyd that serves its own clock (local stratum 8) and may not steer the system's
+	// (-x): chronyc answers as on a synchronised host.
+	h.WriteFile(t, "/etc/chrony/cutover-test.conf", "local stratum 8\nbindcmdaddress 127.0.0.1\nport 0\n", 0o644)
+	h.WriteFile(t, "/etc/systemd/system/chrony-test.service", "[Service]\nExecStart=/usr/sbin/chronyd -x -d -f /etc/chrony/cutover-test.conf\n", 0o644)
+	h.Script(t, `systemctl daemon-reload && systemctl start chrony-test && for i in $(seq 200); do chronyc -c -n tracking 2>/dev/null | grep -q ',Normal$' && exit 0; sleep 0.05; done; exit 1`)
 	listenPort := freePort(t)
 	h.WriteFile(t, "/etc/systemd/system/listener.service", "[Service]\nExecStart=/usr/bin/python3 -m http.server --bind 127.0.0.1 "+itoa(listenPort)+"\n", 0o644)
 	h.Exec(t, "systemctl", "daemon-reload")
@@ -143,20 +149,23 @@ func TestRealHostChecks(t *testing.T) {
 			} else { // ss shows no process of another user's socket: that is not knowing, not a mismatch
 				expect(Listening{Want: ListenSpec{Proto: "tcp", Port: 22, Process: "sshd"}}, Inconclusive, "cannot tell whether it is sshd")
 			}
-			base := expect(Listeners{}, Pass, "1 listeners recorded")
+			base := expect(Listeners{}, Pass, "3 listeners recorded") // sshd, chronyd on 127.0.0.1 and ::1
 			env.Baselines = baselines{"ports": base.Baseline}
 			h.Exec(t, "systemctl", "start", "listener")
 			h.Script(t, `for i in $(seq 200); do ss -Htln "sport = :`+itoa(listenPort)+`" | grep -q . && exit 0; sleep 0.05; done; exit 1`)
 			expect(Listeners{Baseline: "ports"}, Fail, "listeners changed: new tcp 127.0.0.1:"+itoa(listenPort))
 			h.Exec(t, "systemctl", "stop", "listener")
-			expect(Listeners{Baseline: "ports"}, Pass, "listeners unchanged (1)")
+			expect(Listeners{Baseline: "ports"}, Pass, "listeners unchanged (3)")
 
 			if user == "root" {
 				expect(JournalUnit{Unit: "boom"}, Fail, "boom")
 			} else {
 				expect(JournalUnit{Unit: "boom"}, Inconclusive, "usermod -aG systemd-journal ops")
 			}
-			expect(Clock{}, Fail, "clock is not synchronised (timedatectl)")
+			clock := expect(Clock{}, Pass, "clock synchronised, offset 0s")
+			if !strings.Contains(strings.Join(clock.Evidence, "\n"), "Leap status     : Normal") {
+				t.Errorf("clock evidence: %q", clock.Evidence)
+			}
 			expect(SELinux{}, Fail, "SELinux")
 			expect(SELinux{Want: "Disabled"}, Pass, "")
 			expect(DNS{Name: "localhost", Expect: []string{"127.0.0.1"}}, Pass, "")
@@ -175,6 +184,17 @@ func TestRealHostChecks(t *testing.T) {
 			env.Baselines = baselines{"fw": changed.Baseline}
 			expect(Firewall{Allow: []string{"8443/tcp"}, Baseline: "fw"}, Pass, "nftables firewall unchanged since fw")
 		})
+	}
+	// chronyd stopped: no verdict, the reason. No chrony at all: timedatectl, whose unsynchronised
+	// clock (this host's kernel says STA_UNSYNC) fails with its properties as evidence.
+	env := realEnv(t, h, "root")
+	h.Exec(t, "systemctl", "stop", "chrony-test")
+	if r := runCheck(t, env, Clock{}); r.Outcome != Inconclusive || !strings.Contains(r.Summary, "chronyd is not running") {
+		t.Errorf("chronyd stopped: %s %q %q", r.Outcome, r.Summary, r.Evidence)
+	}
+	h.Script(t, "mv /usr/bin/chronyc /usr/bin/chronyc.hidden") // in the host's overlay only
+	if r := runCheck(t, env, Clock{}); r.Outcome != Fail || r.Summary != "clock is not synchronised (timedatectl)" || !slices.Contains(r.Evidence, "NTPSynchronized=no") {
+		t.Errorf("timedatectl: %s %q %q", r.Outcome, r.Summary, r.Evidence)
 	}
 }
 

@@ -48,7 +48,7 @@ func (l *Lab) runTool(ctx context.Context, h *Host, argv []string, o out) int {
 		o.printf("%s", h.selinux)
 		return 0
 	case "chronyc":
-		return chronyc(h, o)
+		return chronyc(h, args, o)
 	case "firewall-cmd":
 		return firewallCmd(h, args, o)
 	case "getent":
@@ -345,9 +345,17 @@ func priority(s string) int {
 	return 7
 }
 
-func chronyc(h *Host, o out) int {
+// chronyc answers tracking, as a report or (-c) as chrony's CSV.
+func chronyc(h *Host, args []string, o out) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	ref := time.Now().UTC().Add(-40 * time.Second)
+	if slices.Contains(args, "-c") {
+		// The correction is signed the other way round: positive means the clock is slow.
+		o.printf("0A140001,10.20.0.1,3,%d.%09d,%.9f,0.000004321,0.000010000,-1.234,-0.000,0.012,0.000412345,0.000234567,64.2,Normal",
+			ref.Unix(), ref.Nanosecond(), -h.offset.Seconds())
+		return 0
+	}
 	dir := "fast"
 	off := h.offset.Seconds()
 	if off < 0 {
@@ -355,7 +363,7 @@ func chronyc(h *Host, o out) int {
 	}
 	o.printf("Reference ID    : 0A140001 (10.20.0.1)")
 	o.printf("Stratum         : 3")
-	o.printf("Ref time (UTC)  : %s", time.Now().UTC().Add(-40*time.Second).Format("Mon Jan 02 15:04:05 2006"))
+	o.printf("Ref time (UTC)  : %s", ref.Format("Mon Jan 02 15:04:05 2006"))
 	o.printf("System time     : %.9f seconds %s of NTP time", off, dir)
 	o.printf("Last offset     : +0.000004321 seconds")
 	o.printf("RMS offset      : 0.000010000 seconds")
