@@ -148,11 +148,11 @@ func TestRealCommandsWithoutSystemdAreInconclusive(t *testing.T) {
 }
 
 func TestNoFailedUnits(t *testing.T) {
-	e, _ := env(t, map[string]out{"LC_ALL=C systemctl --failed --no-legend --plain --no-pager": {}})
+	e, _ := env(t, map[string]out{failedCommand.String(): {stdout: "[]"}})
 	if r := (NoFailedUnits{}).Run(context.Background(), e); r.Outcome != Pass {
 		t.Errorf("empty: %+v", r)
 	}
-	e, _ = env(t, map[string]out{"LC_ALL=C systemctl --failed --no-legend --plain --no-pager": {stdout: "httpd.service loaded failed failed The Apache HTTP Server"}})
+	e, _ = env(t, map[string]out{failedCommand.String(): {stdout: `[{"unit":"httpd.service","load":"loaded","active":"failed","sub":"failed","description":"The Apache HTTP Server"}]`}})
 	if r := (NoFailedUnits{}).Run(context.Background(), e); r.Outcome != Fail || r.Summary != "1 failed unit(s): httpd.service" {
 		t.Errorf("failed: %+v", r)
 	}

@@ -80,16 +80,33 @@ func TestParseStatus(t *testing.T) {
 }
 
 func TestParseFailedUnits(t *testing.T) {
-	in := lines(`
+	names := func(us []FailedUnit) string {
+		var n []string
+		for _, u := range us {
+			n = append(n, u.Unit+"/"+u.Sub)
+		}
+		return strings.Join(n, ",")
+	}
+	tests := []struct {
+		name, in, want string
+		bad            bool
+	}{
+		{"plain (systemd < 251)", `
 httpd.service           loaded failed failed The Apache HTTP Server
 ● systemd-networkd-wait-online.service loaded failed failed Wait for Network to be Configured
-logrotate.timer loaded failed failed Daily rotation of log files`)
-	got := ParseFailedUnits(in)
-	if strings.Join(got, ",") != "httpd.service,systemd-networkd-wait-online.service,logrotate.timer" {
-		t.Errorf("got %v", got)
+logrotate.timer loaded failed failed Daily rotation of log files`, "httpd.service/failed,systemd-networkd-wait-online.service/failed,logrotate.timer/failed", false},
+		// Captured from systemd 252 on a real host (internal/realhost).
+		{"json (systemd 252)", `[{"unit":"boom.service","load":"loaded","active":"failed","sub":"failed","description":"boom.service"}]`, "boom.service/failed", false},
+		{"json, none", `[]`, "", false},
+		{"empty", ``, "", false},
+		{"json cut short", `[{"unit":"boom.service"`, "", true},
+		{"json row without a name", `[{"load":"loaded"}]`, "", true},
 	}
-	if got := ParseFailedUnits([]string{""}); len(got) != 0 {
-		t.Errorf("empty: %v", got)
+	for _, tt := range tests {
+		got, err := ParseFailedUnits(lines(tt.in))
+		if (err != nil) != tt.bad || names(got) != tt.want {
+			t.Errorf("%s: got %q, %v", tt.name, names(got), err)
+		}
 	}
 }
 
@@ -329,7 +346,7 @@ func FuzzParsers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		in := strings.Split(s, "\n")
 		ParseStatus(in).Evidence()
-		ParseFailedUnits(in)
+		ParseFailedUnits(in) //nolint:errcheck // the fuzz target looks for panics
 		ParseSS(in)
 		ParseJournalJSON(in)
 		MatchLines(in, []*regexp.Regexp{DefaultFailOn})

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -167,30 +168,66 @@ func (s Status) summary(unit, state string) string {
 // NoFailedUnits passes when systemd lists no failed units.
 type NoFailedUnits struct{}
 
+// failedCommand asks for JSON (systemd 251 and later); older systemctl takes --output as a journal
+// mode, ignores it here and prints its plain table, which ParseFailedUnits reads too.
+var failedCommand = c("systemctl", "list-units", "--failed", "--no-legend", "--plain", "--no-pager", "--output=json")
+
 // Run lists failed units.
 func (NoFailedUnits) Run(ctx context.Context, env Env) Result {
-	o := runHere(ctx, env, c("systemctl", "--failed", "--no-legend", "--plain", "--no-pager"))
+	o := runHere(ctx, env, failedCommand)
 	if why, bad := o.unusable(); bad {
 		return inconclusive(why, o.stderr...)
 	}
 	if o.exit != 0 {
 		return inconclusive(fmt.Sprintf("systemctl --failed exited %d", o.exit), tail(o.stderr, 5)...)
 	}
-	failed := ParseFailedUnits(o.stdout)
+	failed, err := ParseFailedUnits(o.stdout)
+	if err != nil {
+		return inconclusive("cannot read systemctl's failed units: "+err.Error(), tail(o.stdout, 5)...)
+	}
 	if len(failed) == 0 {
 		return pass("no failed units")
 	}
-	return fail(fmt.Sprintf("%d failed unit(s): %s", len(failed), strings.Join(failed, ", ")), o.stdout...)
+	names := make([]string, len(failed))
+	evidence := make([]string, len(failed))
+	for i, u := range failed {
+		names[i] = u.Unit
+		evidence[i] = fmt.Sprintf("%s %s %s %s %s", u.Unit, u.Load, u.Active, u.Sub, u.Description)
+	}
+	return fail(fmt.Sprintf("%d failed unit(s): %s", len(failed), strings.Join(names, ", ")), evidence...)
 }
 
-// ParseFailedUnits reads `systemctl --failed --no-legend --plain` into unit names.
-func ParseFailedUnits(lines []string) []string {
-	var units []string
+// FailedUnit is one row of systemctl list-units --failed.
+type FailedUnit struct {
+	Unit        string `json:"unit"`
+	Load        string `json:"load"`
+	Active      string `json:"active"`
+	Sub         string `json:"sub"`
+	Description string `json:"description"`
+}
+
+// ParseFailedUnits reads systemctl list-units --failed: JSON (systemd 251 and later) or the plain
+// table (--no-legend --plain) of older versions.
+func ParseFailedUnits(lines []string) ([]FailedUnit, error) {
+	text := strings.TrimSpace(strings.Join(lines, "\n"))
+	if strings.HasPrefix(text, "[") {
+		var units []FailedUnit
+		if err := json.Unmarshal([]byte(text), &units); err != nil {
+			return nil, fmt.Errorf("JSON: %w", err)
+		}
+		for _, u := range units {
+			if u.Unit == "" {
+				return nil, fmt.Errorf("JSON: a row without a unit name")
+			}
+		}
+		return units, nil
+	}
+	var units []FailedUnit
 	for _, l := range lines {
 		f := strings.Fields(strings.TrimLeft(strings.TrimSpace(l), "●*× "))
-		if len(f) >= 3 && strings.Contains(f[0], ".") {
-			units = append(units, f[0])
+		if len(f) >= 4 && strings.Contains(f[0], ".") {
+			units = append(units, FailedUnit{Unit: f[0], Load: f[1], Active: f[2], Sub: f[3], Description: strings.Join(f[4:], " ")})
 		}
 	}
-	return units
+	return units, nil
 }

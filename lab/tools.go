@@ -72,11 +72,13 @@ func (l *Lab) runTool(ctx context.Context, h *Host, argv []string, o out) int {
 func (l *Lab) systemctl(h *Host, args []string, o out) int {
 	var verb string
 	var units, props []string
-	failed := false
+	failed, asJSON := false, false
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
 		case a == "--failed":
 			failed = true
+		case a == "--output=json":
+			asJSON = true
 		case a == "-p" && i+1 < len(args):
 			i++
 			props = append(props, strings.Split(args[i], ",")...)
@@ -93,11 +95,27 @@ func (l *Lab) systemctl(h *Host, args []string, o out) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
-	case failed || verb == "list-units" && failed:
+	case failed:
+		type row struct {
+			Unit        string `json:"unit"`
+			Load        string `json:"load"`
+			Active      string `json:"active"`
+			Sub         string `json:"sub"`
+			Description string `json:"description"`
+		}
+		rows := []row{}
 		for _, u := range h.sortedUnits() {
 			if u.State == "failed" {
-				o.printf("%s loaded failed failed %s", u.Name, u.Desc)
+				rows = append(rows, row{u.Name, "loaded", "failed", "failed", u.Desc})
 			}
+		}
+		if asJSON { // systemd 252: one line, no trailing newline of its own
+			b, _ := json.Marshal(rows)
+			o.printf("%s", b)
+			return 0
+		}
+		for _, r := range rows {
+			o.printf("%s %s %s %s %s", r.Unit, r.Load, r.Active, r.Sub, r.Description)
 		}
 		return 0
 	case verb == "is-active":

@@ -191,7 +191,7 @@ func TestLabFaults(t *testing.T) {
 			}
 		}},
 		{"unit-down=nginx", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
-			if got := checkOutcome(lines, "post-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "fail: nginx failed") {
+			if got := checkOutcome(lines, "post-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "fail: nginx.service failed (failed)") {
 				t.Errorf("post unit_active: %v", got)
 			}
 			if got := checkOutcome(lines, "migrate-back", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "pass") {
