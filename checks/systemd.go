@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -100,6 +101,8 @@ type Status struct {
 	NotFound bool
 }
 
+var statusMark = regexp.MustCompile(`^(●|○|×|\*|o|x) `)
+
 // ParseStatus reads the output of systemctl status (systemd 245 to 256, any distribution).
 func ParseStatus(lines []string) Status {
 	var s Status
@@ -115,8 +118,9 @@ func ParseStatus(lines []string) Status {
 			inLog = true
 		case strings.HasPrefix(t, "Unit ") && strings.HasSuffix(t, "could not be found."):
 			s.NotFound = true
-		case i == 0 && (strings.HasPrefix(t, "●") || strings.HasPrefix(t, "*") || strings.HasPrefix(t, "○") || strings.HasPrefix(t, "×")):
-			name, _, _ := strings.Cut(strings.TrimSpace(strings.TrimLeft(t, "●*○×")), " ")
+		case i == 0 && statusMark.MatchString(t):
+			// ● ○ × in a UTF-8 locale; * o x under LC_ALL=C, as the checks run it.
+			name, _, _ := strings.Cut(statusMark.ReplaceAllString(t, ""), " ")
 			s.Unit = name
 		case strings.HasPrefix(t, "Loaded:"):
 			s.Loaded = strings.TrimSpace(strings.TrimPrefix(t, "Loaded:"))

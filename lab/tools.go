@@ -144,7 +144,7 @@ func (l *Lab) systemctl(h *Host, args []string, o out) int {
 		return 0
 	case verb == "status":
 		if len(units) == 0 {
-			o.printf("● %s", h.hostname)
+			o.printf("* %s", h.hostname)
 			o.printf("    State: running")
 			return 0
 		}
@@ -209,13 +209,14 @@ func show(h *Host, name string, props []string, o out) {
 	}
 }
 
-// status renders systemctl status as systemd 252 prints it.
+// status renders systemctl status as systemd 252 prints it under LC_ALL=C (the checks' locale):
+// ASCII marks ("*" active, "x" failed) and tree ("` + "`" + `-"), as captured from a real host.
 func status(h *Host, u *Unit, now time.Time, o out) {
-	dot := "●"
+	dot := "*"
 	active := fmt.Sprintf("%s (%s)", u.State, u.Sub)
 	pid := fmt.Sprintf("%d (%s)", u.PID, u.Process)
 	if u.State == "failed" {
-		dot, active, pid = "×", "failed (Result: exit-code)", fmt.Sprintf("%d (code=exited, status=1/FAILURE)", u.PID)
+		dot, active, pid = "x", "failed (Result: exit-code)", fmt.Sprintf("%d (code=exited, status=1/FAILURE)", u.PID)
 	}
 	o.printf("%s %s - %s", dot, u.Name, u.Desc)
 	o.printf("     Loaded: loaded (/usr/lib/systemd/system/%s; enabled; preset: disabled)", u.Name)
@@ -225,7 +226,7 @@ func status(h *Host, u *Unit, now time.Time, o out) {
 		o.printf("      Tasks: 3 (limit: 23156)")
 		o.printf("     Memory: 4.2M")
 		o.printf("     CGroup: /system.slice/%s", u.Name)
-		o.printf("             └─%d %q", u.PID, u.Exec)
+		o.printf("             `-%d %q", u.PID, u.Exec)
 	}
 	o.printf("")
 	var mine []Entry
@@ -386,6 +387,11 @@ func chronyc(h *Host, args []string, o out) int {
 	o.printf("Last offset     : +0.000004321 seconds")
 	o.printf("RMS offset      : 0.000010000 seconds")
 	o.printf("Frequency       : 1.234 ppm slow")
+	o.printf("Residual freq   : -0.000 ppm")
+	o.printf("Skew            : 0.012 ppm")
+	o.printf("Root delay      : 0.000412345 seconds")
+	o.printf("Root dispersion : 0.000234567 seconds")
+	o.printf("Update interval : 64.2 seconds")
 	o.printf("Leap status     : Normal")
 	return 0
 }
