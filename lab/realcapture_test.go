@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/checks/ping"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/realhost"
 )
@@ -54,6 +55,20 @@ var comparedChecks = []comparedCheck{
 	{"unit journal", checks.JournalUnit{Unit: "boom"}, checks.JournalUnit{Unit: "nginx"}},
 	{"clock", checks.Clock{}, checks.Clock{}},
 	{"dns", checks.DNS{Name: "localhost"}, checks.DNS{Name: "app-01.site-a.example"}},
+	{"gateway ping", pingFor{"127.0.0.1"}, pingFor{gateway}},
+}
+
+// pingFor runs the remote gateway watch's ping for a moment, as a check would, so its lines are
+// recorded like a check's.
+type pingFor struct{ target string }
+
+func (p pingFor) Run(ctx context.Context, env checks.Env) checks.Result {
+	const every = 100 * time.Millisecond
+	env.OnCommand(env.Host, ping.RemoteCommand(p.target, every))
+	ctx, cancel := context.WithTimeout(ctx, 550*time.Millisecond)
+	defer cancel()
+	ping.WatchRemote(ctx, env.Runner, p.target, every, func(ping.Sample) {}, func(l remote.Line) { env.OnLine(env.Host, l) })
+	return checks.Result{}
 }
 
 // record runs each check and keeps every command it ran with its output.
@@ -243,6 +258,16 @@ func sameShape(real, lab capture) []error {
 				bad("getent ahosts line %q does not look like %s", l, ahostsLine)
 			}
 		}
+	case strings.HasPrefix(cmd, "LC_ALL=C ping "):
+		rs, ls := numberless(real.Stdout), numberless(lab.Stdout)
+		if len(rs) < 3 || len(ls) < 3 || rs[0] != ls[0] || rs[1] != ls[1] {
+			bad("ping: real %q, lab %q", rs, ls)
+		}
+		for _, l := range ls[1:] {
+			if !slices.Contains(rs, l) && l != pingNoAnswer {
+				bad("ping: the lab's line %q is not one the real ping printed", l)
+			}
+		}
 	default:
 		bad("no comparison for %q: add one", cmd)
 	}
@@ -363,6 +388,20 @@ func journalKeys(lines []string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// numberless folds numbers (addresses, times, sequence numbers) so lines compare by shape.
+func numberless(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, digits.ReplaceAllString(l, "#"))
+	}
+	return out
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// pingNoAnswer is what ping -O prints for an unanswered request; the real host answered every one.
+const pingNoAnswer = "[#.#] no answer yet for icmp_seq=#"
 
 func cursors(lines []string) []string {
 	var out []string
