@@ -650,7 +650,9 @@ runbooks:
         checks: [{kind: command, name: same-listeners, run: "ss -tlnH", baseline: ports}]
 `, map[string][]reply{"ss -tlnH": {{lines: []string{"LISTEN :443", "LISTEN :22"}}, {lines: []string{"LISTEN :22"}}}})
 	out := h.run(t, context.Background())
-	if out.Status != RunRolledBack {
+	// The failed gate triggers a rollback; with no rollback steps nothing is undone: aborted, and
+	// it says so, never "rolled back".
+	if out.Status != RunAborted || !strings.HasSuffix(out.Reason, "no rollback steps to run: nothing was undone") {
 		t.Fatalf("outcome = %+v", out)
 	}
 	var after CheckData
@@ -707,7 +709,7 @@ runbooks:
 	h.cfg.Sleep = sleep // real time: the gate's own deadline must cut the retries short
 	h.cfg.Clock = time.Now
 	out := h.run(t, context.Background())
-	if out.Status != RunRolledBack || !strings.Contains(out.Reason, "gate timed out after 60ms") {
+	if out.Status != RunAborted || !strings.Contains(out.Reason, "gate timed out after 60ms") {
 		t.Fatalf("outcome = %+v", out)
 	}
 	var last GateData

@@ -30,7 +30,9 @@ func (e *Engine) rollback(ctx context.Context, failed int, completed []int, reas
 	}
 	e.emit(EvRollback, "", RollbackData{Trigger: rb.Steps[failed].Name, Reason: reason, Steps: names})
 	if len(plan) == 0 {
-		return Outcome{Status: RunRolledBack, Reason: reason + "; no rollback steps to run"}
+		// Nothing was undone: the run stopped where the failed step left the system, which is
+		// what "aborted" says; "rolled back" would tell the next shift something that did not happen.
+		return Outcome{Status: RunAborted, Reason: reason + "; no rollback steps to run: nothing was undone"}
 	}
 	return e.runRollback(ctx, plan, reason, nil)
 }
