@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -327,5 +328,28 @@ func TestPosture(t *testing.T) {
 	}
 	if r := (DNS{Name: "localhost", Expect: []string{"10.9.9.9"}}).Run(context.Background(), local); r.Outcome != Fail {
 		t.Errorf("localhost to 10.9.9.9: %+v", r)
+	}
+}
+
+// The runbook's ignore rules let a new error pass only by name, and what they let pass still shows.
+func TestJournalRegressionsIgnoreRules(t *testing.T) {
+	entry := func(cursor, ident, msg string) string {
+		return fmt.Sprintf(`{"__CURSOR":%q,"SYSLOG_IDENTIFIER":%q,"_PID":"77","MESSAGE":%q,"__REALTIME_TIMESTAMP":"1796143220268819"}`, cursor, ident, msg)
+	}
+	after := entry("c2", "sshd", "error: session_signal_req: session signalling requires privilege separation") + "\n" +
+		entry("c3", "payments", "database connection lost")
+	e, _ := env(t, map[string]out{"LC_ALL=C " + journalScript("--after-cursor", "c1"): {stdout: after}})
+	e.Baselines = baselines{"errs": {cursorMark + "c1"}}
+	sshd := regexp.MustCompile(`^sshd: error: session_signal_req`)
+	r := JournalErrors{Baseline: "errs", Ignore: []*regexp.Regexp{sshd}}.Run(context.Background(), e)
+	if r.Outcome != Fail || r.Summary != "1 new error(s) since the baseline: payments[77]: database connection lost" ||
+		!strings.Contains(strings.Join(r.Evidence, "\n"), "ignored by rule /^sshd: error: session_signal_req/: 2026-12-01T16:40:20.268819Z sshd[77]: error: session_signal_req") {
+		t.Errorf("payments is new, sshd ignored: %s %q %q", r.Outcome, r.Summary, r.Evidence)
+	}
+	e, _ = env(t, map[string]out{"LC_ALL=C " + journalScript("--after-cursor", "c1"): {stdout: entry("c2", "sshd", "error: session_signal_req: no pid for session 0")}})
+	e.Baselines = baselines{"errs": {cursorMark + "c1"}}
+	r = JournalErrors{Baseline: "errs", Ignore: []*regexp.Regexp{sshd}}.Run(context.Background(), e)
+	if r.Outcome != Pass || !strings.Contains(r.Summary, "but 1 the runbook ignores") || len(r.Evidence) != 1 {
+		t.Errorf("only an ignored error: %s %q %q", r.Outcome, r.Summary, r.Evidence)
 	}
 }

@@ -210,6 +210,19 @@ const cursorMark = "#cursor "
 // reports errors logged since it that were not already there.
 type JournalErrors struct {
 	Baseline string
+	// Ignore are the runbook's own rules for errors a comparison does not count (matched against
+	// "identifier: message" as logged). Ignored entries still show in the evidence: never silent.
+	Ignore []*regexp.Regexp
+}
+
+// ignored tells which rule, if any, lets e pass.
+func (j JournalErrors) ignored(e JournalEntry) *regexp.Regexp {
+	for _, re := range j.Ignore {
+		if re.MatchString(e.Identifier + ": " + e.Message) {
+			return re
+		}
+	}
+	return nil
 }
 
 // Run reads journalctl -p err -b (after the baseline's position, when comparing).
@@ -238,6 +251,18 @@ func (j JournalErrors) Run(ctx context.Context, env Env) Result {
 	entries, err := ParseJournalJSON(o.stdout)
 	if err != nil {
 		return inconclusive("cannot read journalctl output: " + err.Error())
+	}
+	var skipped []string // entries the runbook's ignore rules let pass, as logged
+	if j.Baseline != "" && len(j.Ignore) > 0 {
+		kept := entries[:0:0]
+		for _, e := range entries {
+			if re := j.ignored(e); re != nil && !known[e.Key()] {
+				skipped = append(skipped, fmt.Sprintf("ignored by rule /%s/: %s", re, e.Line()))
+				continue
+			}
+			kept = append(kept, e)
+		}
+		entries = kept
 	}
 	keys := map[string]int{}
 	seen := map[string][]string{} // key → the entries as logged, the first few
@@ -281,11 +306,16 @@ func (j JournalErrors) Run(ctx context.Context, env Env) Result {
 			evidence = append(evidence, "  "+l)
 		}
 	}
-	if len(fresh) == 0 {
-		return pass(fmt.Sprintf("no new errors since the baseline (%d entries since, all seen before)", len(entries)))
-	}
 	if len(fresh) > 20 {
 		evidence = append(evidence, fmt.Sprintf("… and %d more", len(fresh)-20))
+	}
+	evidence = append(evidence, tail(skipped, 20)...)
+	if len(fresh) == 0 {
+		r := pass(fmt.Sprintf("no new errors since the baseline (%d entries since, all seen before)", len(entries)), evidence...)
+		if len(skipped) > 0 {
+			r.Summary = fmt.Sprintf("no new errors since the baseline but %d the runbook ignores (%d entries since, all seen before)", len(skipped), len(entries))
+		}
+		return r
 	}
 	first := said[fresh[0]]
 	if n := keys[fresh[0]]; n > 1 {

@@ -105,11 +105,29 @@ func (k *journalUnitKind) build(c *CheckSpec, vals Values) (checks.Check, error)
 	return j, nil
 }
 
-type journalErrorsKind struct{}
+type journalErrorsKind struct {
+	Ignore []Tmpl `yaml:"ignore" desc:"journal_regressions: regexps of new errors not to count, matched against 'identifier: message' as logged (e.g. sshd's own words about a client); each ignored entry is still listed in the evidence"`
+}
 
-func (*journalErrorsKind) validate(*validator, *CheckSpec, string) {}
-func (*journalErrorsKind) build(c *CheckSpec, _ Values) (checks.Check, error) {
-	return checks.JournalErrors{Baseline: c.Baseline}, nil
+func (k *journalErrorsKind) validate(v *validator, c *CheckSpec, path string) {
+	if len(k.Ignore) > 0 && c.Baseline == "" {
+		v.add(c.Pos.Field("ignore"), path+".ignore", "a journal_baseline records every error; ignore belongs on the journal_regressions check that compares with it")
+	}
+	for i, p := range k.Ignore {
+		v.pattern(p, fmt.Sprintf("%s.ignore[%d]", path, i))
+	}
+}
+
+func (k *journalErrorsKind) build(c *CheckSpec, vals Values) (checks.Check, error) {
+	j := checks.JournalErrors{Baseline: c.Baseline}
+	for _, p := range k.Ignore {
+		re, err := compilePattern(p, vals)
+		if err != nil {
+			return nil, fmt.Errorf("ignore: %w", err)
+		}
+		j.Ignore = append(j.Ignore, re)
+	}
+	return j, nil
 }
 
 type endpointKind struct {

@@ -103,6 +103,9 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/host-kinds-bad.yaml:21:62: runbooks[0].steps[1].checks[0].baseline: baseline \"fw\" was recorded by a firewall check; a listeners_unchanged check compares with listeners_baseline",
 			"testdata/host-kinds-bad.yaml:22:13: runbooks[0].steps[1].checks[1].baseline: a journal_regressions check needs the id of its baseline (from a journal_baseline check)",
 			"testdata/host-kinds-bad.yaml:23:96: runbooks[0].steps[1].checks[2].sudo: sudo means nothing for kind endpoint: it runs no command on its host",
+			"testdata/host-kinds-bad.yaml:24:65: runbooks[0].steps[1].checks[3].ignore: a journal_baseline records every error; ignore belongs on the journal_regressions check that compares with it",
+			"testdata/host-kinds-bad.yaml:25:62: runbooks[0].steps[1].checks[4].baseline: no earlier check has id \"e0\" (did you mean \"e2\"?)",
+			"testdata/host-kinds-bad.yaml:25:75: runbooks[0].steps[1].checks[4].ignore[0]: bad regexp: missing closing ): `(sshd`",
 		},
 		"ipam-bad.yaml": {
 			"testdata/ipam-bad.yaml:8:13: runbooks[0].steps[0].checks[0].vm: an ipam check needs vm (to read its guest IP) or address",
