@@ -294,6 +294,7 @@ func TestPosture(t *testing.T) {
 		t.Errorf("selinux: %+v", r)
 	}
 	fwCmd := "LC_ALL=C " + firewallScript
+	nftRuleset := nftCapture(t, "basic")
 	e, _ = env(t, map[string]out{fwCmd: {stdout: nftRuleset}})
 	rec := (Firewall{Allow: []string{"https", "ssh"}, Record: true}).Run(context.Background(), e)
 	if rec.Outcome != Pass || len(rec.Baseline) == 0 {

@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -230,52 +232,74 @@ public (active)
   source-ports: 
   icmp-blocks: 
   rich rules: `
-	nftRuleset = `
-table inet filter { # handle 1
-	chain input { # handle 1
-		type filter hook input priority filter; policy drop;
-		ct state established,related accept # handle 4
-		iif "lo" accept # handle 5
-		tcp dport 22 counter packets 1201 bytes 88211 accept # handle 6
-		tcp dport { 80, 443 } accept # handle 7
-		udp dport 161 accept # handle 8
-	}
-	chain forward { # handle 2
-		type filter hook forward priority filter; policy drop;
-		tcp dport 5432 accept
-	}
-	chain output { # handle 3
-		type filter hook output priority filter; policy accept;
-	}
-}`
 )
 
+// nftCapture is nft list ruleset then nft -j list ruleset, as nftables 1.0.6 printed them on a real
+// host (internal/realhost) for the rulesets in testdata/nft.
+func nftCapture(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "nft", name+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestParseFirewall(t *testing.T) {
-	fd := ParseFirewall(lines(firewalldPublic))
-	nft := ParseFirewall(lines(nftRuleset))
+	fd, err := ParseFirewall(lines(firewalldPublic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nft, err := ParseFirewall(lines(nftCapture(t, "basic")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two tables on the input hook: a packet must pass both; jumps, ranges, sets, sources.
+	two, err := ParseFirewall(lines(nftCapture(t, "tables")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		fw   FirewallState
 		item string
 		want bool
+		how  string
 	}{
-		{fd, "https", true}, {fd, "ssh", true}, {fd, "8443/tcp", true}, {fd, "http", false}, {fd, "5432/tcp", false},
-		{nft, "ssh", true}, {nft, "https", true}, {nft, "80/tcp", true}, {nft, "161/udp", true}, {nft, "snmp", true},
-		{nft, "5432/tcp", false}, {nft, "8443/tcp", false}, {nft, "dns", false},
+		{fd, "https", true, ""}, {fd, "ssh", true, ""}, {fd, "8443/tcp", true, ""}, {fd, "http", false, ""}, {fd, "5432/tcp", false, ""},
+		{nft, "ssh", true, "inet filter input: rule 6 accepts"}, {nft, "https", true, ""}, {nft, "80/tcp", true, ""}, {nft, "161/udp", true, ""}, {nft, "snmp", true, ""},
+		{nft, "5432/tcp", false, "inet filter input: policy drop"}, // accepted only in the forward chain
+		{nft, "8443/tcp", false, ""}, {nft, "dns", false, ""},
+		{two, "22/tcp", true, "inet filter input: rule 6 accepts (rule 4 accepts it only where meta iif == \"lo\"); ip extra in2: policy accept"},
+		{two, "443/tcp", false, "ip extra in2: rule 2 rejects"}, // accepted by one table, rejected by the other
+		{two, "8050/tcp", true, "rule 7 accepts"},               // in the range 8000-8100
+		{two, "8101/tcp", false, "policy drop"},
+		{two, "123/udp", true, ""}, {two, "123/tcp", false, ""},
+		// Accepted from 10.0.0.0/8 only: not allowed from anywhere, and the evidence says where.
+		{two, "5432/tcp", false, "policy drop (rule 4 accepts it only where meta iif == \"lo\"; rule 9 accepts it only where ip saddr == {\"prefix\":{\"addr\":\"10.0.0.0\",\"len\":8}})"},
+		{two, "8443/tcp", false, "rule 10 drops"},
+		{two, "9000/tcp", true, "rule 11 accepts"}, // meta l4proto tcp th dport 9000
 	}
 	for _, tt := range tests {
 		got, how, err := tt.fw.Allows(tt.item)
-		if err != nil || got != tt.want {
+		if err != nil || got != tt.want || !strings.Contains(how, tt.how) {
 			t.Errorf("%s %s: %v (%s) %v", tt.fw.Backend, tt.item, got, how, err)
 		}
+	}
+	if _, _, err := two.Allows("9100/tcp"); err == nil || !strings.Contains(err.Error(), "jump extra_checks") {
+		t.Errorf("a jump cutover does not follow must be no verdict, not a guess: %v", err)
 	}
 	if _, _, err := nft.Allows("cockpit"); err == nil {
 		t.Error("an unmappable service name must be an error, not a guess")
 	}
-	if open, _, _ := ParseFirewall(nil).Allows("8443/tcp"); !open {
-		t.Error("an empty ruleset filters nothing")
+	empty, err := ParseFirewall([]string{`{"nftables": [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]}`})
+	if open, how, _ := empty.Allows("8443/tcp"); err != nil || !open || how != "no nftables input chain: nothing is filtered" {
+		t.Errorf("an empty ruleset filters nothing: %v %s %v", open, how, err)
+	}
+	if _, err := ParseFirewall(lines(strings.Split(nftCapture(t, "basic"), "\n{")[0])); err == nil {
+		t.Error("nft text without its JSON must be no verdict")
 	}
 	for _, r := range nft.Rules {
-		if strings.Contains(r, "counter packets") || strings.Contains(r, "# handle") {
+		if strings.Contains(r, "counter packets") || strings.Contains(r, "# handle") || strings.HasPrefix(r, "{") {
 			t.Errorf("rule not normalised: %q", r)
 		}
 	}
@@ -340,7 +364,7 @@ fd00::5         STREAM `))
 
 // Fuzz targets: every parser reads output from hosts we do not control, so none may panic.
 func FuzzParsers(f *testing.F) {
-	for _, s := range []string{statusDebian252, statusRHEL9Failed, ssOutput, firewalldPublic, nftRuleset, `{"MESSAGE":[1,2]}`, "System time : 1 seconds fast of NTP time"} {
+	for _, s := range []string{statusDebian252, statusRHEL9Failed, ssOutput, firewalldPublic, nftCapture(f, "basic"), nftCapture(f, "tables"), `{"MESSAGE":[1,2]}`, "System time : 1 seconds fast of NTP time"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -351,7 +375,7 @@ func FuzzParsers(f *testing.F) {
 		ParseJournalJSON(in)
 		MatchLines(in, []*regexp.Regexp{DefaultFailOn})
 		ParseCurlWrite(in)
-		fw := ParseFirewall(in)
+		fw, _ := ParseFirewall(in)
 		fw.Allows("https")
 		fw.Allows("443/tcp")
 		ParseClock(in)

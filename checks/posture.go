@@ -53,7 +53,9 @@ func (s SELinux) Run(ctx context.Context, env Env) Result {
 
 // firewallScript reads the active firewall: firewalld's zone if firewalld is installed, else the
 // nftables ruleset.
-const firewallScript = `if command -v firewall-cmd >/dev/null 2>&1; then exec firewall-cmd --list-all; else exec nft list ruleset; fi`
+// nftables is read twice: its ruleset as written (the evidence, and what baselines compare), then
+// as JSON (-j), which decides what is allowed.
+const firewallScript = `if command -v firewall-cmd >/dev/null 2>&1; then exec firewall-cmd --list-all; else nft list ruleset && exec nft -j list ruleset; fi`
 
 // Firewall checks that services or ports are allowed in, and records or compares the ruleset.
 type Firewall struct {
@@ -76,7 +78,10 @@ func (f Firewall) Run(ctx context.Context, env Env) Result {
 	if o.exit != 0 {
 		return inconclusive(fmt.Sprintf("reading the firewall exited %d", o.exit), tail(o.stderr, 3)...)
 	}
-	fw := ParseFirewall(o.stdout)
+	fw, err := ParseFirewall(o.stdout)
+	if err != nil {
+		return inconclusive(err.Error(), tail(o.stdout, 3)...)
+	}
 	var missing, evidence []string
 	for _, a := range f.Allow {
 		ok, how, err := fw.Allows(a)
@@ -125,29 +130,33 @@ type FirewallState struct {
 	Services []string // firewalld
 	Ports    []string // firewalld PORT/PROTO
 	Rules    []string // normalised lines, what baselines compare
-	// nftables input chains: their policy and the ports their accept rules open.
-	InputPolicyAccept bool
-	HasInput          bool
-	Open              map[string]bool // "443/tcp"
+	NFT      NFT      // nftables: the input base chains, from nft -j
 }
 
 var (
 	nftCounter = regexp.MustCompile(`\s*counter packets \d+ bytes \d+`)
 	nftHandle  = regexp.MustCompile(`\s*# handle \d+`)
-	nftDport   = regexp.MustCompile(`\b(tcp|udp) dport (\{[^}]*\}|\S+)`)
 )
 
-// ParseFirewall reads firewall-cmd --list-all or nft list ruleset.
-func ParseFirewall(lines []string) FirewallState {
-	fw := FirewallState{Backend: "nftables", Open: map[string]bool{}}
+// ParseFirewall reads firewall-cmd --list-all, or nft list ruleset followed by nft -j list ruleset.
+func ParseFirewall(lines []string) (FirewallState, error) {
+	fw := FirewallState{Backend: "nftables"}
 	for _, l := range lines {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "services:") || strings.HasPrefix(t, "target:") {
 			fw.Backend = "firewalld"
 		}
 	}
-	inInput := false
+	sawJSON := false
 	for _, l := range lines {
+		if fw.Backend == "nftables" && strings.HasPrefix(l, `{"nftables"`) {
+			n, err := ParseNFTJSON(l)
+			if err != nil {
+				return fw, err
+			}
+			fw.NFT, sawJSON = n, true
+			continue
+		}
 		t := strings.TrimSpace(nftHandle.ReplaceAllString(nftCounter.ReplaceAllString(l, ""), ""))
 		if t == "" {
 			continue
@@ -160,25 +169,12 @@ func ParseFirewall(lines []string) FirewallState {
 			if v, ok := strings.CutPrefix(t, "ports:"); ok {
 				fw.Ports = strings.Fields(v)
 			}
-			continue
-		}
-		switch {
-		case strings.HasPrefix(t, "chain "):
-			inInput = false
-		case strings.Contains(t, "hook input"):
-			inInput, fw.HasInput = true, true
-			if strings.Contains(t, "policy accept") {
-				fw.InputPolicyAccept = true
-			}
-		case inInput && strings.HasSuffix(t, "accept"):
-			for _, m := range nftDport.FindAllStringSubmatch(t, -1) {
-				for _, p := range strings.FieldsFunc(strings.Trim(m[2], "{}"), func(r rune) bool { return r == ',' || r == ' ' }) {
-					fw.Open[p+"/"+m[1]] = true
-				}
-			}
 		}
 	}
-	return fw
+	if fw.Backend == "nftables" && !sawJSON {
+		return fw, fmt.Errorf("nft gave no JSON ruleset (nft -j list ruleset, nftables 0.9 or later): cannot tell what it allows")
+	}
+	return fw, nil
 }
 
 // wellKnown maps the service names runbooks use most to their ports, for nftables.
@@ -202,9 +198,6 @@ func (fw FirewallState) Allows(item string) (bool, string, error) {
 		}
 		return false, "neither a service nor a port of the active zone", nil
 	}
-	if !fw.HasInput {
-		return true, "no nftables input chain: nothing is filtered", nil
-	}
 	ports := []string{item}
 	if !strings.Contains(item, "/") {
 		p, ok := wellKnown[item]
@@ -213,18 +206,25 @@ func (fw FirewallState) Allows(item string) (bool, string, error) {
 		}
 		ports = p
 	}
+	var hows []string
 	for _, p := range ports {
-		if fw.Open[p] {
-			return true, "accept rule for " + p, nil
+		num, proto, _ := strings.Cut(p, "/")
+		port, err := strconv.Atoi(num)
+		if err != nil || port < 1 || port > 65535 || (proto != "tcp" && proto != "udp") {
+			return false, "", fmt.Errorf("firewall: want PORT/PROTO such as 8443/tcp, got %q", p)
 		}
+		ok, how, err := fw.NFT.Decide(port, proto)
+		if err != nil {
+			return false, "", err
+		}
+		if ok {
+			return true, how, nil
+		}
+		hows = append(hows, how)
 	}
-	if fw.InputPolicyAccept {
-		return true, "input policy accept", nil
-	}
-	return false, "no accept rule and input policy is not accept", nil
+	return false, strings.Join(hows, "; "), nil
 }
 
-// clockScript reads chrony's tracking, or systemd's sync flag where chrony is absent.
 // clockScript asks chrony twice: its report for a person, then its CSV (-c), which the verdict reads
 // (signed seconds, no words to parse). Without chrony, timedatectl's properties.
 const clockScript = `if command -v chronyc >/dev/null 2>&1; then chronyc -n tracking && exec chronyc -c -n tracking; else exec timedatectl show; fi`
