@@ -2,9 +2,6 @@ package checks
 
 import (
 	"context"
-	"net"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,27 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/realhost"
 )
 
 // On a real systemd host (internal/realhost), as root and as an unprivileged user: what each host
 // check says, judged by systemd, journald and sshd themselves.
 
-// realEnv connects to h as user through cutover's own SSH transport.
+// realEnv runs checks on h as user through cutover's own SSH transport.
 func realEnv(t *testing.T, h *realhost.Host, user string) Env {
 	t.Helper()
-	dir := t.TempDir()
-	config := filepath.Join(dir, "config")
-	if err := os.WriteFile(config, []byte(h.SSHConfig("app", user)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := remote.NewSSH(remote.SSHOptions{Config: config, KnownHosts: []string{h.KnownHosts}, Home: dir, User: user, DialTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return Env{Host: "app", Runner: s.Runner("app", remote.Target{Address: "app"}), Baselines: baselines{}}
+	return Env{Host: "app", Runner: h.Runner(t, user), Baselines: baselines{}}
 }
 
 func runCheck(t *testing.T, env Env, c Check) Result {
@@ -116,7 +102,7 @@ func TestRealHostChecks(t *testing.T) {
 	h.WriteFile(t, "/etc/chrony/cutover-test.conf", "local stratum 8\nbindcmdaddress 127.0.0.1\nport 0\n", 0o644)
 	h.WriteFile(t, "/etc/systemd/system/chrony-test.service", "[Service]\nExecStart=/usr/sbin/chronyd -x -d -f /etc/chrony/cutover-test.conf\n", 0o644)
 	h.Script(t, `systemctl daemon-reload && systemctl start chrony-test && for i in $(seq 200); do chronyc -c -n tracking 2>/dev/null | grep -q ',Normal$' && exit 0; sleep 0.05; done; exit 1`)
-	listenPort := freePort(t)
+	const listenPort = 8080 // in the host's own network namespace, where nothing else listens
 	h.WriteFile(t, "/etc/systemd/system/listener.service", "[Service]\nExecStart=/usr/bin/python3 -m http.server --bind 127.0.0.1 "+itoa(listenPort)+"\n", 0o644)
 	h.Exec(t, "systemctl", "daemon-reload")
 
@@ -196,16 +182,6 @@ func TestRealHostChecks(t *testing.T) {
 	if r := runCheck(t, env, Clock{}); r.Outcome != Fail || r.Summary != "clock is not synchronised (timedatectl)" || !slices.Contains(r.Evidence, "NTPSynchronized=no") {
 		t.Errorf("timedatectl: %s %q %q", r.Outcome, r.Summary, r.Evidence)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

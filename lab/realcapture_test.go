@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -113,15 +112,7 @@ func TestCapturesFromARealHost(t *testing.T) {
 	h.Script(t, `systemctl daemon-reload && (systemctl start boom || true) && systemctl start chrony-test &&
 		logger -p err -t payments "database connection lost" &&
 		for i in $(seq 200); do chronyc -c -n tracking 2>/dev/null | grep -q ',Normal$' && [ "$(systemctl is-active boom)" = failed ] && exit 0; sleep 0.05; done; exit 1`)
-	dir := t.TempDir()
-	config := filepath.Join(dir, "config")
-	os.WriteFile(config, []byte(h.SSHConfig("app", "root")), 0o600)
-	s, err := remote.NewSSH(remote.SSHOptions{Config: config, KnownHosts: []string{h.KnownHosts}, Home: dir, User: "root"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	env := checks.Env{Host: "app", Runner: s.Runner("app", remote.Target{Address: "app"}), Baselines: baselines{}}
+	env := checks.Env{Host: "app", Runner: h.Runner(t, "root"), Baselines: baselines{}}
 	caps := record(t, env, func(c comparedCheck) checks.Check { return c.real })
 	b, _ := json.MarshalIndent(caps, "", "  ")
 	if err := os.WriteFile(capturesFile, append(b, '\n'), 0o644); err != nil {

@@ -2,13 +2,10 @@ package ping
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/realhost"
 )
 
@@ -20,14 +17,7 @@ func TestRemoteWatchOnARealHost(t *testing.T) {
 	h.AddUser(t, "ops")
 	for _, user := range []string{"root", "ops"} {
 		t.Run(user, func(t *testing.T) {
-			dir := t.TempDir()
-			config := filepath.Join(dir, "config")
-			os.WriteFile(config, []byte(h.SSHConfig("app", user)), 0o600)
-			s, err := remote.NewSSH(remote.SSHOptions{Config: config, KnownHosts: []string{h.KnownHosts}, Home: dir, User: user})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			runner := h.Runner(t, user)
 			var mu sync.Mutex
 			var samples []Sample
 			changed := make(chan struct{}, 1)
@@ -35,7 +25,7 @@ func TestRemoteWatchOnARealHost(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() {
-				done <- WatchRemote(ctx, s.Runner("app", remote.Target{Address: "app"}), "127.0.0.1", 100*time.Millisecond, func(sm Sample) {
+				done <- WatchRemote(ctx, runner, "127.0.0.1", 100*time.Millisecond, func(sm Sample) {
 					mu.Lock()
 					samples = append(samples, sm)
 					mu.Unlock()

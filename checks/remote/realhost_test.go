@@ -1,14 +1,13 @@
-package remote
+package remote_test
 
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/realhost"
 )
 
@@ -20,41 +19,30 @@ func TestRealHostJournalKeepsNoTraceOfCutover(t *testing.T) {
 	h.AddUser(t, "ops")
 	before := h.ErrorLines(t)
 	for _, user := range []string{"root", "ops"} {
-		dir := t.TempDir()
-		config := filepath.Join(dir, "config")
-		if err := os.WriteFile(config, []byte(h.SSHConfig("app", user)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		pool := func() *SSH {
-			s, err := NewSSH(SSHOptions{Config: config, KnownHosts: []string{h.KnownHosts}, Home: dir, User: user})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}
+		pool := func() *remote.SSH { return h.SSH(t, "app", user) }
 		ctx := context.Background()
 
 		// Connected, then closed at once (an aborted start).
 		s := pool()
-		if err := s.Connect(ctx, Target{Address: "app"}); err != nil {
+		if err := s.Connect(ctx, remote.Target{Address: "app"}); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
 
 		s = pool()
-		r := s.Runner("app", Target{Address: "app"})
+		r := s.Runner("app", remote.Target{Address: "app"})
 		// A command that outlives its timeout, then one whose context is cancelled.
-		if _, err := r.Run(ctx, Command{Argv: []string{"sleep", "30"}, Timeout: 300 * time.Millisecond}, nil); !errors.Is(err, ErrTimeout) {
+		if _, err := r.Run(ctx, remote.Command{Argv: []string{"sleep", "30"}, Timeout: 300 * time.Millisecond}, nil); !errors.Is(err, remote.ErrTimeout) {
 			t.Fatalf("as %s: want a timeout, got %v", user, err)
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		started := make(chan struct{})
 		go func() { <-started; cancel() }()
-		if _, err := r.Run(cctx, Command{Script: "echo go; exec sleep 30"}, func(Line) { close(started) }); err == nil {
+		if _, err := r.Run(cctx, remote.Command{Script: "echo go; exec sleep 30"}, func(remote.Line) { close(started) }); err == nil {
 			t.Fatalf("as %s: a cancelled command returned no error", user)
 		}
 		// A command that exits at once while its session closes, and a normal one.
-		if _, err := r.Run(ctx, Command{Argv: []string{"true"}}, nil); err != nil {
+		if _, err := r.Run(ctx, remote.Command{Argv: []string{"true"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()

@@ -32,6 +32,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/testenv"
 )
 
@@ -251,6 +252,29 @@ func (h *Host) KnownHostsLine() string {
 // SSHConfig is an ssh_config block naming the host alias for user.
 func (h *Host) SSHConfig(alias, user string) string {
 	return fmt.Sprintf("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n", alias, h.Port, user, h.Key)
+}
+
+// SSH is cutover's own SSH transport to the host as user, under the name alias, with strict
+// host key checking against KnownHosts; it is closed when the test ends.
+func (h *Host) SSH(t testing.TB, alias, user string) *remote.SSH {
+	t.Helper()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "ssh_config")
+	if err := os.WriteFile(config, []byte(h.SSHConfig(alias, user)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := remote.NewSSH(remote.SSHOptions{Config: config, KnownHosts: []string{h.KnownHosts}, Home: dir, User: user, DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Runner runs commands on the host as user, over SSH.
+func (h *Host) Runner(t testing.TB, user string) remote.Runner {
+	t.Helper()
+	return h.SSH(t, "app", user).Runner("app", remote.Target{Address: "app"})
 }
 
 // awaitSSH waits until sshd answers with the host's key and lets root in with the key.
