@@ -12,6 +12,7 @@ import (
 type VMState struct {
 	Name       string
 	Host       string   // the ESXi host it runs on
+	HostRef    string   // that host's managed object reference, Type:value (HostSystem:host-21)
 	Cluster    string   // that host's cluster (the site)
 	PowerState string   // poweredOn, poweredOff, suspended
 	Tools      string   // guestToolsRunning, guestToolsNotRunning, ...
@@ -19,21 +20,21 @@ type VMState struct {
 	IPs        []string // every guest address
 }
 
-// Placement is where a VM lives: what a migration changes and a rollback restores.
+// Placement is where a VM lives: what a migration changes and a rollback restores. Names are for
+// people; the references (Type:value, as govc writes them: HostSystem:host-21) are what a rollback
+// moves by, since names repeat across clusters and datacenters (every cluster's root pool is
+// "Resources"). Paths are the full inventory paths.
 type Placement struct {
-	Host      string `json:"host"`
-	Cluster   string `json:"cluster,omitempty"`
-	Pool      string `json:"pool,omitempty"`
-	Datastore string `json:"datastore,omitempty"`
+	Host, Cluster, Pool, Datastore                 string
+	HostRef, ClusterRef, PoolRef, DatastoreRef     string
+	HostPath, ClusterPath, PoolPath, DatastorePath string
 }
 
-// Move is one migration request. Empty fields stay as they are.
+// Move is one migration request. Host, Pool and Datastore each name the object, give its
+// inventory path, or its reference (Type:value). Empty fields stay as they are.
 type Move struct {
-	VM        string `json:"vm"`
-	Host      string `json:"host"`
-	Pool      string `json:"pool,omitempty"`
-	Datastore string `json:"datastore,omitempty"`
-	Priority  string `json:"priority,omitempty"` // defaultPriority, highPriority, lowPriority
+	VM, Host, Pool, Datastore string
+	Priority                  string // defaultPriority, highPriority, lowPriority
 }
 
 // MoveProgress is one progress report of a running migration.
@@ -83,11 +84,19 @@ type VMOnHost struct{ VM, Host string }
 // Run asks vCenter.
 func (c VMOnHost) Run(ctx context.Context, env Env) Result {
 	return vmCheck(ctx, env, c.VM, func(st VMState) Result {
-		if st.Host == c.Host {
-			return pass(fmt.Sprintf("%s runs on %s", c.VM, c.Host))
+		// The host as the runbook gives it: a name, or a reference ({{ .origin_host }}).
+		if st.Host == c.Host || (st.HostRef != "" && st.HostRef == c.Host) {
+			return pass(fmt.Sprintf("%s runs on %s", c.VM, hostWithRef(st)))
 		}
-		return fail(fmt.Sprintf("%s runs on %s, not %s", c.VM, st.Host, c.Host))
+		return fail(fmt.Sprintf("%s runs on %s, not %s", c.VM, hostWithRef(st), c.Host))
 	})
+}
+
+func hostWithRef(st VMState) string {
+	if st.HostRef == "" {
+		return st.Host
+	}
+	return st.Host + " (" + st.HostRef + ")"
 }
 
 // VMPoweredOn passes when the VM is powered on.

@@ -1,6 +1,8 @@
 package runbook
 
 import (
+	"cmp"
+
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/remote"
 )
@@ -23,12 +25,33 @@ type Line struct {
 	Cut    bool   `json:"cut,omitempty"` // the line goes on in the next piece
 }
 
-// Placement is where a VM lives.
+// Placement is where a VM lives: names for people, and each object's reference (Type:value, what
+// a rollback moves by: names repeat across clusters) and inventory path. Journals written before
+// 2026-12-02 hold names only.
 type Placement struct {
-	Host      string `json:"host"`
-	Cluster   string `json:"cluster,omitempty"`
-	Pool      string `json:"pool,omitempty"`
-	Datastore string `json:"datastore,omitempty"`
+	Host          string `json:"host"`
+	Cluster       string `json:"cluster,omitempty"`
+	Pool          string `json:"pool,omitempty"`
+	Datastore     string `json:"datastore,omitempty"`
+	HostRef       string `json:"host_ref,omitempty"`
+	ClusterRef    string `json:"cluster_ref,omitempty"`
+	PoolRef       string `json:"pool_ref,omitempty"`
+	DatastoreRef  string `json:"datastore_ref,omitempty"`
+	HostPath      string `json:"host_path,omitempty"`
+	ClusterPath   string `json:"cluster_path,omitempty"`
+	PoolPath      string `json:"pool_path,omitempty"`
+	DatastorePath string `json:"datastore_path,omitempty"`
+}
+
+// origin is what a rollback moves back to, by reference where the journal has one.
+func (p *Placement) origin() map[string]string {
+	return map[string]string{"origin_host": cmp.Or(p.HostRef, p.Host), "origin_pool": cmp.Or(p.PoolRef, p.Pool),
+		"origin_datastore": cmp.Or(p.DatastoreRef, p.Datastore), "origin_cluster": p.Cluster}
+}
+
+// is tells whether host (a name, path or reference) names this placement's host.
+func (p *Placement) is(host string) bool {
+	return host != "" && (host == p.Host || host == p.HostRef || host == p.HostPath)
 }
 
 // Move is a migration request.
@@ -47,7 +70,9 @@ func resultOf(r checks.Result) Result {
 func lineOf(l remote.Line) Line { return Line{Stream: string(l.Stream), Text: l.Text, Cut: l.Cut} }
 
 func placementOf(p checks.Placement) *Placement {
-	return &Placement{Host: p.Host, Cluster: p.Cluster, Pool: p.Pool, Datastore: p.Datastore}
+	return &Placement{Host: p.Host, Cluster: p.Cluster, Pool: p.Pool, Datastore: p.Datastore,
+		HostRef: p.HostRef, ClusterRef: p.ClusterRef, PoolRef: p.PoolRef, DatastoreRef: p.DatastoreRef,
+		HostPath: p.HostPath, ClusterPath: p.ClusterPath, PoolPath: p.PoolPath, DatastorePath: p.DatastorePath}
 }
 
 func moveOf(m checks.Move) Move {

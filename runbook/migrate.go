@@ -40,13 +40,18 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	if err != nil {
 		return Result{Outcome: Inconclusive, Summary: err.Error()}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: moveOf(m), From: placementOf(from)})
-	if e.setRuntime("origin_host", from.Host) {
-		e.setRuntime("origin_pool", from.Pool)
-		e.setRuntime("origin_datastore", from.Datastore)
-		e.setRuntime("origin_cluster", from.Cluster)
+	origin := placementOf(from)
+	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: moveOf(m), From: origin})
+	// The origin is recorded by reference: a rollback must find this host, pool and datastore
+	// even where their names repeat (every cluster's root pool is "Resources").
+	o := origin.origin()
+	if e.setRuntime("origin_host", o["origin_host"]) {
+		for _, k := range []string{"origin_pool", "origin_datastore", "origin_cluster"} {
+			e.setRuntime(k, o[k])
+		}
 	}
-	if from.Host == m.Host && m.Pool == "" && m.Datastore == "" {
+	if origin.is(m.Host) && (m.Pool == "" || m.Pool == origin.Pool && origin.PoolRef == "" || m.Pool == origin.PoolRef || m.Pool == origin.PoolPath) &&
+		(m.Datastore == "" || m.Datastore == origin.DatastoreRef || m.Datastore == origin.DatastorePath) {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: placementOf(from), To: placementOf(from)})
 		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, m.Host)}
 	}
@@ -82,7 +87,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 		return Result{Outcome: Inconclusive, Summary: "moved, but cannot confirm where: " + err.Error()}
 	}
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateDone, Move: moveOf(m), From: placementOf(from), To: placementOf(to), Duration: ms(took)})
-	if to.Host != m.Host {
+	if !placementOf(to).is(m.Host) {
 		return Result{Outcome: Fail, Summary: fmt.Sprintf("the vCenter task succeeded but %s runs on %s, not %s", m.VM, to.Host, m.Host)}
 	}
 	return Result{Outcome: Pass, Summary: fmt.Sprintf("%s moved %s → %s in %s", m.VM, from.Host, to.Host, took.Round(100*time.Millisecond)),

@@ -258,7 +258,7 @@ func (s *RunState) Apply(ev Event) {
 		if st != nil {
 			st.ActionBegan = true
 			if d.Phase == MigrateOrigin && d.From != nil && st.Phase == PhaseRun {
-				for k, v := range map[string]string{"origin_host": d.From.Host, "origin_pool": d.From.Pool, "origin_datastore": d.From.Datastore, "origin_cluster": d.From.Cluster} {
+				for k, v := range d.From.origin() {
 					if _, ok := s.Runtime[k]; !ok {
 						s.Runtime[k] = v
 					}

@@ -216,7 +216,7 @@ func (c *Client) clusterOf(ctx context.Context, host types.ManagedObjectReferenc
 	return *h.Parent, c.name(ctx, *h.Parent)
 }
 
-// Locate says where a VM lives now.
+// Locate says where a VM lives now: names, references and inventory paths.
 func (c *Client) Locate(ctx context.Context, vmName string) (checks.Placement, error) {
 	vm, err := c.vm(ctx, vmName)
 	if err != nil {
@@ -228,16 +228,43 @@ func (c *Client) Locate(ctx context.Context, vmName string) (checks.Placement, e
 	}
 	var p checks.Placement
 	if o.Runtime.Host != nil {
-		p.Host = c.name(ctx, *o.Runtime.Host)
-		_, p.Cluster = c.clusterOf(ctx, *o.Runtime.Host)
+		p.Host, p.HostRef, p.HostPath = c.identity(ctx, *o.Runtime.Host)
+		if cl, _ := c.clusterOf(ctx, *o.Runtime.Host); cl.Value != "" {
+			p.Cluster, p.ClusterRef, p.ClusterPath = c.identity(ctx, cl)
+		}
 	}
 	if o.ResourcePool != nil {
-		p.Pool = c.name(ctx, *o.ResourcePool)
+		p.Pool, p.PoolRef, p.PoolPath = c.identity(ctx, *o.ResourcePool)
 	}
 	if len(o.Datastore) > 0 {
-		p.Datastore = c.name(ctx, o.Datastore[0])
+		p.Datastore, p.DatastoreRef, p.DatastorePath = c.identity(ctx, o.Datastore[0])
 	}
 	return p, nil
+}
+
+// identity is an object's name, reference (Type:value) and inventory path.
+func (c *Client) identity(ctx context.Context, ref types.ManagedObjectReference) (name, moref, path string) {
+	path, _ = find.InventoryPath(ctx, c.vc, ref)
+	return c.name(ctx, ref), ref.String(), path
+}
+
+// byRef reads s as a managed object reference of kind (HostSystem:host-21), as Locate records
+// them and govc writes them. ok is false when s is not one (a name or a path).
+func (c *Client) byRef(ctx context.Context, kind, s string) (ref types.ManagedObjectReference, ok bool, err error) {
+	if !ref.FromString(s) || ref.Type != kind {
+		return ref, false, nil
+	}
+	var e mo.ManagedEntity
+	if err := property.DefaultCollector(c.vc).RetrieveOne(ctx, ref, []string{"name"}, &e); err != nil {
+		return ref, true, fmt.Errorf("%s: no such %s in this vCenter: %w", s, kind, err)
+	}
+	return ref, true, nil
+}
+
+// ambiguous says which objects a name matches, by path, so that the runbook can say which.
+func ambiguous(kind, name string, paths []string) error {
+	slices.Sort(paths)
+	return fmt.Errorf("%s %q is ambiguous: it names %s; give the path or the reference (Type:value)", kind, name, strings.Join(paths, ", "))
 }
 
 // VMState reads what the vm_* checks judge.
@@ -252,7 +279,7 @@ func (c *Client) VMState(ctx context.Context, vmName string) (checks.VMState, er
 	}
 	st := checks.VMState{Name: o.Name, PowerState: string(o.Runtime.PowerState)}
 	if o.Runtime.Host != nil {
-		st.Host = c.name(ctx, *o.Runtime.Host)
+		st.Host, st.HostRef = c.name(ctx, *o.Runtime.Host), o.Runtime.Host.String()
 		_, st.Cluster = c.clusterOf(ctx, *o.Runtime.Host)
 	}
 	if g := o.Guest; g != nil {
@@ -265,22 +292,42 @@ func (c *Client) VMState(ctx context.Context, vmName string) (checks.VMState, er
 }
 
 // spec builds the relocate spec of a move. A move to a host of another cluster also moves the VM
-// into that cluster's root resource pool, as vMotion across clusters requires.
+// into that cluster's root resource pool, as vMotion across clusters requires. Host, pool and
+// datastore may be references (what a rollback moves by), names or paths.
 func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachine, types.VirtualMachineRelocateSpec, error) {
 	var spec types.VirtualMachineRelocateSpec
 	vm, err := c.vm(ctx, m.VM)
 	if err != nil {
 		return nil, spec, err
 	}
-	host, err := c.hostSystem(ctx, m.Host)
+	ref, isRef, err := c.byRef(ctx, "HostSystem", m.Host)
 	if err != nil {
 		return nil, spec, err
 	}
-	ref := host.Reference()
+	if !isRef {
+		host, err := c.hostSystem(ctx, m.Host)
+		if err != nil {
+			return nil, spec, err
+		}
+		ref = host.Reference()
+	}
 	spec.Host = &ref
-	switch {
+	switch pr, isRef, err := c.byRef(ctx, "ResourcePool", m.Pool); {
+	case err != nil:
+		return nil, spec, err
+	case isRef:
+		spec.Pool = &pr
 	case m.Pool != "":
 		pool, err := find1(c, func(f *find.Finder) (*object.ResourcePool, error) { return f.ResourcePool(ctx, m.Pool) })
+		var many *find.MultipleFoundError
+		if errors.As(err, &many) {
+			all, _ := find1(c, func(f *find.Finder) ([]*object.ResourcePool, error) { return f.ResourcePoolList(ctx, m.Pool) })
+			var paths []string
+			for _, o := range all {
+				paths = append(paths, o.InventoryPath)
+			}
+			return nil, spec, ambiguous("resource pool", m.Pool, paths)
+		}
 		if err != nil {
 			return nil, spec, fmt.Errorf("resource pool %s: %w", m.Pool, err)
 		}
@@ -293,8 +340,22 @@ func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachin
 			spec.Pool = cr.ResourcePool
 		}
 	}
-	if m.Datastore != "" {
+	switch dr, isRef, err := c.byRef(ctx, "Datastore", m.Datastore); {
+	case err != nil:
+		return nil, spec, err
+	case isRef:
+		spec.Datastore = &dr
+	case m.Datastore != "":
 		ds, err := find1(c, func(f *find.Finder) (*object.Datastore, error) { return f.Datastore(ctx, m.Datastore) })
+		var many *find.MultipleFoundError
+		if errors.As(err, &many) {
+			all, _ := find1(c, func(f *find.Finder) ([]*object.Datastore, error) { return f.DatastoreList(ctx, m.Datastore) })
+			var paths []string
+			for _, o := range all {
+				paths = append(paths, o.InventoryPath)
+			}
+			return nil, spec, ambiguous("datastore", m.Datastore, paths)
+		}
 		if err != nil {
 			return nil, spec, fmt.Errorf("datastore %s: %w", m.Datastore, err)
 		}

@@ -145,3 +145,94 @@ func TestRelocateTaskFailureCarriesTheFault(t *testing.T) {
 		t.Errorf("a failed task moved the VM: %s → %s", before.Host, after.Host)
 	}
 }
+
+// A move across clusters and back by the origin's references: every cluster's root pool is named
+// "Resources", so the name cannot say which; the reference can. A name that matches several
+// objects is refused with their paths.
+func TestMoveBackAcrossClustersByReference(t *testing.T) {
+	_, _, cfg := vcsim(t)
+	ctx := context.Background()
+	c, err := Connect(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const vm = "DC0_C0_RP0_VM0"
+	origin, err := c.Locate(ctx, vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(origin.HostRef, "HostSystem:") || !strings.HasPrefix(origin.PoolRef, "ResourcePool:") || !strings.HasPrefix(origin.DatastoreRef, "Datastore:") ||
+		origin.PoolPath != "/DC0/host/DC0_C0/Resources" || origin.HostPath != "/DC0/host/DC0_C0/"+origin.Host || origin.DatastorePath != "/DC0/datastore/LocalDS_0" {
+		t.Fatalf("origin %+v", origin)
+	}
+	if err := c.Relocate(ctx, checks.Move{VM: vm, Host: "DC0_C1_H0"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := c.Locate(ctx, vm)
+	if moved.Cluster != "DC0_C1" || moved.Pool != "Resources" || moved.PoolRef == origin.PoolRef {
+		t.Fatalf("after the move %+v", moved)
+	}
+	// By name the pool is ambiguous: refused, naming both.
+	_, _, err = c.Preflight(ctx, checks.Move{VM: vm, Host: origin.Host, Pool: origin.Pool})
+	if err == nil || !strings.Contains(err.Error(), `resource pool "Resources" is ambiguous: it names /DC0/host/DC0_C0/Resources, /DC0/host/DC0_C1/Resources`) {
+		t.Errorf("by name: %v", err)
+	}
+	back := checks.Move{VM: vm, Host: origin.HostRef, Pool: origin.PoolRef, Datastore: origin.DatastoreRef}
+	if _, _, err := c.Preflight(ctx, back); err != nil {
+		t.Fatalf("preflight by reference: %v", err)
+	}
+	if err := c.Relocate(ctx, back, nil); err != nil {
+		t.Fatalf("back by reference: %v", err)
+	}
+	home, _ := c.Locate(ctx, vm)
+	if home.HostRef != origin.HostRef || home.PoolRef != origin.PoolRef || home.DatastoreRef != origin.DatastoreRef {
+		t.Errorf("back home %+v, origin %+v", home, origin)
+	}
+	// vm_on_host takes the reference a rollback gives it.
+	if r := (checks.VMOnHost{VM: vm, Host: origin.HostRef}).Run(ctx, checks.Env{Inventory: c}); r.Outcome != checks.Pass || !strings.Contains(r.Summary, origin.HostRef) {
+		t.Errorf("vm_on_host by reference: %s %q", r.Outcome, r.Summary)
+	}
+	// A reference of another kind, or to nothing, is refused; a name with a colon stays a name.
+	if _, _, err := c.Preflight(ctx, checks.Move{VM: vm, Host: "HostSystem:host-999999"}); err == nil || !strings.Contains(err.Error(), "no such HostSystem in this vCenter") {
+		t.Errorf("dangling reference: %v", err)
+	}
+	if _, _, err := c.Preflight(ctx, checks.Move{VM: vm, Host: origin.PoolRef}); err == nil || !strings.Contains(err.Error(), "no such host") {
+		t.Errorf("a pool's reference as the host: %v", err)
+	}
+}
+
+// Equal datastore names in two datacenters: the client works in GOVC_DATACENTER's, and the
+// origin's reference and path say which one.
+func TestEqualNamesInTwoDatacenters(t *testing.T) {
+	m := simulator.VPX()
+	m.Datacenter, m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 1, 2, 0, 1
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	m.Service.TLS = new(tls.Config)
+	m.Service.Listen = &url.URL{User: url.UserPassword("administrator@vsphere.local", "VMware1!-test")}
+	s := m.Service.NewServer()
+	defer func() { s.Close(); m.Remove() }()
+	ca, _ := s.CertificateFile()
+	pw, _ := s.URL.User.Password()
+	ctx := context.Background()
+	refs := map[string]string{}
+	for _, dc := range []string{"DC0", "DC1"} {
+		c, err := Connect(ctx, Config{URL: s.URL.Host, Username: s.URL.User.Username(), Password: pw, CACerts: ca, Datacenter: dc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.Locate(ctx, dc+"_C0_RP0_VM0")
+		if err != nil || p.Datastore != "LocalDS_0" || p.DatastorePath != "/"+dc+"/datastore/LocalDS_0" {
+			t.Fatalf("%s: %+v %v", dc, p, err)
+		}
+		refs[dc] = p.DatastoreRef
+		other := dc + "_C0_H1"
+		if err := c.Relocate(ctx, checks.Move{VM: dc + "_C0_RP0_VM0", Host: other, Datastore: p.DatastoreRef}, nil); err != nil {
+			t.Fatalf("%s: move within the datacenter by datastore reference: %v", dc, err)
+		}
+	}
+	if refs["DC0"] == refs["DC1"] {
+		t.Errorf("two datastores named LocalDS_0 share the reference %s", refs["DC0"])
+	}
+}
