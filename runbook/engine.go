@@ -69,6 +69,10 @@ type Config struct {
 	// Notes are what clients connected before the run report while it runs (vCenter ended the
 	// session and cutover logged in again); each is journaled as a note where it arrives.
 	Notes <-chan NoteData
+	// Release, if set, lets the clients go when the run ends, however it ends (logging out of
+	// vCenter, whose sessions per user are capped); what it reports through Notes is journaled
+	// before the run's end.
+	Release func()
 }
 
 // Approvals waits for the sign-offs a step needs: each a signature over the request's message by
@@ -282,13 +286,18 @@ func (e *Engine) journalNotes() func() {
 	return func() {
 		close(done)
 		wg.Wait()
-		for {
-			select {
-			case n := <-e.cfg.Notes:
-				e.Note(n.Source, n.Text)
-			default:
-				return
-			}
+		e.drainNotes()
+	}
+}
+
+// drainNotes journals the notes already waiting.
+func (e *Engine) drainNotes() {
+	for {
+		select {
+		case n := <-e.cfg.Notes:
+			e.Note(n.Source, n.Text)
+		default:
+			return
 		}
 	}
 }
@@ -337,6 +346,12 @@ func (e *Engine) runSteps(ctx context.Context) Outcome {
 func (e *Engine) finish(out Outcome, start time.Time) (Outcome, error) {
 	if err := e.journalErr(); err != nil {
 		return Outcome{Status: RunError, Reason: err.Error()}, err
+	}
+	if e.cfg.Release != nil {
+		e.cfg.Release()
+		if e.cfg.Notes != nil {
+			e.drainNotes()
+		}
 	}
 	e.emit(EvRunEnd, "", RunEndData{Status: out.Status, Reason: out.Reason, Duration: ms(e.cfg.Clock().Sub(start))})
 	e.emit(EvCheckpoint, "", nil)

@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"reflect"
 	"sync"
@@ -22,8 +23,9 @@ type relogin struct {
 	vc   *vim25.Client     // a client on next, for Login
 	user *url.Userinfo
 
-	mu    sync.Mutex // one login at a time; the others wait and retry on the new session
-	count int        // logins after the first, for messages and tests
+	mu        sync.Mutex // one login at a time; the others wait and retry on the new session
+	count     int        // logins after the first, for messages and tests
+	loggedOut bool       // Logout was called: never log in again
 	// onRelogin, if set, hears of every new session (err nil) or failed attempt.
 	onRelogin func(err error)
 }
@@ -84,6 +86,9 @@ func expired(err error, res soap.HasFault) bool {
 func (r *relogin) login(ctx context.Context, gen int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.loggedOut {
+		return errLoggedOut
+	}
 	if r.count != gen {
 		return nil
 	}
@@ -97,6 +102,8 @@ func (r *relogin) login(ctx context.Context, gen int) error {
 	return err
 }
 
+var errLoggedOut = errors.New("logged out of vCenter")
+
 // Relogins is how many times the client had to log in again.
 func (c *Client) Relogins() int {
 	if c.relogin == nil {
@@ -105,4 +112,21 @@ func (c *Client) Relogins() int {
 	c.relogin.mu.Lock()
 	defer c.relogin.mu.Unlock()
 	return c.relogin.count
+}
+
+// Logout ends the session (a bounded call; vCenter caps sessions per user, and a session left
+// behind by every rehearsal can lock the service account out). Once logged out, the client does
+// not log in again, and a second Logout does nothing.
+func (c *Client) Logout(ctx context.Context) error {
+	if c.relogin != nil {
+		c.relogin.mu.Lock()
+		done := c.relogin.loggedOut
+		c.relogin.loggedOut = true
+		c.relogin.mu.Unlock()
+		if done {
+			return nil
+		}
+		return session.NewManager(c.relogin.vc).Logout(ctx)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/cutover/cutover/checks"
 	"github.com/cutover/cutover/checks/netbox"
@@ -19,12 +20,42 @@ type connections struct {
 	ssh     *remote.SSH
 	runners *hostRunners
 	vcenter checks.Migrator
+	vclient *vsphere.Client // the same, to log out of
 	ipam    checks.IPAM
 	secrets []string              // every value to redact: secret vars, the environment's, the clients'
 	notes   chan runbook.NoteData // what the clients report mid-run, for the journal
 }
 
-func (c *connections) close() { c.ssh.Close() }
+func (c *connections) close() {
+	c.logout()
+	c.ssh.Close()
+}
+
+// release ends the vCenter session when the run ends, however it ends, and says so in the journal
+// (through the notes, which the engine journals before the run's end).
+func (c *connections) release() {
+	if c.vclient == nil {
+		return
+	}
+	text := "logged out: the run's vCenter session is ended"
+	if err := c.logout(); err != nil {
+		text = "logging out failed; the session stays until vCenter's idle timeout ends it: " + err.Error()
+	}
+	select {
+	case c.notes <- runbook.NoteData{Source: "vcenter", Text: text}:
+	default:
+	}
+}
+
+// logout ends the vCenter session (once; bounded: a vCenter that does not answer costs seconds).
+func (c *connections) logout() error {
+	if c.vclient == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.vclient.Logout(ctx)
+}
 
 // connect dials every host the runbook uses and logs in to vCenter and NetBox where it needs them.
 func connect(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, tgt target, vals runbook.Values) (*connections, error) {
@@ -67,7 +98,7 @@ func connect(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, 
 		if err != nil {
 			return fail(err)
 		}
-		c.vcenter = client
+		c.vcenter, c.vclient = client, client
 	}
 	if rb.NeedsNetBox() {
 		cfg := tgt.netbox

@@ -243,8 +243,10 @@ func TestLabFaults(t *testing.T) {
 					notes = append(notes, fmt.Sprintf("%s %v: %v", l.Step, l.Data["source"], l.Data["text"]))
 				}
 			}
-			// Logged in again and followed the running task: the move is not failed for it.
-			if len(notes) != 1 || !strings.Contains(notes[0], "vcenter: the session expired") || !strings.Contains(notes[0], "logged in again") {
+			// Logged in again and followed the running task: the move is not failed for it. At the
+			// end the session is logged out of, and the journal says so.
+			if len(notes) != 2 || !strings.Contains(notes[0], "vcenter: the session expired") || !strings.Contains(notes[0], "logged in again") ||
+				notes[1] != " vcenter: logged out: the run's vCenter session is ended" {
 				t.Errorf("notes %q", notes)
 			}
 			if !strings.Contains(out, "note     vcenter: the session expired") || !strings.Contains(out, "moved esx-a-01 → esx-b-01") {

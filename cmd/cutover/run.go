@@ -195,7 +195,7 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 	cfg := runbook.Config{
 		Runbook: rb, File: file, FileSum: hex.EncodeToString(sum[:]), Values: vals, RunID: runID, Operator: o.operator,
 		Runners: c.runners, Recorder: transcript.Recorder{W: w}, Forks: o.forks, VSphere: c.vcenter, IPAM: c.ipam, Secrets: c.secrets,
-		WindowOverride: override, Resume: resumeState(o.resume), Notes: c.notes,
+		WindowOverride: override, Resume: resumeState(o.resume), Notes: c.notes, Release: c.release,
 	}
 	operatorKey := ""
 	if signer != nil {

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
 )
 
 // vcenter starts govmomi's simulator with two clusters of two hosts (every cluster's root pool is
 // named "Resources") and points the GOVC_* variables at it, as an operator would.
-func vcenter(t *testing.T) *simulator.Model {
+func vcenter(t *testing.T) (*simulator.Model, *simulator.Server) {
 	t.Helper()
 	m := simulator.VPX()
 	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, 1
@@ -33,7 +38,29 @@ func vcenter(t *testing.T) *simulator.Model {
 	t.Setenv("GOVC_USERNAME", s.URL.User.Username())
 	t.Setenv("GOVC_PASSWORD", pw)
 	t.Setenv("GOVC_TLS_CA_CERTS", ca)
-	return m
+	return m, s
+}
+
+// sessions counts the vCenter sessions open besides the one asking, as govc session.ls would.
+func sessions(t *testing.T, s *simulator.Server) int {
+	t.Helper()
+	ctx := context.Background()
+	c, err := govmomi.NewClient(ctx, s.URL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	var sm mo.SessionManager
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, *c.ServiceContent.SessionManager, []string{"sessionList", "currentSession"}, &sm); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, us := range sm.SessionList {
+		if sm.CurrentSession == nil || us.Key != sm.CurrentSession.Key {
+			n++
+		}
+	}
+	return n
 }
 
 const crossClusterRunbook = `version: 1
@@ -78,5 +105,46 @@ func TestRollbackAcrossClusters(t *testing.T) {
 	}
 	if origin == nil || back == nil || back["host_ref"] != origin["host_ref"] || back["pool_ref"] != origin["pool_ref"] || back["pool_path"] != "/DC0/host/DC0_C0/Resources" {
 		t.Errorf("origin %v, back %v\n%s", origin, back, out)
+	}
+}
+
+// Every run ends its vCenter session, whether it is done, rolled back or aborted: ten runs leave
+// none open (vCenter caps sessions per user), and the journal says so.
+func TestRunsLeaveNoVCenterSession(t *testing.T) {
+	_, srv := vcenter(t)
+	dir := t.TempDir()
+	book := filepath.Join(dir, "runbooks.yaml")
+	os.WriteFile(book, []byte(crossClusterRunbook+`  - name: check-only
+    steps:
+      - name: where
+        checks:
+          - {kind: vm_on_host, vm: DC0_C0_RP0_VM0, esx_host: DC0_C0_H0}
+  - name: aborts
+    steps:
+      - name: where
+        checks:
+          - {kind: vm_on_host, vm: DC0_C0_RP0_VM0, esx_host: nowhere}
+        gate: {on_fail: abort}
+`), 0o600)
+	before := sessions(t, srv)
+	for i := range 10 {
+		name := []string{"check-only", "cross-cluster", "aborts"}[i%3]
+		tr := t.TempDir()
+		code, out, errs := cli(t, "", "run", book, name, "--plain", "--yes", "--transcript", tr)
+		if code == exitBadInput {
+			t.Fatalf("%s: exit %d\n%s\n%s", name, code, out, errs)
+		}
+		var notes []string
+		for _, l := range readJournal(t, journalOf(t, tr)) {
+			if l.Type == "note" {
+				notes = append(notes, fmt.Sprint(l.Data["text"]))
+			}
+		}
+		if len(notes) != 1 || notes[0] != "logged out: the run's vCenter session is ended" {
+			t.Errorf("%s: notes %q", name, notes)
+		}
+	}
+	if after := sessions(t, srv); after != before {
+		t.Errorf("vCenter sessions: %d before ten runs, %d after", before, after)
 	}
 }
