@@ -89,6 +89,10 @@ var _ checks.Migrator = (*Client)(nil)
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	u, err := soap.ParseURL(cfg.URL)
 	if err != nil {
+		if strings.Contains(cfg.URL, "@") {
+			// The value, and Go's error that quotes it, may hold the password: neither is shown.
+			return nil, errors.New("GOVC_URL is not a valid URL (not shown: it holds credentials); write it as https://HOST/sdk with GOVC_USERNAME and GOVC_PASSWORD, or %-escape the password's special characters")
+		}
 		return nil, fmt.Errorf("GOVC_URL %q: %w", cfg.URL, err)
 	}
 	if cfg.Username != "" {

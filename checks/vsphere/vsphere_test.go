@@ -236,3 +236,14 @@ func TestEqualNamesInTwoDatacenters(t *testing.T) {
 		t.Errorf("two datastores named LocalDS_0 share the reference %s", refs["DC0"])
 	}
 }
+
+// A malformed GOVC_URL with a password in it (govc accepts one there) is not echoed: Go's own URL
+// error quotes the value.
+func TestMalformedURLKeepsItsPassword(t *testing.T) {
+	for _, raw := range []string{"https://admin:S3cr3t%zz@vc.example/sdk", "https://admin:S3cr3t@vc example/sdk", "admin:S3cr3t%@vc.example"} {
+		_, err := Connect(context.Background(), Config{URL: raw})
+		if err == nil || strings.Contains(err.Error(), "S3cr3t") || !strings.Contains(err.Error(), "GOVC_URL is not a valid URL") {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/cutover/cutover/runbook"
 )
@@ -16,11 +17,32 @@ func envSecrets(getenv func(string) string) []string {
 		}
 	}
 	for _, name := range []string{"GOVC_URL", "NETBOX_URL"} {
-		if u, err := url.Parse(getenv(name)); err == nil && u.User != nil {
-			if pw, ok := u.User.Password(); ok && pw != "" {
-				out = append(out, pw)
-			}
-		}
+		out = append(out, urlPasswords(getenv(name))...)
+	}
+	return out
+}
+
+// urlPasswords is the password a URL's userinfo holds, as written and decoded. It reads the URL by
+// hand: a malformed URL (a bad %-escape in the password, say) is exactly the one an error echoes.
+func urlPasswords(raw string) []string {
+	rest := raw
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return nil
+	}
+	_, pw, ok := strings.Cut(rest[:at], ":")
+	if !ok || pw == "" {
+		return nil
+	}
+	out := []string{pw}
+	if dec, err := url.PathUnescape(pw); err == nil && dec != pw {
+		out = append(out, dec)
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -146,5 +148,25 @@ func TestRunsLeaveNoVCenterSession(t *testing.T) {
 	}
 	if after := sessions(t, srv); after != before {
 		t.Errorf("vCenter sessions: %d before ten runs, %d after", before, after)
+	}
+}
+
+// A password in a malformed GOVC_URL leaves in no form: not raw, decoded, or encoded, in any output.
+func TestMalformedGOVCURLLeaksNoPassword(t *testing.T) {
+	const pw = "Tr0ub4dor&3%zz"
+	t.Setenv("GOVC_URL", "https://administrator:"+pw+"@127.0.0.1:9/sdk")
+	t.Setenv("GOVC_USERNAME", "")
+	t.Setenv("GOVC_PASSWORD", "")
+	dir := t.TempDir()
+	book := filepath.Join(dir, "runbooks.yaml")
+	os.WriteFile(book, []byte(crossClusterRunbook), 0o600)
+	code, out, errs := cli(t, "", "run", book, "--plain", "--yes", "--transcript", t.TempDir())
+	if code != exitBadInput || !strings.Contains(errs, "GOVC_URL is not a valid URL") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, form := range []string{pw, "Tr0ub4dor", url.QueryEscape(pw), base64.StdEncoding.EncodeToString([]byte(pw)), hex.EncodeToString([]byte(pw))} {
+		if strings.Contains(out+errs, form) {
+			t.Errorf("%q left in the output:\n%s\n%s", form, out, errs)
+		}
 	}
 }
