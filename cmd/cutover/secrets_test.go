@@ -93,7 +93,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 			if n := strings.Count(string(data), "[REDACTED]"); n < 4 {
 				t.Errorf("%d redactions in the journal, want the 4 printed lines:\n%s", n, data)
 			}
-			if !strings.Contains(string(data), `"outcome":"pass","summary":"app-01 runs on esx-a-01"`) || !strings.Contains(string(data), "is Active in 10.20.0.0/24") {
+			if !strings.Contains(string(data), `"outcome":"pass","summary":"app-01 runs on esx-a-01 (HostSystem:`) || !strings.Contains(string(data), "is Active in 10.20.0.0/24") {
 				t.Error("vCenter and NetBox were not both used")
 			}
 		})
