@@ -39,9 +39,17 @@ type Move struct {
 
 // MoveProgress is one progress report of a running migration.
 type MoveProgress struct {
+	Task    string // vCenter's task moving the VM, e.g. task-74
 	Percent int
 	Stage   string
 	Elapsed time.Duration
+}
+
+// TaskStatus is where a vCenter task is: queued, running, success or error.
+type TaskStatus struct {
+	State   string
+	Percent int
+	Error   string
 }
 
 // Inventory reads VM state from vCenter.
@@ -55,6 +63,8 @@ type Migrator interface {
 	Locate(ctx context.Context, vm string) (Placement, error)
 	Preflight(ctx context.Context, m Move) (warnings, errs []string, err error)
 	Relocate(ctx context.Context, m Move, progress func(MoveProgress)) error
+	// TaskStatus asks where a task is (after an interrupted wait, the move may go on in vCenter).
+	TaskStatus(ctx context.Context, task string) (TaskStatus, error)
 }
 
 // vmCheck reads a VM's state and judges it.

@@ -53,6 +53,9 @@ type Lab struct {
 	ipam   *IPAM
 	now    func() time.Time
 
+	closing   chan struct{} // closed when the lab closes: a running vMotion stops where it is
+	closeOnce sync.Once
+
 	// Files a run uses: the normal SSH, known_hosts, vCenter and signing paths, pointed at the lab.
 	SSHConfig, KnownHosts, Identity, SignKey, AllowedSigners string
 }
@@ -77,7 +80,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
 	}
-	l := &Lab{opts: o, faults: o.Faults, dir: o.Dir, hosts: map[string]*Host{}, ssh: map[string]*sshHost{}, now: time.Now}
+	l := &Lab{opts: o, faults: o.Faults, dir: o.Dir, hosts: map[string]*Host{}, ssh: map[string]*sshHost{}, now: time.Now, closing: make(chan struct{})}
 	if l.dir == "" {
 		if l.dir, err = os.MkdirTemp("", "cutover-lab-"); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
@@ -126,19 +129,27 @@ func (l *Lab) NetBox() netbox.Config { return l.ipam.Config() }
 
 // Close stops everything the lab started and removes a temp dir it made.
 func (l *Lab) Close() {
+	l.closeOnce.Do(func() { close(l.closing) })
+	// The servers are closed without l.mu: a vMotion still running in the simulator takes it to
+	// land the VM, and closing the simulator waits for that task.
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	ssh := make([]*sshHost, 0, len(l.ssh))
 	for _, s := range l.ssh {
+		ssh = append(ssh, s)
+	}
+	tools, vc, ipam := l.tools, l.vc, l.ipam
+	l.mu.Unlock()
+	for _, s := range ssh {
 		s.srv.Close()
 	}
-	if l.tools != nil {
-		l.tools.close()
+	if tools != nil {
+		tools.close()
 	}
-	if l.vc != nil {
-		l.vc.close()
+	if vc != nil {
+		vc.close()
 	}
-	if l.ipam != nil {
-		l.ipam.Close()
+	if ipam != nil {
+		ipam.Close()
 	}
 	if l.tmp {
 		os.RemoveAll(l.dir)

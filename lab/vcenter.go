@@ -219,7 +219,11 @@ var vmotionStages = []struct {
 
 // RelocateVMTask runs the lab's vMotion.
 func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task) soap.HasFault {
-	task := simulator.CreateTask(vm, "relocateVm", func(t *simulator.Task) (types.AnyType, types.BaseMethodFault) {
+	// vcsim holds a task's entity locked while the task runs, so nothing could read the VM during
+	// a vMotion (where is it? is the task still running?), which vCenter answers. The task is made
+	// on a lock of its own, under the VM's name.
+	lock := types.ManagedObjectReference{Type: "VirtualMachine", Value: vm.Self.Value + "-vmotion"}
+	task := simulator.CreateTask(lock, "relocateVm", func(t *simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		step := vm.lab.opts.RelocateTime / time.Duration(len(vmotionStages))
 		for _, s := range vmotionStages {
 			// The whole info changes at once, a copy: vcsim's property collector answers a filter on
@@ -238,16 +242,21 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 			if s.at == vmotionStages[1].at && vm.lab.faults.SessionExpires {
 				vm.lab.vc.endSessions(context.Background())
 			}
-			time.Sleep(step)
+			select {
+			case <-time.After(step):
+			case <-vm.lab.closing: // the lab is closing: the move stops where it is
+				return nil, &types.TaskInProgress{}
+			}
 			if s.at >= 92 && vm.lab.faults.RelocateFails {
 				return nil, &types.MigrationFault{VimFault: types.VimFault{MethodFault: types.MethodFault{FaultMessage: []types.LocalizableMessage{{
 					Key: "com.vmware.vim.vmotion.switchover", Message: "The vMotion failed because the destination host did not receive data from the source host on the vMotion network.",
 				}}}}}
 			}
 		}
-		vm.move(ctx, req.Spec)
+		ctx.WithLock(vm, func() { vm.move(ctx, req.Spec) })
 		return nil, nil
 	})
+	task.Info.EntityName = vm.Name // what govc's task list shows; set before the task's goroutine reads it
 	return &methods.RelocateVM_TaskBody{Res: &types.RelocateVM_TaskResponse{Returnval: task.Run(ctx)}}
 }
 

@@ -170,6 +170,9 @@ type MigrateData struct {
 	Errors   []string     `json:"errors,omitempty"`
 	Duration Millis       `json:"duration_ms,omitempty"`
 	Error    string       `json:"error,omitempty"`
+	// Task and TaskState: the vCenter task, and where it was when the run stopped waiting for it.
+	Task      string `json:"task,omitempty"`
+	TaskState string `json:"task_state,omitempty"`
 }
 
 // MigratePhase is where a vMotion is.
@@ -183,6 +186,9 @@ const (
 	MigrateDone      MigratePhase = "done"      // the VM landed
 	MigrateFailed    MigratePhase = "failed"    // the task failed, with vCenter's fault
 	MigrateSkipped   MigratePhase = "skipped"   // the VM was already there: nothing moved
+	// MigrateInterrupted: the run stopped waiting (abort, Ctrl-C, q); To is where vCenter then
+	// said the VM was, TaskState whether the move went on.
+	MigrateInterrupted MigratePhase = "interrupted"
 )
 
 // WatchPhase is a gateway watch's milestone.
@@ -198,6 +204,7 @@ const (
 // ProgressData is one progress report of the vCenter task moving a VM.
 type ProgressData struct {
 	VM      string `json:"vm"`
+	Task    string `json:"task,omitempty"`
 	Percent int    `json:"percent"`
 	Stage   string `json:"stage"`
 	Elapsed Millis `json:"elapsed_ms"`

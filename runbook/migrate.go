@@ -74,10 +74,15 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: moveOf(m), From: placementOf(from)})
 	t0 := e.cfg.Clock()
+	task := ""
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
-		e.emit(EvProgress, step, ProgressData{VM: m.VM, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
+		task = p.Task
+		e.emit(EvProgress, step, ProgressData{VM: m.VM, Task: p.Task, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
 	})
 	took := e.cfg.Clock().Sub(t0)
+	if ctx.Err() != nil {
+		return e.interruptedMove(ctx, step, m, origin, task, took)
+	}
 	if err != nil {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: moveOf(m), From: placementOf(from), Duration: ms(took), Error: err.Error()})
 		return Result{Outcome: Fail, Summary: err.Error()}
@@ -92,4 +97,43 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	}
 	return Result{Outcome: Pass, Summary: fmt.Sprintf("%s moved %s → %s in %s", m.VM, from.Host, to.Host, took.Round(100*time.Millisecond)),
 		Evidence: []string{fmt.Sprintf("from %s/%s/%s", from.Cluster, from.Host, from.Datastore), fmt.Sprintf("to %s/%s/%s", to.Cluster, to.Host, to.Datastore)}}
+}
+
+// interruptedMove is the end of a move the run stopped waiting for (abort, Ctrl-C, q): the task
+// may go on in vCenter, so vCenter is asked, on a fresh bounded context, where the VM is and where
+// the task is, and the answer is journaled and becomes the step's word. Nobody leaves a window
+// not knowing where the VM is.
+func (e *Engine) interruptedMove(ctx context.Context, step string, m checks.Move, from *Placement, task string, took time.Duration) Result {
+	ask, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	vs := e.cfg.VSphere
+	d := MigrateData{Phase: MigrateInterrupted, Move: moveOf(m), From: from, Duration: ms(took), Task: task}
+	where := ""
+	if to, err := vs.Locate(ask, m.VM); err != nil {
+		where = fmt.Sprintf("where %s is could not be read (%v)", m.VM, err)
+	} else {
+		d.To = placementOf(to)
+		where = fmt.Sprintf("%s is on %s", m.VM, to.Host)
+	}
+	if task != "" {
+		st, err := vs.TaskStatus(ask, task)
+		switch {
+		case err != nil:
+			d.TaskState = "unknown"
+			where += fmt.Sprintf("; vCenter task %s could not be read (%v): check it before acting", task, err)
+		case st.State == "running" || st.State == "queued":
+			d.TaskState = st.State
+			where += fmt.Sprintf("; vCenter task %s still %s (%d%%): check before acting", task, st.State, st.Percent)
+		case st.State == "error":
+			d.TaskState = st.State
+			where += fmt.Sprintf("; vCenter task %s failed: %s", task, st.Error)
+		default:
+			d.TaskState = st.State
+			where += fmt.Sprintf("; vCenter task %s ended: %s", task, st.State)
+		}
+	} else {
+		where += "; the relocate task had not started"
+	}
+	e.emit(EvMigrate, step, d)
+	return Result{Outcome: Inconclusive, Summary: "interrupted mid-move: " + where}
 }

@@ -30,6 +30,10 @@ func (f *fakeVCenter) Locate(ctx context.Context, vm string) (checks.Placement, 
 	return checks.Placement{Host: st.Host, Cluster: "site-" + st.Host[4:5], Pool: "Resources", Datastore: "stretched-ds"}, err
 }
 
+func (f *fakeVCenter) TaskStatus(context.Context, string) (checks.TaskStatus, error) {
+	return checks.TaskStatus{State: "success", Percent: 100}, nil
+}
+
 func (f *fakeVCenter) Preflight(context.Context, checks.Move) ([]string, []string, error) {
 	return nil, nil, nil
 }

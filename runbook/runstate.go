@@ -92,6 +92,10 @@ type MigrationState struct {
 	Failed  bool
 	Done    bool
 	Skipped bool // already where it was asked to go: nothing moved
+	// Interrupted: the run stopped waiting for the move; Result says where vCenter then had the
+	// VM and whether its task went on.
+	Interrupted bool
+	Landed      string // the host vCenter last named for it (To may be a reference)
 }
 
 // WatchState is the gateway watch.

@@ -19,8 +19,8 @@ func (s *RunState) Migration() *MigrationState {
 // it already), else where pre-flight found it; "" when nothing was migrated.
 func (s *RunState) VMHost() string {
 	for i := len(s.Migrations) - 1; i >= 0; i-- {
-		if m := s.Migrations[i]; m.Done {
-			return m.To
+		if m := s.Migrations[i]; m.Done || m.Interrupted && m.Landed != "" {
+			return cmpOr(m.Landed, m.To)
 		}
 	}
 	if len(s.Migrations) > 0 {
@@ -47,10 +47,20 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 		m.Done, m.Percent = true, 100
 		m.Result = "on " + d.Move.Host
 		if d.To != nil {
-			m.Cluster = d.To.Cluster
+			m.Cluster, m.Landed = d.To.Cluster, d.To.Host
 			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
 		}
 		m.Elapsed = d.Duration.Std()
+	case MigrateInterrupted:
+		m.Interrupted, m.Elapsed = true, d.Duration.Std()
+		m.Result = "interrupted; where the VM is could not be read"
+		if d.To != nil {
+			m.Landed, m.Cluster = d.To.Host, d.To.Cluster
+			m.Result = "interrupted; " + d.Move.VM + " is on " + d.To.Host
+		}
+		if d.Task != "" {
+			m.Result += "; vCenter task " + d.Task + " " + cmpOr(d.TaskState, "unknown")
+		}
 	case MigrateFailed:
 		m.Failed, m.Result = true, d.Error
 		m.Elapsed = d.Duration.Std()
@@ -61,7 +71,7 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 
 // inFlight is the migration not yet done or failed, if any.
 func (s *RunState) inFlight() *MigrationState {
-	if n := len(s.Migrations); n > 0 && !s.Migrations[n-1].Done && !s.Migrations[n-1].Failed {
+	if n := len(s.Migrations); n > 0 && !s.Migrations[n-1].Done && !s.Migrations[n-1].Failed && !s.Migrations[n-1].Interrupted {
 		return s.Migrations[n-1]
 	}
 	return nil

@@ -23,8 +23,13 @@ func (e *Engine) runStep(ctx context.Context, st *Step, phase Phase, index, of i
 	e.emit(EvStepStart, st.Name, ss)
 	r := e.stepBody(ctx, st, phase)
 	if r.status == "" {
-		// Interrupted (Ctrl-C): that is the operator's abort, and the journal says so.
-		r.status, r.reason = StepInterrupted, interruption(ctx)
+		// Interrupted (Ctrl-C): that is the operator's abort, and the journal says so, with what
+		// the interrupted action left behind (where a VM is mid-move).
+		why := interruption(ctx)
+		if r.reason != "" {
+			why += "; " + r.reason
+		}
+		r.status, r.reason = StepInterrupted, why
 		e.emit(EvDecision, st.Name, DecisionData{Choice: Abort, Reason: r.reason, By: e.cfg.Operator})
 	}
 	e.emit(EvStepEnd, st.Name, StepEndData{Status: r.status, Reason: r.reason, Duration: ms(e.cfg.Clock().Sub(start))})
@@ -75,6 +80,9 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			verdict, evid, what = e.runGate(ctx, st)
 		}
 		if ctx.Err() != nil {
+			if action {
+				return stepResult{reason: what}
+			}
 			return stepResult{}
 		}
 		if verdict == Pass {

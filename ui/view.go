@@ -345,6 +345,8 @@ func (m App) bottom() string {
 		switch {
 		case g.Failed:
 			state = m.s.bad.Render("FAILED: " + truncate(g.Result, m.width-40))
+		case g.Interrupted:
+			state = m.s.warn.Render(strings.ToUpper(g.Result[:1]) + truncate(g.Result[1:], m.width-40))
 		case g.Done:
 			state = m.s.ok.Render(g.Result)
 		}

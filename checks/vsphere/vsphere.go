@@ -430,6 +430,10 @@ func (c *Client) Relocate(ctx context.Context, m checks.Move, progress func(chec
 		return fmt.Errorf("relocate %s → %s: %w", m.VM, m.Host, err)
 	}
 	start := time.Now()
+	taskID := task.Reference().Value
+	if progress != nil {
+		progress(checks.MoveProgress{Task: taskID, Stage: "queued"})
+	}
 	var info types.TaskInfo
 	last := -1
 	ended := func() bool { return info.State == types.TaskInfoStateSuccess || info.State == types.TaskInfoStateError }
@@ -449,7 +453,7 @@ func (c *Client) Relocate(ctx context.Context, m checks.Move, progress func(chec
 				pct = 100
 			}
 			if progress != nil && (pct != last || ended()) {
-				progress(checks.MoveProgress{Percent: pct, Stage: stage, Elapsed: time.Since(start)})
+				progress(checks.MoveProgress{Task: taskID, Percent: pct, Stage: stage, Elapsed: time.Since(start)})
 				last = pct
 			}
 			return ended()
@@ -475,6 +479,20 @@ func (c *Client) Relocate(ctx context.Context, m checks.Move, progress func(chec
 		return fmt.Errorf("relocate %s → %s: vCenter task %s failed", m.VM, m.Host, task.Reference().Value)
 	}
 	return nil
+}
+
+// TaskStatus reads a task's state, progress and fault.
+func (c *Client) TaskStatus(ctx context.Context, task string) (checks.TaskStatus, error) {
+	var t mo.Task
+	ref := types.ManagedObjectReference{Type: "Task", Value: task}
+	if err := property.DefaultCollector(c.vc).RetrieveOne(ctx, ref, []string{"info"}, &t); err != nil {
+		return checks.TaskStatus{}, fmt.Errorf("vCenter task %s: %w", task, err)
+	}
+	st := checks.TaskStatus{State: string(t.Info.State), Percent: int(t.Info.Progress)}
+	if t.Info.Error != nil {
+		st.Error = faultText(*t.Info.Error)
+	}
+	return st, nil
 }
 
 // Host is the vCenter address, for messages.

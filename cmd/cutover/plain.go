@@ -118,6 +118,12 @@ func (p *printer) print(ev runbook.Event) {
 			p.line(ev, "vcenter", "relocation FAILED after %s: %s", fmtMillis(d.Duration), d.Error)
 		case runbook.MigrateSkipped:
 			p.line(ev, "vcenter", "%s already on %s", d.Move.VM, d.Move.Host)
+		case runbook.MigrateInterrupted:
+			where := "where it is could not be read"
+			if d.To != nil {
+				where = "it is on " + d.To.Host
+			}
+			p.line(ev, "vcenter", "stopped waiting for the move of %s after %s: %s; vCenter task %s %s", d.Move.VM, fmtMillis(d.Duration), where, d.Task, d.TaskState)
 		}
 	case runbook.ProgressData:
 		if d.Percent-p.lastPct >= 10 || d.Stage != p.stage || d.Percent == 100 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -8,8 +9,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vmware/govmomi"
@@ -168,5 +172,48 @@ func TestMalformedGOVCURLLeaksNoPassword(t *testing.T) {
 		if strings.Contains(out+errs, form) {
 			t.Errorf("%q left in the output:\n%s\n%s", form, out, errs)
 		}
+	}
+}
+
+// Interrupted mid-vMotion (the lab's vCenter, the real binary, SIGINT): the run ends saying where
+// the VM is and that the task goes on, in the journal and the exit message.
+func TestInterruptedMoveSaysWhereTheVMIs(t *testing.T) {
+	tr := t.TempDir()
+	cmd := exec.Command(cutoverBin(t), "lab", "--file", "../../runbooks.yaml", "--plain", "--yes", "--transcript", tr, "--relocate-time", "20s", "--operator", "trainee@lab")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	var seen strings.Builder
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "progress") && strings.Contains(sc.Text(), "%") && !strings.Contains(sc.Text(), "  0%") {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+	}
+	cmd.Wait()
+	out := seen.String()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	want := regexp.MustCompile(`interrupted mid-move: app-01 is on esx-a-01; vCenter task task-\d+ still running \(\d+%\): check before acting`)
+	if !want.MatchString(out[strings.LastIndex(out, "interrupted"):]) && !want.MatchString(out) {
+		t.Errorf("the exit message does not say where the VM is:\n%s", out)
+	}
+	var interrupted map[string]any
+	for _, l := range readJournal(t, journalOf(t, tr)) {
+		if l.Type == "migrate" && l.Data["phase"] == "interrupted" {
+			interrupted = l.Data
+		}
+	}
+	if interrupted == nil || interrupted["task_state"] != "running" || interrupted["to"].(map[string]any)["host"] != "esx-a-01" {
+		t.Errorf("journal: %v\n%s", interrupted, out)
 	}
 }

@@ -134,12 +134,12 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 		r.Notes = append(r.Notes, Note{Source: n.Source, Text: n.Text, At: n.At})
 	}
 	for _, m := range s.Migrations {
-		if !m.Done && !m.Failed {
+		if !m.Done && !m.Failed && !m.Interrupted {
 			continue
 		}
 		res := "done"
 		switch {
-		case m.Failed:
+		case m.Failed, m.Interrupted:
 			res = m.Result
 		case m.Skipped:
 			res = m.Result
