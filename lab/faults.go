@@ -20,6 +20,10 @@ type Faults struct {
 	IPAMMoved       bool          // the guest was re-addressed into the VLAN's reserved prefix
 	NetBoxStale     bool          // NetBox's VM record does not follow a move (no sync from vCenter)
 	SessionExpires  bool          // vCenter ends every session early in the vMotion
+	// PreflightWarning: vCenter's CheckRelocate warns about a move to site B (a CPU feature the
+	// target hosts lack); PreflightError: it refuses one (the VM's network is not on the target).
+	PreflightWarning bool
+	PreflightError   bool
 }
 
 // String lists the faults as --fault values, "none" if there are none.
@@ -55,6 +59,12 @@ func (f Faults) String() string {
 	if f.SessionExpires {
 		out = append(out, "session-expires")
 	}
+	if f.PreflightWarning {
+		out = append(out, "preflight-warning")
+	}
+	if f.PreflightError {
+		out = append(out, "preflight-error")
+	}
 	if len(out) == 0 {
 		return "none"
 	}
@@ -62,7 +72,7 @@ func (f Faults) String() string {
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires", "preflight-warning", "preflight-error"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -86,6 +96,10 @@ func ParseFault(s string, f *Faults) error {
 		f.NetBoxStale = true
 	case "session-expires":
 		f.SessionExpires = true
+	case "preflight-warning":
+		f.PreflightWarning = true
+	case "preflight-error":
+		f.PreflightError = true
 	case "unit-down":
 		if err := need(); err != nil {
 			return err

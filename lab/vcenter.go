@@ -188,6 +188,7 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 		})
 	})
 	v.model.Map().Put(&labVM{VirtualMachine: obj, lab: l})
+	v.model.Map().Put(&labChecker{VmProvisioningChecker: v.model.Map().VmProvisioningChecker(), lab: l})
 	if !strings.HasPrefix(start, "esx-a") {
 		for _, h := range l.snapshotHosts() {
 			if h.VM {
@@ -288,4 +289,37 @@ func (vm *labVM) move(ctx *simulator.Context, spec types.VirtualMachineRelocateS
 		}
 		vm.lab.vmArrived(h.Name)
 	}
+}
+
+// labChecker answers CheckRelocate as vCenter does (vcsim's answers nothing): the lab's pre-flight
+// faults give a move to site B a warning or an error in vCenter's own words.
+type labChecker struct {
+	*simulator.VmProvisioningChecker
+	lab *Lab
+}
+
+func (c *labChecker) CheckRelocateTask(ctx *simulator.Context, r *types.CheckRelocate_Task) soap.HasFault {
+	task := simulator.CreateTask(c, "checkRelocate", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		res := types.CheckResult{Vm: &r.Vm, Host: r.Spec.Host}
+		toSiteB := false
+		if r.Spec.Host != nil {
+			if h, ok := ctx.Map.Get(*r.Spec.Host).(*simulator.HostSystem); ok {
+				toSiteB = strings.HasPrefix(h.Name, "esx-b")
+			}
+		}
+		if toSiteB && c.lab.faults.PreflightWarning {
+			res.Warning = append(res.Warning, types.LocalizedMethodFault{
+				Fault:            &types.CpuIncompatible{Level: 7, RegisterName: "ebx"},
+				LocalizedMessage: "The target host does not support the virtual machine's current hardware requirements: CPUID level 0x7 register 'ebx' (AVX-512). Enable EVC on the target cluster, or power the VM off to move it.",
+			})
+		}
+		if toSiteB && c.lab.faults.PreflightError {
+			res.Error = append(res.Error, types.LocalizedMethodFault{
+				Fault:            &types.NetworkInaccessible{},
+				LocalizedMessage: "Currently connected network interface 'Network adapter 1' uses network 'VLAN200-stretched', which is not accessible.",
+			})
+		}
+		return types.ArrayOfCheckResult{CheckResult: []types.CheckResult{res}}, nil
+	})
+	return &methods.CheckRelocate_TaskBody{Res: &types.CheckRelocate_TaskResponse{Returnval: task.Run(ctx)}}
 }

@@ -111,7 +111,8 @@ type Engine struct {
 	cancel    context.CancelCauseFunc
 	baseMu    sync.Mutex
 	baselines map[string][]string
-	runtime   Values // vars set during the run (origin_host...), guarded by baseMu
+	runtime   Values            // vars set during the run (origin_host...), guarded by baseMu
+	hostNames map[string]string // host references seen → names, for labels; guarded by baseMu
 
 	pauseMu sync.Mutex
 	paused  bool

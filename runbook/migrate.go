@@ -19,7 +19,7 @@ func (e *Engine) runMigrate(ctx context.Context, st *Step, attempt int) CheckDat
 	if a.Priority != "" {
 		m.Priority = a.Priority + "Priority"
 	}
-	cd := CheckData{Index: ActionIndex, Check: fmt.Sprintf("migrate %s to %s", m.VM, m.Host), Kind: "migrate", Host: "vcenter", Attempt: attempt}
+	cd := CheckData{Index: ActionIndex, Check: fmt.Sprintf("migrate %s to %s", m.VM, e.hostName(m.Host)), Kind: "migrate", Host: "vcenter", Attempt: attempt}
 	start := e.cfg.Clock()
 	cd.Result = e.migrate(ctx, st.Name, m)
 	cd.Duration = ms(e.cfg.Clock().Sub(start))
@@ -41,6 +41,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 		return Result{Outcome: Inconclusive, Summary: err.Error()}
 	}
 	origin := placementOf(from)
+	e.learnName(origin)
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: moveOf(m), From: origin})
 	// The origin is recorded by reference: a rollback must find this host, pool and datastore
 	// even where their names repeat (every cluster's root pool is "Resources").
@@ -53,7 +54,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	if origin.is(m.Host) && (m.Pool == "" || m.Pool == origin.Pool && origin.PoolRef == "" || m.Pool == origin.PoolRef || m.Pool == origin.PoolPath) &&
 		(m.Datastore == "" || m.Datastore == origin.DatastoreRef || m.Datastore == origin.DatastorePath) {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: placementOf(from), To: placementOf(from)})
-		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, m.Host)}
+		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, origin.Host)}
 	}
 
 	warnings, errs, err := vs.Preflight(ctx, m)
@@ -136,4 +137,28 @@ func (e *Engine) interruptedMove(ctx context.Context, step string, m checks.Move
 	}
 	e.emit(EvMigrate, step, d)
 	return Result{Outcome: Inconclusive, Summary: "interrupted mid-move: " + where}
+}
+
+// learnName remembers a placement's host name by its reference, so that a move given by reference
+// (the rollback's {{ .origin_host }}) is labelled with the name people know.
+func (e *Engine) learnName(p *Placement) {
+	if p.HostRef == "" {
+		return
+	}
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	if e.hostNames == nil {
+		e.hostNames = map[string]string{}
+	}
+	e.hostNames[p.HostRef] = p.Host
+}
+
+// hostName is the name of a host given by reference, when a placement named it; else host itself.
+func (e *Engine) hostName(host string) string {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	if n := e.hostNames[host]; n != "" {
+		return n
+	}
+	return host
 }

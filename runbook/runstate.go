@@ -10,6 +10,8 @@ import (
 // of the journal: the console, the report and the plain summary read it, so that they can never
 // disagree about what a run did. Every rule about what a state means lives here.
 type RunState struct {
+	names map[string]string // vCenter references seen in placements → their names
+
 	ID, Runbook, File string
 	Operators         []string // who ran, resumed, decided or approved, in order
 	Vars              map[string]string
@@ -140,7 +142,7 @@ const (
 
 // NewRunState is the state before the first event.
 func NewRunState() *RunState {
-	return &RunState{Current: -1, Status: "starting", Baselines: map[string][]string{}, Runtime: map[string]string{}}
+	return &RunState{Current: -1, Status: "starting", Baselines: map[string][]string{}, Runtime: map[string]string{}, names: map[string]string{}}
 }
 
 // FoldEvents folds a whole journal.

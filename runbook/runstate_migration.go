@@ -32,9 +32,15 @@ func (s *RunState) VMHost() string {
 // migrate follows a vMotion. A move that found the VM already in place (a rollback's no-op) is a
 // migration of its own: it never hides a failed one.
 func (s *RunState) migrate(ev Event, d MigrateData) {
+	for _, p := range []*Placement{d.From, d.To} {
+		if p != nil && p.HostRef != "" {
+			s.names[p.HostRef] = p.Host
+		}
+	}
+	to := s.HostName(d.Move.Host)
 	m := s.inFlight()
-	if m == nil || d.Phase == MigrateOrigin || m.Step != ev.Step || m.To != d.Move.Host {
-		m = &MigrationState{Step: ev.Step, VM: d.Move.VM, To: d.Move.Host}
+	if m == nil || d.Phase == MigrateOrigin || m.Step != ev.Step || m.To != to {
+		m = &MigrationState{Step: ev.Step, VM: d.Move.VM, To: to}
 		s.Migrations = append(s.Migrations, m)
 	}
 	if d.From != nil {
@@ -45,7 +51,7 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 		m.Stage = "starting"
 	case MigrateDone:
 		m.Done, m.Percent = true, 100
-		m.Result = "on " + d.Move.Host
+		m.Result = "on " + to
 		if d.To != nil {
 			m.Cluster, m.Landed = d.To.Cluster, d.To.Host
 			m.Result = "on " + d.To.Host + " (" + d.To.Cluster + ")"
@@ -65,7 +71,7 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 		m.Failed, m.Result = true, d.Error
 		m.Elapsed = d.Duration.Std()
 	case MigrateSkipped:
-		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+d.Move.Host+": nothing to move"
+		m.Done, m.Skipped, m.Percent, m.Result = true, true, 100, "already on "+to+": nothing to move"
 	}
 }
 
@@ -75,4 +81,13 @@ func (s *RunState) inFlight() *MigrationState {
 		return s.Migrations[n-1]
 	}
 	return nil
+}
+
+// HostName is the name of a host a move named by reference (HostSystem:host-21), as the journal's
+// placements give it; anything else is returned as it is.
+func (s *RunState) HostName(host string) string {
+	if n := s.names[host]; n != "" {
+		return n
+	}
+	return host
 }

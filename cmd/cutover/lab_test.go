@@ -253,6 +253,25 @@ func TestLabFaults(t *testing.T) {
 				t.Errorf("output:\n%s", out)
 			}
 		}},
+		{"preflight-error", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			// vCenter's own words end the step before any move starts.
+			if !strings.Contains(out, "vCenter pre-flight refuses the move: Currently connected network interface 'Network adapter 1' uses network 'VLAN200-stretched', which is not accessible. (NetworkInaccessible)") ||
+				strings.Contains(out, "relocating app-01 → esx-b-01") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
+		{"preflight-warning", "", true, 0, "esx-b-01", func(t *testing.T, out string, lines []journalLine) {
+			// A warning goes to the operator; --yes answers it, journaled with its rule.
+			if !strings.Contains(out, "vCenter warns about moving app-01 to esx-b-01: The target host does not support the virtual machine's current hardware requirements") ||
+				!strings.Contains(out, "--yes: answers warning") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
+		{"preflight-warning", "a\nsite B lacks EVC; CHG-7 to enable it first\n", false, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			if !strings.Contains(out, "site B lacks EVC; CHG-7 to enable it first") || strings.Contains(out, "relocating app-01 → esx-b-01") {
+				t.Errorf("output:\n%s", out)
+			}
+		}},
 		{"slow-check", "a systemctl hangs on app-01; calling the owner\n", false, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
 			if got := checkOutcome(lines, "pre-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "inconclusive: timed out") {
 				t.Errorf("unit_active: %v", got)

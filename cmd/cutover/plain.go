@@ -105,19 +105,19 @@ func (p *printer) print(ev runbook.Event) {
 		case runbook.MigrateOrigin:
 			p.line(ev, "vcenter", "%s is on %s (%s), pool %s, datastore %s", d.Move.VM, d.From.Host, d.From.Cluster, d.From.Pool, d.From.Datastore)
 		case runbook.MigratePreflight:
-			p.line(ev, "vcenter", "pre-flight %s → %s: %d warning(s), %d error(s)", d.Move.VM, d.Move.Host, len(d.Warnings), len(d.Errors))
+			p.line(ev, "vcenter", "pre-flight %s → %s: %d warning(s), %d error(s)", d.Move.VM, p.state.HostName(d.Move.Host), len(d.Warnings), len(d.Errors))
 			for _, m := range append(d.Warnings, d.Errors...) {
 				p.line(ev, "", "  %s", m)
 			}
 		case "start":
 			p.lastPct, p.stage = -100, ""
-			p.line(ev, "vcenter", "relocating %s → %s", d.Move.VM, d.Move.Host)
+			p.line(ev, "vcenter", "relocating %s → %s", d.Move.VM, p.state.HostName(d.Move.Host))
 		case runbook.MigrateDone:
 			p.line(ev, "vcenter", "%s now on %s (%s) after %s", d.Move.VM, d.To.Host, d.To.Cluster, fmtMillis(d.Duration))
 		case runbook.MigrateFailed:
 			p.line(ev, "vcenter", "relocation FAILED after %s: %s", fmtMillis(d.Duration), d.Error)
 		case runbook.MigrateSkipped:
-			p.line(ev, "vcenter", "%s already on %s", d.Move.VM, d.Move.Host)
+			p.line(ev, "vcenter", "%s already on %s", d.Move.VM, p.state.HostName(d.Move.Host))
 		case runbook.MigrateInterrupted:
 			where := "where it is could not be read"
 			if d.To != nil {
