@@ -60,7 +60,7 @@ func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 		return nil
 	}
 	var out, errs bytes.Buffer
-	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, book, seedRunbook, o, lab.Faults{UnitDown: "nginx"}, 300*time.Millisecond)
+	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, book, seedRunbook, o, lab.Faults{UnitDown: "nginx"}, 300*time.Millisecond, "")
 	if code := exitCodeOf(err); code != exitFailed {
 		t.Fatalf("exit %d (%v)\n%s\n%s", code, err, out.String(), errs.String())
 	}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/checks/remote"
+	"github.com/cutover/cutover/checks/vsphere"
 	"github.com/cutover/cutover/lab"
 	"github.com/cutover/cutover/runbook"
 )
@@ -19,7 +22,7 @@ func labCommand(s streams) *cobra.Command {
 	var file string
 	var faults []string
 	var relocate time.Duration
-	var resume string
+	var resume, govcEnv string
 	cmd := &cobra.Command{
 		Use:   "lab [RUNBOOK]",
 		Short: "Run a runbook against the embedded lab: vCenter simulator, SSH hosts, faults to practise on",
@@ -52,7 +55,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 					return withCode(exitBadInput, err)
 				}
 			}
-			return runLab(s, file, name, o, f, relocate)
+			return runLab(s, file, name, o, f, relocate, govcEnv)
 		},
 	}
 	fl := cmd.Flags()
@@ -70,10 +73,11 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	o.trust.flags(fl)
 	fl.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")
+	fl.StringVar(&govcEnv, "govc-env", "", "write the lab vCenter's GOVC_* variables to this file (source it to use govc beside the console)")
 	return cmd
 }
 
-func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration) error {
+func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration, govcEnv string) error {
 	ir := watchInterrupts() // before the lab exists: its keys go with it on every way out
 	defer ir.stop()
 	data, rb, err := loadRunbook(file, name)
@@ -106,6 +110,21 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	vc, nb := l.VCenter(), l.NetBox()
 	fmt.Fprintf(s.out, "lab: ready in %s: vCenter https://%s (SITE-A: esx-a-01 esx-a-02, SITE-B: esx-b-01 esx-b-02), NetBox %s, %d SSH hosts on 127.0.0.1, faults: %s\n",
 		time.Since(start).Round(time.Millisecond), vc.URL, nb.URL, len(opts.Hosts), f)
+	// The lab's vCenter for govc beside the console. Its password is a lab secret: shown to the
+	// trainee here, redacted from the journal like any other.
+	env := govcEnvironment(vc)
+	fmt.Fprintf(s.out, "lab: govc: %s\n", strings.Join(env, " "))
+	if govcEnv != "" {
+		var b strings.Builder
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			fmt.Fprintf(&b, "export %s=%s\n", k, remote.Quote(v))
+		}
+		if err := os.WriteFile(govcEnv, []byte(b.String()), 0o600); err != nil {
+			return withCode(exitBadInput, fmt.Errorf("--govc-env: %w", err))
+		}
+		fmt.Fprintf(s.out, "lab: govc: . %s, then govc ls, govc vm.info %s\n", govcEnv, opts.VM)
+	}
 	return execute(ir, s, file, data, rb, o, target{
 		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
 		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
@@ -134,4 +153,10 @@ func sortedHosts(rb *runbook.Runbook) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// govcEnvironment is the lab vCenter as govc reads it (NAME=value, unquoted).
+func govcEnvironment(vc vsphere.Config) []string {
+	return []string{"GOVC_URL=https://" + vc.URL + "/sdk", "GOVC_USERNAME=" + vc.Username, "GOVC_PASSWORD=" + vc.Password,
+		"GOVC_TLS_CA_CERTS=" + vc.CACerts, "GOVC_DATACENTER=" + vc.Datacenter}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -215,5 +216,67 @@ func TestInterruptedMoveSaysWhereTheVMIs(t *testing.T) {
 	}
 	if interrupted == nil || interrupted["task_state"] != "running" || interrupted["to"].(map[string]any)["host"] != "esx-a-01" {
 		t.Errorf("journal: %v\n%s", interrupted, out)
+	}
+}
+
+// govcBin builds govc (govmomi's own command code, internal/govc) for this test.
+func govcBin(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "govc")
+	if out, err := exec.Command("go", "build", "-o", path, "github.com/cutover/cutover/internal/govc").CombinedOutput(); err != nil {
+		t.Fatalf("build govc: %v\n%s", err, out)
+	}
+	return path
+}
+
+// The lab for govc users: with the variables the lab writes (--govc-env), govc sees the VM where
+// cutover says it is, before the move and after it, while the run waits for the operator.
+func TestGovcSeesTheLabVMWhereCutoverSays(t *testing.T) {
+	govc := govcBin(t)
+	env := filepath.Join(t.TempDir(), "govc.env")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"lab", "--file", "../../runbooks.yaml", "--plain", "--transcript", t.TempDir(), "--relocate-time", "300ms",
+			"--fault", "netbox-stale", "--govc-env", env}, streams{in: inR, out: outW, err: io.Discard})
+		outW.Close()
+	}()
+	where := func() string {
+		t.Helper()
+		out, err := exec.Command("sh", "-c", `. "$1" && exec "$2" vm.info app-01`, "sh", env, govc).CombinedOutput()
+		m := regexp.MustCompile(`(?m)^\s*Host:\s+(\S+)`).FindSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("govc vm.info: %v\n%s", err, out)
+		}
+		return string(m[1])
+	}
+	var seen strings.Builder
+	sc := bufio.NewScanner(outR)
+	for sc.Scan() {
+		line := sc.Text()
+		seen.WriteString(line + "\n")
+		switch {
+		case strings.Contains(line, "question Move app-01 from esx-a-01"):
+			if h := where(); h != "esx-a-01" {
+				t.Errorf("before the move govc says %s, cutover esx-a-01", h)
+			}
+			go io.WriteString(inW, "p\n") // the prompt is still being written: answer beside it
+		case strings.Contains(line, "question") && strings.Contains(line, "netbox-record"):
+			if !strings.Contains(seen.String(), "app-01 now on esx-b-01") {
+				t.Fatalf("cutover has not said where the VM landed:\n%s", seen.String())
+			}
+			if h := where(); h != "esx-b-01" {
+				t.Errorf("after the move govc says %s, cutover esx-b-01", h)
+			}
+			go io.WriteString(inW, "p NetBox to be fixed by the next shift\n")
+		}
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d\n%s", code, seen.String())
+	}
+	data, _ := os.ReadFile(env)
+	if !strings.Contains(string(data), "export GOVC_PASSWORD=") || !strings.Contains(string(data), "export GOVC_TLS_CA_CERTS=") {
+		t.Errorf("govc env file:\n%s", data)
 	}
 }
