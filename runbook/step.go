@@ -80,7 +80,7 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			verdict, evid, what = e.runGate(ctx, st)
 		}
 		if ctx.Err() != nil {
-			if action {
+			if action && st.Migrate != nil { // where the VM is, asked of vCenter after the interrupt
 				return stepResult{reason: what}
 			}
 			return stepResult{}

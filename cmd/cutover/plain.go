@@ -242,7 +242,11 @@ func (p *printer) summary(out runbook.Outcome, closeErr error) {
 	if p.state.HasEnded() {
 		what = p.state.Outcome() // the one fold says what the end means
 	}
-	fmt.Fprintf(p.w, "\n%s%s\n", what, termsafe.Text(colonReason(out.Reason)))
+	line := what + colonReason(out.Reason)
+	if strings.HasPrefix(out.Reason, what+":") { // "interrupted: interrupt signal received", said once
+		line = out.Reason
+	}
+	fmt.Fprintf(p.w, "\n%s\n", termsafe.Text(line))
 	fmt.Fprintf(p.w, "journal:   %s\n", p.journal)
 	allowed, who := "allowed_signers", "OPERATOR"
 	if p.allowed != "" {
