@@ -65,6 +65,8 @@ type Migrator interface {
 	Relocate(ctx context.Context, m Move, progress func(MoveProgress)) error
 	// TaskStatus asks where a task is (after an interrupted wait, the move may go on in vCenter).
 	TaskStatus(ctx context.Context, task string) (TaskStatus, error)
+	// CancelTask asks vCenter to cancel a task (a vMotion whose gate broke before switch-over).
+	CancelTask(ctx context.Context, task string) error
 }
 
 // vmCheck reads a VM's state and judges it.

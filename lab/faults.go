@@ -17,6 +17,7 @@ type Faults struct {
 	ClockSkew       time.Duration // the VM's clock is off by this much
 	SlowCheck       bool          // systemctl hangs on the VM, past any sane check timeout
 	PingLoss        int           // gateway pings lost at switch-over (a clean vMotion loses 1)
+	PingLossEarly   int           // gateway pings lost early in the vMotion, while memory is copied
 	IPAMMoved       bool          // the guest was re-addressed into the VLAN's reserved prefix
 	NetBoxStale     bool          // NetBox's VM record does not follow a move (no sync from vCenter)
 	SessionExpires  bool          // vCenter ends every session early in the vMotion
@@ -50,6 +51,9 @@ func (f Faults) String() string {
 	if f.PingLoss != 0 {
 		out = append(out, fmt.Sprintf("ping-loss=%d", f.PingLoss))
 	}
+	if f.PingLossEarly != 0 {
+		out = append(out, fmt.Sprintf("ping-loss-early=%d", f.PingLossEarly))
+	}
 	if f.IPAMMoved {
 		out = append(out, "ipam-moved")
 	}
@@ -72,7 +76,7 @@ func (f Faults) String() string {
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "ping-loss=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires", "preflight-warning", "preflight-error"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "ping-loss-early=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires", "preflight-warning", "preflight-error"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -119,15 +123,19 @@ func ParseFault(s string, f *Faults) error {
 			return fmt.Errorf("--fault clock-skew=%s: %w", val, err)
 		}
 		f.ClockSkew = d
-	case "ping-loss":
+	case "ping-loss", "ping-loss-early":
 		if err := need(); err != nil {
 			return err
 		}
 		n, err := strconv.Atoi(val)
 		if err != nil || n < 0 {
-			return fmt.Errorf("--fault ping-loss=%s: want a number of packets", val)
+			return fmt.Errorf("--fault %s=%s: want a number of packets", name, val)
 		}
-		f.PingLoss = n
+		if name == "ping-loss" {
+			f.PingLoss = n
+		} else {
+			f.PingLossEarly = n
+		}
 	default:
 		return errors.New("unknown fault " + strconv.Quote(s) + "; faults: " + strings.Join(FaultNames, ", "))
 	}

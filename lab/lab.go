@@ -330,6 +330,14 @@ func (l *Lab) snapshotHosts() []*Host {
 	return out
 }
 
+// dropPings makes the gateway lose the next n pings (an early fault: a link flapping while memory
+// is copied).
+func (l *Lab) dropPings(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.toDrop = n
+}
+
 // switchover is the moment of a vMotion when the VM stops on one host and resumes on the other:
 // the gateway stops answering it for a packet (ARP is updated across the fabric), or for as many
 // as the ping-loss fault says.

@@ -240,6 +240,9 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 			if s.at == 92 {
 				vm.lab.switchover()
 			}
+			if s.at == vmotionStages[1].at && vm.lab.faults.PingLossEarly > 0 {
+				vm.lab.dropPings(vm.lab.faults.PingLossEarly)
+			}
 			if s.at == vmotionStages[1].at && vm.lab.faults.SessionExpires {
 				vm.lab.vc.endSessions(context.Background())
 			}
@@ -247,6 +250,11 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 			case <-time.After(step):
 			case <-vm.lab.closing: // the lab is closing: the move stops where it is
 				return nil, &types.TaskInProgress{}
+			}
+			cancelled := false
+			ctx.WithLock(t, func() { cancelled = t.Info.Cancelled })
+			if cancelled { // CancelTask: before the switch-over the VM stays where it was
+				return nil, &types.RequestCanceled{}
 			}
 			if s.at >= 92 && vm.lab.faults.RelocateFails {
 				return nil, &types.MigrationFault{VimFault: types.VimFault{MethodFault: types.MethodFault{FaultMessage: []types.LocalizableMessage{{

@@ -123,6 +123,7 @@ type PingWatch struct {
 	MaxLost   *int     `yaml:"max_lost" desc:"packets that may be lost (default 1)"`
 	MaxOutage Duration `yaml:"max_outage" desc:"longest outage allowed (default: no limit)"`
 	MaxRTTP95 Duration `yaml:"max_rtt_p95" desc:"RTT p95 allowed (default: no limit)"`
+	OnBreach  string   `yaml:"on_breach" desc:"for a migrate step: finish (default) lets the move end on vCenter's terms and the rollback move the VM back; cancel cancels the vMotion task through vCenter when the gate breaks before the switch-over (after it, the move finishes)"`
 	Pos       Pos      `yaml:"-"`
 }
 

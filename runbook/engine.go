@@ -111,8 +111,9 @@ type Engine struct {
 	cancel    context.CancelCauseFunc
 	baseMu    sync.Mutex
 	baselines map[string][]string
-	runtime   Values            // vars set during the run (origin_host...), guarded by baseMu
-	hostNames map[string]string // host references seen → names, for labels; guarded by baseMu
+	runtime   Values                     // vars set during the run (origin_host...), guarded by baseMu
+	hostNames map[string]string          // host references seen → names, for labels; guarded by baseMu
+	breaches  map[string]<-chan struct{} // per step, a watch's breach a move may act on (on_breach: cancel)
 
 	pauseMu sync.Mutex
 	paused  bool

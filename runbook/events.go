@@ -173,6 +173,11 @@ type MigrateData struct {
 	// Task and TaskState: the vCenter task, and where it was when the run stopped waiting for it.
 	Task      string `json:"task,omitempty"`
 	TaskState string `json:"task_state,omitempty"`
+	// Stage, Percent and Then (phase breach): where the move was when the gateway gate broke, and
+	// what was done about it: "cancelled" (before the switch-over, on_breach: cancel) or "finishing".
+	Stage   string `json:"stage,omitempty"`
+	Percent int    `json:"percent,omitempty"`
+	Then    string `json:"then,omitempty"`
 }
 
 // MigratePhase is where a vMotion is.
@@ -189,6 +194,8 @@ const (
 	// MigrateInterrupted: the run stopped waiting (abort, Ctrl-C, q); To is where vCenter then
 	// said the VM was, TaskState whether the move went on.
 	MigrateInterrupted MigratePhase = "interrupted"
+	// MigrateBreach: the gateway gate broke during the move (on_breach: cancel), and at which stage.
+	MigrateBreach MigratePhase = "breach"
 )
 
 // WatchPhase is a gateway watch's milestone.

@@ -176,6 +176,8 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/watch-bad.yaml:8:63: runbooks[0].steps[0].watch.ping.max_lost: want 0 or more, got -1",
 			"testdata/watch-bad.yaml:11:49: runbooks[0].steps[1].watch.ping.from: host \"nope\" is not defined in runbook watch",
 			"testdata/watch-bad.yaml:11:55: runbooks[0].steps[1].watch.ping.pace: unknown field",
+			"testdata/watch-bad.yaml:14:54: runbooks[0].steps[2].watch.ping.on_breach: cancel stops a vMotion task, and step \"restart\" migrates nothing",
+			"testdata/watch-bad.yaml:17:54: runbooks[0].steps[3].watch.ping.on_breach: want finish or cancel, got \"cancle\" (did you mean \"cancel\"?)",
 		},
 		"wrong-types.yaml": {
 			"testdata/wrong-types.yaml:1:10: version: want a whole number, got \"one\"",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cutover/cutover/checks"
@@ -73,19 +74,76 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 		}
 	}
 
+	breach := e.breachSignal(step)
+	if breach != nil {
+		select {
+		case <-breach: // on_breach: cancel, and the gateway broke already: nothing is started
+			e.emit(EvMigrate, step, MigrateData{Phase: MigrateBreach, Move: moveOf(m), From: origin, Then: "not started"})
+			return Result{Outcome: Fail, Summary: "the gateway watch broke before the move started (on_breach: cancel): not moving " + m.VM}
+		default:
+		}
+	}
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: moveOf(m), From: placementOf(from)})
 	t0 := e.cfg.Clock()
+	var (
+		mu       sync.Mutex
+		now      checks.MoveProgress // the move's last progress report
+		canceled bool
+	)
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if breach == nil {
+			return
+		}
+		select {
+		case <-breach:
+		case <-stop:
+			return
+		}
+		select {
+		case <-stop: // the move had ended already: the settle time's breach is the watch's to judge
+			return
+		default:
+		}
+		mu.Lock()
+		at := now
+		mu.Unlock()
+		d := MigrateData{Phase: MigrateBreach, Move: moveOf(m), From: origin, Task: at.Task, Stage: at.Stage, Percent: at.Percent, Then: "finishing"}
+		if !switchedOver(at) && at.Task != "" {
+			ask, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			err := vs.CancelTask(ask, at.Task)
+			cancel()
+			if err != nil {
+				d.Then, d.Error = "cancel failed", err.Error()
+			} else {
+				d.Then = "cancelled"
+				mu.Lock()
+				canceled = true
+				mu.Unlock()
+			}
+		}
+		e.emit(EvMigrate, step, d)
+	}()
 	task := ""
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
-		task = p.Task
+		mu.Lock()
+		now, task = p, p.Task
+		mu.Unlock()
 		e.emit(EvProgress, step, ProgressData{VM: m.VM, Task: p.Task, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
 	})
+	close(stop)
+	<-watched
 	took := e.cfg.Clock().Sub(t0)
 	if ctx.Err() != nil {
 		return e.interruptedMove(ctx, step, m, origin, task, took)
 	}
 	if err != nil {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: moveOf(m), From: placementOf(from), Duration: ms(took), Error: err.Error()})
+		if canceled {
+			return Result{Outcome: Fail, Summary: "the gateway watch broke before the switch-over, so the vMotion was cancelled (on_breach: cancel): " + err.Error()}
+		}
 		return Result{Outcome: Fail, Summary: err.Error()}
 	}
 	to, err := vs.Locate(ctx, m.VM)
@@ -161,4 +219,10 @@ func (e *Engine) hostName(host string) string {
 		return n
 	}
 	return host
+}
+
+// switchedOver tells whether a move has reached its switch-over, after which cancelling would leave
+// the VM between hosts: vCenter names the stage, and it comes at the end of the task.
+func switchedOver(p checks.MoveProgress) bool {
+	return strings.Contains(strings.ToLower(p.Stage), "switch") || p.Percent >= 90
 }

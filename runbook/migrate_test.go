@@ -34,6 +34,8 @@ func (f *fakeVCenter) TaskStatus(context.Context, string) (checks.TaskStatus, er
 	return checks.TaskStatus{State: "success", Percent: 100}, nil
 }
 
+func (f *fakeVCenter) CancelTask(context.Context, string) error { return nil }
+
 func (f *fakeVCenter) Preflight(context.Context, checks.Move) ([]string, []string, error) {
 	return nil, nil, nil
 }

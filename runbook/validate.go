@@ -120,6 +120,12 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 		if p.MaxLost != nil && *p.MaxLost < 0 {
 			v.add(p.Pos.Field("max_lost"), pp+".max_lost", "want 0 or more, got %d", *p.MaxLost)
 		}
+		switch {
+		case p.OnBreach != "" && p.OnBreach != "finish" && p.OnBreach != "cancel":
+			v.add(p.Pos.Field("on_breach"), pp+".on_breach", "want finish or cancel, got %q%s", p.OnBreach, didYouMean(p.OnBreach, []string{"cancel", "finish"}))
+		case p.OnBreach == "cancel" && s.Migrate == nil:
+			v.add(p.Pos.Field("on_breach"), pp+".on_breach", "cancel stops a vMotion task, and step %q migrates nothing", s.Name)
+		}
 	}
 	if m := s.Migrate; m != nil {
 		v.tmpl(m.VM, path+".migrate.vm")

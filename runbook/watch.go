@@ -45,6 +45,10 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 			Result: Result{Outcome: Inconclusive, Summary: "the gateway watch could not start, so the move cannot be proven safe: " + e.redact(err.Error())}}
 	}
 	w.mon.StartSpan(e.cfg.Clock())
+	if st.Watch.Ping.OnBreach == "cancel" {
+		e.setBreachSignal(st.Name, w.breach)
+		defer e.setBreachSignal(st.Name, nil)
+	}
 	cd := e.runAction(ctx, st, attempt)
 	settle := st.Watch.Ping.Settle.Std()
 	if settle <= 0 {
@@ -196,4 +200,24 @@ func (w *watchRun) stop() (ping.Stats, string, bool) {
 	}
 	w.e.emit(EvWatch, w.step, d)
 	return stats, reason, ok
+}
+
+// setBreachSignal lets the step's move hear of a breach (on_breach: cancel); nil clears it.
+func (e *Engine) setBreachSignal(step string, ch <-chan struct{}) {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	if e.breaches == nil {
+		e.breaches = map[string]<-chan struct{}{}
+	}
+	if ch == nil {
+		delete(e.breaches, step)
+		return
+	}
+	e.breaches[step] = ch
+}
+
+func (e *Engine) breachSignal(step string) <-chan struct{} {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	return e.breaches[step]
 }

@@ -495,5 +495,13 @@ func (c *Client) TaskStatus(ctx context.Context, task string) (checks.TaskStatus
 	return st, nil
 }
 
+// CancelTask asks vCenter to cancel a task.
+func (c *Client) CancelTask(ctx context.Context, task string) error {
+	if err := object.NewTask(c.vc, types.ManagedObjectReference{Type: "Task", Value: task}).Cancel(ctx); err != nil {
+		return fmt.Errorf("cancel vCenter task %s: %w", task, err)
+	}
+	return nil
+}
+
 // Host is the vCenter address, for messages.
 func (c *Client) Host() string { return c.host }

@@ -448,3 +448,54 @@ func assertOneStory(t *testing.T, journal string) {
 	}
 	assertConsoleFrameSaysWhatTheReportSays(t, journal, events, rep)
 }
+
+// on_breach: cancel — a gateway that breaks while memory is copied cancels the vMotion through
+// vCenter (the VM never leaves); one that breaks at the switch-over lets the move finish and the
+// rollback bring the VM back, as does the default (finish) for an early break.
+func TestOnBreachCancel(t *testing.T) {
+	seed, err := os.ReadFile("../../runbooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const watch = "ping: {from: app, target: auto, interval: 200ms, settle: 5s, max_lost: 1}"
+	if !strings.Contains(string(seed), watch) {
+		t.Fatalf("the seed runbook's watch changed: update this test")
+	}
+	write := func(onBreach string) string {
+		book := filepath.Join(t.TempDir(), "runbooks.yaml")
+		text := strings.NewReplacer("timeout: 10s", "timeout: 3s", "interval: 2s", "interval: 100ms", "settle: 5s", "settle: 600ms").Replace(string(seed))
+		if onBreach != "" {
+			text = strings.Replace(text, "max_lost: 1}", "max_lost: 1, on_breach: "+onBreach+"}", 1)
+		}
+		os.WriteFile(book, []byte(text), 0o600)
+		return book
+	}
+	for _, tc := range []struct {
+		onBreach, fault, then string
+		moves             int // migrations that landed
+	}{
+		{"cancel", "ping-loss-early=3", "cancelled", 0},
+		{"cancel", "ping-loss=3", "finishing", 2},
+		{"", "ping-loss-early=3", "", 2},
+	} {
+		t.Run(tc.onBreach+" "+tc.fault, func(t *testing.T) {
+			code, out, errs, lines, journal := labRun(t, write(tc.onBreach), "", "--yes", "--fault", tc.fault, "--relocate-time", "3s")
+			if code != exitFailed || finalHost(lines) != "esx-a-01" {
+				t.Fatalf("exit %d, VM on %s\n%s\n%s", code, finalHost(lines), out, errs)
+			}
+			then, landed := "", 0
+			for _, l := range lines {
+				if l.Type == "migrate" && l.Data["phase"] == "breach" {
+					then = fmt.Sprint(l.Data["then"])
+				}
+				if l.Type == "migrate" && l.Data["phase"] == "done" {
+					landed++
+				}
+			}
+			if then != tc.then || landed != tc.moves {
+				t.Errorf("breach then %q, %d moves landed; want %q, %d\n%s", then, landed, tc.then, tc.moves, out)
+			}
+			assertOneStory(t, journal)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,6 +119,8 @@ func (p *printer) print(ev runbook.Event) {
 			p.line(ev, "vcenter", "relocation FAILED after %s: %s", fmtMillis(d.Duration), d.Error)
 		case runbook.MigrateSkipped:
 			p.line(ev, "vcenter", "%s already on %s", d.Move.VM, p.state.HostName(d.Move.Host))
+		case runbook.MigrateBreach:
+			p.line(ev, "vcenter", "the gateway broke with the move of %s at %d%% (%s): %s%s", d.Move.VM, d.Percent, cmp.Or(d.Stage, "not started"), d.Then, colonReason(d.Error))
 		case runbook.MigrateInterrupted:
 			where := "where it is could not be read"
 			if d.To != nil {
