@@ -472,7 +472,7 @@ func TestOnBreachCancel(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		onBreach, fault, then string
-		moves             int // migrations that landed
+		moves                 int // migrations that landed
 	}{
 		{"cancel", "ping-loss-early=3", "cancelled", 0},
 		{"cancel", "ping-loss=3", "finishing", 2},
