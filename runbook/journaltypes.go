@@ -49,6 +49,15 @@ func (p *Placement) origin() map[string]string {
 		"origin_datastore": cmp.Or(p.DatastoreRef, p.Datastore), "origin_cluster": p.Cluster}
 }
 
+// holds tells whether a move would leave the VM where this placement is: same host, and the same
+// pool and datastore where the move names them (by reference, path, or, in old journals, name).
+func (p *Placement) holds(m checks.Move) bool {
+	same := func(want, name, ref, path string) bool {
+		return want == "" || want == ref || want == path || ref == "" && want == name
+	}
+	return p.is(m.Host) && same(m.Pool, p.Pool, p.PoolRef, p.PoolPath) && same(m.Datastore, p.Datastore, p.DatastoreRef, p.DatastorePath)
+}
+
 // is tells whether host (a name, path or reference) names this placement's host.
 func (p *Placement) is(host string) bool {
 	return host != "" && (host == p.Host || host == p.HostRef || host == p.HostPath)

@@ -52,8 +52,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 			e.setRuntime(k, o[k])
 		}
 	}
-	if origin.is(m.Host) && (m.Pool == "" || m.Pool == origin.Pool && origin.PoolRef == "" || m.Pool == origin.PoolRef || m.Pool == origin.PoolPath) &&
-		(m.Datastore == "" || m.Datastore == origin.DatastoreRef || m.Datastore == origin.DatastorePath) {
+	if origin.holds(m) {
 		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: placementOf(from), To: placementOf(from)})
 		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, origin.Host)}
 	}
@@ -85,56 +84,12 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	}
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: moveOf(m), From: placementOf(from)})
 	t0 := e.cfg.Clock()
-	var (
-		mu       sync.Mutex
-		now      checks.MoveProgress // the move's last progress report
-		canceled bool
-	)
-	stop := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		if breach == nil {
-			return
-		}
-		select {
-		case <-breach:
-		case <-stop:
-			return
-		}
-		select {
-		case <-stop: // the move had ended already: the settle time's breach is the watch's to judge
-			return
-		default:
-		}
-		mu.Lock()
-		at := now
-		mu.Unlock()
-		d := MigrateData{Phase: MigrateBreach, Move: moveOf(m), From: origin, Task: at.Task, Stage: at.Stage, Percent: at.Percent, Then: "finishing"}
-		if !switchedOver(at) && at.Task != "" {
-			ask, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-			err := vs.CancelTask(ask, at.Task)
-			cancel()
-			if err != nil {
-				d.Then, d.Error = "cancel failed", err.Error()
-			} else {
-				d.Then = "cancelled"
-				mu.Lock()
-				canceled = true
-				mu.Unlock()
-			}
-		}
-		e.emit(EvMigrate, step, d)
-	}()
-	task := ""
+	mw := e.watchMove(ctx, step, m, origin, breach)
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
-		mu.Lock()
-		now, task = p, p.Task
-		mu.Unlock()
+		mw.progress(p)
 		e.emit(EvProgress, step, ProgressData{VM: m.VM, Task: p.Task, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
 	})
-	close(stop)
-	<-watched
+	task, canceled := mw.end()
 	took := e.cfg.Clock().Sub(t0)
 	if ctx.Err() != nil {
 		return e.interruptedMove(ctx, step, m, origin, task, took)
@@ -225,4 +180,73 @@ func (e *Engine) hostName(host string) string {
 // the VM between hosts: vCenter names the stage, and it comes at the end of the task.
 func switchedOver(p checks.MoveProgress) bool {
 	return strings.Contains(strings.ToLower(p.Stage), "switch") || p.Percent >= 90
+}
+
+// moveWatch follows a move for its step's breach signal (on_breach: cancel): a breach before the
+// switch-over cancels the vCenter task; one after it lets the move finish. Either is journaled
+// with the stage the move was at.
+type moveWatch struct {
+	mu       sync.Mutex
+	now      checks.MoveProgress // the move's last progress report
+	canceled bool
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func (e *Engine) watchMove(ctx context.Context, step string, m checks.Move, origin *Placement, breach <-chan struct{}) *moveWatch {
+	w := &moveWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		if breach == nil {
+			return
+		}
+		select {
+		case <-breach:
+		case <-w.stop:
+			return
+		}
+		select {
+		case <-w.stop: // the move had ended already: a breach in the settle time is the watch's to judge
+			return
+		default:
+		}
+		at := w.last()
+		d := MigrateData{Phase: MigrateBreach, Move: moveOf(m), From: origin, Task: at.Task, Stage: at.Stage, Percent: at.Percent, Then: "finishing"}
+		if !switchedOver(at) && at.Task != "" {
+			ask, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			err := e.cfg.VSphere.CancelTask(ask, at.Task)
+			cancel()
+			if err != nil {
+				d.Then, d.Error = "cancel failed", err.Error()
+			} else {
+				d.Then = "cancelled"
+				w.mu.Lock()
+				w.canceled = true
+				w.mu.Unlock()
+			}
+		}
+		e.emit(EvMigrate, step, d)
+	}()
+	return w
+}
+
+func (w *moveWatch) progress(p checks.MoveProgress) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.now = p
+}
+
+func (w *moveWatch) last() checks.MoveProgress {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+// end stops watching once the move returned and says which task it was and whether it was cancelled.
+func (w *moveWatch) end() (task string, canceled bool) {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now.Task, w.canceled
 }

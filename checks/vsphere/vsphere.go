@@ -265,10 +265,24 @@ func (c *Client) byRef(ctx context.Context, kind, s string) (ref types.ManagedOb
 	return ref, true, nil
 }
 
-// ambiguous says which objects a name matches, by path, so that the runbook can say which.
-func ambiguous(kind, name string, paths []string) error {
-	slices.Sort(paths)
-	return fmt.Errorf("%s %q is ambiguous: it names %s; give the path or the reference (Type:value)", kind, name, strings.Join(paths, ", "))
+// findOne finds one object by name or path. A name that matches several is refused with their
+// paths, so that the runbook can say which.
+func findOne[T any](c *Client, kind, name string, one func(*find.Finder) (T, error), all func(*find.Finder) ([]T, error), path func(T) string) (T, error) {
+	obj, err := find1(c, one)
+	var many *find.MultipleFoundError
+	if errors.As(err, &many) {
+		list, _ := find1(c, all)
+		var paths []string
+		for _, o := range list {
+			paths = append(paths, path(o))
+		}
+		slices.Sort(paths)
+		return obj, fmt.Errorf("%s %q is ambiguous: it names %s; give the path or the reference (Type:value)", kind, name, strings.Join(paths, ", "))
+	}
+	if err != nil {
+		return obj, fmt.Errorf("%s %s: %w", kind, name, err)
+	}
+	return obj, nil
 }
 
 // VMState reads what the vm_* checks judge.
@@ -322,18 +336,12 @@ func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachin
 	case isRef:
 		spec.Pool = &pr
 	case m.Pool != "":
-		pool, err := find1(c, func(f *find.Finder) (*object.ResourcePool, error) { return f.ResourcePool(ctx, m.Pool) })
-		var many *find.MultipleFoundError
-		if errors.As(err, &many) {
-			all, _ := find1(c, func(f *find.Finder) ([]*object.ResourcePool, error) { return f.ResourcePoolList(ctx, m.Pool) })
-			var paths []string
-			for _, o := range all {
-				paths = append(paths, o.InventoryPath)
-			}
-			return nil, spec, ambiguous("resource pool", m.Pool, paths)
-		}
+		pool, err := findOne(c, "resource pool", m.Pool,
+			func(f *find.Finder) (*object.ResourcePool, error) { return f.ResourcePool(ctx, m.Pool) },
+			func(f *find.Finder) ([]*object.ResourcePool, error) { return f.ResourcePoolList(ctx, m.Pool) },
+			func(o *object.ResourcePool) string { return o.InventoryPath })
 		if err != nil {
-			return nil, spec, fmt.Errorf("resource pool %s: %w", m.Pool, err)
+			return nil, spec, err
 		}
 		pr := pool.Reference()
 		spec.Pool = &pr
@@ -350,18 +358,12 @@ func (c *Client) spec(ctx context.Context, m checks.Move) (*object.VirtualMachin
 	case isRef:
 		spec.Datastore = &dr
 	case m.Datastore != "":
-		ds, err := find1(c, func(f *find.Finder) (*object.Datastore, error) { return f.Datastore(ctx, m.Datastore) })
-		var many *find.MultipleFoundError
-		if errors.As(err, &many) {
-			all, _ := find1(c, func(f *find.Finder) ([]*object.Datastore, error) { return f.DatastoreList(ctx, m.Datastore) })
-			var paths []string
-			for _, o := range all {
-				paths = append(paths, o.InventoryPath)
-			}
-			return nil, spec, ambiguous("datastore", m.Datastore, paths)
-		}
+		ds, err := findOne(c, "datastore", m.Datastore,
+			func(f *find.Finder) (*object.Datastore, error) { return f.Datastore(ctx, m.Datastore) },
+			func(f *find.Finder) ([]*object.Datastore, error) { return f.DatastoreList(ctx, m.Datastore) },
+			func(o *object.Datastore) string { return o.InventoryPath })
 		if err != nil {
-			return nil, spec, fmt.Errorf("datastore %s: %w", m.Datastore, err)
+			return nil, spec, err
 		}
 		dr := ds.Reference()
 		spec.Datastore = &dr

@@ -2,8 +2,6 @@ package vsphere
 
 import (
 	"context"
-	"crypto/tls"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -13,26 +11,14 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/cutover/cutover/checks"
+	"github.com/cutover/cutover/internal/vcsimtest"
 )
 
 // vcsim starts govmomi's simulator with two clusters of two hosts, one VM each.
 func vcsim(t *testing.T) (*simulator.Model, *simulator.Server, Config) {
 	t.Helper()
-	m := simulator.VPX()
-	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, 1
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	m.Service.TLS = new(tls.Config) // serve https with a self-signed certificate, like a fresh vCenter
-	m.Service.Listen = &url.URL{User: url.UserPassword("administrator@vsphere.local", "VMware1!-test")}
-	s := m.Service.NewServer()
-	t.Cleanup(func() { s.Close(); m.Remove() })
-	ca, err := s.CertificateFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, _ := s.URL.User.Password()
-	return m, s, Config{URL: s.URL.Host, Username: s.URL.User.Username(), Password: pw, CACerts: ca}
+	v := vcsimtest.Start(t, 1, 2, 2)
+	return v.Model, v.Server, Config{URL: v.Host, Username: v.Username, Password: v.Password, CACerts: v.CACerts}
 }
 
 func TestConnectVerifiesCertificates(t *testing.T) {
@@ -204,21 +190,11 @@ func TestMoveBackAcrossClustersByReference(t *testing.T) {
 // Equal datastore names in two datacenters: the client works in GOVC_DATACENTER's, and the
 // origin's reference and path say which one.
 func TestEqualNamesInTwoDatacenters(t *testing.T) {
-	m := simulator.VPX()
-	m.Datacenter, m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 1, 2, 0, 1
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	m.Service.TLS = new(tls.Config)
-	m.Service.Listen = &url.URL{User: url.UserPassword("administrator@vsphere.local", "VMware1!-test")}
-	s := m.Service.NewServer()
-	defer func() { s.Close(); m.Remove() }()
-	ca, _ := s.CertificateFile()
-	pw, _ := s.URL.User.Password()
+	v := vcsimtest.Start(t, 2, 1, 2)
 	ctx := context.Background()
 	refs := map[string]string{}
 	for _, dc := range []string{"DC0", "DC1"} {
-		c, err := Connect(ctx, Config{URL: s.URL.Host, Username: s.URL.User.Username(), Password: pw, CACerts: ca, Datacenter: dc})
+		c, err := Connect(ctx, Config{URL: v.Host, Username: v.Username, Password: v.Password, CACerts: v.CACerts, Datacenter: dc})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cutover/cutover/internal/vcsimtest"
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/simulator"
@@ -27,25 +27,12 @@ import (
 // named "Resources") and points the GOVC_* variables at it, as an operator would.
 func vcenter(t *testing.T) (*simulator.Model, *simulator.Server) {
 	t.Helper()
-	m := simulator.VPX()
-	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, 1
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	m.Service.TLS = new(tls.Config)
-	m.Service.Listen = &url.URL{User: url.UserPassword("administrator@vsphere.local", "VMware1!-test")}
-	s := m.Service.NewServer()
-	t.Cleanup(func() { s.Close(); m.Remove() })
-	ca, err := s.CertificateFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, _ := s.URL.User.Password()
-	t.Setenv("GOVC_URL", s.URL.Host)
-	t.Setenv("GOVC_USERNAME", s.URL.User.Username())
-	t.Setenv("GOVC_PASSWORD", pw)
-	t.Setenv("GOVC_TLS_CA_CERTS", ca)
-	return m, s
+	v := vcsimtest.Start(t, 1, 2, 2)
+	t.Setenv("GOVC_URL", v.Host)
+	t.Setenv("GOVC_USERNAME", v.Username)
+	t.Setenv("GOVC_PASSWORD", v.Password)
+	t.Setenv("GOVC_TLS_CA_CERTS", v.CACerts)
+	return v.Model, v.Server
 }
 
 // sessions counts the vCenter sessions open besides the one asking, as govc session.ls would.
