@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -69,6 +70,16 @@ func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "rolled-back") || !strings.Contains(out.String(), "verify:") {
 		t.Errorf("after the console, the summary says where the proof is:\n%s", out.String())
+	}
+	// The printed ssh-keygen line works when pasted into a shell (it once had an empty -I).
+	line := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "ssh-keygen -Y verify") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	if got, err := exec.Command("sh", "-c", line).CombinedOutput(); line == "" || err != nil || !strings.Contains(string(got), `Good "cutover-transcript" signature for trainee@lab`) {
+		t.Errorf("the printed verify line %q: %v\n%s", line, err, got)
 	}
 }
 

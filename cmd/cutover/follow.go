@@ -51,7 +51,7 @@ func replayCommand(s streams) *cobra.Command {
 				return err
 			}
 			if !o.useConsole(s) {
-				p := newPrinter(s.out, args[0], nil, "")
+				p := newPrinter(s.out, args[0], nil, "", "")
 				for _, ev := range events {
 					p.print(ev)
 				}
@@ -86,7 +86,7 @@ func shadow(s streams, journal string, o watchOptions) error {
 		fmt.Fprintf(s.err, "cutover: waiting for %s to appear: the run has not started it yet (Ctrl-C to stop)\n", journal)
 	}
 	if !o.useConsole(s) {
-		p := newPrinter(s.out, journal, nil, "")
+		p := newPrinter(s.out, journal, nil, "", "")
 		if err := transcript.Follow(ctx, journal, 100*time.Millisecond, p.print); err != nil {
 			return withCode(exitFailed, err)
 		}

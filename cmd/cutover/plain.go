@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
@@ -30,8 +31,10 @@ type printer struct {
 	state    *runbook.RunState // the run's one fold, for the summary
 }
 
-func newPrinter(w io.Writer, journal string, signer *transcript.Signer, allowed string) *printer {
-	return &printer{w: w, journal: journal, signer: signer, allowed: allowed, state: runbook.NewRunState()}
+// newPrinter prints a run's lines and its summary. operator is who signs (the -I of the printed
+// ssh-keygen line), known before any event: a console run and a resumed run print no run.start.
+func newPrinter(w io.Writer, journal string, signer *transcript.Signer, allowed, operator string) *printer {
+	return &printer{w: w, journal: journal, signer: signer, allowed: allowed, operator: operator, state: runbook.NewRunState()}
 }
 
 var glyphs = map[runbook.Verdict]string{runbook.Pass: "✓", runbook.Fail: "✗", runbook.Inconclusive: "?"}
@@ -268,8 +271,19 @@ func (p *printer) summary(out runbook.Outcome, closeErr error) {
 	}
 	fmt.Fprintf(p.w, "verify:    cutover verify %s%s\n", p.journal, allowedFlag(p.allowed))
 	if p.signer != nil {
-		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f %s -I %s -n %s -s %s.sig < %s\n", allowed, who, transcript.Namespace, p.journal, p.journal)
+		// Quoted for the shell: the line is meant to be pasted.
+		fmt.Fprintf(p.w, "           ssh-keygen -Y verify -f %s -I %s -n %s -s %s < %s\n",
+			pasteable(allowed, p.allowed == ""), pasteable(who, p.allowed == ""), transcript.Namespace, remote.Quote(p.journal+".sig"), remote.Quote(p.journal))
 	}
+}
+
+// pasteable quotes a word of the printed ssh-keygen line; a placeholder (ALLOWED_SIGNERS, OPERATOR)
+// stays bare, for the reader to replace.
+func pasteable(word string, placeholder bool) string {
+	if placeholder {
+		return word
+	}
+	return remote.Quote(word)
 }
 
 func allowedFlag(file string) string {

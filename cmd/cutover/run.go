@@ -202,7 +202,7 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 		operatorKey = signer.PublicKey()
 	}
 	cfg.Approvals = transcript.Approvals{Journal: w.Path(), Operator: operatorKey, Trust: approvers}
-	printer := newPrinter(s.out, w.Path(), signer, allowed)
+	printer := newPrinter(s.out, w.Path(), signer, allowed, o.operator)
 	out, runErr := runEngine(ir.ctx, s, cfg, o, printer)
 	closeErr := w.Close()
 	printer.summary(out, closeErr)
