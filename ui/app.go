@@ -26,6 +26,8 @@ type Options struct {
 	Abort   func()               // ends the run through the engine (journaled, signed)
 	Pause   func(bool)           // holds the run before its next step
 	Now     func() time.Time
+	// Lab marks a lab run, Unsigned a run whose journal is not signed: both stay in the header.
+	Lab, Unsigned bool
 }
 
 // App is the console's root model.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -275,9 +276,24 @@ func TestGraphFitsAnyWidth(t *testing.T) {
 	}
 }
 
+// The message fits whatever size it has: wrapped to the width, cut to the height.
 func TestTooSmallTerminalSaysSo(t *testing.T) {
-	if v := sized(60, 20).View(); !strings.Contains(v, "at least 80×24; this one is 60×20") {
-		t.Errorf("view %q", v)
+	for _, size := range [][2]int{{60, 20}, {60, 16}, {30, 4}, {12, 2}, {1, 1}} {
+		v := sized(size[0], size[1]).View()
+		lines := strings.Split(v, "\n")
+		if len(lines) > size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if ansi.StringWidth(l) > size[0] && !strings.Contains(l, " ") { // a word longer than the width stays whole
+				continue
+			} else if ansi.StringWidth(l) > size[0] {
+				t.Errorf("%v: line %q is wider than the terminal", size, l)
+			}
+		}
+		if size[1] >= 3 && !strings.Contains(strings.ReplaceAll(v, "\n", " "), fmt.Sprintf("this one is %d×%d.", size[0], size[1])) {
+			t.Errorf("%v: %q", size, v)
+		}
 	}
 }
 
@@ -338,5 +354,35 @@ func TestConsoleNeutralisesHostEscapes(t *testing.T) {
 	}
 	if !strings.Contains(ansi.Strip(view), `\x1b]52;c;`) {
 		t.Errorf("the escape is not shown visibly:\n%s", ansi.Strip(view))
+	}
+}
+
+// A lab run and an unsigned journal are marked in the header for the whole run, at any size.
+func TestLabAndUnsignedMarkers(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		m := New(Options{Now: func() time.Time { return t0.Add(2 * time.Second) }, Lab: true, Unsigned: true})
+		next, _ := m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		m = feed(t, next.(App), script())
+		v := ansi.Strip(m.View())
+		lines := strings.Split(v, "\n")
+		if !strings.Contains(lines[0], "LAB") || !strings.Contains(lines[0], "UNSIGNED") || !strings.Contains(v, "journal NOT signed") {
+			t.Errorf("%v: header %q\n%s", size, lines[0], v)
+		}
+		for i, l := range lines {
+			if w := ansi.StringWidth(l); w > size[0] {
+				t.Errorf("%v: line %d is %d wide", size, i+1, w)
+			}
+		}
+	}
+	if v := ansi.Strip(feed(t, sized(80, 24), script()).View()); strings.Contains(v, "LAB") || strings.Contains(v, "UNSIGNED") {
+		t.Errorf("a signed run outside the lab is marked:\n%s", v)
+	}
+}
+
+// The point-of-no-return question says so, not "gate failed".
+func TestWindowQuestionIsTitledForWhatItIs(t *testing.T) {
+	p := newPrompt(&ask{q: runbook.Question{Step: "prepare", QuestionData: runbook.QuestionData{Kind: runbook.AskWindow, Prompt: "past the point of no return", Options: []runbook.Choice{runbook.Proceed, runbook.Abort}}}})
+	if got := p.title(); got != "POINT OF NO RETURN · prepare" {
+		t.Errorf("title %q", got)
 	}
 }

@@ -79,6 +79,8 @@ func (p *prompt) title() string {
 		return "ROLLBACK STEP DID NOT HOLD · " + q.Step
 	case runbook.AskWarning:
 		return "vCENTER WARNS · " + q.Step
+	case runbook.AskWindow:
+		return "POINT OF NO RETURN · " + q.Step
 	}
 	if q.Verdict == runbook.Inconclusive {
 		return "GATE INCONCLUSIVE · " + q.Step

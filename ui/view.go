@@ -167,7 +167,10 @@ func (m App) View() string {
 		return ""
 	}
 	if m.width < minWidth || m.height < minHeight {
-		return fmt.Sprintf("cutover needs a terminal of at least %d×%d; this one is %d×%d.\nMake it larger (the run goes on meanwhile).", minWidth, minHeight, m.width, m.height)
+		// Wrapped to the width and cut to the height it has, however small.
+		text := wrap(fmt.Sprintf("cutover needs a terminal of at least %d×%d; this one is %d×%d. Make it larger (the run goes on meanwhile).", minWidth, minHeight, m.width, m.height), max(1, m.width))
+		lines := strings.Split(text, "\n")
+		return strings.Join(lines[:min(len(lines), max(1, m.height))], "\n")
 	}
 	parts := []string{m.header()}
 	body := lipgloss.JoinHorizontal(lipgloss.Top, m.stepsPane(), m.detailPane())
@@ -233,6 +236,13 @@ func (m App) header() string {
 		vm = g.VM
 	}
 	left := fmt.Sprintf("cutover · %s · %s", orDash(r.Runbook), orDash(r.operator()))
+	var marks []string
+	if m.opts.Lab {
+		marks = append(marks, m.s.warn.Render("LAB"))
+	}
+	if m.opts.Unsigned {
+		marks = append(marks, m.s.bad.Render("UNSIGNED"))
+	}
 	if vm != "" {
 		left += " · VM " + vm
 	}
@@ -251,6 +261,9 @@ func (m App) header() string {
 		}
 	}
 	right := m.windowText() + "  " + m.statusText(state)
+	if len(marks) > 0 {
+		right = strings.Join(marks, " ") + "  " + right
+	}
 	room := m.width - 2 - lipgloss.Width(right) - 1
 	left = truncate(left, room)
 	gap := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-2)
@@ -267,6 +280,9 @@ func (m App) windowText() string {
 	w := m.run.Window
 	if w == nil {
 		return ""
+	}
+	if m.run.HasEnded() { // the run is over: no countdown, only when the window ends
+		return m.s.dim.Render("window ends " + w.End.UTC().Format("15:04 MST"))
 	}
 	left := w.End.Sub(m.now)
 	estimate := w.RollbackEstimate.Std()
@@ -363,7 +379,10 @@ func (m App) bottom() string {
 
 func (m App) statusBar() string {
 	r := m.run
-	parts := []string{fmt.Sprintf("%d signed checkpoints", r.Signed)}
+	parts := []string{plural(r.Signed, "signed checkpoint")}
+	if m.opts.Unsigned {
+		parts[0] = m.s.bad.Render("journal NOT signed (no key): hash-chained only")
+	}
 	if r.Paused {
 		parts = append(parts, m.s.warn.Render("paused before the next step (p resumes)"))
 	}
@@ -374,4 +393,12 @@ func (m App) statusBar() string {
 		parts = append(parts, "enter: follow the run")
 	}
 	return m.s.dim.Render(" " + strings.Join(parts, " · "))
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

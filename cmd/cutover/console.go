@@ -41,7 +41,7 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 		feed.Close()
 		done <- result{out, err}
 	}()
-	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused})
+	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused, Lab: o.lab, Unsigned: o.unsigned})
 	if err := program(s)(app); err != nil {
 		cancel()
 	}

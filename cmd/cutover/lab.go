@@ -99,6 +99,7 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	if o.operator == "" {
 		o.operator = defaultOperator()
 	}
+	o.lab = true
 	opts := labOptions(rb)
 	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost = o.operator, relocate, f, vmHost
 	start := time.Now()

@@ -42,6 +42,8 @@ type runOptions struct {
 	shadowHostKey  string
 	sshTimings     bool
 	trust          trustOptions // who may sign: approvers during the run, the journal on resume
+	lab            bool         // the embedded lab: marked in the console
+	unsigned       bool         // no signing key: marked in the console for the whole run
 }
 
 // shadowFlags adds the flags of the SSH shadow server.
@@ -165,6 +167,7 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 	if err != nil {
 		return err
 	}
+	o.unsigned = signer == nil
 	if o.sshTimings {
 		tgt.timings = &remote.Timings{}
 		defer func() { fmt.Fprintf(s.err, "ssh timings:\n%s", tgt.timings) }()
