@@ -62,7 +62,6 @@ func TestSecretsInEveryForm(t *testing.T) {
 	}
 	journal := journalOf(t, tr)
 	data := string(mustRead(t, journal))
-	os.WriteFile("/tmp/j.jsonl", []byte(data), 0o600)
 	_, md, _ := cli(t, "", "report", journal)
 	_, html, _ := cli(t, "", "report", journal, "--format", "html")
 	leaks := []string{s, s[:len(s)/2], s[len(s)/2:], "line-one-AAAA7", "line-two-BBBB8", govcPass, nbToken, urlPass, nbURLPass}
