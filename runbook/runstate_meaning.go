@@ -57,6 +57,22 @@ func (s *RunState) Outcome() string {
 			return fmt.Sprintf("rolled back, with %s accepted by the operator though its gate did not hold", strings.Join(names, ", "))
 		}
 		return "the rollback did not complete: the system is between states"
+	case RunDone:
+		// Done, but not clean: a failure the operator (or a gate's own rule) proceeded over is
+		// part of what "done" means here, and the next shift must see it at once.
+		var over []string
+		for _, st := range s.Steps {
+			if st.Phase == PhaseRun && st.Status == string(StepOverridden) {
+				over = append(over, st.Name)
+			}
+		}
+		switch len(over) {
+		case 0:
+		case 1:
+			return "done (1 failure overridden: " + over[0] + ")"
+		default:
+			return fmt.Sprintf("done (%d failures overridden: %s)", len(over), strings.Join(over, ", "))
+		}
 	}
 	return s.Status
 }

@@ -98,3 +98,22 @@ func TestRunStateAcceptedRollback(t *testing.T) {
 		t.Errorf("decisions %+v", d)
 	}
 }
+
+// A run that proceeded over a failure is done, and says so: the overridden step is named.
+func TestRunStateDoneWithAnOverrideSaysSo(t *testing.T) {
+	s := NewRunState()
+	for i, e := range []Event{
+		{Type: EvRunStart, Data: RunStartData{Runbook: "r", Operator: "op"}},
+		{Type: EvStepStart, Step: "pre", Data: StepStartData{Index: 1, Of: 2, Phase: PhaseRun}},
+		{Type: EvStepEnd, Step: "pre", Data: StepEndData{Status: StepOverridden, Reason: "clock inconclusive; operator proceeded"}},
+		{Type: EvStepStart, Step: "move", Data: StepStartData{Index: 2, Of: 2, Phase: PhaseRun}},
+		{Type: EvStepEnd, Step: "move", Data: StepEndData{Status: StepPassed}},
+		{Type: EvRunEnd, Data: RunEndData{Status: RunDone}},
+	} {
+		e.Seq = int64(i + 1)
+		s.Apply(e)
+	}
+	if got := s.Outcome(); got != "done (1 failure overridden: pre)" {
+		t.Errorf("outcome %q", got)
+	}
+}
