@@ -121,7 +121,11 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 			k, v, _ := strings.Cut(kv, "=")
 			fmt.Fprintf(&b, "export %s=%s\n", k, remote.Quote(v))
 		}
+		// 0600 also when the file was there before (WriteFile keeps an existing file's mode).
 		if err := os.WriteFile(govcEnv, []byte(b.String()), 0o600); err != nil {
+			return withCode(exitBadInput, fmt.Errorf("--govc-env: %w", err))
+		}
+		if err := os.Chmod(govcEnv, 0o600); err != nil {
 			return withCode(exitBadInput, fmt.Errorf("--govc-env: %w", err))
 		}
 		fmt.Fprintf(s.out, "lab: govc: . %s, then govc ls, govc vm.info %s\n", govcEnv, opts.VM)

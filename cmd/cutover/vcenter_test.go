@@ -221,6 +221,7 @@ func govcBin(t *testing.T) string {
 func TestGovcSeesTheLabVMWhereCutoverSays(t *testing.T) {
 	govc := govcBin(t)
 	env := filepath.Join(t.TempDir(), "govc.env")
+	os.WriteFile(env, []byte("stale\n"), 0o644) // a file left from before: rewritten, and private
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	done := make(chan int, 1)
@@ -265,5 +266,8 @@ func TestGovcSeesTheLabVMWhereCutoverSays(t *testing.T) {
 	data, _ := os.ReadFile(env)
 	if !strings.Contains(string(data), "export GOVC_PASSWORD=") || !strings.Contains(string(data), "export GOVC_TLS_CA_CERTS=") {
 		t.Errorf("govc env file:\n%s", data)
+	}
+	if fi, err := os.Stat(env); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("govc env file mode %v %v: it holds a password", fi.Mode(), err)
 	}
 }
