@@ -128,6 +128,7 @@ func TestKillAndResume(t *testing.T) {
 func killAndResume(t *testing.T, bin, book string, p killPoint) string {
 	tr := filepath.Join(t.TempDir(), "tr")
 	run := exec.Command(bin, "lab", "--file", book, "--plain", "--yes", "--relocate-time", "1s", "--transcript", tr, "--operator", "first@lab")
+	run.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t)) // a killed lab cannot remove its temp dir: the test does
 	run.Stdout, run.Stderr = new(bytes.Buffer), new(bytes.Buffer)
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -250,4 +251,16 @@ func inSyscall(pid int, nr int) bool {
 func isTmpfs(dir string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC
+}
+
+// shortTempDir is a temp dir removed when the test ends, with a short path: a lab puts a unix
+// socket in its dir, and a socket's path may not pass 108 bytes (t.TempDir's carry the test name).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "ct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
 }

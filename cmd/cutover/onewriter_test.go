@@ -17,6 +17,7 @@ import (
 func waitingLab(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser) {
 	t.Helper()
 	cmd := exec.Command(cutoverBin(t), append([]string{"lab", "--plain", "--relocate-time", "300ms"}, args...)...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t)) // killed at cleanup: its lab dir goes with the test's
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	var stderr bytes.Buffer
