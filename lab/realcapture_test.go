@@ -22,8 +22,8 @@ import (
 // The lab's tools imitate systemctl, journalctl, ss, chronyc and getent. What they imitate was
 // captured from a real systemd 252 host (internal/realhost) running the very commands the checks
 // run; TestLabAnswersLikeTheRealHost holds the lab's answers to those captures, field by field, so
-// the lab cannot drift from what real tools print. go test ./lab -run Captures -capture (as root)
-// captures them again.
+// the lab cannot drift from what real tools print, and TestCapturesFromARealHost holds the captures
+// to a freshly booted real host. go test ./lab -run Captures -args -capture (as root) retakes them.
 
 var recapture = flag.Bool("capture", false, "capture the real host's answers into testdata/realhost.json")
 
@@ -100,10 +100,9 @@ func record(t *testing.T, env checks.Env, pick func(comparedCheck) checks.Check)
 	return out
 }
 
+// The committed captures are what a real host says today: the checks run on a freshly booted one
+// and each command's answer must have the committed one's shape. -capture writes them anew.
 func TestCapturesFromARealHost(t *testing.T) {
-	if !*recapture {
-		t.Skip("captures are committed; -capture (as root) takes them again from a real host")
-	}
 	h := realhost.Start(t)
 	// boom fails, saying why on stderr at err level: the journal then holds an error with a unit.
 	h.WriteFile(t, "/etc/systemd/system/boom.service", "[Unit]\nDescription=A unit that fails\n[Service]\nSyslogLevel=err\nExecStart=/bin/sh -c 'echo bind to 0.0.0.0:443 failed: address in use >&2; exit 1'\n", 0o644)
@@ -114,22 +113,40 @@ func TestCapturesFromARealHost(t *testing.T) {
 		for i in $(seq 200); do chronyc -c -n tracking 2>/dev/null | grep -q ',Normal$' && [ "$(systemctl is-active boom)" = failed ] && exit 0; sleep 0.05; done; exit 1`)
 	env := checks.Env{Host: "app", Runner: h.Runner(t, "root"), Baselines: baselines{}}
 	caps := record(t, env, func(c comparedCheck) checks.Check { return c.real })
-	b, _ := json.MarshalIndent(caps, "", "  ")
-	if err := os.WriteFile(capturesFile, append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
+	if *recapture {
+		b, _ := json.MarshalIndent(caps, "", "  ")
+		if err := os.WriteFile(capturesFile, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d commands captured into %s", len(caps), capturesFile)
+		return
 	}
-	t.Logf("%d commands captured into %s", len(caps), capturesFile)
+	committed := readCaptures(t)
+	if len(committed) != len(caps) {
+		t.Fatalf("the real host ran %d commands, the captures hold %d: retake them with -capture", len(caps), len(committed))
+	}
+	for i := range caps {
+		for _, err := range sameShape(committed[i], caps[i]) {
+			t.Errorf("%s: the real host no longer answers as captured: %s", caps[i].Check, err)
+		}
+	}
 }
 
-func TestLabAnswersLikeTheRealHost(t *testing.T) {
+func readCaptures(t *testing.T) []capture {
+	t.Helper()
 	b, err := os.ReadFile(capturesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var real []capture
-	if err := json.Unmarshal(b, &real); err != nil {
+	var caps []capture
+	if err := json.Unmarshal(b, &caps); err != nil {
 		t.Fatal(err)
 	}
+	return caps
+}
+
+func TestLabAnswersLikeTheRealHost(t *testing.T) {
+	real := readCaptures(t)
 	l := startLab(t, Faults{})
 	l.host("app").Fail("nginx.service", "nginx: [emerg] bind() to 0.0.0.0:443 failed (98: Address already in use)", time.Now())
 	s := sshTo(t, l)
