@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"regexp"
@@ -273,18 +274,11 @@ func (k *unitActiveKind) subject(vals Values) string  { return k.Unit.Render(val
 func (k *journalUnitKind) subject(vals Values) string { return k.Unit.Render(vals, nil) }
 func (k *dnsKind) subject(vals Values) string         { return k.Name.Render(vals, nil) }
 func (k *listeningKind) subject(vals Values) string {
-	return cmpOr(k.Proto, "tcp|udp") + "/" + k.Port.Render(vals, nil)
+	return cmp.Or(k.Proto, "tcp|udp") + "/" + k.Port.Render(vals, nil)
 }
 func (k *endpointKind) subject(vals Values) string {
 	if k.URL.Text != "" {
 		return k.URL.Render(vals, nil)
 	}
 	return "tcp://" + k.TCP.Render(vals, nil)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -53,7 +53,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 		}
 	}
 	if origin.holds(m) {
-		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: placementOf(from), To: placementOf(from)})
+		e.emit(EvMigrate, step, MigrateData{Phase: MigrateSkipped, Move: moveOf(m), From: origin, To: origin})
 		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s already runs on %s: nothing to move", m.VM, origin.Host)}
 	}
 
@@ -61,7 +61,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	if err != nil {
 		return Result{Outcome: Inconclusive, Summary: "pre-flight: " + err.Error()}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigratePreflight, Move: moveOf(m), From: placementOf(from), Warnings: warnings, Errors: errs})
+	e.emit(EvMigrate, step, MigrateData{Phase: MigratePreflight, Move: moveOf(m), From: origin, Warnings: warnings, Errors: errs})
 	if len(errs) > 0 {
 		return Result{Outcome: Fail, Summary: "vCenter pre-flight refuses the move: " + strings.Join(errs, "; "), Evidence: errs}
 	}
@@ -82,7 +82,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 		default:
 		}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: moveOf(m), From: placementOf(from)})
+	e.emit(EvMigrate, step, MigrateData{Phase: MigrateStart, Move: moveOf(m), From: origin})
 	t0 := e.cfg.Clock()
 	mw := e.watchMove(ctx, step, m, origin, breach)
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
@@ -95,7 +95,7 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 		return e.interruptedMove(ctx, step, m, origin, task, took)
 	}
 	if err != nil {
-		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: moveOf(m), From: placementOf(from), Duration: ms(took), Error: err.Error()})
+		e.emit(EvMigrate, step, MigrateData{Phase: MigrateFailed, Move: moveOf(m), From: origin, Duration: ms(took), Error: err.Error()})
 		if canceled {
 			return Result{Outcome: Fail, Summary: "the gateway watch broke before the switch-over, so the vMotion was cancelled (on_breach: cancel): " + err.Error()}
 		}
@@ -105,8 +105,9 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	if err != nil {
 		return Result{Outcome: Inconclusive, Summary: "moved, but cannot confirm where: " + err.Error()}
 	}
-	e.emit(EvMigrate, step, MigrateData{Phase: MigrateDone, Move: moveOf(m), From: placementOf(from), To: placementOf(to), Duration: ms(took)})
-	if !placementOf(to).is(m.Host) {
+	landed := placementOf(to)
+	e.emit(EvMigrate, step, MigrateData{Phase: MigrateDone, Move: moveOf(m), From: origin, To: landed, Duration: ms(took)})
+	if !landed.is(m.Host) {
 		return Result{Outcome: Fail, Summary: fmt.Sprintf("the vCenter task succeeded but %s runs on %s, not %s", m.VM, to.Host, m.Host)}
 	}
 	return Result{Outcome: Pass, Summary: fmt.Sprintf("%s moved %s → %s in %s", m.VM, from.Host, to.Host, took.Round(100*time.Millisecond)),

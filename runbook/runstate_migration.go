@@ -1,5 +1,7 @@
 package runbook
 
+import "cmp"
+
 // The fold of a run's migrations.
 
 // Migration is the vMotion shown now: the newest that moved something, else the newest.
@@ -20,7 +22,7 @@ func (s *RunState) Migration() *MigrationState {
 func (s *RunState) VMHost() string {
 	for i := len(s.Migrations) - 1; i >= 0; i-- {
 		if m := s.Migrations[i]; m.Done || m.Interrupted && m.Landed != "" {
-			return cmpOr(m.Landed, m.To)
+			return cmp.Or(m.Landed, m.To)
 		}
 	}
 	if len(s.Migrations) > 0 {
@@ -65,7 +67,7 @@ func (s *RunState) migrate(ev Event, d MigrateData) {
 			m.Result = "interrupted; " + d.Move.VM + " is on " + d.To.Host
 		}
 		if d.Task != "" {
-			m.Result += "; vCenter task " + d.Task + " " + cmpOr(d.TaskState, "unknown")
+			m.Result += "; vCenter task " + d.Task + " " + cmp.Or(d.TaskState, "unknown")
 		}
 	case MigrateFailed:
 		m.Failed, m.Result = true, d.Error
