@@ -29,6 +29,8 @@ type RunState struct {
 	Rollback          *RollbackState
 	Resumes           []ResumeData
 	Paused            bool
+	// Pending is the question the run waits on, nil when none: a shadow sees it too.
+	Pending *PendingQuestion
 	Signed            int   // checkpoints that carry a signature
 	Seq               int64 // the newest event's number
 	// What a resumed run stands on: the baselines recorded (by check id) and the runtime vars the
@@ -58,7 +60,10 @@ type StepState struct {
 	Gate        *GateData     // the latest verdict
 	Checks      []*CheckState // by check index; the action (ActionIndex) is ActionCheck
 	ActionCheck *CheckState
-	Output      []string // the latest output lines, bounded (maxOutput)
+	Output      []OutputLine // the latest output lines, bounded (maxOutput)
+	Planned     int          // checks the step has (pending ones have not reported yet)
+	// Waited is how long the step waited for answers: its running time is Duration minus Waited.
+	Waited time.Duration
 	Approval    string   // what the step waits for, or who approved it
 	ActionBegan bool     // its action started (a command ran, or a migration began)
 	ActionDone  bool     // its action reported a pass
@@ -78,6 +83,22 @@ type CheckState struct {
 	Running  bool
 	Result   Result
 	Attempts []Verdict
+}
+
+// OutputLine is one line a step's commands wrote, with whose it is: checks of a step run in
+// parallel, so their lines interleave.
+type OutputLine struct {
+	Index       int    // the check's index in the step, ActionIndex or WatchIndex
+	Check, Host string // empty for a note
+	Stream      string // "cmd" (the command itself), "stdout", "stderr", "dropped" or "note"
+	Text        string
+}
+
+// PendingQuestion is a question asked and not yet answered.
+type PendingQuestion struct {
+	Step string
+	At   time.Time
+	QuestionData
 }
 
 // MigrationState is one vMotion, from pre-flight to its end.
@@ -185,6 +206,7 @@ func (s *RunState) Apply(ev Event) {
 		s.Resumes = append(s.Resumes, d)
 		s.addOperator(d.Operator)
 		s.Status, s.Ended, s.Reason, s.ended = "running", time.Time{}, "", false
+		s.Pending = nil // the question died with the run that asked it
 		for _, x := range s.Steps {
 			switch x.Status {
 			case "running":
@@ -200,7 +222,7 @@ func (s *RunState) Apply(ev Event) {
 			s.Steps = append(s.Steps, st)
 		}
 		st.Status, st.Started, st.Undoes, st.Description, st.Action = "running", ev.Time, d.Undoes, d.Description, d.Action
-		st.Reason, st.Duration = "", 0
+		st.Reason, st.Duration, st.Waited, st.Planned = "", 0, 0, d.Checks
 		s.Current = slices.Index(s.Steps, st)
 	case CmdData:
 		if st != nil {
@@ -208,7 +230,7 @@ func (s *RunState) Apply(ev Event) {
 				cv := st.check(d.Index)
 				cv.Check, cv.Host, cv.Running = d.Check, d.Host, true
 			}
-			st.addOutput("$ " + d.Host + ": " + d.Command)
+			st.addOutput(OutputLine{Index: d.Index, Check: d.Check, Host: d.Host, Stream: "cmd", Text: d.Command})
 			if d.Index == ActionIndex {
 				st.ActionBegan = true
 			}
@@ -216,14 +238,15 @@ func (s *RunState) Apply(ev Event) {
 	case OutputData:
 		if st != nil {
 			for _, l := range d.Lines {
-				prefix := "  "
+				stream := "stdout"
 				if l.Stream == "stderr" {
-					prefix = "! "
+					stream = "stderr"
 				}
-				st.addOutput(prefix + l.Text)
+				st.addOutput(OutputLine{Index: d.Index, Check: d.Check, Host: d.Host, Stream: stream, Text: l.Text})
 			}
 			if d.Dropped > 0 || d.DroppedBytes > 0 {
-				st.addOutput(fmt.Sprintf("… %d lines (%d bytes) not journaled", d.Dropped, d.DroppedBytes))
+				st.addOutput(OutputLine{Index: d.Index, Check: d.Check, Host: d.Host, Stream: "dropped",
+					Text: fmt.Sprintf("… %d lines (%d bytes) not journaled", d.Dropped, d.DroppedBytes)})
 			}
 		}
 	case CheckData:
@@ -304,11 +327,18 @@ func (s *RunState) Apply(ev Event) {
 	case NoteData:
 		s.Notes = append(s.Notes, NoteState{Step: ev.Step, Source: d.Source, Text: d.Text, At: ev.Time})
 		if s.Current >= 0 {
-			s.Steps[s.Current].addOutput("! " + d.Source + ": " + d.Text)
+			s.Steps[s.Current].addOutput(OutputLine{Stream: "note", Host: d.Source, Text: d.Text})
 		}
 	case QuestionData:
 		s.question = d
+		s.Pending = &PendingQuestion{Step: ev.Step, At: ev.Time, QuestionData: d}
 	case DecisionData:
+		if p := s.Pending; p != nil {
+			if w := s.Step(p.Step); w != nil {
+				w.Waited += ev.Time.Sub(p.At)
+			}
+			s.Pending = nil
+		}
 		s.Decisions = append(s.Decisions, DecisionState{Step: ev.Step, Question: s.question.Prompt, Choice: d.Choice, Reason: d.Reason, By: d.By, At: ev.Time})
 		s.addOperator(d.By)
 	case ApprovalRequest:
@@ -325,6 +355,7 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case RunEndData:
 		s.Status, s.Reason, s.Ended, s.ended = string(d.Status), d.Reason, ev.Time, true
+		s.Pending = nil
 		for _, x := range s.Steps {
 			if x.Status == "pending" {
 				x.Status = "skipped"
@@ -357,7 +388,7 @@ func (st *StepState) check(i int) *CheckState {
 	return c
 }
 
-func (st *StepState) addOutput(l string) {
+func (st *StepState) addOutput(l OutputLine) {
 	st.Output = append(st.Output, l)
 	if len(st.Output) > maxOutput {
 		st.Output = st.Output[len(st.Output)-maxOutput:]

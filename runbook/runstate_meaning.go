@@ -60,13 +60,7 @@ func (s *RunState) Outcome() string {
 	case RunDone:
 		// Done, but not clean: a failure the operator (or a gate's own rule) proceeded over is
 		// part of what "done" means here, and the next shift must see it at once.
-		var over []string
-		for _, st := range s.Steps {
-			if st.Phase == PhaseRun && st.Status == string(StepOverridden) {
-				over = append(over, st.Name)
-			}
-		}
-		switch len(over) {
+		switch over := s.Overridden(); len(over) {
 		case 0:
 		case 1:
 			return "done (1 failure overridden: " + over[0] + ")"
@@ -75,6 +69,34 @@ func (s *RunState) Outcome() string {
 		}
 	}
 	return s.Status
+}
+
+// Overridden names the forward steps the run proceeded over a failure of.
+func (s *RunState) Overridden() []string {
+	var over []string
+	for _, st := range s.Steps {
+		if st.Phase == PhaseRun && st.Status == string(StepOverridden) {
+			over = append(over, st.Name)
+		}
+	}
+	return over
+}
+
+// Headline is the run's state in a word, as a header shows it: the status in capitals, and a
+// run done over failures says so ("DONE (1 failure overridden)"), so that "DONE" alone always
+// means clean.
+func (s *RunState) Headline() string {
+	h := strings.ToUpper(s.Status)
+	if RunStatus(s.Status) == RunDone {
+		switch n := len(s.Overridden()); n {
+		case 0:
+		case 1:
+			h += " (1 failure overridden)"
+		default:
+			h += fmt.Sprintf(" (%d failures overridden)", n)
+		}
+	}
+	return h
 }
 
 // rollbackFailedOutright reports whether a rollback step failed and was not accepted.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -28,6 +27,10 @@ type Options struct {
 	Now     func() time.Time
 	// Lab marks a lab run, Unsigned a run whose journal is not signed: both stay in the header.
 	Lab, Unsigned bool
+	// NoColor draws with glyphs and weight only: no colour code at all (NO_COLOR).
+	NoColor bool
+	// Shadows names who follows this run over --shadow-listen, asked once a second.
+	Shadows func() []string
 }
 
 // App is the console's root model.
@@ -36,24 +39,33 @@ type App struct {
 	s        styles
 	keys     keyMap
 	help     help.Model
-	bar      progress.Model
 	spin     spinner.Model
 	run      *run
 	width    int
 	height   int
-	selected int
-	follow   bool
-	focus    int // 0 steps, 1 detail
+	selected int  // the step shown in the detail pane
+	selCheck int  // the check selected in it (an index into checkRows), -1 for none
+	follow   bool // the selection follows the running step
+	focus    int  // 0 steps, 1 detail
 	detail   viewport.Model
 	search   textinput.Model
 	query    string
-	prompt   *prompt
-	showHelp bool
-	confirm  string // "", "abort", "quit"
-	quitting bool   // quit once the run has ended
-	done     bool
-	now      time.Time
-	replay   *replayState
+	// full is the full-screen view of the selected step (z), fullOpen whether it shows.
+	full     viewport.Model
+	fullOpen bool
+	// scrollToCheck asks the next refresh to bring the selected check into view.
+	scrollToCheck bool
+	prompt        *prompt // the question the engine waits on, nil when none
+	askOpen       bool    // the question has the keys; esc leaves it to browse, d comes back
+	pauseWant     bool    // what this console asked the engine: hold before the next step
+	flash         string  // the answer to a key that did nothing, until the next key
+	watchers      []string
+	showHelp      bool
+	confirm       string // "", "abort", "quit"
+	quitting      bool   // quit once the run has ended
+	done          bool
+	now           time.Time
+	replay        *replayState
 }
 
 // New builds the console.
@@ -72,8 +84,12 @@ func New(o Options) App {
 		o.Mode = "REPLAY"
 	}
 	spin := spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: []string{"◐", "◓", "◑", "◒"}, FPS: 250 * time.Millisecond}))
-	return App{opts: o, s: newStyles(), keys: newKeys(), help: help.New(), bar: progress.New(progress.WithDefaultGradient(), progress.WithoutPercentage()), spin: spin,
-		run: newRun(), follow: true, detail: viewport.New(40, 10), search: si, now: o.Now(), replay: rp}
+	s := newStyles(!o.NoColor)
+	h := help.New()
+	h.Styles.ShortKey, h.Styles.FullKey = s.key, s.key
+	h.Styles.ShortDesc, h.Styles.FullDesc, h.Styles.ShortSeparator, h.Styles.FullSeparator, h.Styles.Ellipsis = s.dim, s.dim, s.dim, s.dim, s.dim
+	return App{opts: o, s: s, keys: newKeys(o.Mode), help: h, spin: spin, selCheck: -1,
+		run: newRun(), follow: true, detail: viewport.New(40, 10), full: viewport.New(80, 20), search: si, now: o.Now(), replay: rp}
 }
 
 func tick() tea.Cmd {
@@ -98,25 +114,30 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		m.layout()
+		m.refresh()
 	case engineEventMsg:
-		m.run.apply(msg.ev)
-		if m.follow && m.run.Current >= 0 {
-			m.selected = m.run.Current
-		}
-		m.refreshDetail()
+		m.applyEvent(msg.ev)
 		return m, waitForEvent(m.opts.Events)
 	case runDoneMsg:
 		m.done = true
-		m.prompt, m.confirm = nil, ""
+		m.prompt, m.askOpen, m.confirm = nil, false, ""
+		m.refresh()
 		if m.quitting {
 			return m, tea.Quit
 		}
 	case askMsg:
-		m.prompt = newPrompt(msg.ask)
+		m.prompt, m.askOpen = newPrompt(msg.ask, m.opts.Now()), true
+		if i := m.stepIndex(msg.ask.q.Step); i >= 0 && m.follow {
+			m.selected, m.selCheck, m.scrollToCheck = i, worstRow(m.run.Steps[i]), true
+		}
+		m.refresh()
 		return m, waitForAsk(m.opts.Decider.asks)
 	case tickMsg:
 		m.now = time.Time(msg)
+		if m.opts.Shadows != nil {
+			m.watchers = m.opts.Shadows()
+		}
+		m.refresh() // the step's clocks move
 		return m, tick()
 	case replayMsg:
 		rp := m.replay
@@ -125,15 +146,12 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		ev := rp.Events[rp.pos]
 		rp.pos++
-		m.run.apply(ev)
+		m.applyEvent(ev)
 		m.now = ev.Time
-		if m.follow && m.run.Current >= 0 {
-			m.selected = m.run.Current
-		}
-		m.refreshDetail()
 		if rp.pos == len(rp.Events) {
 			m.done = true
 		}
+		m.refresh()
 		return m, rp.next()
 	case spinner.TickMsg:
 		if m.done {
@@ -143,10 +161,48 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case tea.KeyMsg:
-		return m.key(msg)
+		m.flash = ""
+		next, cmd := m.key(msg)
+		a := next.(App)
+		a.refresh()
+		return a, cmd
 	}
 	return m, nil
 }
+
+// applyEvent folds one event and keeps the selection on the running step and its worst check.
+func (m *App) applyEvent(ev runbook.Event) {
+	m.run.apply(ev)
+	if m.follow && m.run.Current >= 0 {
+		if m.selected != m.run.Current {
+			m.selected, m.selCheck = m.run.Current, -1
+		}
+		if w := worstRow(m.run.Steps[m.selected]); w >= 0 && w != m.selCheck && (ev.Type == runbook.EvGate || ev.Type == runbook.EvStepEnd || ev.Type == runbook.EvQuestion) {
+			m.selCheck, m.scrollToCheck = w, true
+		}
+	}
+	m.refresh()
+}
+
+func (m *App) stepIndex(name string) int {
+	for i := len(m.run.Steps) - 1; i >= 0; i-- {
+		if m.run.Steps[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// refresh re-lays the panes after any change.
+func (m *App) refresh() {
+	m.refreshDetail()
+	if m.fullOpen && len(m.run.Steps) > 0 {
+		m.refreshFull()
+	}
+}
+
+// asking reports whether a question waits on this console's operator.
+func (m *App) asking() bool { return m.prompt != nil && !m.done }
 
 func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(msg, m.keys.Abort) {
@@ -168,17 +224,49 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	if m.prompt != nil && !m.done {
-		if key.Matches(msg, m.keys.Help) && !m.prompt.typing {
-			m.showHelp = !m.showHelp
-			m.layout()
-			return m, nil
+	if m.asking() && m.askOpen {
+		if !m.prompt.typing {
+			switch {
+			case key.Matches(msg, m.keys.Help):
+				m.showHelp = !m.showHelp
+				return m, nil
+			case key.Matches(msg, m.keys.Leave):
+				m.askOpen = false // browse; d brings the question back
+				return m, nil
+			case key.Matches(msg, m.keys.Pause):
+				return m.pause()
+			}
 		}
 		cmd, sent := m.prompt.update(msg)
 		if sent {
-			m.prompt = nil
+			// Decided: the console follows the run again, to what the answer set going.
+			m.prompt, m.askOpen, m.follow = nil, false, true
+			if m.run.Current >= 0 {
+				m.selected = m.run.Current
+			}
 		}
 		return m, cmd
+	}
+	if m.fullOpen {
+		switch {
+		case key.Matches(msg, m.keys.Close):
+			m.fullOpen = false
+		case key.Matches(msg, m.keys.Up):
+			m.full.ScrollUp(1)
+		case key.Matches(msg, m.keys.Down):
+			m.full.ScrollDown(1)
+		case key.Matches(msg, m.keys.PageUp):
+			m.full.HalfPageUp()
+		case key.Matches(msg, m.keys.PageDown):
+			m.full.HalfPageDown()
+		case key.Matches(msg, m.keys.Top):
+			m.full.GotoTop()
+		case key.Matches(msg, m.keys.Bottom):
+			m.full.GotoBottom()
+		default:
+			return m.common(msg)
+		}
+		return m, nil
 	}
 	if m.replay != nil {
 		if cmd, ok := m.replayKey(msg); ok {
@@ -193,16 +281,68 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.query = ""
 		case tea.KeyEnter:
 			m.search.Blur()
+			if m.query == "" {
+				m.search.SetValue("")
+			}
 		default:
 			var cmd tea.Cmd
 			m.search, cmd = m.search.Update(msg)
 			m.query = m.search.Value()
-			m.refreshDetail()
 			return m, cmd
 		}
-		m.refreshDetail()
 		return m, nil
 	}
+	switch {
+	case key.Matches(msg, m.keys.Tab):
+		m.focus = 1 - m.focus
+		if m.focus == 1 && m.selCheck < 0 && len(checkRows(m.run.Steps[m.fullStep()])) > 0 {
+			m.selCheck = 0
+		}
+	case key.Matches(msg, m.keys.Up):
+		if m.focus == 1 {
+			m.moveCheck(-1)
+		} else if m.selected > 0 {
+			m.selectStep(m.selected - 1)
+		}
+	case key.Matches(msg, m.keys.Down):
+		if m.focus == 1 {
+			m.moveCheck(1)
+		} else if m.selected < len(m.run.Steps)-1 {
+			m.selectStep(m.selected + 1)
+		}
+	case key.Matches(msg, m.keys.PageUp):
+		m.detail.HalfPageUp()
+	case key.Matches(msg, m.keys.PageDown):
+		m.detail.HalfPageDown()
+	case key.Matches(msg, m.keys.Top):
+		m.detail.GotoTop()
+	case key.Matches(msg, m.keys.Bottom):
+		m.detail.GotoBottom()
+	case key.Matches(msg, m.keys.Open):
+		if len(m.run.Steps) > 0 {
+			m.fullOpen, m.scrollToCheck = true, true
+			m.full.GotoTop()
+		}
+	case key.Matches(msg, m.keys.Follow):
+		m.follow = true
+		if m.run.Current >= 0 {
+			m.selected = m.run.Current
+			m.selCheck, m.scrollToCheck = worstRow(m.run.Steps[m.selected]), true
+		}
+	case key.Matches(msg, m.keys.Search):
+		m.focus = 1
+		return m, m.search.Focus()
+	case key.Matches(msg, m.keys.Leave):
+		m.search.SetValue("") // esc clears a search from any state
+		m.query = ""
+	default:
+		return m.common(msg)
+	}
+	return m, nil
+}
+
+// common are the keys that mean the same in every view.
+func (m App) common(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		if m.done || m.opts.Mode != "" {
@@ -217,41 +357,49 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.confirm = "quit"
 	case key.Matches(msg, m.keys.Help):
 		m.showHelp = !m.showHelp
-		m.layout()
-	case key.Matches(msg, m.keys.Tab):
-		m.focus = 1 - m.focus
-	case key.Matches(msg, m.keys.Up):
-		if m.focus == 1 {
-			m.detail.ScrollUp(1)
-		} else if m.selected > 0 {
-			m.selected--
-			m.follow = false
-			m.refreshDetail()
-		}
-	case key.Matches(msg, m.keys.Down):
-		if m.focus == 1 {
-			m.detail.ScrollDown(1)
-		} else if m.selected < len(m.run.Steps)-1 {
-			m.selected++
-			m.follow = false
-			m.refreshDetail()
-		}
-	case key.Matches(msg, m.keys.Enter):
-		m.follow = true
-		if m.run.Current >= 0 {
-			m.selected = m.run.Current
-		}
-		m.refreshDetail()
-	case key.Matches(msg, m.keys.Search):
-		m.focus = 1
-		return m, m.search.Focus()
 	case key.Matches(msg, m.keys.Pause):
-		if m.opts.Pause != nil && !m.done {
-			pause, want := m.opts.Pause, !m.run.Paused
-			return m, func() tea.Msg { pause(want); return nil }
+		return m.pause()
+	case key.Matches(msg, m.keys.Answer):
+		if m.asking() {
+			m.askOpen, m.fullOpen = true, false
+		} else {
+			m.flash = "no question is waiting"
 		}
+	case m.asking() && m.prompt.answers(msg):
+		// A prompt's key outside the prompt answers nothing: the operator may be browsing.
+		m.flash = "the question is not open: d opens it, then " + msg.String() + " answers"
 	}
 	return m, nil
+}
+
+// pause asks the engine to hold before its next step (again: not to). The console says so at once;
+// the journal records the pause when the engine takes it.
+func (m App) pause() (tea.Model, tea.Cmd) {
+	if m.opts.Pause == nil || m.done || m.run.HasEnded() {
+		m.flash = "nothing to pause"
+		return m, nil
+	}
+	m.pauseWant = !m.pauseWant
+	pause, want := m.opts.Pause, m.pauseWant
+	return m, func() tea.Msg { pause(want); return nil }
+}
+
+func (m *App) selectStep(i int) {
+	m.selected, m.follow = i, false
+	m.selCheck, m.scrollToCheck = worstRow(m.run.Steps[i]), true
+	m.detail.GotoTop()
+}
+
+func (m *App) moveCheck(d int) {
+	if m.selected < 0 || m.selected >= len(m.run.Steps) {
+		return
+	}
+	n := len(checkRows(m.run.Steps[m.selected]))
+	if n == 0 {
+		return
+	}
+	m.selCheck = max(0, min(n-1, m.selCheck+d))
+	m.scrollToCheck = true
 }
 
 // replayKey handles the replay's own keys; ok is false for keys it leaves to the console.
@@ -286,6 +434,7 @@ func (m *App) replayKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	m.done = rp.pos == len(rp.Events)
+	m.refresh()
 	return nil, true
 }
 

@@ -85,15 +85,15 @@ func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
 	if r.Watch == nil || len(r.Watch.Samples) != 60 || r.Watch.Stats.Lost != 1 || r.Signed != 1 {
 		t.Errorf("watch %+v, signed %d", r.Watch, r.Signed)
 	}
-	// Moving the selection stops following; enter follows again.
+	// Moving the selection stops following; f follows again.
 	next, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("k")})
 	m = next.(App)
 	if m.selected != 0 || m.follow {
 		t.Errorf("after k: selected %d follow %v", m.selected, m.follow)
 	}
-	next, _ = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	next, _ = m.Update(press("f"))
 	if m = next.(App); m.selected != 1 || !m.follow {
-		t.Errorf("after enter: selected %d follow %v", m.selected, m.follow)
+		t.Errorf("after f: selected %d follow %v", m.selected, m.follow)
 	}
 	// Rollback steps are appended; a stale step name resolves to the newest.
 	m = feed(t, m, []runbook.Event{
@@ -246,7 +246,7 @@ func TestPauseKeyCallsTheEngine(t *testing.T) {
 	var got []bool
 	m := New(Options{Pause: func(p bool) { got = append(got, p) }, Now: func() time.Time { return t0 }})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
-	_, cmd := next.(App).Update(press("p"))
+	_, cmd := next.(App).Update(press(" "))
 	runCmd(cmd)
 	if len(got) != 1 || !got[0] {
 		t.Errorf("pause calls %v", got)
@@ -299,7 +299,7 @@ func TestTooSmallTerminalSaysSo(t *testing.T) {
 
 // Golden views at fixed sizes; go test ./ui -update rewrites them.
 func TestGoldenViews(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
 		t.Run(strings.Join([]string{itoa(size[0]), itoa(size[1])}, "x"), func(t *testing.T) {
 			m := feed(t, sized(size[0], size[1]), script())
 			got := ansi.Strip(m.View())
@@ -381,7 +381,7 @@ func TestLabAndUnsignedMarkers(t *testing.T) {
 
 // The point-of-no-return question says so, not "gate failed".
 func TestWindowQuestionIsTitledForWhatItIs(t *testing.T) {
-	p := newPrompt(&ask{q: runbook.Question{Step: "prepare", QuestionData: runbook.QuestionData{Kind: runbook.AskWindow, Prompt: "past the point of no return", Options: []runbook.Choice{runbook.Proceed, runbook.Abort}}}})
+	p := newPrompt(&ask{q: runbook.Question{Step: "prepare", QuestionData: runbook.QuestionData{Kind: runbook.AskWindow, Prompt: "past the point of no return", Options: []runbook.Choice{runbook.Proceed, runbook.Abort}}}}, t0)
 	if got := p.title(); got != "POINT OF NO RETURN · prepare" {
 		t.Errorf("title %q", got)
 	}

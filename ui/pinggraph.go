@@ -74,14 +74,3 @@ func renderGraph(w *runbook.WatchState, width, height int, s styles) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if n <= 0 {
-		return ""
-	}
-	if len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
-}

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 
 	"github.com/cutover/cutover/runbook"
 )
@@ -16,16 +16,23 @@ import (
 // choice needs one (it goes into the signed journal).
 type prompt struct {
 	a      *ask
+	at     time.Time // when it was asked: the wait shows apart from the step's running time
 	choice runbook.Choice
 	reason textinput.Model
 	typing bool
 }
 
-func newPrompt(a *ask) *prompt {
+func newPrompt(a *ask, now time.Time) *prompt {
 	ti := textinput.New()
 	ti.Placeholder = "why (goes into the signed journal)"
 	ti.CharLimit = 300
-	return &prompt{a: a, reason: ti}
+	return &prompt{a: a, reason: ti, at: now}
+}
+
+// answers reports whether a key would answer this question if it were open.
+func (p *prompt) answers(msg tea.KeyMsg) bool {
+	c, ok := choiceKeys[msg.String()]
+	return ok && slices.Contains(p.a.q.Options, c)
 }
 
 var choiceKeys = map[string]runbook.Choice{"p": runbook.Proceed, "r": runbook.Retry, "b": runbook.Rollback, "a": runbook.Abort}
@@ -88,22 +95,24 @@ func (p *prompt) title() string {
 	return "GATE FAILED · " + q.Step
 }
 
-func (p *prompt) view(width int, s styles) string {
+// view is the question at most height rows tall: the prompt and every line of evidence wrapped,
+// nothing cut at the edge; what does not fit is counted, and esc leaves the question to read it.
+func (p *prompt) view(width, height int, s styles) string {
 	q := p.a.q
-	w := max(40, min(width-4, 100))
-	var b strings.Builder
-	b.WriteString(s.bad.Render(p.title()) + "\n\n")
-	b.WriteString(wrap(q.Prompt, w-4) + "\n")
+	w := max(40, min(width-8, 100)) - 4 // inside the border and padding
+	head := []string{s.bad.Render(p.title()), ""}
+	head = append(head, para("", "", q.Prompt, w, s.plain)...)
+	var evidence []string
 	for _, c := range q.Checks {
 		if c.Outcome == runbook.Pass {
 			continue
 		}
-		b.WriteString("\n" + glyph(c.Outcome, s) + " " + truncate(fmt.Sprintf("%s [%s]: %s", c.Check, c.Host, c.Summary), w-6))
-		for _, e := range c.Evidence[:min(len(c.Evidence), 4)] {
-			b.WriteString("\n    " + s.dim.Render(truncate(e, w-8)))
+		evidence = append(evidence, "")
+		evidence = append(evidence, para(glyph(c.Outcome, s)+" ", "  ", fmt.Sprintf("%s [%s]: %s", c.Check, c.Host, c.Summary), w, s.plain)...)
+		for _, e := range c.Evidence {
+			evidence = append(evidence, para("    ", "    ", e, w, s.dim)...)
 		}
 	}
-	b.WriteString("\n\n")
 	var opts []string
 	for _, o := range q.Options {
 		k := string(o[0])
@@ -116,36 +125,26 @@ func (p *prompt) view(width int, s styles) string {
 		}
 		opt := s.key.Render("["+k+"]") + " " + label
 		if o == p.choice {
-			opt = s.sel.Render(opt)
+			opt = s.sel.Render("[" + k + "] " + label)
 		}
 		opts = append(opts, opt)
 	}
-	b.WriteString(strings.Join(opts, "   "))
+	tail := []string{""}
+	tail = append(tail, para("", "", strings.Join(opts, "   "), w, s.plain)...)
+	var foot []string
 	if len(q.NeedReason) > 0 {
-		b.WriteString(s.dim.Render("   (* needs a reason)"))
+		foot = append(foot, "(* needs a reason)")
 	}
+	foot = append(foot, "esc: look around first (d comes back)")
+	tail = append(tail, s.dim.Render(strings.Join(foot, " · ")))
 	if p.typing {
-		b.WriteString("\n\n" + string(p.choice) + " because: " + p.reason.View() + "\n" + s.dim.Render("enter: send · esc: back"))
+		tail = append(tail, "", string(p.choice)+" because: "+p.reason.View(), s.dim.Render("enter: send · esc: back"))
 	}
-	content := b.String()
-	return s.modal.Width(min(w, max(44, lipgloss.Width(content)+2))).Render(content)
-}
-
-func wrap(s string, n int) string {
-	var lines []string
-	for _, para := range strings.Split(s, "\n") {
-		line := ""
-		for _, word := range strings.Fields(para) {
-			if line != "" && len([]rune(line))+1+len([]rune(word)) > n {
-				lines = append(lines, line)
-				line = ""
-			}
-			if line != "" {
-				line += " "
-			}
-			line += word
-		}
-		lines = append(lines, line)
+	room := height - 6 - len(head) - len(tail) // border, padding, the overlay's margin
+	if len(evidence) > room {
+		cut := len(evidence) - max(0, room-1)
+		evidence = append(evidence[:max(0, room-1)], s.dim.Render(fmt.Sprintf("… %d more lines of evidence: esc, then z on the step", cut)))
 	}
-	return strings.Join(lines, "\n")
+	lines := append(append(head, evidence...), tail...)
+	return s.modal.Width(w + 4).Render(strings.Join(lines, "\n"))
 }

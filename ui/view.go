@@ -19,75 +19,21 @@ func (m *App) hasBottom() bool { return m.run.Migration() != nil || m.run.Watch 
 func (m *App) layout() {
 	w := m.width - stepsWidth - 4
 	h := m.bodyHeight() - 2
+	if m.searchShown() {
+		h-- // the search line takes one of the pane's rows, never one more
+	}
 	m.detail.Width, m.detail.Height = max(10, w), max(3, h)
-	m.bar.Width = max(10, m.width/3)
+	m.full.Width, m.full.Height = max(10, m.width-4), max(3, m.height-headerLines-2-2)
 }
+
+func (m *App) searchShown() bool { return m.search.Focused() || m.query != "" }
 
 func (m *App) bodyHeight() int {
 	h := m.height - headerLines - 2 // status and help
-	if m.showHelp {
-		h -= 4
-	}
 	if m.hasBottom() {
 		h -= bottomLines
 	}
 	return max(5, h)
-}
-
-// refreshDetail renders the selected step into the detail pane.
-func (m *App) refreshDetail() {
-	m.layout()
-	if m.selected < 0 || m.selected >= len(m.run.Steps) {
-		m.detail.SetContent(m.s.dim.Render("waiting for the first step…"))
-		return
-	}
-	st := m.run.Steps[m.selected]
-	var b strings.Builder
-	title := st.Name
-	if st.Phase == runbook.PhaseRollback {
-		title = "rollback: " + st.Name + " (undoes " + st.Undoes + ")"
-	}
-	b.WriteString(m.s.title.Render(title) + "  " + m.statusText(st.Status) + "\n")
-	if st.Description != "" {
-		b.WriteString(m.s.dim.Render(st.Description) + "\n")
-	}
-	if note := stepNote(st); note != "" {
-		b.WriteString(m.s.warn.Render(note) + "\n")
-	}
-	switch a := st.ActionCheck; {
-	case a != nil:
-		b.WriteString("\naction  " + m.checkLine(a) + "\n")
-	case st.Action != "" && st.Status == "running":
-		b.WriteString("\naction  " + m.s.run.Render("… "+st.Action+" running") + "\n")
-	}
-	if len(st.Checks) > 0 {
-		b.WriteString("\nchecks" + m.s.dim.Render("  gate: "+orDash(gateText(st))) + "\n")
-		for _, c := range st.Checks {
-			b.WriteString("  " + m.checkLine(c) + "\n")
-			if ev := c.Result.Evidence; c.Result.Outcome != runbook.Pass && !c.Running {
-				for _, e := range ev[:min(len(ev), 6)] {
-					b.WriteString("      " + m.s.dim.Render(e) + "\n")
-				}
-			}
-		}
-	}
-	if len(st.Output) > 0 {
-		b.WriteString("\noutput")
-		if m.query != "" {
-			b.WriteString(m.s.dim.Render(" matching /" + m.query + "/"))
-		}
-		b.WriteString("\n")
-		for _, l := range st.Output {
-			if m.query == "" || strings.Contains(strings.ToLower(l), strings.ToLower(m.query)) {
-				b.WriteString(m.s.dim.Render(l) + "\n")
-			}
-		}
-	}
-	atBottom := m.detail.AtBottom()
-	m.detail.SetContent(b.String())
-	if m.follow && (atBottom || st.Status == "running") {
-		m.detail.GotoBottom()
-	}
 }
 
 func orDash(s string) string {
@@ -95,24 +41,6 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-func (m *App) checkLine(c *runbook.CheckState) string {
-	g := glyph(c.Result.Outcome, m.s)
-	if c.Running {
-		g = m.s.run.Render("…")
-	}
-	line := g + " " + c.Check
-	if c.Host != "" && c.Host != "local" {
-		line += m.s.dim.Render(" [" + c.Host + "]")
-	}
-	if c.Result.Summary != "" {
-		line += ": " + c.Result.Summary
-	}
-	if n := len(c.Attempts); n > 1 && !c.Running {
-		line += m.s.dim.Render(fmt.Sprintf(" (attempt %d)", n))
-	}
-	return line
 }
 
 func glyph(o runbook.Verdict, s styles) string {
@@ -128,17 +56,21 @@ func glyph(o runbook.Verdict, s styles) string {
 }
 
 func (m *App) statusText(status string) string {
-	switch status {
-	case "passed", "done", "rolled-back":
+	word, _, _ := strings.Cut(strings.ToLower(status), " (")
+	switch word {
+	case "passed", "rolled-back":
+		return m.s.ok.Render(status)
+	case "done":
+		if strings.Contains(status, "overridden") {
+			return m.s.warn.Render(status)
+		}
 		return m.s.ok.Render(status)
 	case "running", "starting":
 		return m.s.run.Render(status)
-	case "overridden":
+	case "overridden", "rolled back", "waiting for you", "waiting for the operator":
 		return m.s.warn.Render(status)
 	case "pending", "skipped":
 		return m.s.dim.Render(status)
-	case "rolled back":
-		return m.s.warn.Render(status)
 	}
 	return m.s.bad.Render(status)
 }
@@ -173,38 +105,83 @@ func (m App) View() string {
 		return strings.Join(lines[:min(len(lines), max(1, m.height))], "\n")
 	}
 	parts := []string{m.header()}
-	body := lipgloss.JoinHorizontal(lipgloss.Top, m.stepsPane(), m.detailPane())
-	parts = append(parts, body)
-	if m.hasBottom() {
-		parts = append(parts, m.bottom())
-	}
-	parts = append(parts, m.statusBar())
-	if m.showHelp {
-		parts = append(parts, m.help.FullHelpView(m.keys.FullHelp()))
+	if m.fullOpen && len(m.run.Steps) > 0 {
+		parts = append(parts, m.s.boxFocus.Width(m.width-2).Height(m.full.Height).Render(m.full.View()))
 	} else {
-		parts = append(parts, m.help.ShortHelpView(m.keys.ShortHelp()))
+		parts = append(parts, lipgloss.JoinHorizontal(lipgloss.Top, m.stepsPane(), m.detailPane()))
+		if m.hasBottom() {
+			parts = append(parts, m.bottom())
+		}
 	}
-	if m.replay != nil {
-		parts[len(parts)-1] = m.s.dim.Render("space pause · → ← event · ] [ step · + - speed · q quit")
-	}
+	parts = append(parts, m.statusBar(), m.helpLine())
 	screen := lipgloss.JoinVertical(lipgloss.Left, parts...)
 	switch {
 	case m.confirm != "":
 		return m.overlay(screen, m.confirmView())
-	case m.prompt != nil && !m.done:
-		return m.overlay(screen, m.prompt.view(m.width, m.s))
+	case m.showHelp:
+		return m.overlay(screen, m.keysView())
+	case m.asking() && m.askOpen:
+		return m.overlay(screen, m.prompt.view(m.width, m.height, m.s))
 	}
 	return screen
 }
 
-// overlay draws a modal centred over the screen, which stays visible around it.
+// helpLine is the bottom line: this mode's main keys, or what the last key did not do.
+func (m App) helpLine() string {
+	if m.flash != "" {
+		return m.s.warn.Render(" " + truncate(m.flash, m.width-1))
+	}
+	if m.fullOpen {
+		return m.s.dim.Render(truncate(" j/k scroll · pgup/pgdn half page · g/G top/bottom · esc back · ? keys", m.width))
+	}
+	return m.help.ShortHelpView(m.keys.ShortHelp())
+}
+
+// keysView is `?`: every key of this mode with what it does, and who watches.
+func (m App) keysView() string {
+	all := m.keys.All()
+	kw := 0
+	for _, b := range all {
+		kw = max(kw, ansi.StringWidth(b.Help().Key))
+	}
+	w := min(m.width-8, 96)
+	var lines []string
+	title := "KEYS"
+	if m.opts.Mode != "" {
+		title += " · " + m.opts.Mode
+	}
+	lines = append(lines, m.s.title.Render(title), "")
+	for _, b := range all {
+		lines = append(lines, para(m.s.key.Render(pad(b.Help().Key, kw))+"  ", strings.Repeat(" ", kw+2), b.Help().Desc, w, m.s.plain)...)
+	}
+	if len(m.watchers) > 0 {
+		lines = append(lines, "", m.s.title.Render(plural(len(m.watchers), "shadow")+" watching:"))
+		for _, who := range m.watchers {
+			lines = append(lines, "  "+truncate(who, w-2))
+		}
+	}
+	lines = append(lines, "", m.s.dim.Render("? or esc closes"))
+	if max := m.height - 4; len(lines) > max {
+		lines = append(lines[:max-1], m.s.dim.Render("… (a taller terminal shows the rest)"))
+	}
+	return m.s.modal.Render(strings.Join(lines, "\n"))
+}
+
+// overlay draws a modal centred over the screen, which stays visible around it; a blank margin
+// keeps the text beneath from touching its border.
 func (m App) overlay(screen, modal string) string {
 	bg := strings.Split(screen, "\n")
 	for len(bg) < m.height {
 		bg = append(bg, "")
 	}
 	fg := strings.Split(modal, "\n")
-	mw := lipgloss.Width(modal)
+	mw := lipgloss.Width(modal) + 2
+	blank := strings.Repeat(" ", mw)
+	fg = append([]string{blank}, fg...)
+	for i := 1; i < len(fg); i++ {
+		fg[i] = " " + pad(fg[i], mw-2) + " "
+	}
+	fg = append(fg, blank)
 	x := max(0, (m.width-mw)/2)
 	y := max(0, (m.height-len(fg))/2)
 	for i, line := range fg {
@@ -216,7 +193,7 @@ func (m App) overlay(screen, modal string) string {
 		if pad := x - lipgloss.Width(left); pad > 0 {
 			left += strings.Repeat(" ", pad)
 		}
-		bg[y+i] = left + line + ansi.TruncateLeft(row, x+mw, "")
+		bg[y+i] = left + "\x1b[0m" + line + ansi.TruncateLeft(row, x+mw, "")
 	}
 	return strings.Join(bg[:m.height], "\n")
 }
@@ -243,13 +220,13 @@ func (m App) header() string {
 	if m.opts.Unsigned {
 		marks = append(marks, m.s.bad.Render("UNSIGNED"))
 	}
+	if n := len(m.watchers); n > 0 {
+		marks = append(marks, m.s.dim.Render(fmt.Sprintf("%d watching", n)))
+	}
 	if vm != "" {
 		left += " · VM " + vm
 	}
-	state := strings.ToUpper(r.Status)
-	if r.Paused {
-		state += " (PAUSED)"
-	}
+	state := m.statusText(m.state())
 	if m.opts.Mode != "" {
 		state = m.s.warn.Render(m.opts.Mode+" · read-only") + "  " + state
 		if rp := m.replay; rp != nil {
@@ -260,7 +237,7 @@ func (m App) header() string {
 			state = fmt.Sprintf("%s event %d/%d ", play, rp.pos, len(rp.Events)) + state
 		}
 	}
-	right := m.windowText() + "  " + m.statusText(state)
+	right := m.windowText() + "  " + state
 	if len(marks) > 0 {
 		right = strings.Join(marks, " ") + "  " + right
 	}
@@ -268,11 +245,64 @@ func (m App) header() string {
 	left = truncate(left, room)
 	gap := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right)-2)
 	line := m.s.header.Render(left + strings.Repeat(" ", gap) + right)
-	sub := m.s.dim.Render(" run " + orDash(r.ID))
-	if r.Reason != "" && (r.Rollback != nil || r.Status != "running") {
-		sub += "  " + m.s.warn.Render(truncate(r.Reason, m.width-len(r.ID)-8))
+	return line + "\n" + m.subline()
+}
+
+// state is the run's state in the header: the journal's, or that it waits for someone.
+func (m App) state() string {
+	r := m.run
+	switch {
+	case r.HasEnded():
+		return r.Headline()
+	case m.asking():
+		return "WAITING FOR YOU"
+	case r.Pending != nil && m.opts.Decider == nil:
+		return "WAITING FOR THE OPERATOR"
 	}
-	return line + "\n" + sub
+	state := strings.ToUpper(r.Status)
+	switch {
+	case r.Paused:
+		state += " (PAUSED)"
+	case m.pauseWant:
+		state += " (PAUSING AFTER THIS STEP)"
+	}
+	return state
+}
+
+// subline says what the run waits for, or why it ended (in full in the detail pane).
+func (m App) subline() string {
+	r := m.run
+	sub := m.s.dim.Render(" run " + orDash(r.ID))
+	room := m.width - lipgloss.Width(sub) - 3
+	var text string
+	var style lipgloss.Style
+	switch q := r.Pending; {
+	case m.asking() && !m.askOpen:
+		text, style = "d answers: "+m.prompt.title()+" · "+fmtWait(m.now.Sub(m.prompt.at)), m.s.bad
+	case q != nil && m.opts.Decider == nil:
+		text, style = "operator asked "+fmtWait(m.now.Sub(q.At))+" ago: "+q.Prompt, m.s.warn
+	case r.Reason != "" && (r.Rollback != nil || r.Status != "running"):
+		text, style = r.Reason, m.s.warn
+	default:
+		return sub
+	}
+	if ansi.StringWidth(text) > room {
+		// What waits or failed matters more than the run's name: it takes the whole line.
+		sub, room = "", m.width-2
+	}
+	if ansi.StringWidth(text) > room {
+		text = truncate(text, room-len(" (in full: detail)")) + " (in full: detail)"
+	}
+	if sub != "" {
+		sub += " "
+	}
+	return sub + " " + style.Render(text)
+}
+
+// fmtWait is a wait as m:ss.
+func fmtWait(d time.Duration) string {
+	d = max(0, d).Round(time.Second)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }
 
 // windowText counts down to the end of the change window: amber under 30 minutes.
@@ -299,37 +329,50 @@ func (m App) windowText() string {
 
 func (m App) stepsPane() string {
 	h := m.bodyHeight() - 2
+	nameW := stepsWidth - 12
 	var lines []string
 	for i, st := range m.run.Steps {
 		name := st.Name
 		if st.Phase == runbook.PhaseRollback {
 			name = "↶ " + name
 		}
+		ran, _ := m.stepClock(st)
 		d := ""
-		if st.Duration > 0 {
-			d = fmtDur(st.Duration)
-		} else if st.Status == "running" {
-			d = fmtDur(m.now.Sub(st.Started))
+		if ran > 0 {
+			d = fmtDur(ran)
 		}
-		g := stepGlyph(st.Status, m.s)
-		if st.Status == "running" {
-			g = m.s.run.Render(m.spin.View())
+		g, plain := stepGlyph(st.Status, m.s), stepGlyph(st.Status, styles{})
+		timeStyle := m.s.plain
+		switch {
+		case m.waitsOn(st):
+			// The operator's thinking is not the step's running time: the wait shows apart.
+			g, plain = m.s.bad.Render("?"), "?"
+			d, timeStyle = fmtWait(m.now.Sub(m.run.Pending.At)), m.s.bad
+		case st.Status == "running":
+			g, plain = m.s.run.Render(m.spin.View()), m.spin.View()
 		}
-		line := fmt.Sprintf("%s %-*s %6s", g, stepsWidth-11, truncate(name, stepsWidth-11), d)
 		if i == m.selected {
-			line = m.s.sel.Render(line)
+			line := fmt.Sprintf("›%s %-*s %6s", plain, nameW, truncate(name, nameW), d)
+			lines = append(lines, m.s.sel.Render(line))
+			continue
 		}
-		lines = append(lines, line)
+		lines = append(lines, fmt.Sprintf(" %s %-*s %s", g, nameW, truncate(name, nameW), timeStyle.Render(fmt.Sprintf("%6s", d))))
 	}
 	if len(lines) > h {
 		start := max(0, min(m.selected-h/2, len(lines)-h))
 		lines = lines[start : start+h]
 	}
 	box := m.s.box
-	if m.focus == 0 {
+	if m.focus == 0 && !m.fullOpen {
 		box = m.s.boxFocus
 	}
 	return box.Width(stepsWidth).Height(h).Render(strings.Join(lines, "\n"))
+}
+
+// waitsOn reports whether the run waits for an answer about this step.
+func (m App) waitsOn(st *runbook.StepState) bool {
+	q := m.run.Pending
+	return q != nil && q.Step == st.Name && st.Status == "running"
 }
 
 func fmtDur(d time.Duration) string {
@@ -348,10 +391,10 @@ func (m App) detailPane() string {
 		box = m.s.boxFocus
 	}
 	content := m.detail.View()
-	if m.search.Focused() || m.query != "" {
+	if m.searchShown() {
 		content = m.search.View() + "\n" + content
 	}
-	return box.Width(m.width - stepsWidth - 4).Height(m.bodyHeight() - 2).Render(content)
+	return box.Width(m.width - stepsWidth - 4).Height(m.bodyHeight() - 2).MaxHeight(m.bodyHeight()).Render(content)
 }
 
 func (m App) bottom() string {
@@ -366,7 +409,7 @@ func (m App) bottom() string {
 		case g.Done:
 			state = m.s.ok.Render(g.Result)
 		}
-		mig = fmt.Sprintf(" vMotion %s  %s → %s  %s %s", g.VM, g.From, g.To, m.bar.ViewAs(float64(g.Percent)/100), state)
+		mig = fmt.Sprintf(" vMotion %s  %s → %s  %s %s", g.VM, g.From, g.To, m.bar(g.Percent, max(10, m.width/3)), state)
 	} else {
 		mig = m.s.dim.Render(" no migration yet")
 	}
@@ -377,22 +420,38 @@ func (m App) bottom() string {
 	return ansi.Truncate(mig, m.width, "…") + "\n" + m.s.dim.Render(strings.Repeat("─", m.width)) + "\n" + graph
 }
 
+// bar is the vMotion's progress in blocks: colour when there is colour, the blocks either way.
+func (m App) bar(pct, width int) string {
+	on := max(0, min(width, pct*width/100))
+	return m.s.barOn.Render(strings.Repeat("█", on)) + m.s.barOff.Render(strings.Repeat("░", width-on))
+}
+
 func (m App) statusBar() string {
 	r := m.run
 	parts := []string{plural(r.Signed, "signed checkpoint")}
 	if m.opts.Unsigned {
 		parts[0] = m.s.bad.Render("journal NOT signed (no key): hash-chained only")
 	}
-	if r.Paused {
-		parts = append(parts, m.s.warn.Render("paused before the next step (p resumes)"))
+	switch {
+	case r.Paused:
+		parts = append(parts, m.s.warn.Render("paused before the next step"+m.resumeHint()))
+	case m.pauseWant:
+		parts = append(parts, m.s.warn.Render("pausing after this step (space: don't)"))
 	}
 	if m.done {
 		parts = append(parts, m.s.title.Render("run ended: "+r.Outcome()+" · q quits"))
 	}
 	if !m.follow {
-		parts = append(parts, "enter: follow the run")
+		parts = append(parts, "f: follow the run")
 	}
-	return m.s.dim.Render(" " + strings.Join(parts, " · "))
+	return m.s.dim.Render(truncate(" "+strings.Join(parts, " · "), m.width))
+}
+
+func (m App) resumeHint() string {
+	if m.opts.Pause != nil {
+		return " (space resumes)"
+	}
+	return ""
 }
 
 // plural is "1 thing" or "n things".

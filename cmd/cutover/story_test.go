@@ -36,19 +36,27 @@ func assertConsoleFrameSaysWhatTheReportSays(t *testing.T, journal string, event
 	if !strings.Contains(lines[0], fmt.Sprintf("event %d/%d", len(events), len(events))) {
 		t.Fatalf("the replay did not reach the end:\n%s", frame)
 	}
-	head := strings.Fields(strings.Trim(lines[0], "│ "))
-	if got := head[len(head)-1]; got != outcome {
-		t.Errorf("%s: console says %s, report says %s\n%s", journal, got, outcome, frame)
+	if head := strings.TrimSpace(lines[0]); !strings.HasSuffix(head, "  "+outcome) {
+		t.Errorf("%s: console's header %q, report's outcome %s\n%s", journal, head, outcome, frame)
 	}
 	if reason != "" {
-		shown := strings.TrimSpace(strings.SplitN(lines[1], "  ", 2)[1])
-		if !strings.HasPrefix(reason, strings.TrimSuffix(shown, "…")) {
+		// The header's second line starts the reason (the run's id first when both fit); the
+		// detail pane, following the run, has it in full.
+		shown := strings.TrimSpace(lines[1])
+		if id, rest, ok := strings.Cut(shown, "  "); ok && strings.HasPrefix(id, "run ") {
+			shown = strings.TrimSpace(rest)
+		}
+		shown = strings.TrimSuffix(strings.TrimSuffix(shown, " (in full: detail)"), "…")
+		if !strings.HasPrefix(reason, shown) {
 			t.Errorf("%s: console's reason %q, report's %q", journal, shown, reason)
+		}
+		if pane := detailColumn(lines); !strings.Contains(pane, strings.Join(strings.Fields(reason), " ")) {
+			t.Errorf("%s: the detail pane does not hold the reason in full:\n%s\nreason: %s", journal, frame, reason)
 		}
 	}
 
 	// The steps pane: one row per step, a glyph then the name (↶ for a rollback step).
-	row := regexp.MustCompile(`^│(\S) (↶ )?(\S+)`)
+	row := regexp.MustCompile(`^[│┃][› ](\S) (↶ )?(\S+)`)
 	var console []string
 	for _, l := range lines[2:] {
 		if m := row.FindStringSubmatch(l); m != nil {
@@ -64,13 +72,29 @@ func assertConsoleFrameSaysWhatTheReportSays(t *testing.T, journal string, event
 	}
 }
 
+// detailColumn is the detail pane's text, its lines joined with single spaces: what a person reads
+// down the pane, wrapped lines rejoined.
+func detailColumn(lines []string) string {
+	var words []string
+	for _, l := range lines[2:] {
+		r := []rune(l)
+		if len(r) < 40 || (r[0] != '│' && r[0] != '┃') {
+			continue
+		}
+		// The steps pane is stepsWidth+2 cells wide; the detail pane's box follows it.
+		inner := strings.Trim(string(r[36:]), "│┃")
+		words = append(words, strings.Fields(inner)...)
+	}
+	return strings.Join(words, " ")
+}
+
 type reportStep struct{ name, status string }
 
 // readReport reads the outcome, its reason and the timeline's rows from a Markdown report.
 func readReport(t *testing.T, md string) (outcome, reason string, steps []reportStep) {
 	t.Helper()
 	unescape := strings.NewReplacer(`\\`, `\`, `\_`, `_`, `\*`, `*`, `\[`, `[`, `\]`, `]`, `\|`, `|`, `\<`, `<`, `\>`, `>`, `\#`, `#`, `\!`, `!`, `\~`, `~`, `\&`, `&`, "\\`", "`")
-	o := regexp.MustCompile(`(?m)^\| outcome \| \*\*(\S+)\*\* ?(.*) \|$`).FindStringSubmatch(md)
+	o := regexp.MustCompile(`(?m)^\| outcome \| \*\*(.+?)\*\* ?(.*) \|$`).FindStringSubmatch(md)
 	if o == nil {
 		t.Fatalf("no outcome in the report:\n%s", md)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,15 +79,41 @@ func TestConsoleInTmux(t *testing.T) {
 		t.Errorf("confirm prompt:\n%s", screen)
 	}
 	p.tmux("send-keys", "-t", "console", "?")
-	p.waitFor(10*time.Second, "pause before the next step")
-	// Close the key list again, so the rest of the run has the whole screen.
+	p.waitFor(10*time.Second, "KEYS", "pause after this step (again: resume); never answers a question")
+	// Close the key list again: the question is back.
 	p.tmux("send-keys", "-t", "console", "?")
-	p.waitGone(10*time.Second, "pause before the next step")
+	p.waitGone(10*time.Second, "never answers a question")
+	p.waitFor(10*time.Second, "[p] proceed")
+
+	// esc leaves the question open but out of the way: the pre-checks' evidence can be read.
+	p.tmux("send-keys", "-t", "console", "Escape")
+	p.waitGone(10*time.Second, "[p] proceed")
+	p.waitFor(10*time.Second, "WAITING FOR YOU", "d answers: CONFIRM · migrate")
+	p.tmux("send-keys", "-t", "console", "k")
+	p.waitFor(10*time.Second, "✓ unit_active nginx [app]: nginx.service active (running)", "f: follow the run")
+	// p outside the question answers nothing, and says so.
+	p.tmux("send-keys", "-t", "console", "p")
+	p.waitFor(10*time.Second, "the question is not open: d opens it, then p answers")
+	// Pausing has a key of its own that never answers, and it says so at once (space again: don't).
+	p.tmux("send-keys", "-t", "console", "Space")
+	p.waitFor(10*time.Second, "pausing after this step (space: don't)")
+	p.tmux("send-keys", "-t", "console", "Space")
+	p.waitGone(10*time.Second, "pausing after this step")
+	if screen := p.tmux("capture-pane", "-p", "-t", "console"); strings.Contains(screen, "vMotion app-01") {
+		t.Fatalf("a key outside the question started the vMotion:\n%s", screen)
+	}
+	// d brings the question back; p answers it now.
+	p.tmux("send-keys", "-t", "console", "d")
+	p.waitFor(10*time.Second, "CONFIRM · migrate", "[p] proceed")
 	p.tmux("send-keys", "-t", "console", "p")
 	p.waitFor(30*time.Second, "vMotion app-01", "gateway 10.20.0.1 from app")
 	// The header turns ROLLED-BACK with the run's last event; the status bar says the run ended once
 	// the engine has returned (journal closed and signed), a moment later.
 	p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "✗ 2 packets lost, limit 1", "↶ migrate-back", "run ended: rolled-back")
+	// The reason, in full, where the console already looks (wrapped: its words in order).
+	if screen := p.tmux("capture-pane", "-p", "-t", "console"); !regexp.MustCompile(`step migrate: action gateway watch: 2 packets lost, limit 1 \(\d+ sent, 2 lost \([0-9.]+%\), longest outage \S+, RTT p50 \S+ p95 \S+ max \S+\)`).MatchString(detailColumn(strings.Split(screen, "\n"))) {
+		t.Errorf("the reason is not readable:\n%s", screen)
+	}
 	p.tmux("send-keys", "-t", "console", "q")
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -23,10 +23,10 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 </style></head><body>`, e(r.Runbook))
 	p("<h1>Handoff: %s</h1><table>", e(r.Runbook))
 	cls := "ok"
-	if r.Status != "done" {
+	if r.Headline != "DONE" {
 		cls = "bad"
 	}
-	p(`<tr><th>run</th><td><code>%s</code></td></tr><tr><th>outcome</th><td class="%s">%s %s</td></tr>`, e(r.Run), cls, e(strings.ToUpper(orDash(r.Status))), e(r.Reason))
+	p(`<tr><th>run</th><td><code>%s</code></td></tr><tr><th>outcome</th><td class="%s">%s %s</td></tr>`, e(r.Run), cls, e(orDash(r.Headline)), e(r.Reason))
 	p("<tr><th>operators</th><td>%s</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>ended</th><td>%s</td></tr>", e(strings.Join(r.Operators, ", ")), stamp(r.Started), stamp(r.Ended))
 	if r.Window != nil {
 		p("<tr><th>window</th><td>%s → %s</td></tr>", stamp(r.Window.Start), stamp(r.Window.End))

@@ -13,7 +13,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Handoff: %s\n\n", md(r.Runbook))
 	p("| | |\n|---|---|\n")
-	p("| run | %s |\n| outcome | **%s** %s |\n", code(r.Run), md(strings.ToUpper(orDash(r.Status))), md(r.Reason))
+	p("| run | %s |\n| outcome | **%s** %s |\n", code(r.Run), md(orDash(r.Headline)), md(r.Reason))
 	p("| operators | %s |\n", md(strings.Join(r.Operators, ", ")))
 	p("| started | %s |\n| ended | %s |\n", stamp(r.Started), stamp(r.Ended))
 	if r.Window != nil {

@@ -23,6 +23,7 @@ type Report struct {
 	Started    time.Time
 	Ended      time.Time
 	Status     string
+	Headline   string // the status as the console's header says it ("DONE (1 failure overridden)")
 	Reason     string
 	Steps      []Step
 	Problems   []Problem // failed or inconclusive checks and actions, with evidence
@@ -115,7 +116,7 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 	r.Run, r.Runbook, r.File, r.Window, r.Started, r.Ended = s.ID, s.Runbook, s.File, s.Window, s.Started, s.Ended
 	r.Operators = s.Operators
 	if s.HasEnded() {
-		r.Status, r.Reason = s.Status, s.Reason
+		r.Status, r.Headline, r.Reason = s.Status, s.Headline(), s.Reason
 	}
 	for _, st := range s.Steps {
 		row := Step{Name: st.Name, Phase: string(st.Phase), Status: st.Status, Reason: st.Reason, Undoes: st.Undoes, Start: st.Started, Duration: st.Duration}
