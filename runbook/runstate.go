@@ -31,8 +31,8 @@ type RunState struct {
 	Paused            bool
 	// Pending is the question the run waits on, nil when none: a shadow sees it too.
 	Pending *PendingQuestion
-	Signed            int   // checkpoints that carry a signature
-	Seq               int64 // the newest event's number
+	Signed  int   // checkpoints that carry a signature
+	Seq     int64 // the newest event's number
 	// What a resumed run stands on: the baselines recorded (by check id) and the runtime vars the
 	// migration recorded (origin_host, …).
 	Baselines map[string][]string
@@ -63,10 +63,10 @@ type StepState struct {
 	Output      []OutputLine // the latest output lines, bounded (maxOutput)
 	Planned     int          // checks the step has (pending ones have not reported yet)
 	// Waited is how long the step waited for answers: its running time is Duration minus Waited.
-	Waited time.Duration
-	Approval    string   // what the step waits for, or who approved it
-	ActionBegan bool     // its action started (a command ran, or a migration began)
-	ActionDone  bool     // its action reported a pass
+	Waited      time.Duration
+	Approval    string // what the step waits for, or who approved it
+	ActionBegan bool   // its action started (a command ran, or a migration began)
+	ActionDone  bool   // its action reported a pass
 }
 
 // Done reports whether the step ended passed or proceeded over (a resume does not run it again).
