@@ -53,19 +53,20 @@ type App struct {
 	// full is the full-screen view of the selected step (z), fullOpen whether it shows.
 	full     viewport.Model
 	fullOpen bool
-	// scrollToCheck asks the next refresh to bring the selected check into view.
-	scrollToCheck bool
-	prompt        *prompt // the question the engine waits on, nil when none
-	askOpen       bool    // the question has the keys; esc leaves it to browse, d comes back
-	pauseWant     bool    // what this console asked the engine: hold before the next step
-	flash         string  // the answer to a key that did nothing, until the next key
-	watchers      []string
-	showHelp      bool
-	confirm       string // "", "abort", "quit"
-	quitting      bool   // quit once the run has ended
-	done          bool
-	now           time.Time
-	replay        *replayState
+	// scrollToCheck asks the next refresh to bring the selected check into view, scrollToOutput
+	// the output (a search's matches).
+	scrollToCheck, scrollToOutput bool
+	prompt                        *prompt // the question the engine waits on, nil when none
+	askOpen                       bool    // the question has the keys; esc leaves it to browse, d comes back
+	pauseWant                     bool    // what this console asked the engine: hold before the next step
+	flash                         string  // the answer to a key that did nothing, until the next key
+	watchers                      []string
+	showHelp                      bool
+	confirm                       string // "", "abort", "quit"
+	quitting                      bool   // quit once the run has ended
+	done                          bool
+	now                           time.Time
+	replay                        *replayState
 }
 
 // New builds the console.
@@ -85,6 +86,7 @@ func New(o Options) App {
 	}
 	spin := spinner.New(spinner.WithSpinner(spinner.Spinner{Frames: []string{"◐", "◓", "◑", "◒"}, FPS: 250 * time.Millisecond}))
 	s := newStyles(!o.NoColor)
+	si.PlaceholderStyle = s.dim
 	h := help.New()
 	h.Styles.ShortKey, h.Styles.FullKey = s.key, s.key
 	h.Styles.ShortDesc, h.Styles.FullDesc, h.Styles.ShortSeparator, h.Styles.FullSeparator, h.Styles.Ellipsis = s.dim, s.dim, s.dim, s.dim, s.dim
@@ -126,7 +128,7 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 	case askMsg:
-		m.prompt, m.askOpen = newPrompt(msg.ask, m.opts.Now()), true
+		m.prompt, m.askOpen = newPrompt(msg.ask, m.opts.Now(), m.s), true
 		if i := m.stepIndex(msg.ask.q.Step); i >= 0 && m.follow {
 			m.selected, m.selCheck, m.scrollToCheck = i, worstRow(m.run.Steps[i]), true
 		}
@@ -287,7 +289,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		default:
 			var cmd tea.Cmd
 			m.search, cmd = m.search.Update(msg)
-			m.query = m.search.Value()
+			m.query, m.scrollToOutput = m.search.Value(), true
 			return m, cmd
 		}
 		return m, nil

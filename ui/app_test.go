@@ -381,7 +381,7 @@ func TestLabAndUnsignedMarkers(t *testing.T) {
 
 // The point-of-no-return question says so, not "gate failed".
 func TestWindowQuestionIsTitledForWhatItIs(t *testing.T) {
-	p := newPrompt(&ask{q: runbook.Question{Step: "prepare", QuestionData: runbook.QuestionData{Kind: runbook.AskWindow, Prompt: "past the point of no return", Options: []runbook.Choice{runbook.Proceed, runbook.Abort}}}}, t0)
+	p := newPrompt(&ask{q: runbook.Question{Step: "prepare", QuestionData: runbook.QuestionData{Kind: runbook.AskWindow, Prompt: "past the point of no return", Options: []runbook.Choice{runbook.Proceed, runbook.Abort}}}}, t0, newStyles(true))
 	if got := p.title(); got != "POINT OF NO RETURN · prepare" {
 		t.Errorf("title %q", got)
 	}

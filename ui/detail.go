@@ -53,7 +53,7 @@ func (m *App) stepDetail(st *runbook.StepState, width int, full bool) detailText
 		// 80×24 without a key.
 		switch r := m.run; {
 		case r.HasEnded():
-			add(s.title.Render("run ended: ") + m.statusText(r.Headline()))
+			add(para(s.title.Render("run ended: "), "", r.Outcome(), width, m.statusStyle(r.Headline()))...)
 			if r.Reason != "" {
 				add(para("", "", r.Reason, width, s.warn)...)
 			}
@@ -111,8 +111,12 @@ func (m *App) stepDetail(st *runbook.StepState, width int, full bool) detailText
 	}
 	if len(st.Checks) > 0 || st.Planned > 0 {
 		head := "checks" + s.dim.Render("  gate: "+orDash(gateText(st)))
-		if reported := len(st.Checks); reported < st.Planned && st.Status == "running" {
+		switch reported := len(st.Checks); {
+		case reported >= st.Planned:
+		case st.Status == "running":
 			head += s.dim.Render(fmt.Sprintf("  · %d of %d started", reported, st.Planned))
+		default:
+			head += s.dim.Render(fmt.Sprintf("  · %d of %d did not run", st.Planned-reported, st.Planned))
 		}
 		add("", head)
 		for _, c := range st.Checks {
@@ -134,7 +138,7 @@ func (m *App) stepTimes(st *runbook.StepState) string {
 		return ""
 	}
 	t := " · " + fmtDur(ran)
-	if waited > 0 {
+	if waited >= 100*time.Millisecond { // an unattended answer takes no one's time
 		t += " · waited " + fmtDur(waited) + " for an answer"
 	}
 	return t
@@ -284,7 +288,7 @@ func (m *App) refreshDetail() {
 		}
 		outHead = []string{"", h}
 	}
-	if m.follow && st.Status == "running" && m.focus == 0 {
+	if m.follow && st.Status == "running" && m.focus == 0 && m.query == "" {
 		room := m.detail.Height - len(d.top) - len(outHead)
 		out := d.output
 		if room < len(out) {
@@ -298,6 +302,10 @@ func (m *App) refreshDetail() {
 		return
 	}
 	m.detail.SetContent(strings.Join(append(append(d.top, outHead...), d.output...), "\n"))
+	if m.scrollToOutput { // a search shows its matches, not the checks above them
+		m.detail.SetYOffset(len(d.top))
+		m.scrollToOutput, m.scrollToCheck = false, false
+	}
 	if m.selCheck >= 0 && m.selCheck < len(d.at) && m.scrollToCheck {
 		at := d.at[m.selCheck]
 		if at < m.detail.YOffset || at >= m.detail.YOffset+m.detail.Height {

@@ -101,3 +101,6 @@ func (k keyMap) All() []key.Binding {
 	}
 	return out
 }
+
+// replayOnly are the keys only a replay has.
+func (k keyMap) replayOnly() []key.Binding { return []key.Binding{k.Play, k.Event, k.StepJump, k.Speed} }

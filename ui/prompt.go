@@ -22,8 +22,9 @@ type prompt struct {
 	typing bool
 }
 
-func newPrompt(a *ask, now time.Time) *prompt {
+func newPrompt(a *ask, now time.Time, s styles) *prompt {
 	ti := textinput.New()
+	ti.PlaceholderStyle = s.dim
 	ti.Placeholder = "why (goes into the signed journal)"
 	ti.CharLimit = 300
 	return &prompt{a: a, reason: ti, at: now}

@@ -55,24 +55,27 @@ func glyph(o runbook.Verdict, s styles) string {
 	return s.dim.Render("·")
 }
 
-func (m *App) statusText(status string) string {
+func (m *App) statusText(status string) string { return m.statusStyle(status).Render(status) }
+
+// statusStyle is the colour of a state by its first word.
+func (m *App) statusStyle(status string) lipgloss.Style {
 	word, _, _ := strings.Cut(strings.ToLower(status), " (")
 	switch word {
 	case "passed", "rolled-back":
-		return m.s.ok.Render(status)
+		return m.s.ok
 	case "done":
 		if strings.Contains(status, "overridden") {
-			return m.s.warn.Render(status)
+			return m.s.warn
 		}
-		return m.s.ok.Render(status)
+		return m.s.ok
 	case "running", "starting":
-		return m.s.run.Render(status)
+		return m.s.run
 	case "overridden", "rolled back", "waiting for you", "waiting for the operator":
-		return m.s.warn.Render(status)
+		return m.s.warn
 	case "pending", "skipped":
-		return m.s.dim.Render(status)
+		return m.s.dim
 	}
-	return m.s.bad.Render(status)
+	return m.s.bad
 }
 
 func stepGlyph(status string, s styles) string {
@@ -283,6 +286,8 @@ func (m App) subline() string {
 		text, style = "operator asked "+fmtWait(m.now.Sub(q.At))+" ago: "+q.Prompt, m.s.warn
 	case r.Reason != "" && (r.Rollback != nil || r.Status != "running"):
 		text, style = r.Reason, m.s.warn
+	case r.Rollback != nil:
+		text, style = "rolling back: "+r.Rollback.Reason, m.s.bad
 	default:
 		return sub
 	}

@@ -41,7 +41,8 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 		feed.Close()
 		done <- result{out, err}
 	}()
-	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused, Lab: o.lab, Unsigned: o.unsigned})
+	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused, Lab: o.lab, Unsigned: o.unsigned,
+		NoColor: noColor(), Shadows: o.shadows})
 	if err := program(s)(app); err != nil {
 		cancel()
 	}
@@ -52,6 +53,9 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 	r := <-done // the console quits only once the run ended, or after an abort it asked for
 	return r.out, r.err
 }
+
+// noColor honours NO_COLOR (no-color.org): set and not empty, the console draws without colour.
+func noColor() bool { return os.Getenv("NO_COLOR") != "" }
 
 // program runs a console model: in the terminal, or through the test hook in streams.
 func program(s streams) func(tea.Model) error {

@@ -57,7 +57,7 @@ func replayCommand(s streams) *cobra.Command {
 				}
 				return nil
 			}
-			return program(s)(ui.New(ui.Options{Replay: &ui.Replay{Events: events, Speed: speed}}))
+			return program(s)(ui.New(ui.Options{Replay: &ui.Replay{Events: events, Speed: speed}, NoColor: noColor()}))
 		},
 	}
 	cmd.Flags().Float64Var(&speed, "speed", 1, "play back this many times faster than the run went")
@@ -100,7 +100,7 @@ func shadow(s streams, journal string, o watchOptions) error {
 		followErr <- transcript.Follow(ctx, journal, 100*time.Millisecond, feed.Watch)
 		feed.Close()
 	}()
-	err := program(s)(ui.New(ui.Options{Mode: "SHADOW", Events: feed.Events()}))
+	err := program(s)(ui.New(ui.Options{Mode: "SHADOW", Events: feed.Events(), NoColor: noColor()}))
 	cancel()
 	go func() {
 		for range feed.Events() {

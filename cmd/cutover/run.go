@@ -44,6 +44,7 @@ type runOptions struct {
 	trust          trustOptions // who may sign: approvers during the run, the journal on resume
 	lab            bool         // the embedded lab: marked in the console
 	unsigned       bool         // no signing key: marked in the console for the whole run
+	shadows        func() []string
 }
 
 // shadowFlags adds the flags of the SSH shadow server.
@@ -192,6 +193,7 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 			return withCode(exitBadInput, err)
 		}
 		defer sh.close()
+		o.shadows = sh.watching
 		fmt.Fprintf(s.err, "cutover: shadow this run read-only: ssh -t -p %s %s (keys in %s)\n", portOf(sh.addr), hostOf(sh.addr), o.shadowKeys)
 	}
 	sum := sha256.Sum256(data)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -15,6 +18,9 @@ import (
 	"github.com/charmbracelet/wish/activeterm"
 	bm "github.com/charmbracelet/wish/bubbletea"
 
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 	"github.com/cutover/cutover/ui"
@@ -25,6 +31,63 @@ import (
 type shadowServer struct {
 	srv  *ssh.Server
 	addr string
+
+	mu       sync.Mutex
+	sessions map[ssh.Session]string // who is watching: the key's comment in authorized_keys
+}
+
+// watching names the shadows connected now, for the operator's header and key list.
+func (s *shadowServer) watching() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, who := range s.sessions {
+		out = append(out, who)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// track keeps the list of who watches, while each session lasts.
+func (s *shadowServer) track(comments map[string]string) wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(sess ssh.Session) {
+			who := sess.User() + " from " + sess.RemoteAddr().String()
+			if k := sess.PublicKey(); k != nil {
+				who = gossh.FingerprintSHA256(k)
+				if c := comments[string(k.Marshal())]; c != "" {
+					who = c + " (" + who + ")"
+				}
+			}
+			s.mu.Lock()
+			s.sessions[sess] = termsafe.Text(who)
+			s.mu.Unlock()
+			defer func() {
+				s.mu.Lock()
+				delete(s.sessions, sess)
+				s.mu.Unlock()
+			}()
+			next(sess)
+		}
+	}
+}
+
+// keyComments reads the comment of every key in an authorized_keys file, by the key's wire form.
+func keyComments(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for len(bytes.TrimSpace(data)) > 0 {
+		k, comment, _, rest, err := gossh.ParseAuthorizedKey(data)
+		if err != nil {
+			break // wish refuses the file's bad lines on its own; the names are a courtesy
+		}
+		out[string(k.Marshal())] = comment
+		data = rest
+	}
+	return out, nil
 }
 
 // defaultShadowHostKey is where the shadow server keeps its host key, so trainees' known_hosts
@@ -41,7 +104,8 @@ func startShadowServer(addr, authorizedKeys, hostKey, journal string) (*shadowSe
 	if authorizedKeys == "" {
 		return nil, errors.New("--shadow-listen needs --shadow-authorized-keys: shadows log in with their own keys")
 	}
-	if _, err := os.Stat(authorizedKeys); err != nil {
+	comments, err := keyComments(authorizedKeys)
+	if err != nil {
 		return nil, fmt.Errorf("--shadow-authorized-keys: %w", err)
 	}
 	if hostKey == "" {
@@ -54,6 +118,7 @@ func startShadowServer(addr, authorizedKeys, hostKey, journal string) (*shadowSe
 	if err != nil {
 		return nil, fmt.Errorf("--shadow-listen %s: %w", addr, err)
 	}
+	sh := &shadowServer{sessions: map[ssh.Session]string{}}
 	srv, err := wish.NewServer(
 		wish.WithHostKeyPath(hostKey),
 		wish.WithAuthorizedKeys(authorizedKeys),
@@ -72,9 +137,10 @@ func startShadowServer(addr, authorizedKeys, hostKey, journal string) (*shadowSe
 					transcript.Follow(ctx, journal, 100*time.Millisecond, send)
 					feed.Close()
 				}()
-				return ui.New(ui.Options{Mode: "SHADOW", Events: feed.Events()}), []tea.ProgramOption{tea.WithAltScreen()}
+				return ui.New(ui.Options{Mode: "SHADOW", Events: feed.Events(), NoColor: noColor()}), []tea.ProgramOption{tea.WithAltScreen()}
 			}),
 			activeterm.Middleware(), // a console needs a terminal: ssh -t
+			sh.track(comments),      // the last runs first: a shadow counts from login to logout
 		),
 	)
 	if err != nil {
@@ -82,7 +148,8 @@ func startShadowServer(addr, authorizedKeys, hostKey, journal string) (*shadowSe
 		return nil, fmt.Errorf("shadow server: %w", err)
 	}
 	go srv.Serve(ln)
-	return &shadowServer{srv: srv, addr: ln.Addr().String()}, nil
+	sh.srv, sh.addr = srv, ln.Addr().String()
+	return sh, nil
 }
 
 func (s *shadowServer) close() {

@@ -1,0 +1,386 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+
+	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
+)
+
+// The console as an operator meets it, on a real lab journal: cutover lab --plain --yes --fault
+// relocate-fails (ui/testdata/relocate-fails.jsonl).
+
+func labJournal(t *testing.T) []runbook.Event {
+	t.Helper()
+	evs, err := transcript.ReadEvents(filepath.Join("testdata", "relocate-fails.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// upTo is the journal up to and including the first event of type typ.
+func upTo(t *testing.T, evs []runbook.Event, typ runbook.EventType) []runbook.Event {
+	t.Helper()
+	for i, ev := range evs {
+		if ev.Type == typ {
+			return evs[:i+1]
+		}
+	}
+	t.Fatalf("no %s event", typ)
+	return nil
+}
+
+// console is a live console at w×h whose clock stands at the last event plus after.
+func console(t *testing.T, o Options, w, h int, evs []runbook.Event, after time.Duration) App {
+	t.Helper()
+	at := evs[len(evs)-1].Time.Add(after)
+	o.Now = func() time.Time { return at }
+	m := New(o)
+	next, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m = next.(App)
+	for _, ev := range evs {
+		next, _ := m.Update(engineEventMsg{ev})
+		m = next.(App)
+	}
+	next, _ = m.Update(tickMsg(at))
+	return next.(App)
+}
+
+// send presses keys; their commands do not run (a cursor's blink would wait for its timer).
+func send(m App, keys ...string) App {
+	for _, k := range keys {
+		next, _ := m.Update(press(k))
+		m = next.(App)
+	}
+	return m
+}
+
+// act presses one key and runs its command, as the program would: an answer or a pause.
+func act(m App, k string) App {
+	next, cmd := m.Update(press(k))
+	runCmd(cmd)
+	return next.(App)
+}
+
+// paneWords is the detail pane's words in reading order: wrapped lines rejoined.
+func paneWords(frame string) string {
+	var words []string
+	for _, l := range strings.Split(frame, "\n")[2:] {
+		r := []rune(l)
+		if len(r) < stepsWidth+4 || (r[0] != '│' && r[0] != '┃') {
+			continue
+		}
+		words = append(words, strings.Fields(strings.Trim(string(r[stepsWidth+2:]), "│┃"))...)
+	}
+	return strings.Join(words, " ")
+}
+
+func checkFrame(t *testing.T, frame string, w, h int) {
+	t.Helper()
+	lines := strings.Split(frame, "\n")
+	if len(lines) != h {
+		t.Errorf("the frame has %d rows, the terminal %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("row %d is %d wide, over %d: %q", i+1, lw, w, l)
+		}
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+	}
+	if want, err := os.ReadFile(path); err != nil || string(want) != got {
+		t.Errorf("frame differs from %s (go test ./ui -run %s -args -update, after reading it):\n%s", path, t.Name(), got)
+	}
+}
+
+// The reason a vMotion failed is read in full without a key, at 80×24 and at 200×50; the header
+// says where it is.
+func TestRelocateFailureReadableInFull(t *testing.T) {
+	evs := labJournal(t)
+	end := upTo(t, evs, runbook.EvRunEnd)
+	reason := end[len(end)-1].Data.(runbook.RunEndData).Reason
+	if !strings.Contains(reason, "(MigrationFault)") {
+		t.Fatalf("the journal's reason: %q", reason)
+	}
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		m := console(t, Options{Lab: true}, size[0], size[1], evs, time.Second)
+		frame := ansi.Strip(m.View())
+		checkFrame(t, frame, size[0], size[1])
+		if !strings.Contains(paneWords(frame), strings.Join(strings.Fields(reason), " ")) {
+			t.Errorf("%v: the reason is not in the detail pane in full:\n%s", size, frame)
+		}
+		if size[0] == 80 && !strings.Contains(strings.Split(frame, "\n")[1], "(in full: detail)") {
+			t.Errorf("%v: the header's cut reason does not say where the rest is:\n%s", size, frame)
+		}
+		golden(t, "relocate-fails-"+itoa(size[0])+"x"+itoa(size[1]), frame)
+
+		// The failed step in full: the action's whole fault and the evidence of every check.
+		m = send(m, "k", "k", "k", "enter")
+		full := ansi.Strip(m.View())
+		checkFrame(t, full, size[0], size[1])
+		words := strings.Join(strings.Fields(strings.NewReplacer("┃", " ", "│", " ").Replace(full)), " ")
+		for _, want := range []string{"migrate", "The vMotion failed because the destination host did not receive data from the source host on the vMotion network. (MigrationFault)"} {
+			if !strings.Contains(words, want) {
+				t.Errorf("%v: the full view lacks %q:\n%s", size, want, full)
+			}
+		}
+		if m = send(m, "esc"); m.fullOpen {
+			t.Errorf("esc does not close the full view")
+		}
+	}
+}
+
+// The confirm question does not lock the screen: esc leaves it to read the pre-checks' evidence,
+// p there answers nothing, space pauses without answering, d brings the question back, p answers.
+func TestConfirmCanBeLeftToReadTheEvidence(t *testing.T) {
+	evs := upTo(t, labJournal(t), runbook.EvQuestion)
+	q := evs[len(evs)-1]
+	var paused []bool
+	a := &ask{q: runbook.Question{Step: q.Step, QuestionData: q.Data.(runbook.QuestionData)}, reply: make(chan runbook.Answer, 1)}
+	m := console(t, Options{Decider: NewDecider(), Pause: func(p bool) { paused = append(paused, p) }}, 80, 24, evs, 0)
+	next, _ := m.Update(askMsg{a})
+	m = next.(App)
+	next, _ = m.Update(tickMsg(q.Time.Add(42 * time.Second))) // the operator thinks
+	m = next.(App)
+	frame := ansi.Strip(m.View())
+	for _, want := range []string{"CONFIRM · migrate", "[p] proceed", "[a] abort*", "WAITING FOR YOU"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("the question lacks %q:\n%s", want, frame)
+		}
+	}
+	// The step's clock does not count the operator's thinking as running time.
+	if !regexp.MustCompile(`›\? migrate\s+0:42`).MatchString(frame) {
+		t.Errorf("the waiting step's marker and wait:\n%s", frame)
+	}
+
+	m = send(m, "esc", "k")
+	frame = ansi.Strip(m.View())
+	checkFrame(t, frame, 80, 24)
+	if strings.Contains(frame, "[p] proceed") || !strings.Contains(frame, "d answers: CONFIRM · migrate · 0:42") {
+		t.Errorf("after esc the question steps aside and says how to come back:\n%s", frame)
+	}
+	if !strings.Contains(paneWords(frame), "✓ unit_active nginx [app]: nginx.service active (running)") {
+		t.Errorf("the pre-checks' results cannot be read while the question waits:\n%s", frame)
+	}
+	m = send(m, "p", "r", "b", "a")
+	if len(a.reply) != 0 {
+		t.Fatal("a question key answered a question that was not open")
+	}
+	if frame = ansi.Strip(m.View()); !strings.Contains(frame, "the question is not open: d opens it, then a answers") {
+		t.Errorf("a key that did nothing says why:\n%s", frame)
+	}
+
+	m = act(m, " ")
+	if len(a.reply) != 0 || len(paused) != 1 || !paused[0] {
+		t.Fatalf("space: pause calls %v, answers %d", paused, len(a.reply))
+	}
+	if frame = ansi.Strip(m.View()); !strings.Contains(frame, "pausing after this step (space: don't)") || !strings.Contains(frame, "WAITING FOR YOU") {
+		t.Errorf("pausing says so at once:\n%s", frame)
+	}
+	m = act(send(m, "d"), " ") // inside the question too, space pauses (here: takes the pause back)
+	if len(a.reply) != 0 || len(paused) != 2 || paused[1] {
+		t.Fatalf("space in the question: pause calls %v, answers %d", paused, len(a.reply))
+	}
+	m = act(m, "p")
+	if got := <-a.reply; got.Choice != runbook.Proceed {
+		t.Errorf("answer %+v", got)
+	}
+	if m.prompt != nil || !m.follow || m.selected != 1 {
+		t.Errorf("after the answer: prompt %v, follow %v, selected %d", m.prompt, m.follow, m.selected)
+	}
+}
+
+// colourCodes finds SGR sequences that set a colour (30–37, 38;…, 40–47, 48;…, 90–97, 100–107).
+var sgr = regexp.MustCompile(`\x1b\[([0-9;]*)m`)
+
+func colourCodes(frame string) []string {
+	var out []string
+	for _, m := range sgr.FindAllStringSubmatch(frame, -1) {
+		for _, p := range strings.Split(m[1], ";") {
+			if len(p) == 2 && (p[0] == '3' || p[0] == '4' || p[0] == '9') && p[1] != '9' || len(p) == 3 && p[:2] == "10" {
+				out = append(out, m[0])
+				break
+			}
+		}
+	}
+	return out
+}
+
+// trueColour renders with a true-colour profile for the test (go test's stdout is no terminal, so
+// lipgloss would otherwise drop every colour and the NO_COLOR check could not fail).
+func trueColour(t *testing.T) {
+	before := lipgloss.ColorProfile()
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	t.Cleanup(func() { lipgloss.SetColorProfile(before) })
+}
+
+// Under NO_COLOR the frame has no colour code at all, and selection and focus still show.
+func TestNoColor(t *testing.T) {
+	trueColour(t)
+	evs := labJournal(t)
+	mid := upTo(t, evs, runbook.EvProgress)
+	if c := colourCodes(console(t, Options{}, 200, 50, mid, 0).View()); len(c) == 0 {
+		t.Fatal("the colour frame has no colour: the check below could not fail")
+	}
+	for _, evs := range [][]runbook.Event{mid, evs} {
+		for _, size := range [][2]int{{80, 24}, {200, 50}} {
+			m := console(t, Options{NoColor: true, Lab: true, Unsigned: true}, size[0], size[1], evs, 0)
+			for _, frame := range []string{m.View(), send(m, "k", "tab").View(), send(m, "/", "n", "g", "i", "n", "x").View(), send(m, "?").View(), send(m, "k", "z").View()} {
+				if c := colourCodes(frame); len(c) > 0 {
+					t.Errorf("%v: colour codes under NO_COLOR: %q", size, c[:min(len(c), 5)])
+				}
+			}
+			plain := ansi.Strip(m.View())
+			if !regexp.MustCompile(`(?m)^┃›\S `).MatchString(plain) {
+				t.Errorf("%v: the selected step is not marked:\n%s", size, plain)
+			}
+			focused := ansi.Strip(send(m, "tab").View())
+			if strings.Count(focused, "┏") != 1 || !strings.Contains(focused, "│›") {
+				t.Errorf("%v: the focused pane is not told apart by its border:\n%s", size, focused)
+			}
+		}
+	}
+}
+
+// Search marks its matches, keeps the frame's height, and esc clears it from any state.
+func TestSearch(t *testing.T) {
+	trueColour(t)
+	m := console(t, Options{}, 120, 40, labJournal(t), 0)
+	m = send(m, "k", "k", "k", "k") // pre-checks: their output has nginx
+	m = send(m, "/", "n", "g", "i", "n", "x", "enter")
+	frame := m.View()
+	plain := ansi.Strip(frame)
+	checkFrame(t, plain, 120, 40)
+	if !strings.HasPrefix(plain, " cutover · stretched-vlan-vmotion") {
+		t.Errorf("the title went off the top:\n%s", plain)
+	}
+	if !strings.Contains(plain, "/nginx") || !strings.Contains(plain, "matching /nginx/") {
+		t.Errorf("the search is not shown:\n%s", plain)
+	}
+	if !strings.Contains(frame, "\x1b[7;1mnginx") && !strings.Contains(frame, "\x1b[1;7mnginx") {
+		t.Errorf("matches are not marked:\n%q", frame)
+	}
+	m = send(m, "esc")
+	if plain = ansi.Strip(m.View()); m.query != "" || strings.Contains(plain, "/nginx") {
+		t.Errorf("esc after the search did not clear it:\n%s", plain)
+	}
+	// esc while typing clears it too.
+	if m = send(m, "/", "x", "esc"); m.query != "" || m.search.Focused() {
+		t.Errorf("esc while typing: query %q", m.query)
+	}
+}
+
+// A shadow sees that the operator is asked, and what; it is not offered keys that do nothing there.
+func TestShadowSeesTheQuestion(t *testing.T) {
+	evs := upTo(t, labJournal(t), runbook.EvQuestion)
+	m := console(t, Options{Mode: "SHADOW"}, 120, 40, evs, 42*time.Second)
+	frame := ansi.Strip(m.View())
+	for _, want := range []string{"WAITING FOR THE OPERATOR", "operator asked 0:42 ago: Move app-01 from esx-a-01 (SITE-A) to esx-b-01 (SITE-B)?"} {
+		if !strings.Contains(frame, want) {
+			t.Errorf("the shadow lacks %q:\n%s", want, frame)
+		}
+	}
+	keys := ansi.Strip(send(m, "?").View())
+	for _, gone := range []string{"pause", "space", "in a question", "back to the waiting question"} {
+		if strings.Contains(frame, gone) || strings.Contains(keys, gone) {
+			t.Errorf("the shadow offers %q:\n%s\n%s", gone, frame, keys)
+		}
+	}
+	if m = send(m, " ", "p", "d"); m.flash != "" && !strings.Contains(m.flash, "no question") {
+		t.Errorf("flash %q", m.flash)
+	}
+}
+
+// The operator sees how many shadows follow, and `?` names them.
+func TestOperatorSeesItsShadows(t *testing.T) {
+	m := console(t, Options{Shadows: func() []string { return []string{"alice@laptop (SHA256:abc)", "bob (SHA256:def)"} }}, 120, 40, upTo(t, labJournal(t), runbook.EvStepStart), 0)
+	if head := strings.Split(ansi.Strip(m.View()), "\n")[0]; !strings.Contains(head, "2 watching") {
+		t.Errorf("header %q", head)
+	}
+	if keys := ansi.Strip(send(m, "?").View()); !strings.Contains(keys, "2 shadows watching:") || !strings.Contains(keys, "alice@laptop (SHA256:abc)") {
+		t.Errorf("keys:\n%s", keys)
+	}
+}
+
+// Replay's `?` lists replay's keys.
+func TestReplayKeys(t *testing.T) {
+	m := New(Options{Replay: &Replay{Events: labJournal(t), Speed: 1}})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	keys := ansi.Strip(send(next.(App), "?").View())
+	for _, want := range []string{"KEYS · REPLAY", "play / pause the replay", "next / previous event", "faster / slower", "the selected step in full"} {
+		if !strings.Contains(keys, want) {
+			t.Errorf("replay's keys lack %q:\n%s", want, keys)
+		}
+	}
+	if strings.Contains(keys, "pause after this step") {
+		t.Errorf("replay offers the run's pause:\n%s", keys)
+	}
+}
+
+// README's key table is the console's: every key this console answers, with the same words.
+func TestREADMEKeyTable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "| key | in the console |\n|---|---|\n")
+	if !ok {
+		t.Fatal("README has no key table (| key | in the console |)")
+	}
+	var got []string
+	for _, l := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(l, "| ") {
+			break
+		}
+		got = append(got, l)
+	}
+	var want []string
+	k := newKeys("")
+	for _, b := range k.All() {
+		want = append(want, "| `"+b.Help().Key+"` | "+b.Help().Desc+" |")
+	}
+	for _, b := range newKeys("REPLAY").replayOnly() {
+		want = append(want, "| `"+b.Help().Key+"` | "+b.Help().Desc+" (replay) |")
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("README's key table:\n%s\nthe console's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A run that proceeded over a failure never ends plain DONE.
+func TestOverriddenRunSaysSo(t *testing.T) {
+	evs := labJournal(t)
+	run := evs[0].Run
+	ev := func(seq int, typ runbook.EventType, step string, d any) runbook.Event {
+		return runbook.Event{Seq: int64(seq), Run: run, Time: evs[0].Time, Type: typ, Step: step, Data: d}
+	}
+	script := []runbook.Event{evs[0],
+		ev(2, runbook.EvStepStart, "pre-checks", runbook.StepStartData{Phase: runbook.PhaseRun}),
+		ev(3, runbook.EvStepEnd, "pre-checks", runbook.StepEndData{Status: runbook.StepOverridden, Reason: "clock: offset 5s; operator proceeded: ntp fixed by hand"}),
+		ev(4, runbook.EvRunEnd, "", runbook.RunEndData{Status: runbook.RunDone}),
+	}
+	frame := ansi.Strip(console(t, Options{}, 120, 40, script, 0).View())
+	if head := strings.Split(frame, "\n")[0]; !strings.HasSuffix(strings.TrimSpace(head), "DONE (1 failure overridden)") {
+		t.Errorf("header %q", head)
+	}
+	if !strings.Contains(frame, "run ended: done (1 failure overridden: pre-checks)") {
+		t.Errorf("status:\n%s", frame)
+	}
+}
