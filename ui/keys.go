@@ -103,4 +103,6 @@ func (k keyMap) All() []key.Binding {
 }
 
 // replayOnly are the keys only a replay has.
-func (k keyMap) replayOnly() []key.Binding { return []key.Binding{k.Play, k.Event, k.StepJump, k.Speed} }
+func (k keyMap) replayOnly() []key.Binding {
+	return []key.Binding{k.Play, k.Event, k.StepJump, k.Speed}
+}
