@@ -61,6 +61,7 @@ type StepState struct {
 	Checks      []*CheckState // by check index; the action (ActionIndex) is ActionCheck
 	ActionCheck *CheckState
 	Output      []OutputLine // the latest output lines, bounded (maxOutput)
+	OutputSeq   int          // lines ever added: a reader can tell new lines from kept ones
 	Planned     int          // checks the step has (pending ones have not reported yet)
 	// Waited is how long the step waited for answers: its running time is Duration minus Waited.
 	Waited      time.Duration
@@ -389,6 +390,7 @@ func (st *StepState) check(i int) *CheckState {
 }
 
 func (st *StepState) addOutput(l OutputLine) {
+	st.OutputSeq++
 	st.Output = append(st.Output, l)
 	if len(st.Output) > maxOutput {
 		st.Output = st.Output[len(st.Output)-maxOutput:]

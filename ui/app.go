@@ -61,6 +61,7 @@ type App struct {
 	pauseWant                     bool    // what this console asked the engine: hold before the next step
 	flash                         string  // the answer to a key that did nothing, until the next key
 	watchers                      []string
+	outCache                      *outputCache
 	showHelp                      bool
 	confirm                       string // "", "abort", "quit"
 	quitting                      bool   // quit once the run has ended
@@ -90,7 +91,7 @@ func New(o Options) App {
 	h := help.New()
 	h.Styles.ShortKey, h.Styles.FullKey = s.key, s.key
 	h.Styles.ShortDesc, h.Styles.FullDesc, h.Styles.ShortSeparator, h.Styles.FullSeparator, h.Styles.Ellipsis = s.dim, s.dim, s.dim, s.dim, s.dim
-	return App{opts: o, s: s, keys: newKeys(o.Mode), help: h, spin: spin, selCheck: -1,
+	return App{opts: o, s: s, keys: newKeys(o.Mode), help: h, spin: spin, selCheck: -1, outCache: &outputCache{},
 		run: newRun(), follow: true, detail: viewport.New(40, 10), full: viewport.New(80, 20), search: si, now: o.Now(), replay: rp}
 }
 
@@ -297,7 +298,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Tab):
 		m.focus = 1 - m.focus
-		if m.focus == 1 && m.selCheck < 0 && len(checkRows(m.run.Steps[m.fullStep()])) > 0 {
+		if m.focus == 1 && m.selCheck < 0 && len(m.run.Steps) > 0 && len(checkRows(m.run.Steps[m.fullStep()])) > 0 {
 			m.selCheck = 0
 		}
 	case key.Matches(msg, m.keys.Up):

@@ -324,17 +324,45 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 // BenchmarkRender renders a full frame at 200×50 with every pane busy.
 func BenchmarkRender(b *testing.B) {
-	m := New(Options{Now: func() time.Time { return t0 }})
-	next, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
-	m = next.(App)
-	for _, ev := range script() {
-		next, _ := m.Update(engineEventMsg{ev})
-		m = next.(App)
-	}
+	m := busy(b, 200, 50)
 	b.ResetTimer()
 	for range b.N {
 		_ = m.View()
 	}
+}
+
+// BenchmarkEvent folds one batch of output into a step that already holds the most output the
+// console keeps (2,000 lines), lays the detail out again and renders the frame: the cost of one
+// event at the busiest, at 200×50.
+func BenchmarkEvent(b *testing.B) {
+	m := busy(b, 200, 50)
+	ev := runbook.Event{Run: "r1", Type: runbook.EvOutput, Step: "migrate", Data: runbook.OutputData{Index: 0, Check: "journal", Host: "app",
+		Lines: []runbook.Line{{Stream: "stdout", Text: "Dec 01 19:18:18 app-01 nginx[1203]: 10.20.0.1 - - GET /health HTTP/1.1 200"}}}}
+	b.ResetTimer()
+	for i := range b.N {
+		ev.Seq = int64(100000 + i)
+		next, _ := m.Update(engineEventMsg{ev})
+		m = next.(App)
+		_ = m.View()
+	}
+}
+
+// busy is the scripted run at w×h with 2,000 lines of output in the running step.
+func busy(b *testing.B, w, h int) App {
+	m := New(Options{Now: func() time.Time { return t0 }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m = next.(App)
+	evs := script()
+	var lines []runbook.Line
+	for i := range 2000 {
+		lines = append(lines, runbook.Line{Stream: "stdout", Text: fmt.Sprintf("line %d of a long journalctl output, wide enough to wrap at eighty columns and then some more", i)})
+	}
+	evs = append(evs, runbook.Event{Seq: 16, Run: "r1", Type: runbook.EvOutput, Step: "migrate", Data: runbook.OutputData{Index: 0, Check: "journal", Host: "app", Lines: lines}})
+	for _, ev := range evs {
+		next, _ := m.Update(engineEventMsg{ev})
+		m = next.(App)
+	}
+	return m
 }
 
 // A host's output and a check's summary reach the console as visible escapes, never as the

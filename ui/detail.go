@@ -126,7 +126,7 @@ func (m *App) stepDetail(st *runbook.StepState, width int, full bool) detailText
 		}
 	}
 	if !full {
-		d.output = m.outputLines(st, width, func(runbook.OutputLine) bool { return true })
+		d.output = m.paneOutput(st, width)
 	}
 	return d
 }
@@ -225,47 +225,87 @@ func (m *App) checkBlock(st *runbook.StepState, c *runbook.CheckState, label str
 // (parallel checks interleave) and wrapped under the label; a search keeps only matching lines and
 // marks the matches.
 func (m *App) outputLines(st *runbook.StepState, width int, keep func(runbook.OutputLine) bool) []string {
-	s := m.s
-	labelW := min(24, max(8, width/3))
 	var out []string
 	for _, l := range st.Output {
-		if !keep(l) {
-			continue
-		}
-		text := l.Text
-		switch l.Stream {
-		case "cmd":
-			text = "$ " + text
-		case "stderr":
-			text = "! " + text
-		}
-		if m.query != "" && !strings.Contains(strings.ToLower(text), strings.ToLower(m.query)) {
-			continue
-		}
-		label := l.Host
-		if l.Check != "" {
-			label += " " + l.Check
-		}
-		if l.Stream == "note" {
-			label = "note " + l.Host
-		}
-		label = pad(truncate(label, labelW), labelW)
-		body := s.dim
-		switch l.Stream {
-		case "cmd":
-			body = s.plain
-		case "stderr", "note":
-			body = s.warn
-		}
-		for i, w := range wrapLines(text, width-labelW-3) {
-			lead := s.dim.Render(label + " │ ")
-			if i > 0 {
-				lead = s.dim.Render(strings.Repeat(" ", labelW) + " │ ")
-			}
-			out = append(out, lead+highlight(w, m.query, s.match, body))
+		if keep(l) {
+			out = append(out, m.outputLine(l, width)...)
 		}
 	}
 	return out
+}
+
+// outputLine lays out one line of output at width; none when a search passes it by.
+func (m *App) outputLine(l runbook.OutputLine, width int) []string {
+	s := m.s
+	labelW := min(24, max(8, width/3))
+	text := l.Text
+	switch l.Stream {
+	case "cmd":
+		text = "$ " + text
+	case "stderr":
+		text = "! " + text
+	}
+	if m.query != "" && !strings.Contains(strings.ToLower(text), strings.ToLower(m.query)) {
+		return nil
+	}
+	label := l.Host
+	if l.Check != "" {
+		label += " " + l.Check
+	}
+	if l.Stream == "note" {
+		label = "note " + l.Host
+	}
+	label = pad(truncate(label, labelW), labelW)
+	body := s.dim
+	switch l.Stream {
+	case "cmd":
+		body = s.plain
+	case "stderr", "note":
+		body = s.warn
+	}
+	var out []string
+	for i, w := range wrapLines(text, width-labelW-3) {
+		lead := s.dim.Render(label + " │ ")
+		if i > 0 {
+			lead = s.dim.Render(strings.Repeat(" ", labelW) + " │ ")
+		}
+		out = append(out, lead+highlight(w, m.query, s.match, body))
+	}
+	return out
+}
+
+// outputCache keeps the detail pane's laid-out output between events: a step's output grows a batch
+// at a time, and laying out its 2,000 kept lines again for every batch would cost the console a
+// core's worth while a chatty command runs.
+type outputCache struct {
+	st     *runbook.StepState
+	seq    int // st.OutputSeq laid out
+	width  int
+	query  string
+	color  bool
+	lines  [][]string // one entry per line of st.Output
+	joined []string
+}
+
+// paneOutput is the selected step's output laid out for the pane, from the cache where it can be.
+func (m *App) paneOutput(st *runbook.StepState, width int) []string {
+	c := m.outCache
+	if c.st != st || c.width != width || c.query != m.query || c.color != m.s.color || st.OutputSeq-c.seq > len(st.Output) {
+		*c = outputCache{st: st, width: width, query: m.query, color: m.s.color}
+	}
+	if added := st.OutputSeq - c.seq; added > 0 || c.joined == nil {
+		drop := len(c.lines) + added - len(st.Output) // lines the fold let go of at the front
+		c.lines = c.lines[max(0, drop):]
+		for _, l := range st.Output[len(st.Output)-added:] {
+			c.lines = append(c.lines, m.outputLine(l, width))
+		}
+		c.seq = st.OutputSeq
+		c.joined = c.joined[:0]
+		for _, ls := range c.lines {
+			c.joined = append(c.joined, ls...)
+		}
+	}
+	return c.joined
 }
 
 // refreshDetail lays the selected step into the detail pane: while the step runs and the console

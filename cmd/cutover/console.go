@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 
@@ -20,8 +21,8 @@ func isTerminal(w io.Writer) bool {
 
 // runConsole runs the engine under the full-screen console: events flow to the UI through a feed,
 // decisions come back through the UI's decider (or --yes), ctrl+c aborts through the engine.
-func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions) (runbook.Outcome, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func runConsole(signals context.Context, s streams, cfg runbook.Config, o runOptions) (runbook.Outcome, error) {
+	ctx, cancel := context.WithCancel(signals)
 	defer cancel()
 	feed := ui.NewFeed(4096)
 	decider := ui.NewDecider()
@@ -43,7 +44,9 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 	}()
 	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused, Lab: o.lab, Unsigned: o.unsigned,
 		NoColor: noColor(), Shadows: o.shadows})
-	if err := program(s)(app); err != nil {
+	// A signal (a lost terminal: SIGHUP) ends the run and the console with it; nobody could
+	// read it or press q any more.
+	if err := program(signals, s)(app); err != nil {
 		cancel()
 	}
 	go func() { // nobody renders any more: keep the engine from blocking on a full feed
@@ -57,13 +60,17 @@ func runConsole(ctx context.Context, s streams, cfg runbook.Config, o runOptions
 // noColor honours NO_COLOR (no-color.org): set and not empty, the console draws without colour.
 func noColor() bool { return os.Getenv("NO_COLOR") != "" }
 
-// program runs a console model: in the terminal, or through the test hook in streams.
-func program(s streams) func(tea.Model) error {
+// program runs a console model: in the terminal, or through the test hook in streams. It ends when
+// ctx does (a signal), quietly: the caller says why.
+func program(ctx context.Context, s streams) func(tea.Model) error {
 	if s.console != nil {
 		return s.console
 	}
 	return func(m tea.Model) error {
-		_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out)).Run()
+		_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithInput(s.in), tea.WithOutput(s.out), tea.WithContext(ctx)).Run()
+		if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 }

@@ -173,20 +173,32 @@ func TestShadowOverSSH(t *testing.T) {
 			"--shadow-listen", addr, "--shadow-authorized-keys", authorized, "--shadow-host-key", filepath.Join(dir, "shadow_host_key"))
 		done <- fmt.Sprintf("%d\n%s\n%s", code, out, errs)
 	}()
+	screen := shadowScreen(t, addr, key, filepath.Join(dir, "shadow_host_key.pub"), func() string { return <-done })
+	for _, want := range []string{"SHADOW · read-only", "pre-checks", "DONE"} {
+		waitScreen(t, screen, want)
+	}
+	if res := <-done; !strings.HasPrefix(res, "0\n") || !strings.Contains(res, "shadow this run read-only: ssh -t -p") {
+		t.Errorf("lab run:\n%s", res)
+	}
+}
+
+// shadowScreen logs in to a shadow server as a trainee would (ssh -t with their key, the server's
+// host key checked) and returns what the shadow console draws.
+func shadowScreen(t *testing.T, addr, key, hostKeyPub string, why func() string) *syncBuffer {
+	t.Helper()
 	signer := loadTestKey(t, key)
 	var client *ssh.Client
 	deadline := time.Now().Add(20 * time.Second)
 	for client == nil && time.Now().Before(deadline) {
-		// The host key is new to this test; a trainee would check its fingerprint once.
-		client, _ = ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "trainee", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: acceptFirstKey(t, filepath.Join(dir, "shadow_host_key.pub")), Timeout: time.Second})
+		client, _ = ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "trainee", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: acceptFirstKey(t, hostKeyPub), Timeout: time.Second})
 		if client == nil {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	if client == nil {
-		t.Fatalf("could not reach the shadow server:\n%s", <-done)
+		t.Fatalf("could not reach the shadow server:\n%s", why())
 	}
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	sess, err := client.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -194,22 +206,64 @@ func TestShadowOverSSH(t *testing.T) {
 	if err := sess.RequestPty("xterm-256color", 40, 120, ssh.TerminalModes{}); err != nil {
 		t.Fatal(err)
 	}
-	var screen syncBuffer
-	sess.Stdout = &screen
+	screen := &syncBuffer{}
+	sess.Stdout = screen
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"SHADOW · read-only", "pre-checks", "DONE"} {
-		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(screen.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the shadow never showed %q:\n%s", want, screen.String())
-			}
-			time.Sleep(20 * time.Millisecond)
+	return screen
+}
+
+func waitScreen(t *testing.T, screen *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(screen.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the shadow never showed %q:\n%s", want, screen.String())
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if res := <-done; !strings.HasPrefix(res, "0\n") || !strings.Contains(res, "shadow this run read-only: ssh -t -p") {
-		t.Errorf("lab run:\n%s", res)
+}
+
+// While the operator is asked to confirm the move, a trainee shadowing over SSH sees the question
+// and how long it has waited; the operator's header counts the shadow and ? names it by its key.
+func TestOperatorAndShadowSeeEachOther(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := sshtestKeygen(t, "trainee@lab")
+	authorized := filepath.Join(dir, "authorized_keys")
+	os.WriteFile(authorized, []byte(pub+"\n"), 0o600)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	o := runOptions{transcript: filepath.Join(dir, "tr"), operator: "oncall@lab", forks: 50,
+		shadowListen: addr, shadowKeys: authorized, shadowHostKey: filepath.Join(dir, "shadow_host_key")}
+	console := func(m tea.Model) error {
+		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
+		wait := screenWaiter(t, tm)
+		wait("CONFIRM · migrate")
+		screen := shadowScreen(t, addr, key, filepath.Join(dir, "shadow_host_key.pub"), func() string { return "" })
+		waitScreen(t, screen, "WAITING FOR THE OPERATOR")
+		waitScreen(t, screen, "operator asked 0:")
+		waitScreen(t, screen, "Move app-01 from esx-a-01 (SITE-A) to esx-b-01 (SITE-B)?")
+		wait("1 watching")
+		tm.Type("?")
+		wait("trainee@lab (SHA256:")
+		tm.Type("?")
+		tm.Type("p")
+		wait("on esx-b-01 (SITE-B)")
+		wait("run ended: done")
+		waitScreen(t, screen, "DONE")
+		tm.Type("q")
+		tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+		return nil
+	}
+	var out, errs bytes.Buffer
+	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, "../../runbooks.yaml", seedRunbook, o, lab.Faults{}, 300*time.Millisecond, "")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errs.String())
 	}
 }
 

@@ -57,7 +57,9 @@ func replayCommand(s streams) *cobra.Command {
 				}
 				return nil
 			}
-			return program(s)(ui.New(ui.Options{Replay: &ui.Replay{Events: events, Speed: speed}, NoColor: noColor()}))
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			return program(ctx, s)(ui.New(ui.Options{Replay: &ui.Replay{Events: events, Speed: speed}, NoColor: noColor()}))
 		},
 	}
 	cmd.Flags().Float64Var(&speed, "speed", 1, "play back this many times faster than the run went")
@@ -80,7 +82,7 @@ func shadowCommand(s streams) *cobra.Command {
 }
 
 func shadow(s streams, journal string, o watchOptions) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if _, err := os.Stat(journal); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(s.err, "cutover: waiting for %s to appear: the run has not started it yet (Ctrl-C to stop)\n", journal)
@@ -100,7 +102,7 @@ func shadow(s streams, journal string, o watchOptions) error {
 		followErr <- transcript.Follow(ctx, journal, 100*time.Millisecond, feed.Watch)
 		feed.Close()
 	}()
-	err := program(s)(ui.New(ui.Options{Mode: "SHADOW", Events: feed.Events(), NoColor: noColor()}))
+	err := program(ctx, s)(ui.New(ui.Options{Mode: "SHADOW", Events: feed.Events(), NoColor: noColor()}))
 	cancel()
 	go func() {
 		for range feed.Events() {

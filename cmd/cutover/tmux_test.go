@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,4 +143,48 @@ func mustAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// A lost terminal (the jump host's SSH session dropped, the tmux server killed) ends a console run
+// as SIGHUP ends a plain one: the run is journaled as interrupted and signed, the lab's temporary
+// files go, and no cutover is left waiting for a key nobody can press.
+func TestLostTerminalEndsTheConsoleRun(t *testing.T) {
+	testenv.Tool(t, "tmux", "tmux")
+	dir := t.TempDir()
+	tmp := shortTempDir(t)
+	tr := filepath.Join(dir, "tr")
+	p := &tmuxPane{t: t, socket: fmt.Sprintf("cutover-hup-%d", os.Getpid()), dir: dir}
+	t.Cleanup(func() { exec.Command("tmux", "-L", p.socket, "kill-server").Run() })
+	cmd := fmt.Sprintf("cd %s && TMPDIR=%s TERM=xterm-256color exec %s lab --file %s --relocate-time 1s --transcript %s --operator trainee@lab",
+		dir, tmp, cutoverBin(t), mustAbs(t, "../../runbooks.yaml"), tr)
+	p.tmux("new-session", "-d", "-s", "console", "-x", "100", "-y", "30", cmd)
+	p.waitFor(30*time.Second, "CONFIRM · migrate")
+	pid, err := strconv.Atoi(strings.TrimSpace(p.tmux("display-message", "-p", "-t", "console", "#{pane_pid}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	p.tmux("kill-server") // the pane's terminal goes: the kernel hangs its session leader up
+
+	deadline := time.Now().Add(30 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("cutover %d still runs 30 s after its terminal went", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	journal := journalOf(t, tr)
+	if got := strings.Join(types(t, journal), "\n"); !strings.HasSuffix(got, "run.end\ncheckpoint") {
+		t.Errorf("journal does not end with run.end and its checkpoint:\n%s", got)
+	}
+	if data := mustRead(t, journal); !bytes.Contains(data, []byte(`"status":"interrupted","reason":"interrupted: hangup signal received`)) {
+		t.Errorf("the journal does not name the hangup:\n%s", data)
+	}
+	allowed := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
+	if code, out, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed); code != 0 {
+		t.Errorf("verify: exit %d\n%s", code, out)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left behind in TMPDIR: %v", left)
+	}
 }
