@@ -164,7 +164,7 @@ func (m *App) stepClock(st *runbook.StepState) (ran, waited time.Duration) {
 func (m *App) checkBlock(st *runbook.StepState, c *runbook.CheckState, label string, row, width int, full bool) []string {
 	s := m.s
 	mark := "  "
-	if row == m.selCheck && (m.focus == 1 || full) {
+	if row == m.selCheck {
 		mark = s.key.Render("› ")
 	}
 	g := glyph(c.Result.Outcome, s)
