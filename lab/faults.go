@@ -25,6 +25,9 @@ type Faults struct {
 	// target hosts lack); PreflightError: it refuses one (the VM's network is not on the target).
 	PreflightWarning bool
 	PreflightError   bool
+	// Trombone: the inter-site link is this slow one way, so the VM on SITE-B reaches its gateway
+	// (on SITE-A) twice as much later: the latency rule (max_rtt_increase) fires.
+	Trombone time.Duration
 }
 
 // String lists the faults as --fault values, "none" if there are none.
@@ -57,6 +60,9 @@ func (f Faults) String() string {
 	if f.IPAMMoved {
 		out = append(out, "ipam-moved")
 	}
+	if f.Trombone != 0 {
+		out = append(out, "trombone="+f.Trombone.String())
+	}
 	if f.NetBoxStale {
 		out = append(out, "netbox-stale")
 	}
@@ -76,7 +82,7 @@ func (f Faults) String() string {
 }
 
 // FaultNames lists the --fault values, for help texts.
-var FaultNames = []string{"relocate-fails", "ping-loss=N", "ping-loss-early=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires", "preflight-warning", "preflight-error"}
+var FaultNames = []string{"relocate-fails", "ping-loss=N", "ping-loss-early=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires", "preflight-warning", "preflight-error", "trombone=DURATION"}
 
 // ParseFault adds one --fault value to f.
 func ParseFault(s string, f *Faults) error {
@@ -123,6 +129,15 @@ func ParseFault(s string, f *Faults) error {
 			return fmt.Errorf("--fault clock-skew=%s: %w", val, err)
 		}
 		f.ClockSkew = d
+	case "trombone":
+		if err := need(); err != nil {
+			return err
+		}
+		d, err := time.ParseDuration(val)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--fault trombone=%s: want the inter-site link's one-way delay, e.g. trombone=5ms", val)
+		}
+		f.Trombone = d
 	case "ping-loss", "ping-loss-early":
 		if err := need(); err != nil {
 			return err

@@ -33,7 +33,18 @@ type Options struct {
 	Operator     string        // principal of the lab's signing key in allowed_signers
 	Executable   string        // the cutover binary the lab's commands link to (default this one)
 	VMHost       string        // where the VM starts (default esx-a-01; a resumed run puts it where it was)
-	Faults       Faults
+	// SiteLatency is the inter-site link's one-way delay: a VM on SITE-B reaches its gateway, on
+	// SITE-A, across it and back (the trombone fault makes it worse).
+	SiteLatency time.Duration
+	Faults      Faults
+}
+
+// interSite is the inter-site link's one-way delay now.
+func (l *Lab) interSite() time.Duration {
+	if l.faults.Trombone > 0 {
+		return l.faults.Trombone
+	}
+	return l.opts.SiteLatency
 }
 
 // Lab is a running lab.
@@ -340,12 +351,12 @@ func (l *Lab) dropPings(n int) {
 
 // switchover is the moment of a vMotion when the VM stops on one host and resumes on the other:
 // the gateway stops answering it for a packet (ARP is updated across the fabric), or for as many
-// as the ping-loss fault says.
-func (l *Lab) switchover() {
+// as the ping-loss fault says on the move to SITE-B.
+func (l *Lab) switchover(toSiteB bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.toDrop = 1
-	if l.faults.PingLoss > 0 {
+	if l.faults.PingLoss > 0 && toSiteB {
 		l.toDrop = l.faults.PingLoss
 	}
 }

@@ -146,6 +146,12 @@ func (h *Host) LogError(unit, ident, msg string, now time.Time) {
 	h.log(now, 3, unit, ident, 0, msg)
 }
 
+func (h *Host) zone() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.Zone
+}
+
 // SetZone moves the host (the VM) to another site.
 func (h *Host) SetZone(zone string) {
 	h.mu.Lock()

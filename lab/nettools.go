@@ -3,6 +3,8 @@ package lab
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -136,6 +138,7 @@ func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	lastLost := 0
+	net := newLabNet(l, h)
 	for seq := 1; ; seq++ {
 		now := time.Now()
 		if lastLost > 0 && report {
@@ -144,8 +147,9 @@ func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
 		lastLost = 0
 		if l.dropPing() {
 			lastLost = seq
+			net.stunned = true
 		} else {
-			rtt := 0.35 + float64(seq%7)*0.02
+			rtt := net.rtt()
 			o.printf("%s64 bytes from %s: icmp_seq=%d ttl=64 time=%.3f ms", stamp(now.Add(time.Duration(rtt*float64(time.Millisecond)))), target, seq, rtt)
 		}
 		select {
@@ -154,4 +158,34 @@ func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
 		case <-tick.C:
 		}
 	}
+}
+
+// labNet is the round trip from a lab host to the gateway, shaped like a network's: a base with
+// jitter, an outlier now and then, a spike right after the switch-over's stun, and, with the VM on
+// SITE-B, the inter-site link twice (the gateway answers from SITE-A: traffic trombones).
+type labNet struct {
+	lab     *Lab
+	host    *Host
+	rnd     *rand.Rand
+	stunned bool // a request was just lost: the next answer comes late
+}
+
+func newLabNet(l *Lab, h *Host) *labNet {
+	return &labNet{lab: l, host: h, rnd: rand.New(rand.NewPCG(0x5eed, uint64(len(h.Name))))}
+}
+
+// rtt is the next answer's round trip, in milliseconds.
+func (n *labNet) rtt() float64 {
+	ms := 0.28 + math.Abs(n.rnd.NormFloat64())*0.05 // a leaf-spine fabric: a few hundred µs, a little jitter
+	if n.rnd.IntN(100) == 0 {
+		ms *= 2 + 4*n.rnd.Float64() // a busy control plane now and then
+	}
+	if n.stunned {
+		ms += 1.5 + n.rnd.Float64() // the first answer after the stun: ARP and MAC tables still settling
+		n.stunned = false
+	}
+	if n.host.zone() == "site-b" {
+		ms += 2 * n.lab.interSite().Seconds() * 1000
+	}
+	return ms
 }

@@ -224,6 +224,12 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 	// a vMotion (where is it? is the task still running?), which vCenter answers. The task is made
 	// on a lock of its own, under the VM's name.
 	lock := types.ManagedObjectReference{Type: "VirtualMachine", Value: vm.Self.Value + "-vmotion"}
+	toSiteB := false // the ping-loss faults strike the move to SITE-B; the way home loses the usual one
+	if req.Spec.Host != nil {
+		if h, ok := ctx.Map.Get(*req.Spec.Host).(*simulator.HostSystem); ok {
+			toSiteB = strings.HasPrefix(h.Name, "esx-b")
+		}
+	}
 	task := simulator.CreateTask(lock, "relocateVm", func(t *simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		step := vm.lab.opts.RelocateTime / time.Duration(len(vmotionStages))
 		for _, s := range vmotionStages {
@@ -238,9 +244,9 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 				ctx.Update(t, []types.PropertyChange{{Name: "info", Val: info}})
 			})
 			if s.at == 92 {
-				vm.lab.switchover()
+				vm.lab.switchover(toSiteB)
 			}
-			if s.at == vmotionStages[1].at && vm.lab.faults.PingLossEarly > 0 {
+			if s.at == vmotionStages[1].at && vm.lab.faults.PingLossEarly > 0 && toSiteB {
 				vm.lab.dropPings(vm.lab.faults.PingLossEarly)
 			}
 			if s.at == vmotionStages[1].at && vm.lab.faults.SessionExpires {

@@ -123,8 +123,11 @@ type PingWatch struct {
 	MaxLost   *int     `yaml:"max_lost" desc:"packets that may be lost (default 1)"`
 	MaxOutage Duration `yaml:"max_outage" desc:"longest outage allowed (default: no limit)"`
 	MaxRTTP95 Duration `yaml:"max_rtt_p95" desc:"RTT p95 allowed (default: no limit)"`
-	OnBreach  string   `yaml:"on_breach" desc:"for a migrate step: finish (default) lets the move end on vCenter's terms and the rollback move the VM back; cancel cancels the vMotion task through vCenter when the gate breaks before the switch-over (after it, the move finishes)"`
-	Pos       Pos      `yaml:"-"`
+	// MaxRTTIncrease catches tromboning: the VM on the other site still reaching its gateway
+	// across the inter-site link.
+	MaxRTTIncrease Duration `yaml:"max_rtt_increase" desc:"how much the median RTT may grow from before the move (up to its switch-over) to after it (the settle); default: no limit"`
+	OnBreach       string   `yaml:"on_breach" desc:"for a migrate step: finish (default) lets the move end on vCenter's terms and the rollback move the VM back; cancel cancels the vMotion task through vCenter when the gate breaks before the switch-over (after it, the move finishes)"`
+	Pos            Pos      `yaml:"-"`
 }
 
 // MigrateAction moves a VM with vSphere: pre-flight (CheckRelocate), then Relocate. Its first run

@@ -114,6 +114,7 @@ type Engine struct {
 	runtime   Values                     // vars set during the run (origin_host...), guarded by baseMu
 	hostNames map[string]string          // host references seen → names, for labels; guarded by baseMu
 	breaches  map[string]<-chan struct{} // per step, a watch's breach a move may act on (on_breach: cancel)
+	watches   map[string]*watchRun       // per step, the watch beside its action
 
 	pauseMu sync.Mutex
 	paused  bool

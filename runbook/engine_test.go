@@ -805,7 +805,7 @@ runbooks:
 			samples += len(d.Samples)
 		}
 	}
-	if strings.Join(phases, ",") != "start:,end:pass" || samples < 5 {
+	if strings.Join(phases, ",") != "start:,settle:,end:pass" || samples < 5 {
 		t.Errorf("watch phases %v, %d samples", phases, samples)
 	}
 }

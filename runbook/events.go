@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -205,6 +206,7 @@ type WatchPhase string
 const (
 	WatchStart  WatchPhase = "start"
 	WatchBreach WatchPhase = "breach" // a limit broke: the moment, and the samples around it
+	WatchSettle WatchPhase = "settle" // the action ended: the gated span runs on to the settle's end
 	WatchEnd    WatchPhase = "end"    // the verdict over the action and the settle time
 )
 
@@ -224,6 +226,8 @@ type PingData struct {
 	From    string     `json:"from"`
 	Samples [][3]int64 `json:"s"`
 	Stats   WatchStats `json:"stats"` // the whole watch so far
+	// Span is the gated span so far (the action and its settle): what the gate counts.
+	Span *WatchStats `json:"span,omitempty"`
 }
 
 // WatchData records a watch's milestones: start, breach (the moment a limit broke, with the
@@ -234,10 +238,57 @@ type WatchData struct {
 	From    string      `json:"from"`
 	Limits  WatchLimits `json:"limits"`
 	Stats   *WatchStats `json:"stats,omitempty"` // the gated span
+	Whole   *WatchStats `json:"whole,omitempty"` // the whole watch, from its first request (end)
 	Verdict string      `json:"verdict,omitempty"`
 	Reason  string      `json:"reason,omitempty"`
 	Window  [][3]int64  `json:"window,omitempty"`
+	// Span is the gated span's bounds (settle and end): the action's start and end, the settle's end.
+	Span *WatchSpan `json:"span,omitempty"`
+	// Latency is what the move did to the round trip (end): before the switch-over against the
+	// settle span.
+	Latency *WatchLatency `json:"latency,omitempty"`
 }
+
+// WatchSpan bounds the gated span: from the action's start to its end and on through the settle.
+type WatchSpan struct {
+	From      time.Time `json:"from"`
+	ActionEnd time.Time `json:"action_end"`
+	To        time.Time `json:"to"`
+}
+
+// WatchLatency is the round trip before the move and after it.
+type WatchLatency struct {
+	Before RTTFigures `json:"before"`
+	After  RTTFigures `json:"after"`
+}
+
+// RTTFigures sum up the answers of a span.
+type RTTFigures struct {
+	Answers int    `json:"answers"`
+	P50     Millis `json:"p50_ms"`
+	P95     Millis `json:"p95_ms"`
+}
+
+// Shift is the median's change, and whether both spans had answers to tell it.
+func (l WatchLatency) Shift() (Millis, bool) {
+	return l.After.P50 - l.Before.P50, l.Before.Answers > 0 && l.After.Answers > 0
+}
+
+// String says it as the evidence does: "RTT to the gateway 0.31 → 1.28 ms after the move (+0.97 ms)".
+func (l WatchLatency) String() string {
+	d, ok := l.Shift()
+	if !ok {
+		return fmt.Sprintf("RTT shift unknown: %d answers before the move, %d after", l.Before.Answers, l.After.Answers)
+	}
+	s := fmt.Sprintf("RTT to the gateway p50 %s → %s after the move (%+.2f ms)", fmtMs(l.Before.P50), fmtMs(l.After.P50), float64(d))
+	if d >= 0.5 {
+		s += ": traffic may now cross the inter-site link"
+	}
+	return s
+}
+
+// fmtMs is a figure in milliseconds with two decimals: "0.31 ms".
+func fmtMs(v Millis) string { return fmt.Sprintf("%.2f ms", float64(v)) }
 
 // packSamples turns samples into the journal's compact form.
 func packSamples(ss []ping.Sample) [][3]int64 {

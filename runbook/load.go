@@ -90,7 +90,31 @@ func Parse(file string, data []byte) (*Document, error) {
 	if err := d.result(); err != nil {
 		return nil, err
 	}
+	doc.inheritWatches()
 	return doc, nil
+}
+
+// inheritWatches gives a rollback step that moves a VM, and has no watch of its own, the watch of
+// the step it undoes: the way back is proven as the way there was. A breach on the way back lets
+// the move finish (on_breach: cancel would strand the VM half-way home).
+func (d *Document) inheritWatches() {
+	var visit func(steps []Step)
+	visit = func(steps []Step) {
+		for j := range steps {
+			st := &steps[j]
+			for k := range st.Rollback {
+				if rb := &st.Rollback[k]; rb.Migrate != nil && rb.Watch == nil && st.Watch != nil && st.Watch.Ping != nil {
+					p := *st.Watch.Ping
+					p.OnBreach = ""
+					rb.Watch = &WatchSpec{Ping: &p, Pos: st.Watch.Pos}
+				}
+			}
+			visit(st.Rollback)
+		}
+	}
+	for i := range d.Runbooks {
+		visit(d.Runbooks[i].Steps)
+	}
 }
 
 var syntaxLine = regexp.MustCompile(`line (\d+)`)

@@ -87,6 +87,9 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	mw := e.watchMove(ctx, step, m, origin, breach)
 	err = vs.Relocate(ctx, m, func(p checks.MoveProgress) {
 		mw.progress(p)
+		if IsSwitchover(p.Stage) {
+			e.switchedOver(step, e.cfg.Clock())
+		}
 		e.emit(EvProgress, step, ProgressData{VM: m.VM, Task: p.Task, Percent: p.Percent, Stage: p.Stage, Elapsed: ms(p.Elapsed)})
 	})
 	task, canceled := mw.end()

@@ -23,7 +23,8 @@ type RunState struct {
 	Steps             []*StepState
 	Current           int // index of the running step in Steps, -1 before the first
 	Migrations        []*MigrationState
-	Watch             *WatchState
+	Watch             *WatchState   // the newest watch
+	Watches           []*WatchState // every watch: the move's, then the way back's
 	Decisions         []DecisionState
 	Notes             []NoteState
 	Rollback          *RollbackState
@@ -122,18 +123,6 @@ type MigrationState struct {
 	Landed      string // the host vCenter last named for it (To may be a reference)
 }
 
-// WatchState is the gateway watch.
-type WatchState struct {
-	Target, From string
-	Limits       WatchLimits
-	Samples      [][3]int64 // the newest maxSamples
-	AllSamples   int
-	Stats        WatchStats
-	Verdict      string
-	Reason       string
-	Breach       string
-}
-
 // DecisionState is a question and the answer to it.
 type DecisionState struct {
 	Step     string
@@ -158,8 +147,7 @@ type RollbackState struct {
 }
 
 const (
-	maxOutput  = 2000 // output lines kept per step
-	maxSamples = 1024 // ping samples kept for the picture
+	maxOutput = 2000 // output lines kept per step
 )
 
 // NewRunState is the state before the first event.
@@ -285,6 +273,12 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case MigrateData:
 		s.migrate(ev, d)
+		switch d.Phase {
+		case MigrateStart:
+			s.moveMark(ev, MarkMoveStart)
+		case MigrateDone, MigrateFailed, MigrateInterrupted:
+			s.moveMark(ev, MarkMoveEnd)
+		}
 		if st != nil {
 			st.ActionBegan = true
 			if d.Phase == MigrateOrigin && d.From != nil && st.Phase == PhaseRun {
@@ -299,30 +293,13 @@ func (s *RunState) Apply(ev Event) {
 		if m := s.inFlight(); m != nil {
 			m.Percent, m.Stage, m.Elapsed = d.Percent, d.Stage, d.Elapsed.Std()
 		}
+		if IsSwitchover(d.Stage) {
+			s.moveMark(ev, MarkSwitchover)
+		}
 	case WatchData:
-		if d.Phase == WatchStart || s.Watch == nil {
-			s.Watch = &WatchState{Target: d.Target, From: d.From, Limits: d.Limits}
-		}
-		switch d.Phase {
-		case WatchBreach:
-			s.Watch.Breach, s.Watch.Reason = d.Reason, d.Reason
-		case WatchEnd:
-			s.Watch.Verdict, s.Watch.Reason = d.Verdict, d.Reason
-			if d.Stats != nil {
-				s.Watch.Stats = *d.Stats
-			}
-		}
+		s.applyWatch(ev, d)
 	case PingData:
-		if w := s.Watch; w != nil {
-			w.Samples = append(w.Samples, d.Samples...)
-			w.AllSamples += len(d.Samples)
-			if len(w.Samples) > maxSamples {
-				w.Samples = w.Samples[len(w.Samples)-maxSamples:]
-			}
-			if w.Verdict == "" {
-				w.Stats = d.Stats
-			}
-		}
+		s.applyPing(ev, d)
 	case PauseData:
 		s.Paused = d.Paused
 	case NoteData:

@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ type watchRun struct {
 	step    string
 	mon     *ping.Monitor
 	data    WatchData
+	span    *WatchSpan
 	cancel  context.CancelFunc
 	done    chan error
 	breach  chan struct{}
@@ -44,17 +46,23 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 		return CheckData{Index: ActionIndex, Check: "gateway watch", Kind: "watch", Attempt: attempt,
 			Result: Result{Outcome: Inconclusive, Summary: "the gateway watch could not start, so the move cannot be proven safe: " + e.redact(err.Error())}}
 	}
-	w.mon.StartSpan(e.cfg.Clock())
+	from := e.cfg.Clock()
+	w.mon.StartSpan(from)
 	if st.Watch.Ping.OnBreach == "cancel" {
 		e.setBreachSignal(st.Name, w.breach)
 		defer e.setBreachSignal(st.Name, nil)
 	}
+	e.setWatch(st.Name, w)
+	defer e.setWatch(st.Name, nil)
 	cd := e.runAction(ctx, st, attempt)
 	settle := st.Watch.Ping.Settle.Std()
 	if settle <= 0 {
 		settle = defaultSettle
 	}
-	w.mon.EndSpan(e.cfg.Clock().Add(settle))
+	end := e.cfg.Clock()
+	w.span = &WatchSpan{From: from, ActionEnd: end, To: end.Add(settle)}
+	w.mon.EndSpan(end, w.span.To)
+	e.emit(EvWatch, st.Name, WatchData{Phase: WatchSettle, Target: w.data.Target, From: w.data.From, Limits: w.data.Limits, Span: w.span})
 	if cd.Outcome == Pass {
 		t := time.NewTimer(settle)
 		select { // watch the settle time out, unless a limit broke already
@@ -70,7 +78,7 @@ func (e *Engine) runWatchedAction(ctx context.Context, st *Step, attempt int) Ch
 	}
 	if !ok && cd.Outcome == Pass {
 		cd.Outcome = Fail
-		cd.Summary = fmt.Sprintf("gateway watch: %s (%s)", reason, stats)
+		cd.Summary = fmt.Sprintf("gateway watch: %s (gated span: %s)", reason, stats)
 		cd.Evidence = append([]string{fmt.Sprintf("%s → %s: %s", w.data.From, w.data.Target, stats)}, cd.Evidence...)
 	}
 	return cd
@@ -82,7 +90,7 @@ func (e *Engine) startWatch(ctx context.Context, st *Step) (*watchRun, error) {
 	if interval <= 0 {
 		interval = defaultPingInterval
 	}
-	limits := ping.Limits{MaxLost: 1, MaxOutage: pw.MaxOutage.Std(), MaxRTTP95: pw.MaxRTTP95.Std()}
+	limits := ping.Limits{MaxLost: 1, MaxOutage: pw.MaxOutage.Std(), MaxRTTP95: pw.MaxRTTP95.Std(), MaxRTTIncrease: pw.MaxRTTIncrease.Std()}
 	if pw.MaxLost != nil {
 		limits.MaxLost = *pw.MaxLost
 	}
@@ -179,7 +187,9 @@ func (w *watchRun) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	w.e.emit(EvPing, w.step, PingData{Target: w.data.Target, From: w.data.From, Samples: packSamples(batch), Stats: watchStatsOf(w.mon.Stats(w.e.cfg.Clock()))})
+	now := w.e.cfg.Clock()
+	span := watchStatsOf(w.mon.SpanStats(now))
+	w.e.emit(EvPing, w.step, PingData{Target: w.data.Target, From: w.data.From, Samples: packSamples(batch), Stats: watchStatsOf(w.mon.Stats(now)), Span: &span})
 }
 
 // stop ends the watch, journals the last samples and the verdict over the gated span.
@@ -187,13 +197,16 @@ func (w *watchRun) stop() (ping.Stats, string, bool) {
 	w.cancel()
 	err := <-w.done
 	w.flush()
-	stats, reason, ok := w.mon.Verdict(w.e.cfg.Clock())
+	now := w.e.cfg.Clock()
+	stats, reason, ok := w.mon.Verdict(now)
 	if err != nil && ok {
 		ok, reason = false, "the watch failed: "+err.Error()
 	}
 	d := w.data
-	js := watchStatsOf(stats)
-	d.Phase, d.Stats, d.Reason = WatchEnd, &js, reason
+	js, whole := watchStatsOf(stats), watchStatsOf(w.mon.Stats(now))
+	before, after := w.mon.Latency(now)
+	d.Phase, d.Stats, d.Whole, d.Reason, d.Span = WatchEnd, &js, &whole, reason, w.span
+	d.Latency = &WatchLatency{Before: rttFiguresOf(before), After: rttFiguresOf(after)}
 	d.Verdict = "pass"
 	if !ok {
 		d.Verdict = "fail"
@@ -214,6 +227,40 @@ func (e *Engine) setBreachSignal(step string, ch <-chan struct{}) {
 		return
 	}
 	e.breaches[step] = ch
+}
+
+// setWatch names the watch running beside a step's action (nil: none any more), so the move can
+// tell it when it switched over.
+func (e *Engine) setWatch(step string, w *watchRun) {
+	e.baseMu.Lock()
+	defer e.baseMu.Unlock()
+	if e.watches == nil {
+		e.watches = map[string]*watchRun{}
+	}
+	if w == nil {
+		delete(e.watches, step)
+		return
+	}
+	e.watches[step] = w
+}
+
+// switchedOver tells the step's watch the move switched the VM over at t: the round trip before
+// it is the latency before the move.
+func (e *Engine) switchedOver(step string, t time.Time) {
+	e.baseMu.Lock()
+	w := e.watches[step]
+	e.baseMu.Unlock()
+	if w != nil {
+		w.mon.MarkSwitchover(t)
+	}
+}
+
+// IsSwitchover tells a vMotion progress stage that switches the VM over to its destination (the
+// lab's "Switching over to the destination"; vCenter words it per version, so any stage naming
+// a switch-over). Without one, the action's end is the cut.
+func IsSwitchover(stage string) bool {
+	s := strings.ToLower(stage)
+	return strings.Contains(s, "switch") && strings.Contains(s, "over")
 }
 
 func (e *Engine) breachSignal(step string) <-chan struct{} {

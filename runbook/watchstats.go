@@ -41,9 +41,10 @@ func (s WatchStats) String() string {
 
 // WatchLimits are a watch's gate: at most MaxLost lost, outage and RTT p95 within bounds (0: none).
 type WatchLimits struct {
-	MaxLost   int    `json:"max_lost"`
-	MaxOutage Millis `json:"max_outage_ms,omitempty"`
-	MaxRTTP95 Millis `json:"max_rtt_p95_ms,omitempty"`
+	MaxLost        int    `json:"max_lost"`
+	MaxOutage      Millis `json:"max_outage_ms,omitempty"`
+	MaxRTTP95      Millis `json:"max_rtt_p95_ms,omitempty"`
+	MaxRTTIncrease Millis `json:"max_rtt_increase_ms,omitempty"`
 }
 
 func watchStatsOf(s ping.Stats) WatchStats {
@@ -53,7 +54,11 @@ func watchStatsOf(s ping.Stats) WatchStats {
 }
 
 func watchLimitsOf(l ping.Limits) WatchLimits {
-	return WatchLimits{MaxLost: l.MaxLost, MaxOutage: msFine(l.MaxOutage), MaxRTTP95: msFine(l.MaxRTTP95)}
+	return WatchLimits{MaxLost: l.MaxLost, MaxOutage: msFine(l.MaxOutage), MaxRTTP95: msFine(l.MaxRTTP95), MaxRTTIncrease: msFine(l.MaxRTTIncrease)}
+}
+
+func rttFiguresOf(s ping.Stats) RTTFigures {
+	return RTTFigures{Answers: s.Received, P50: msFine(s.RTTP50), P95: msFine(s.RTTP95)}
 }
 
 // nsOr reads a figure journaled before 2026-12-02 in nanoseconds when the milliseconds are absent.
@@ -104,10 +109,11 @@ func (l *WatchLimits) UnmarshalJSON(b []byte) error {
 		MaxOutageNs *int64  `json:"max_outage_ns"`
 		MaxRTTP95   *Millis `json:"max_rtt_p95_ms"`
 		MaxRTTP95Ns *int64  `json:"max_rtt_p95_ns"`
+		MaxRTTInc   Millis  `json:"max_rtt_increase_ms"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*l = WatchLimits{MaxLost: v.MaxLost, MaxOutage: nsOr(v.MaxOutage, v.MaxOutageNs), MaxRTTP95: nsOr(v.MaxRTTP95, v.MaxRTTP95Ns)}
+	*l = WatchLimits{MaxLost: v.MaxLost, MaxOutage: nsOr(v.MaxOutage, v.MaxOutageNs), MaxRTTP95: nsOr(v.MaxRTTP95, v.MaxRTTP95Ns), MaxRTTIncrease: v.MaxRTTInc}
 	return nil
 }

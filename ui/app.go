@@ -61,6 +61,8 @@ type App struct {
 	pauseWant                     bool    // what this console asked the engine: hold before the next step
 	flash                         string  // the answer to a key that did nothing, until the next key
 	watchers                      []string
+	watchBack                     int // the watch the graph shows: 0 the newest, 1 the one before…
+	graph                         graphView
 	outCache                      *outputCache
 	showHelp                      bool
 	confirm                       string // "", "abort", "quit"
@@ -362,6 +364,14 @@ func (m App) common(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.showHelp = !m.showHelp
 	case key.Matches(msg, m.keys.Pause):
 		return m.pause()
+	case key.Matches(msg, m.keys.Span):
+		m.graph.gatedOnly = !m.graph.gatedOnly
+	case key.Matches(msg, m.keys.LogScale):
+		m.graph.log = !m.graph.log
+	case key.Matches(msg, m.keys.Watches):
+		if n := len(m.run.Watches); n > 1 {
+			m.watchBack = (m.watchBack + 1) % n
+		}
 	case key.Matches(msg, m.keys.Answer):
 		if m.asking() {
 			m.askOpen, m.fullOpen = true, false
@@ -459,5 +469,6 @@ func (m App) abortRun(thenQuit bool) (tea.Model, tea.Cmd) {
 const (
 	stepsWidth  = 34
 	headerLines = 2
-	bottomLines = 9 // migration (2) + graph (7)
+	// The graph's rows: its head, the plot, the time axis and its labels; taller on a tall terminal.
+	graphRows, graphRowsTall = 7, 11
 )

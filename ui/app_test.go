@@ -82,7 +82,7 @@ func TestUpdateFoldsEventsIntoViewState(t *testing.T) {
 	if g := r.Migration(); g == nil || g.Percent != 55 || g.From != "esx-a-01" || g.To != "esx-b-01" {
 		t.Errorf("migration %+v", g)
 	}
-	if r.Watch == nil || len(r.Watch.Samples) != 60 || r.Watch.Stats.Lost != 1 || r.Signed != 1 {
+	if r.Watch == nil || r.Watch.AllSamples != 60 || r.Watch.Stats.Lost != 1 || r.Signed != 1 {
 		t.Errorf("watch %+v, signed %d", r.Watch, r.Signed)
 	}
 	// Moving the selection stops following; f follows again.
@@ -264,7 +264,7 @@ func TestPointOfNoReturn(t *testing.T) {
 func TestGraphFitsAnyWidth(t *testing.T) {
 	m := feed(t, sized(120, 40), script())
 	for _, w := range []int{60, 80, 120, 250} {
-		g := ansi.Strip(renderGraph(m.run.Watch, w, 7, m.s))
+		g := ansi.Strip(renderGraph(m.run.Watch, w, 7, m.s, graphView{now: t0.Add(12 * time.Second), live: true}))
 		for _, l := range strings.Split(g, "\n") {
 			if ansi.StringWidth(l) > w {
 				t.Errorf("width %d: line %q is %d wide", w, l, ansi.StringWidth(l))

@@ -10,6 +10,7 @@ type keyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Tab key.Binding
 	Open, Close, Follow, Search, Leave, Answer   key.Binding
 	Pause, Help, Quit, Abort                     key.Binding
+	Span, LogScale, Watches                      key.Binding
 	Proceed, Retry, Rollback, AbortRun           key.Binding
 	Play, Event, StepJump, Speed                 key.Binding
 }
@@ -32,6 +33,9 @@ func newKeys(mode string) keyMap {
 		Answer:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "back to the waiting question")),
 		Pause:    key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause after this step (again: resume); never answers a question")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+		Span:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "graph: the gated span only / the whole watch")),
+		LogScale: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "graph: logarithmic / linear RTT axis")),
+		Watches:  key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "graph: the other watch (the way there / the way back)")),
 		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit (asks while a run is active)")),
 		Abort:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "abort the run (asks first; twice aborts)")),
 		Proceed:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "in a question: proceed")),
@@ -83,7 +87,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.Top, k.Tab, k.Open, k.Follow, k.Search, k.Leave},
-		{k.Pause, k.Answer, k.Proceed, k.Retry, k.Rollback, k.AbortRun, k.Help, k.Quit, k.Abort},
+		{k.Span, k.LogScale, k.Watches, k.Pause, k.Answer, k.Proceed, k.Retry, k.Rollback, k.AbortRun, k.Help, k.Quit, k.Abort},
 		{k.Play, k.Event, k.StepJump, k.Speed},
 	}
 }

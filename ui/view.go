@@ -16,6 +16,24 @@ import (
 
 func (m *App) hasBottom() bool { return m.run.Migration() != nil || m.run.Watch != nil }
 
+// graphHeight is the graph's rows: more on a tall terminal.
+func (m *App) graphHeight() int {
+	if m.height >= 40 {
+		return graphRowsTall
+	}
+	return graphRows
+}
+
+// watchIndex is the watch the graph shows.
+func (m *App) watchIndex() int { return max(0, len(m.run.Watches)-1-m.watchBack) }
+
+func (m *App) shownWatch() *runbook.WatchState {
+	if len(m.run.Watches) == 0 {
+		return nil
+	}
+	return m.run.Watches[m.watchIndex()]
+}
+
 func (m *App) layout() {
 	w := m.width - stepsWidth - 4
 	h := m.bodyHeight() - 2
@@ -31,7 +49,7 @@ func (m *App) searchShown() bool { return m.search.Focused() || m.query != "" }
 func (m *App) bodyHeight() int {
 	h := m.height - headerLines - 2 // status and help
 	if m.hasBottom() {
-		h -= bottomLines
+		h -= 2 + m.graphHeight()
 	}
 	return max(5, h)
 }
@@ -418,9 +436,14 @@ func (m App) bottom() string {
 	} else {
 		mig = m.s.dim.Render(" no migration yet")
 	}
-	graph := renderGraph(m.run.Watch, m.width-2, 7, m.s)
-	if graph == "" {
-		graph = m.s.dim.Render(" no gateway watch yet")
+	graph := m.s.dim.Render(" no gateway watch yet")
+	if w := m.shownWatch(); w != nil {
+		v := m.graph
+		v.now, v.live = m.now, w.Verdict == "" && !m.run.HasEnded()
+		if n := len(m.run.Watches); n > 1 {
+			v.title = fmt.Sprintf("[%d/%d %s]", m.watchIndex()+1, n, w.Step)
+		}
+		graph = renderGraph(w, m.width, m.graphHeight(), m.s, v)
 	}
 	return ansi.Truncate(mig, m.width, "…") + "\n" + m.s.dim.Render(strings.Repeat("─", m.width)) + "\n" + graph
 }

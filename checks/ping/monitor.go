@@ -8,9 +8,12 @@ import (
 
 // Limits are the gate of a watch: what may happen during the action and its settle time.
 type Limits struct {
-	MaxLost   int           `json:"max_lost"`                 // lost packets allowed (the seed's "no more than one")
-	MaxOutage time.Duration `json:"max_outage_ns,omitempty"`  // longest outage allowed; 0: no limit
-	MaxRTTP95 time.Duration `json:"max_rtt_p95_ns,omitempty"` // RTT p95 allowed; 0: no limit
+	MaxLost   int           // lost packets allowed (the seed's "no more than one")
+	MaxOutage time.Duration // longest outage allowed; 0: no limit
+	MaxRTTP95 time.Duration // RTT p95 allowed; 0: no limit
+	// MaxRTTIncrease bounds how much the median RTT may grow from before the move to after it
+	// (the settle span): a gateway now reached across the inter-site link. 0: no limit.
+	MaxRTTIncrease time.Duration
 }
 
 // Breach says which limit was broken, with the figures.
@@ -31,12 +34,17 @@ type Monitor struct {
 	inSpan   bool
 	spanFrom time.Time
 	spanTo   time.Time // zero: still open
-	ring     []Sample
-	ringNext int
-	pending  map[int]Sample // resolved out of order, waiting for earlier seqs
-	nextSeq  int
-	onBreach func(Breach)
-	breach   *Breach
+	// Before and after the move, for what it did to latency: before is everything sent before the
+	// switch-over (or the action's end, when nobody said when it switched); after, the settle span.
+	before, after acc
+	switchAt      time.Time
+	actionEnd     time.Time
+	ring          []Sample
+	ringNext      int
+	pending       map[int]Sample // resolved out of order, waiting for earlier seqs
+	nextSeq       int
+	onBreach      func(Breach)
+	breach        *Breach
 }
 
 // RingSize bounds the samples kept for the graph and for breach evidence.
@@ -55,11 +63,35 @@ func (m *Monitor) StartSpan(t time.Time) {
 	m.inSpan, m.spanFrom = true, t
 }
 
-// EndSpan closes the gated span at t (the action's end plus settle).
-func (m *Monitor) EndSpan(t time.Time) {
+// EndSpan closes the gated span at to: the action ended at actionEnd, the settle runs to to.
+func (m *Monitor) EndSpan(actionEnd, to time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.spanTo = t
+	m.actionEnd, m.spanTo = actionEnd, to
+}
+
+// MarkSwitchover says when the move switched the VM over to its destination: what came before is
+// the latency before the move. The first mark counts.
+func (m *Monitor) MarkSwitchover(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.switchAt.IsZero() {
+		m.switchAt = t
+	}
+}
+
+// Latency is the round-trip time before the move and after it (the settle span).
+func (m *Monitor) Latency(now time.Time) (before, after Stats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.before.stats(now), m.after.stats(now)
+}
+
+// SpanStats are the gated span's figures so far.
+func (m *Monitor) SpanStats(now time.Time) Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.span.stats(now)
 }
 
 // Add feeds a resolved sample (received, lost or duplicate), in any order.
@@ -110,6 +142,33 @@ func (m *Monitor) ingest(s Sample) {
 	if m.inSpan && !s.Sent.Before(m.spanFrom) && (m.spanTo.IsZero() || !s.Sent.After(m.spanTo)) {
 		m.span.add(s)
 	}
+	cut := m.switchAt
+	if cut.IsZero() {
+		cut = m.actionEnd
+	}
+	if cut.IsZero() || s.Sent.Before(cut) {
+		m.before.add(s)
+	}
+	if !m.actionEnd.IsZero() && !s.Sent.Before(m.actionEnd) && !s.Sent.After(m.spanTo) {
+		m.after.add(s)
+	}
+}
+
+// rttShift judges the latency limit: the median RTT after the move against before it.
+func (m *Monitor) rttShift(now time.Time) (string, bool) {
+	if m.limits.MaxRTTIncrease <= 0 {
+		return "", true
+	}
+	b, a := m.before.stats(now), m.after.stats(now)
+	if b.Received == 0 || a.Received == 0 {
+		// Nothing to compare: the move did not happen (already there, failed) or the watch ended
+		// at a breach, which the loss limit judged. The journal says the shift is unknown.
+		return "", true
+	}
+	if d := a.RTTP50 - b.RTTP50; d > m.limits.MaxRTTIncrease {
+		return fmt.Sprintf("RTT up %s after the move (p50 %s → %s), limit +%s", d, b.RTTP50, a.RTTP50, m.limits.MaxRTTIncrease), false
+	}
+	return "", true
 }
 
 // check returns a breach of the loss or outage limits, once.
@@ -145,6 +204,9 @@ func (m *Monitor) Verdict(now time.Time) (Stats, string, bool) {
 	}
 	if m.limits.MaxRTTP95 > 0 && st.Received > 0 && st.RTTP95 > m.limits.MaxRTTP95 {
 		return st, fmt.Sprintf("RTT p95 %s, limit %s", st.RTTP95, m.limits.MaxRTTP95), false
+	}
+	if reason, ok := m.rttShift(now); !ok {
+		return st, reason, false
 	}
 	return st, "", true
 }

@@ -102,7 +102,7 @@ func TestMonitorLimits(t *testing.T) {
 			for i := range 20 {
 				m.Add(sample(i, lost[i]))
 			}
-			m.EndSpan(t0.Add(10 * time.Second))
+			m.EndSpan(t0.Add(5*time.Second), t0.Add(10*time.Second))
 			_, reason, ok := m.Verdict(t0.Add(10 * time.Second))
 			if ok != tt.ok || reason != tt.reason {
 				t.Errorf("got %v %q", ok, reason)
@@ -373,5 +373,68 @@ func BenchmarkWatch100pps(b *testing.B) {
 		b.ReportMetric(float64(st.Lost), "lost")
 		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "cpu%")
 		b.ReportMetric(float64(st.RTTP95.Microseconds()), "p95-µs")
+	}
+}
+
+// What the move did to latency: the median before the switch-over against the settle span's, and
+// the limit on its growth (the gateway now across the inter-site link: tromboning).
+func TestRTTShift(t *testing.T) {
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 200 * time.Millisecond) }
+	feed := func(m *Monitor, after time.Duration) {
+		for i := range 50 {
+			rtt := 300 * time.Microsecond
+			if i >= 25 {
+				rtt += after
+			}
+			m.Add(Sample{Seq: i, Sent: at(i), RTT: rtt})
+		}
+	}
+	tests := []struct {
+		name   string
+		limit  time.Duration
+		after  time.Duration
+		mark   bool
+		ok     bool
+		reason string
+	}{
+		{"no limit", 0, 5 * time.Millisecond, true, true, ""},
+		{"within", 2 * time.Millisecond, time.Millisecond, true, true, ""},
+		{"trombone", 2 * time.Millisecond, 5 * time.Millisecond, true, false, "RTT up 5ms after the move (p50 300µs → 5.3ms), limit +2ms"},
+		// Without a switch-over mark, before is everything up to the action's end: the same here.
+		{"no mark", 2 * time.Millisecond, 5 * time.Millisecond, false, false, "RTT up 5ms after the move (p50 300µs → 5.3ms), limit +2ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMonitor(Limits{MaxLost: 1, MaxRTTIncrease: tt.limit}, nil)
+			m.StartSpan(t0)
+			if tt.mark {
+				m.MarkSwitchover(at(20)) // pre-copy ran to sample 20; then the VM moved
+			}
+			m.EndSpan(at(25), at(50))
+			feed(m, tt.after)
+			_, reason, ok := m.Verdict(at(50))
+			if ok != tt.ok || reason != tt.reason {
+				t.Errorf("got %v %q", ok, reason)
+			}
+			before, after := m.Latency(at(50))
+			if before.RTTP50 != 300*time.Microsecond || after.RTTP50 != 300*time.Microsecond+tt.after || after.Received != 25 {
+				t.Errorf("before %v after %v (%d)", before.RTTP50, after.RTTP50, after.Received)
+			}
+		})
+	}
+	// Nothing answered after the action (the VM was already there, or the loss limit broke): the
+	// shift is not known, and the latency limit does not judge what it cannot see; the loss limit
+	// does.
+	m := NewMonitor(Limits{MaxLost: 100, MaxRTTIncrease: time.Millisecond}, nil)
+	m.StartSpan(t0)
+	m.EndSpan(at(5), at(10))
+	for i := range 10 {
+		m.Add(Sample{Seq: i, Sent: at(i), RTT: 300 * time.Microsecond, Lost: i >= 5})
+	}
+	if _, reason, ok := m.Verdict(at(10)); !ok || reason != "" {
+		t.Errorf("got %v %q", ok, reason)
+	}
+	if _, after := m.Latency(at(10)); after.Received != 0 {
+		t.Errorf("after %+v", after)
 	}
 }

@@ -62,6 +62,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.StringVarP(&file, "file", "f", defaultFile, "runbook file")
 	fl.StringArrayVar(&faults, "fault", nil, "inject a training fault (repeatable)")
 	fl.DurationVar(&relocate, "relocate-time", 3*time.Second, "how long the lab's vMotion takes")
+	fl.DurationVar(&o.siteLatency, "site-latency", time.Millisecond, "the inter-site link's one-way delay: on SITE-B the VM reaches its gateway (on SITE-A) across it and back")
 	fl.BoolVar(&o.plain, "plain", false, "headless: one line per event, decisions on stdin")
 	fl.BoolVarP(&o.yes, "yes", "y", false, "answer proceed to every question; a failed gate still rolls back")
 	fl.StringVar(&o.transcript, "transcript", "transcripts", "directory for the journal")
@@ -101,7 +102,7 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	}
 	o.lab = true
 	opts := labOptions(rb)
-	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost = o.operator, relocate, f, vmHost
+	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost, opts.SiteLatency = o.operator, relocate, f, vmHost, o.siteLatency
 	start := time.Now()
 	l, err := lab.Start(ir.ctx, opts)
 	if err != nil {

@@ -189,6 +189,38 @@ func TestLabFaults(t *testing.T) {
 			if !strings.Contains(out, "gateway watch: 2 packets lost, limit 1") || !strings.Contains(out, "ROLLED-BACK") {
 				t.Errorf("output:\n%s", out)
 			}
+			// The way back is watched too, with the move's limits, and holds (one lost at its
+			// switch-over, the usual).
+			var back map[string]any
+			for _, l := range lines {
+				if l.Type == "watch" && l.Data["phase"] == "end" && l.Step == "migrate-back" {
+					back = l.Data
+				}
+			}
+			if back == nil || back["verdict"] != "pass" || back["limits"].(map[string]any)["max_lost"].(float64) != 1 {
+				t.Errorf("the way back's watch %v", back)
+			}
+		}},
+		{"trombone=5ms", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
+			// The gateway answers from SITE-A across a 5 ms link: on SITE-B the round trip grows
+			// by ~10 ms, past the runbook's max_rtt_increase of 5 ms; nothing was lost.
+			var end map[string]any
+			for _, l := range lines {
+				if l.Type == "watch" && l.Data["phase"] == "end" && l.Step == "migrate" {
+					end = l.Data
+				}
+			}
+			if end == nil || end["verdict"] != "fail" || !strings.HasPrefix(end["reason"].(string), "RTT up ") || !strings.Contains(end["reason"].(string), "limit +5ms") {
+				t.Fatalf("watch end %v", end)
+			}
+			lat := end["latency"].(map[string]any)
+			before, after := lat["before"].(map[string]any)["p50_ms"].(float64), lat["after"].(map[string]any)["p50_ms"].(float64)
+			if before > 1 || after-before < 9 || after-before > 12 {
+				t.Errorf("RTT p50 before %.2f ms, after %.2f ms", before, after)
+			}
+			if !strings.Contains(out, "traffic may now cross the inter-site link") || !strings.Contains(out, "ROLLED-BACK") {
+				t.Errorf("output:\n%s", out)
+			}
 		}},
 		{"unit-down=nginx", "", true, 1, "esx-a-01", func(t *testing.T, out string, lines []journalLine) {
 			if got := checkOutcome(lines, "post-checks", "unit_active"); len(got) == 0 || !strings.HasPrefix(got[0], "fail: nginx.service failed (failed)") {
@@ -292,6 +324,11 @@ func TestLabFaults(t *testing.T) {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tt.code, out, errs)
 			}
 			assertOneStory(t, journal)
+			events, err := transcript.ReadEvents(journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertWatchCountsAgree(t, out, journal, events, report.Build(journal, events, nil))
 			if h := finalHost(lines); h != tt.final {
 				t.Errorf("VM ends on %s, want %s", h, tt.final)
 			}
@@ -328,10 +365,12 @@ func TestReportOfALabRun(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
-	lost := 0
+	// The move's watch, from its journaled samples: the picture must count what the journal holds.
+	sent, lost := 0, 0
 	for _, l := range lines {
-		if l.Type == "ping" {
+		if l.Type == "ping" && l.Step == "migrate" {
 			for _, s := range l.Data["s"].([]any) {
+				sent++
 				if s.([]any)[2].(float64) == -1 {
 					lost++
 				}
@@ -342,7 +381,7 @@ func TestReportOfALabRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report: %d %s", code, errs)
 	}
-	for _, want := range []string{"## Signature: ✓ verified", `trusted as \[trainee@lab\]`, "**ROLLED-BACK**", "## Gateway watch: FAIL", "Breach: 2 packets lost, limit 1", "migrate-back (undoes migrate) | rollback | passed", "| post-checks | run | skipped |"} {
+	for _, want := range []string{"## Signature: ✓ verified", `trusted as \[trainee@lab\]`, "**ROLLED-BACK**", "## Gateway watch, migrate: FAIL", "**Fail: 2 packets lost, limit 1.**", "## Gateway watch, migrate-back: PASS", "migrate-back (undoes migrate) | rollback | passed", "| post-checks | run | skipped |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -352,8 +391,8 @@ func TestReportOfALabRun(t *testing.T) {
 		t.Fatalf("html: %s", errs)
 	}
 	page, _ := os.ReadFile(html)
-	if !bytes.Contains(page, []byte("lost, seq ")) || !bytes.Contains(page, []byte(fmt.Sprintf("%d lost\"", lost))) {
-		t.Errorf("the picture does not show the run's %d lost requests", lost)
+	if !bytes.Contains(page, []byte(" lost at ")) || !bytes.Contains(page, []byte(fmt.Sprintf("whole watch: %d sent, %d lost\"", sent, lost))) {
+		t.Errorf("the picture does not show the move's %d sent, %d lost", sent, lost)
 	}
 }
 
@@ -457,7 +496,7 @@ func TestOnBreachCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const watch = "ping: {from: app, target: auto, interval: 200ms, settle: 5s, max_lost: 1}"
+	const watch = "ping: {from: app, target: auto, interval: 200ms, settle: 5s, max_lost: 1, max_rtt_increase: 5ms}"
 	if !strings.Contains(string(seed), watch) {
 		t.Fatalf("the seed runbook's watch changed: update this test")
 	}
@@ -465,7 +504,7 @@ func TestOnBreachCancel(t *testing.T) {
 		book := filepath.Join(t.TempDir(), "runbooks.yaml")
 		text := strings.NewReplacer("timeout: 10s", "timeout: 3s", "interval: 2s", "interval: 100ms", "settle: 5s", "settle: 600ms").Replace(string(seed))
 		if onBreach != "" {
-			text = strings.Replace(text, "max_lost: 1}", "max_lost: 1, on_breach: "+onBreach+"}", 1)
+			text = strings.Replace(text, "max_rtt_increase: 5ms}", "max_rtt_increase: 5ms, on_breach: "+onBreach+"}", 1)
 		}
 		os.WriteFile(book, []byte(text), 0o600)
 		return book

@@ -137,16 +137,32 @@ func (p *printer) print(ev runbook.Event) {
 			p.lastPct, p.stage = d.Percent, d.Stage
 		}
 	case runbook.PingData:
-		p.line(ev, "ping", "%s→%s %s  %d sent, %d lost, outage %s, p95 %s", d.From, d.Target, spark(d.Samples), d.Stats.Sent, d.Stats.Lost,
-			d.Stats.LongestOutage.Std().Round(time.Millisecond), d.Stats.RTTP95.Std().Round(10*time.Microsecond))
+		// The counts as every reader says them, each with its span (the fold's words).
+		if w := p.state.Watch; w != nil {
+			g := w.GateStats()
+			p.line(ev, "ping", "%s→%s %s  %s · outage %s, p95 %s · %s", d.From, d.Target, spark(d.Samples), w.Counts(),
+				g.LongestOutage.Std().Round(time.Millisecond), g.RTTP95.Std().Round(10*time.Microsecond), w.GateLine())
+		}
 	case runbook.WatchData:
 		switch d.Phase {
-		case "start":
-			p.line(ev, "watch", "pinging %s from %s; gate: at most %d lost during the action and settle", d.Target, d.From, d.Limits.MaxLost)
+		case runbook.WatchStart:
+			p.line(ev, "watch", "pinging %s from %s; gate: at most %d lost during the action and settle (the gated span)", d.Target, d.From, d.Limits.MaxLost)
 		case runbook.WatchBreach:
 			p.line(ev, "WATCH", "BREACH: %s — the rollback trigger fires; window %s", d.Reason, spark(d.Window))
-		case "end":
-			p.line(ev, "watch", "%s %s: %s%s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, d.Stats, colonReason(d.Reason))
+		case runbook.WatchSettle:
+			if d.Span != nil {
+				p.line(ev, "watch", "the action ended; the gated span runs on to %s (settle)", d.Span.To.Local().Format("15:04:05"))
+			}
+		case runbook.WatchEnd:
+			w := p.state.Watch
+			line := fmt.Sprintf("%s %s: %s", map[string]string{"pass": "✓", "fail": "✗"}[d.Verdict], d.Verdict, w.Counts())
+			if d.Stats != nil {
+				line += fmt.Sprintf("; gated span: longest outage %s, RTT p95 %s", d.Stats.LongestOutage.Std().Round(time.Millisecond), d.Stats.RTTP95.Std().Round(10*time.Microsecond))
+			}
+			if d.Latency != nil {
+				line += "; " + d.Latency.String()
+			}
+			p.line(ev, "watch", "%s%s", line, colonReason(d.Reason))
 		}
 	case runbook.ApprovalRequest:
 		p.line(ev, "APPROVAL", "step %s waits for %d more engineer(s): cutover approve %s --step %s", ev.Step, d.Needed, p.journal, ev.Step)

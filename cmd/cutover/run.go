@@ -45,6 +45,7 @@ type runOptions struct {
 	lab            bool         // the embedded lab: marked in the console
 	unsigned       bool         // no signing key: marked in the console for the whole run
 	shadows        func() []string
+	siteLatency    time.Duration // the lab's inter-site delay
 }
 
 // shadowFlags adds the flags of the SSH shadow server.

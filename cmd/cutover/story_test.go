@@ -132,3 +132,39 @@ func glyphOf(status string) string {
 	}
 	return "·"
 }
+
+var watchCounts = regexp.MustCompile(`(?i)gated span: \d+ sent, \d+ lost · whole watch: \d+ sent, \d+ lost`)
+
+// assertWatchCountsAgree holds the plain output, the console and the report to one set of numbers
+// for every watch of the run (the move's and the way back's), each count labelled with its span:
+// the plain end-of-watch line, the console's graph head (w shows the other watch), the report's
+// watch section.
+func assertWatchCountsAgree(t *testing.T, plain, journal string, events []runbook.Event, rep *report.Report) {
+	t.Helper()
+	fold := runbook.FoldEvents(events)
+	var fromPlain, fromReport, fromConsole []string
+	for _, l := range strings.Split(plain, "\n") {
+		if strings.Contains(l, " watch ") && (strings.Contains(l, "✓ pass: ") || strings.Contains(l, "✗ fail: ")) {
+			fromPlain = append(fromPlain, strings.ToLower(watchCounts.FindString(l)))
+		}
+	}
+	var md strings.Builder
+	if err := rep.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range watchCounts.FindAllString(md.String(), -1) {
+		fromReport = append(fromReport, strings.ToLower(c))
+	}
+	var m tea.Model = ui.New(ui.Options{Replay: &ui.Replay{Events: events, Speed: 1}})
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 220, Height: 50})
+	for range events {
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("]")})
+	}
+	for range fold.Watches { // newest first; w steps back through them
+		fromConsole = append([]string{strings.ToLower(watchCounts.FindString(ansi.Strip(m.View())))}, fromConsole...)
+		m, _ = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("w")})
+	}
+	if len(fromReport) != len(fold.Watches) || strings.Join(fromPlain, "|") != strings.Join(fromReport, "|") || strings.Join(fromConsole, "|") != strings.Join(fromReport, "|") {
+		t.Errorf("%s: the watch counts disagree (%d watches):\nplain   %q\nconsole %q\nreport  %q", journal, len(fold.Watches), fromPlain, fromConsole, fromReport)
+	}
+}

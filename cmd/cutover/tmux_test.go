@@ -112,9 +112,12 @@ func TestConsoleInTmux(t *testing.T) {
 	p.waitFor(30*time.Second, "vMotion app-01", "gateway 10.20.0.1 from app")
 	// The header turns ROLLED-BACK with the run's last event; the status bar says the run ended once
 	// the engine has returned (journal closed and signed), a moment later.
-	p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "✗ 2 packets lost, limit 1", "↶ migrate-back", "run ended: rolled-back")
+	p.waitFor(60*time.Second, "ROLLED-BACK", "on esx-a-01 (SITE-A)", "[2/2 migrate-back]", "✓ pass (≤1 lost)", "↶ migrate-back", "run ended: rolled-back")
+	// The way back was watched; w shows the move's watch, the one that broke.
+	p.tmux("send-keys", "-t", "console", "w")
+	p.waitFor(10*time.Second, "[1/2 migrate]", "✗ fail: 2 packets lost, limit 1")
 	// The reason, in full, where the console already looks (wrapped: its words in order).
-	if screen := p.tmux("capture-pane", "-p", "-t", "console"); !regexp.MustCompile(`step migrate: action gateway watch: 2 packets lost, limit 1 \(\d+ sent, 2 lost \([0-9.]+%\), longest outage \S+, RTT p50 \S+ p95 \S+ max \S+\)`).MatchString(detailColumn(strings.Split(screen, "\n"))) {
+	if screen := p.tmux("capture-pane", "-p", "-t", "console"); !regexp.MustCompile(`step migrate: action gateway watch: 2 packets lost, limit 1 \(gated span: \d+ sent, \d+ lost \([0-9.]+%\), longest outage \S+, RTT p50 \S+ p95 \S+ max \S+\)`).MatchString(detailColumn(strings.Split(screen, "\n"))) {
 		t.Errorf("the reason is not readable:\n%s", screen)
 	}
 	p.tmux("send-keys", "-t", "console", "q")

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/cutover/cutover/runbook"
 )
 
 // HTML writes the report as one self-contained page (no external assets) that prints well; the
@@ -65,14 +67,17 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 		}
 		p("</ul>")
 	}
-	if w := r.Watch; w != nil {
-		st := w.Stats
-		p("<h2>Gateway watch: %s</h2><p>From %s to %s: %d sent, %d lost (%.1f %%), longest outage %s, RTT p95 %s; gate: at most %d lost.",
-			e(strings.ToUpper(orDash(w.Verdict))), e(w.From), e(w.Target), st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Std().Round(time.Millisecond), st.RTTP95.Std().Round(time.Microsecond), w.Limits.MaxLost)
+	for _, w := range r.Watches {
+		g := w.Gate
+		p("<h2>Gateway watch, %s: %s</h2><p>From %s to %s. %s. Gated span (the action and its settle, what the gate counts): %.1f %% lost, longest outage %s, RTT p95 %s. Gate: %s.",
+			e(w.Step), e(strings.ToUpper(orDash(w.Verdict))), e(w.From), e(w.Target), e(upperFirst(w.Counts)), g.LossPct(), g.LongestOutage.Std().Round(time.Millisecond), g.RTTP95.Std().Round(time.Microsecond), e(w.limits()))
 		if w.Breach != "" {
-			p(` <span class="bad">Breach: %s.</span>`, e(w.Breach))
+			p(` <span class="bad">%s.</span>`, e(upperFirst(w.GateLine)))
 		}
-		p("</p>%s", SVG(w.Samples, 900, 180))
+		if w.Latency != nil {
+			p(" %s.", e(w.Latency.String()))
+		}
+		p("</p>%s", SVG(w, 900, 180))
 	}
 	if len(r.Problems) > 0 {
 		p("<h2>Failed or inconclusive checks</h2>")
@@ -105,38 +110,73 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 	return err
 }
 
-// SVG draws the samples: RTT as a line over time, each lost request a red mark at the bottom where
-// it happened.
-func SVG(samples [][3]int64, width, height int) string {
-	if len(samples) == 0 {
+// SVG draws a watch over wall-clock time: the slowest answer of each span of time as a line that
+// breaks where requests were lost (a gap is not a round trip), each loss a red mark at the bottom,
+// the move's stages, the settle's end and the breach as labelled vertical lines, and the round
+// trip before and after the move as dashed levels. Its label counts what the text counts.
+func SVG(w *Watch, width, height int) string {
+	h := &w.History
+	if len(h.Buckets) == 0 {
 		return "<p>(no samples)</p>"
 	}
 	const pad = 30
-	t0, t1 := samples[0][1], samples[len(samples)-1][1]
+	t0, t1 := h.Span()
+	for _, m := range w.Marks {
+		if ms := m.At.UnixMilli(); ms > t0 && ms-t1 < (t1-t0)/4 {
+			t1 = max(t1, ms) // a settle end or breach just after the last sample still shows
+		}
+	}
 	span := max(int64(1), t1-t0)
 	var maxRTT int64 = 1000
-	for _, s := range samples {
-		maxRTT = max(maxRTT, s[2])
+	for _, b := range h.Buckets {
+		maxRTT = max(maxRTT, b.MaxRTT)
 	}
 	x := func(t int64) float64 { return pad + float64(t-t0)*float64(width-2*pad)/float64(span) }
 	y := func(rtt int64) float64 {
 		return float64(height-pad) - float64(rtt)*float64(height-2*pad)/float64(maxRTT)
 	}
-	var line, marks strings.Builder
-	lost := 0
-	for _, s := range samples {
-		switch {
-		case s[2] == -1:
-			lost++
-			fmt.Fprintf(&marks, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#cf222e" stroke-width="2"><title>lost, seq %d</title></line>`, x(s[1]), height-pad, x(s[1]), pad, s[0])
-		case s[2] >= 0:
-			fmt.Fprintf(&line, "%.1f,%.1f ", x(s[1]), y(s[2]))
+	var lines, lost, marks strings.Builder
+	var run []string
+	flush := func() {
+		if len(run) > 0 {
+			fmt.Fprintf(&lines, `<polyline fill="none" stroke="#1a7f37" stroke-width="1.2" points="%s"/>`, strings.Join(run, " "))
+		}
+		run = nil
+	}
+	for _, b := range h.Buckets {
+		if b.Lost > 0 {
+			fmt.Fprintf(&lost, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#cf222e" stroke-width="2"><title>%d lost at %s</title></line>`,
+				x(b.From), height-pad, x(b.From), height-pad-12, b.Lost, time.UnixMilli(b.From).UTC().Format("15:04:05.000"))
+		}
+		if b.Lost > 0 || b.MaxRTT < 0 {
+			flush()
+			continue
+		}
+		run = append(run, fmt.Sprintf("%.1f,%.1f", x(b.From), y(b.MaxRTT)))
+	}
+	flush()
+	for _, m := range w.Marks {
+		ms := m.At.UnixMilli()
+		if ms < t0 || ms > t1 {
+			continue
+		}
+		fmt.Fprintf(&marks, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#9a6700" stroke-dasharray="3 3"><title>%s %s</title></line><text x="%.1f" y="%d" font-size="10" fill="#9a6700" text-anchor="middle">%s</text>`,
+			x(ms), pad, x(ms), height-pad, string(m.Kind), m.At.UTC().Format("15:04:05.000"), x(ms), pad-4, m.Kind.Letter())
+	}
+	if l := w.Latency; l != nil {
+		for _, f := range []struct {
+			v    runbook.Millis
+			what string
+		}{{l.Before.P50, "p50 before the move"}, {l.After.P50, "p50 after the move"}} {
+			if v := int64(float64(f.v) * 1000); v > 0 && f.v != 0 {
+				fmt.Fprintf(&marks, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#0969da" stroke-dasharray="6 4"><title>%s: %.2f ms</title></line>`, pad, y(v), width-pad, y(v), f.what, float64(f.v))
+			}
 		}
 	}
-	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="gateway RTT, %d samples, %d lost">`+
-		`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#d0d7de"/>%s<polyline fill="none" stroke="#1a7f37" stroke-width="1.2" points="%s"/>`+
-		`<text x="%d" y="%d" font-size="11">%s</text><text x="%d" y="%d" font-size="11">0</text><text x="%d" y="%d" font-size="11">%s</text><text x="%d" y="%d" font-size="11" text-anchor="end">+%s</text></svg>`,
-		width, height, width, height, len(samples), lost,
-		pad, pad, width-2*pad, height-2*pad, marks.String(), strings.TrimSpace(line.String()),
-		2, pad+4, time.Duration(maxRTT)*time.Microsecond, 2, height-pad, pad, height-8, time.UnixMilli(t0).UTC().Format("15:04:05"), width-pad, height-8, time.Duration(span)*time.Millisecond)
+	return fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="gateway RTT over the whole watch: %d sent, %d lost">`+
+		`<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#d0d7de"/>%s%s%s`+
+		`<text x="%d" y="%d" font-size="11">%s</text><text x="%d" y="%d" font-size="11">0</text><text x="%d" y="%d" font-size="11">%s</text><text x="%d" y="%d" font-size="11" text-anchor="end">%s</text></svg>`,
+		width, height, width, height, w.Whole.Sent, w.Whole.Lost,
+		pad, pad, width-2*pad, height-2*pad, marks.String(), lines.String(), lost.String(),
+		2, pad+4, time.Duration(maxRTT)*time.Microsecond, 2, height-pad, pad, height-8, time.UnixMilli(t0).UTC().Format("15:04:05"), width-pad, height-8, time.UnixMilli(t1).UTC().Format("15:04:05"))
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/cutover/cutover/runbook"
 )
 
 // Markdown writes the report as Markdown; the ping picture is a Unicode sparkline.
@@ -49,15 +51,18 @@ func (r *Report) Markdown(w io.Writer) error {
 		}
 	}
 
-	if w := r.Watch; w != nil {
-		st := w.Stats
-		p("\n## Gateway watch: %s\n\n", md(strings.ToUpper(orDash(w.Verdict))))
-		p("From %s to %s: %d sent, %d lost (%.1f %%), longest outage %s, RTT p95 %s; gate: at most %d lost.",
-			md(w.From), md(w.Target), st.Sent, st.Lost, st.LossPct(), st.LongestOutage.Std().Round(time.Millisecond), st.RTTP95.Std().Round(time.Microsecond), w.Limits.MaxLost)
+	for _, w := range r.Watches {
+		g := w.Gate
+		p("\n## Gateway watch, %s: %s\n\n", md(w.Step), md(strings.ToUpper(orDash(w.Verdict))))
+		p("From %s to %s. %s. Gated span (the action and its settle, what the gate counts): %.1f %% lost, longest outage %s, RTT p95 %s. Gate: %s.",
+			md(w.From), md(w.Target), md(upperFirst(w.Counts)), g.LossPct(), g.LongestOutage.Std().Round(time.Millisecond), g.RTTP95.Std().Round(time.Microsecond), md(w.limits()))
 		if w.Breach != "" {
-			p(" **Breach: %s.**", md(w.Breach))
+			p(" **%s.**", md(upperFirst(w.GateLine)))
 		}
-		p("\n\n%s\n(each mark a sample or a group of them, newest right; ✗ = a request lost)\n", fenced(Sparkline(w.Samples, 100)))
+		if w.Latency != nil {
+			p(" %s.", md(w.Latency.String()))
+		}
+		p("\n\n%s\n(each mark a span of time, oldest left; ✗ = a request lost there; marks: %s)\n", fenced(Sparkline(w, 100)), md(markList(w.Marks)))
 	}
 
 	if len(r.Problems) > 0 {
@@ -93,31 +98,76 @@ func (r *Report) Markdown(w io.Writer) error {
 
 // Sparkline draws samples in at most width marks: each mark the worst RTT of its group, ✗ when
 // the group lost a request.
-func Sparkline(samples [][3]int64, width int) string {
-	if len(samples) == 0 {
+// Sparkline draws a watch's whole history in width marks over time: the slowest answer of each
+// span of time as a block, ✗ where a request of it was lost (a loss is never averaged away).
+func Sparkline(w *Watch, width int) string {
+	from, to := w.History.Span()
+	if len(w.History.Buckets) == 0 {
 		return "(no samples)"
 	}
-	per := max(1, (len(samples)+width-1)/width)
+	n := int64(min(width, len(w.History.Buckets)))
+	per := max(1, (to-from)/n+1)
+	type col struct {
+		lost  bool
+		worst int64
+		any   bool
+	}
+	cols := make([]col, int((to-from)/per)+1)
 	var maxRTT int64 = 1
-	for _, s := range samples {
-		maxRTT = max(maxRTT, s[2])
+	for _, b := range w.History.Buckets {
+		c := &cols[(b.From-from)/per]
+		c.any = true
+		c.lost = c.lost || b.Lost > 0
+		c.worst = max(c.worst, b.MaxRTT)
+		maxRTT = max(maxRTT, b.MaxRTT)
 	}
 	levels := []rune("▁▂▃▄▅▆▇█")
 	var b strings.Builder
-	for i := 0; i < len(samples); i += per {
-		group := samples[i:min(i+per, len(samples))]
-		lost, worst := false, int64(0)
-		for _, s := range group {
-			lost = lost || s[2] == -1
-			worst = max(worst, s[2])
-		}
-		if lost {
+	for _, c := range cols {
+		switch {
+		case c.lost:
 			b.WriteRune('✗')
-			continue
+		case !c.any:
+			b.WriteRune(' ')
+		default:
+			b.WriteRune(levels[max(0, c.worst)*int64(len(levels)-1)/maxRTT])
 		}
-		b.WriteRune(levels[int(worst*int64(len(levels)-1)/maxRTT)])
 	}
 	return b.String()
+}
+
+// limits says the watch's gate in words.
+func (w *Watch) limits() string {
+	out := fmt.Sprintf("at most %d lost", w.Limits.MaxLost)
+	if l := w.Limits.MaxOutage; l > 0 {
+		out += ", outage ≤ " + l.Std().String()
+	}
+	if l := w.Limits.MaxRTTP95; l > 0 {
+		out += ", RTT p95 ≤ " + l.Std().String()
+	}
+	if l := w.Limits.MaxRTTIncrease; l > 0 {
+		out += ", RTT increase ≤ " + l.Std().String()
+	}
+	return out
+}
+
+// markList says when each mark was: "S move start 19:22:33, X switch-over 19:22:35".
+func markList(marks []runbook.WatchMark) string {
+	if len(marks) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, m := range marks {
+		out = append(out, m.Kind.Letter()+" "+string(m.Kind)+" "+m.At.UTC().Format("15:04:05"))
+	}
+	return strings.Join(out, ", ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func stamp(t time.Time) string {

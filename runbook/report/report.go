@@ -30,7 +30,7 @@ type Report struct {
 	Decisions  []Decision
 	Notes      []Note
 	Migrations []Migration
-	Watch      *Watch
+	Watches    []*Watch // the move's, then the way back's
 	Rollback   *runbook.RollbackData
 	OpenItems  []string
 }
@@ -96,13 +96,18 @@ type Migration struct {
 	Failed                     bool
 }
 
-// Watch is the gateway watch: the verdict over the gated span and every sample, for the picture.
+// Watch is one gateway watch (the move's, the way back's): the verdict over the gated span, the
+// counts labelled with their spans as every reader says them, what the move did to latency, and
+// the whole history with its marks for the picture.
 type Watch struct {
-	Target, From, Verdict, Reason string
-	Limits                        runbook.WatchLimits
-	Stats                         runbook.WatchStats
-	Samples                       [][3]int64
-	Breach                        string
+	Step, Target, From, Verdict, Reason string
+	Limits                              runbook.WatchLimits
+	Whole, Gate                         runbook.WatchStats
+	Counts, GateLine                    string
+	Breach                              string
+	Latency                             *runbook.WatchLatency
+	History                             runbook.History
+	Marks                               []runbook.WatchMark
 }
 
 // Build reads the events (and the verify report) into a Report: it formats the run's one fold,
@@ -147,8 +152,9 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 		}
 		r.Migrations = append(r.Migrations, Migration{Step: m.Step, VM: m.VM, From: m.From, To: m.To, Duration: m.Elapsed, Failed: m.Failed, Result: res})
 	}
-	if w := s.Watch; w != nil {
-		r.Watch = &Watch{Target: w.Target, From: w.From, Limits: w.Limits, Stats: w.Stats, Verdict: w.Verdict, Reason: w.Reason, Breach: w.Breach, Samples: w.Samples}
+	for _, w := range s.Watches {
+		r.Watches = append(r.Watches, &Watch{Step: w.Step, Target: w.Target, From: w.From, Limits: w.Limits, Whole: w.Stats, Gate: w.GateStats(),
+			Counts: w.Counts(), GateLine: w.GateLine(), Verdict: w.Verdict, Reason: w.Reason, Breach: w.Breach, Latency: w.Latency, History: w.History, Marks: w.Marks})
 	}
 	if rb := s.Rollback; rb != nil {
 		r.Rollback = &runbook.RollbackData{Trigger: rb.Trigger, Reason: rb.Reason, Steps: rb.Steps}

@@ -82,7 +82,7 @@ func TestReportGolden(t *testing.T) {
 	}
 	golden(t, "report.md", md.Bytes())
 	golden(t, "report.html", html.Bytes())
-	for _, want := range []string{"bob@noc", "NTP checked on the console \\| ok", "esx-a-01 → esx-b-01 in 4.1s", "post-checks | run | skipped", "✗✗", "step pre-checks was proceeded over"} {
+	for _, want := range []string{"bob@noc", "NTP checked on the console \\| ok", "esx-a-01 → esx-b-01 in 4.1s", "post-checks | run | skipped", "Gated span: 40 sent, 2 lost · whole watch: 40 sent, 2 lost", "step pre-checks was proceeded over"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q", want)
 		}
@@ -90,8 +90,12 @@ func TestReportGolden(t *testing.T) {
 	if strings.Contains(html.String(), "http://") && !strings.Contains(html.String(), `xmlns="http://www.w3.org/2000/svg"`) {
 		t.Error("the HTML report must not load anything")
 	}
-	if !strings.Contains(html.String(), `aria-label="gateway RTT, 40 samples, 2 lost"`) {
-		t.Error("the SVG does not draw the run's samples")
+	if !strings.Contains(html.String(), `aria-label="gateway RTT over the whole watch: 40 sent, 2 lost"`) || strings.Count(html.String(), "lost at 22:00:14") != 2 {
+		t.Error("the SVG does not draw the run's samples and losses")
+	}
+	_, spark, _ := strings.Cut(md.String(), "## Gateway watch")
+	if _, spark, _ = strings.Cut(spark, "```\n"); strings.Count(strings.SplitN(spark, "\n", 2)[0], "✗") != 2 {
+		t.Errorf("the sparkline does not show both losses:\n%s", spark)
 	}
 }
 
@@ -107,15 +111,15 @@ func TestOpenItemsOfAnUnfinishedRun(t *testing.T) {
 }
 
 func TestSparklineBucketsKeepLosses(t *testing.T) {
-	var s [][3]int64
+	w := &Watch{}
 	for i := range 1000 {
 		rtt := int64(500)
 		if i == 777 {
 			rtt = -1
 		}
-		s = append(s, [3]int64{int64(i), int64(i), rtt})
+		w.History.Add([3]int64{int64(i), int64(i), rtt})
 	}
-	line := Sparkline(s, 100)
+	line := Sparkline(w, 100)
 	if n := len([]rune(line)); n != 100 || strings.Count(line, "✗") != 1 {
 		t.Errorf("sparkline %q (%d marks)", line, n)
 	}

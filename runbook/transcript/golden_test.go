@@ -27,6 +27,7 @@ func everyEvent() []runbook.Event {
 	from := &runbook.Placement{Host: "esx-a-01", Cluster: "SITE-A", Pool: "Resources", Datastore: "ds-a"}
 	to := &runbook.Placement{Host: "esx-b-01", Cluster: "SITE-B", Pool: "Resources", Datastore: "ds-a"}
 	stats := runbook.WatchStats{Sent: 10, Received: 9, Lost: 1, LongestRun: 1, LongestOutage: 200, RTTP95: 0.4}
+	span := &runbook.WatchSpan{From: t0.Add(time.Second), ActionEnd: t0.Add(4 * time.Second), To: t0.Add(9 * time.Second)}
 	evs := []runbook.Event{
 		{Type: runbook.EvRunStart, Data: runbook.RunStartData{Runbook: "rb", File: "runbooks.yaml", FileSHA256: "ab", Operator: "alice@noc", Steps: []string{"pre", "migrate"}, Vars: map[string]string{"vm": "app-01", "token": "[secret]"},
 			Window: &runbook.WindowData{Start: t0, End: t0.Add(4 * time.Hour), RollbackEstimate: runbook.Millis(45 * 60 * 1000)}}},
@@ -50,11 +51,13 @@ func everyEvent() []runbook.Event {
 		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "start", Target: "10.20.0.1", From: "app", Limits: runbook.WatchLimits{MaxLost: 1, MaxOutage: 1000}}},
 		{Type: runbook.EvMigrate, Step: "migrate", Data: runbook.MigrateData{Phase: "start", Move: move, From: from}},
 		{Type: runbook.EvProgress, Step: "migrate", Data: runbook.ProgressData{VM: "app-01", Percent: 55, Stage: "Copying memory", Elapsed: 1700}},
-		{Type: runbook.EvPing, Step: "migrate", Data: runbook.PingData{Target: "10.20.0.1", From: "app", Samples: [][3]int64{{1, t0.UnixMilli(), 300}, {2, t0.UnixMilli() + 200, -1}}, Stats: stats}},
+		{Type: runbook.EvPing, Step: "migrate", Data: runbook.PingData{Target: "10.20.0.1", From: "app", Samples: [][3]int64{{1, t0.UnixMilli(), 300}, {2, t0.UnixMilli() + 200, -1}}, Stats: stats, Span: &stats}},
 		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "breach", Target: "10.20.0.1", From: "app", Reason: "2 packets lost, limit 1", Window: [][3]int64{{2, t0.UnixMilli() + 200, -1}}}},
 		{Type: runbook.EvNote, Step: "migrate", Data: runbook.NoteData{Source: "vcenter", Text: "logged in again"}},
 		{Type: runbook.EvMigrate, Step: "migrate", Data: runbook.MigrateData{Phase: "done", Move: move, From: from, To: to, Duration: 3100}},
-		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "end", Target: "10.20.0.1", From: "app", Stats: &stats, Verdict: "fail", Reason: "2 packets lost, limit 1"}},
+		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "settle", Target: "10.20.0.1", From: "app", Limits: runbook.WatchLimits{MaxLost: 1, MaxRTTIncrease: 5}, Span: span}},
+		{Type: runbook.EvWatch, Step: "migrate", Data: runbook.WatchData{Phase: "end", Target: "10.20.0.1", From: "app", Stats: &stats, Whole: &stats, Verdict: "fail", Reason: "2 packets lost, limit 1", Span: span,
+			Latency: &runbook.WatchLatency{Before: runbook.RTTFigures{Answers: 12, P50: 0.31, P95: 0.45}, After: runbook.RTTFigures{Answers: 25, P50: 2.3, P95: 2.41}}}},
 		{Type: runbook.EvAction, Step: "migrate", Data: runbook.CheckData{Index: runbook.ActionIndex, Check: "migrate app-01", Kind: "migrate", Attempt: 1, Result: runbook.Result{Outcome: runbook.Fail, Summary: "gateway watch failed"}}},
 		{Type: runbook.EvStepEnd, Step: "migrate", Data: runbook.StepEndData{Status: runbook.StepFailed, Reason: "watch", Duration: 4000}},
 		{Type: runbook.EvCheckpoint, Step: "migrate"},
