@@ -3,6 +3,7 @@ package runbook
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,7 @@ type RunState struct {
 	names map[string]string // vCenter references seen in placements → their names
 
 	ID, Runbook, File string
+	FileSHA           string   // the runbook file's sha256 as run
 	Operators         []string // who ran, resumed, decided or approved, in order
 	Vars              map[string]string
 	Window            *WindowData
@@ -26,10 +28,14 @@ type RunState struct {
 	Watch             *WatchState   // the newest watch
 	Watches           []*WatchState // every watch: the move's, then the way back's
 	Decisions         []DecisionState
+	Approvals         []ApprovalState
 	Notes             []NoteState
 	Rollback          *RollbackState
 	Resumes           []ResumeData
-	Paused            bool
+	// Moments are what a handoff tells, in order: step ends, questions and their answers,
+	// approvals, interruptions and resumes, the rollback, breaches, notes.
+	Moments []Moment
+	Paused  bool
 	// Pending is the question the run waits on, nil when none: a shadow sees it too.
 	Pending *PendingQuestion
 	Signed  int   // checkpoints that carry a signature
@@ -123,6 +129,12 @@ type MigrationState struct {
 	Landed      string // the host vCenter last named for it (To may be a reference)
 }
 
+// ApprovalState is one sign-off by a second engineer, as journaled (verify checks its signature).
+type ApprovalState struct {
+	Step, Fingerprint, Key string
+	At                     time.Time
+}
+
 // DecisionState is a question and the answer to it.
 type DecisionState struct {
 	Step     string
@@ -131,6 +143,19 @@ type DecisionState struct {
 	Reason   string
 	By       string
 	At       time.Time
+}
+
+// Moment is one notable thing of a run, said in full.
+type Moment struct {
+	At   time.Time
+	Kind string // step, decision, approval, resume, end, rollback, breach, note
+	Step string
+	Text string
+	By   string
+}
+
+func (s *RunState) moment(ev Event, kind, text, by string) {
+	s.Moments = append(s.Moments, Moment{At: ev.Time, Kind: kind, Step: ev.Step, Text: text, By: by})
 }
 
 // NoteState is what a connection reported mid-run.
@@ -185,6 +210,7 @@ func (s *RunState) Apply(ev Event) {
 	switch d := ev.Data.(type) {
 	case RunStartData:
 		s.ID, s.Runbook, s.File, s.Vars, s.Window, s.Started = ev.Run, d.Runbook, d.File, d.Vars, d.Window, ev.Time
+		s.FileSHA = d.FileSHA256
 		s.Status = "running"
 		s.addOperator(d.Operator)
 		s.planned = d.Steps
@@ -193,6 +219,17 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case ResumeData:
 		s.Resumes = append(s.Resumes, d)
+		what := "continuing after " + orNone(d.Completed)
+		if d.InFlight != "" {
+			what += "; " + d.InFlight + " was running when the run stopped: taken up again"
+		}
+		if d.Rollback {
+			what = "continuing the rollback"
+		}
+		if d.Dropped > 0 {
+			what += fmt.Sprintf("; a torn last line (%d bytes) dropped", d.Dropped)
+		}
+		s.moment(ev, "resume", "resumed: "+what, d.Operator)
 		s.addOperator(d.Operator)
 		s.Status, s.Ended, s.Reason, s.ended = "running", time.Time{}, "", false
 		s.Pending = nil // the question died with the run that asked it
@@ -257,6 +294,11 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case StepEndData:
 		if st != nil {
+			text := string(d.Status)
+			if d.Reason != "" {
+				text += ": " + d.Reason
+			}
+			s.moment(ev, "step", text, "")
 			st.Status, st.Duration, st.Reason = string(d.Status), d.Duration.Std(), d.Reason
 			if st.Phase == PhaseRollback && (d.Status == StepPassed || d.Status == StepOverridden) {
 				for _, x := range s.Steps {
@@ -268,6 +310,7 @@ func (s *RunState) Apply(ev Event) {
 		}
 	case RollbackData:
 		s.Rollback = &RollbackState{Trigger: d.Trigger, Reason: d.Reason, Steps: d.Steps}
+		s.moment(ev, "rollback", fmt.Sprintf("rollback of %s: %s; steps: %s", d.Trigger, d.Reason, orNone(d.Steps)), "")
 		for _, n := range d.Steps {
 			s.Steps = append(s.Steps, &StepState{Name: n, Phase: PhaseRollback, Status: "pending"})
 		}
@@ -304,6 +347,7 @@ func (s *RunState) Apply(ev Event) {
 		s.Paused = d.Paused
 	case NoteData:
 		s.Notes = append(s.Notes, NoteState{Step: ev.Step, Source: d.Source, Text: d.Text, At: ev.Time})
+		s.moment(ev, "note", d.Text, d.Source)
 		if s.Current >= 0 {
 			s.Steps[s.Current].addOutput(OutputLine{Stream: "note", Host: d.Source, Text: d.Text})
 		}
@@ -318,6 +362,15 @@ func (s *RunState) Apply(ev Event) {
 			s.Pending = nil
 		}
 		s.Decisions = append(s.Decisions, DecisionState{Step: ev.Step, Question: s.question.Prompt, Choice: d.Choice, Reason: d.Reason, By: d.By, At: ev.Time})
+		text := string(d.Choice)
+		if s.question.Prompt != "" {
+			text = fmt.Sprintf("asked %q: %s", s.question.Prompt, d.Choice)
+		}
+		if d.Reason != "" {
+			text += ", because: " + d.Reason
+		}
+		s.moment(ev, "decision", text, d.By)
+		s.question = QuestionData{}
 		s.addOperator(d.By)
 	case ApprovalRequest:
 		if st != nil {
@@ -327,12 +380,19 @@ func (s *RunState) Apply(ev Event) {
 		if st != nil {
 			st.Approval = "approved by " + d.Fingerprint
 		}
+		s.Approvals = append(s.Approvals, ApprovalState{Step: ev.Step, Fingerprint: d.Fingerprint, Key: d.Key, At: ev.Time})
+		s.moment(ev, "approval", "signed off by key "+d.Fingerprint, d.Fingerprint)
 	case CheckpointData:
 		if d.Sig != "" {
 			s.Signed++
 		}
 	case RunEndData:
 		s.Status, s.Reason, s.Ended, s.ended = string(d.Status), d.Reason, ev.Time, true
+		text := strings.ToUpper(string(d.Status))
+		if d.Reason != "" {
+			text += ": " + d.Reason
+		}
+		s.moment(ev, "end", text, "")
 		s.Pending = nil
 		for _, x := range s.Steps {
 			if x.Status == "pending" {
@@ -372,4 +432,11 @@ func (st *StepState) addOutput(l OutputLine) {
 	if len(st.Output) > maxOutput {
 		st.Output = st.Output[len(st.Output)-maxOutput:]
 	}
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

@@ -108,3 +108,34 @@ func (s *RunState) rollbackFailedOutright() bool {
 	}
 	return false
 }
+
+// VMProof says where the migrated VM is now and what proved it: the newest passing vm_on_host
+// check that names that host, else vCenter's word on the last move. Both are "" when the run
+// migrated nothing.
+func (s *RunState) VMProof() (where, proof string) {
+	host := s.VMHost()
+	if host == "" {
+		return "", ""
+	}
+	vm := ""
+	if m := s.Migration(); m != nil {
+		vm = m.VM
+	}
+	where = vm + " on " + host
+	var best *StepState
+	var bestCheck *CheckState
+	for _, st := range s.Steps {
+		for _, c := range st.Checks {
+			if c.Kind == "vm_on_host" && c.Result.Outcome == Pass && strings.Contains(c.Result.Summary, host) && (best == nil || st.Started.After(best.Started)) {
+				best, bestCheck = st, c
+			}
+		}
+	}
+	if best != nil {
+		return where, fmt.Sprintf("%s / %s: %s", best.Name, bestCheck.Check, bestCheck.Result.Summary)
+	}
+	if m := s.Migration(); m != nil && m.Result != "" {
+		return where, "vCenter, at the end of the move: " + m.Result + " (no check confirmed it afterwards)"
+	}
+	return where, "where pre-flight found it (no move landed)"
+}

@@ -125,6 +125,7 @@ func (s *RunState) applyWatch(ev Event, d WatchData) {
 	switch d.Phase {
 	case WatchBreach:
 		w.Breach, w.Reason, w.BreachAt = d.Reason, d.Reason, ev.Time
+		s.moment(ev, "breach", "the gateway watch broke its gate: "+d.Reason, "")
 		w.mark(ev.Time, MarkBreach)
 		if d.Stats != nil {
 			st := *d.Stats

@@ -440,7 +440,8 @@ func TestLabTwoPersonApproval(t *testing.T) {
 	}
 	// An approver the allowed signers do not list fails verification.
 	os.WriteFile(allowed+".strict", bytes.Split(mustRead(t, allowed), []byte("\nbob@lab"))[0], 0o600)
-	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed+".strict"); code != exitFailed || !strings.Contains(vout, "approval: ssh-ed25519") || strings.Contains(vout, "approvals  1 verified") {
+	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed+".strict"); code != exitFailed || !strings.Contains(vout, "approval   NOT ALLOWED: SHA256:") ||
+		!strings.Contains(vout, "is not in "+allowed+".strict") || strings.Contains(vout, "BROKEN") || strings.Contains(vout, "approvals  1 verified") {
 		t.Errorf("unlisted approver: %d\n%s", code, vout)
 	}
 }

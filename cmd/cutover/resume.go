@@ -131,6 +131,8 @@ func resumable(v *transcript.Report) error {
 		return fmt.Errorf("does not verify at line %d (%s): a broken chain is not resumed", v.Problem.Line, v.Problem.Msg)
 	case len(v.Untrusted) > 0:
 		return fmt.Errorf("signed by a key you do not trust (%s): a journal is resumed only on your trust", v.Untrusted[0])
+	case len(v.NotAllowed) > 0:
+		return fmt.Errorf("holds an approval by a signer your allowed signers do not allow to approve (%s): list the approver for namespace %s, or do not resume it", v.NotAllowed[0], transcript.ApprovalNamespace)
 	case v.Trust == "" && len(v.Keys) > 0:
 		return fmt.Errorf("signed by %s, but no allowed signers are named: pass --allowed-signers FILE (or keep one at %s) so the journal's baselines and origin can be trusted", strings.Join(v.Keys, ", "), configuredAllowedSigners())
 	case v.Checkpoints == 0:

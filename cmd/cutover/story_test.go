@@ -94,7 +94,7 @@ type reportStep struct{ name, status string }
 func readReport(t *testing.T, md string) (outcome, reason string, steps []reportStep) {
 	t.Helper()
 	unescape := strings.NewReplacer(`\\`, `\`, `\_`, `_`, `\*`, `*`, `\[`, `[`, `\]`, `]`, `\|`, `|`, `\<`, `<`, `\>`, `>`, `\#`, `#`, `\!`, `!`, `\~`, `~`, `\&`, `&`, "\\`", "`")
-	o := regexp.MustCompile(`(?m)^\| outcome \| \*\*(.+?)\*\* ?(.*) \|$`).FindStringSubmatch(md)
+	o := regexp.MustCompile(`(?m)^\| outcome \| \*\*(.+?)\*\*(?: — (.*))? \|$`).FindStringSubmatch(md)
 	if o == nil {
 		t.Fatalf("no outcome in the report:\n%s", md)
 	}

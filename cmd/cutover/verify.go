@@ -87,6 +87,9 @@ func printReport(s streams, r *transcript.Report) {
 	if len(r.Approvals) > 0 {
 		fmt.Fprintf(s.out, "  approvals  %d verified: %s\n", len(r.Approvals), strings.Join(r.Approvals, ", "))
 	}
+	for _, n := range r.NotAllowed {
+		fmt.Fprintf(s.out, "  approval   NOT ALLOWED: %s (the signature holds; its signer may not approve)\n", n)
+	}
 	fmt.Fprintf(s.out, "  signature  %s (%s.sig)\n", r.Detached, r.Path)
 	if !r.Ended && r.Problem == nil {
 		fmt.Fprintf(s.out, "  run.end    missing: the run did not finish (crash, kill, or still running)\n")

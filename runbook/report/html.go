@@ -24,28 +24,29 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 @media print{body{margin:0;max-width:none}pre{white-space:pre-wrap}}
 </style></head><body>`, e(r.Runbook))
 	p("<h1>Handoff: %s</h1><table>", e(r.Runbook))
-	cls := "ok"
-	if r.Headline != "DONE" {
-		cls = "bad"
+	for _, f := range r.Rows() {
+		cls := ""
+		if f.Bad {
+			cls = ` class="bad"`
+		} else if f.Label == "outcome" {
+			cls = ` class="ok"`
+		}
+		switch f.Label {
+		case "outcome":
+			head, why, _ := strings.Cut(f.Value, " — ")
+			if why != "" {
+				why = " — " + e(why)
+			}
+			p("<tr><th>outcome</th><td%s><b>%s</b>%s</td></tr>", cls, e(head), why)
+		case "run", "runbook file", "journal":
+			p("<tr><th>%s</th><td><code>%s</code></td></tr>", e(f.Label), e(f.Value))
+		default:
+			p("<tr><th>%s</th><td%s>%s</td></tr>", e(f.Label), cls, e(f.Value))
+		}
 	}
-	p(`<tr><th>run</th><td><code>%s</code></td></tr><tr><th>outcome</th><td class="%s">%s %s</td></tr>`, e(r.Run), cls, e(orDash(r.Headline)), e(r.Reason))
-	p("<tr><th>operators</th><td>%s</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>ended</th><td>%s</td></tr>", e(strings.Join(r.Operators, ", ")), stamp(r.Started), stamp(r.Ended))
-	if r.Window != nil {
-		p("<tr><th>window</th><td>%s → %s</td></tr>", stamp(r.Window.Start), stamp(r.Window.End))
-	}
-	p("<tr><th>journal</th><td><code>%s</code></td></tr></table>", e(r.Journal))
-
-	sig, scls := r.Signature.Mark(), "bad"
-	if r.Signature.OK {
-		scls = "ok"
-	}
-	p(`<h2>Signature: <span class="%s">%s</span></h2><ul>`, scls, sig)
-	for _, d := range r.Signature.Detail {
-		p("<li>%s</li>", e(d))
-	}
-	p("</ul>")
+	p("</table>")
 	if len(r.OpenItems) > 0 {
-		p("<h2>Open items</h2><ul>")
+		p("<h2>Follow-up</h2><ul>")
 		for _, o := range r.OpenItems {
 			p("<li>☐ %s</li>", e(o))
 		}
@@ -60,6 +61,13 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 		p("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", e(name), e(s.Phase), e(s.Status), dur(s.Duration), e(orDash(s.Gate)))
 	}
 	p("</table>")
+	if len(r.Moments) > 0 {
+		p("<h2>What happened, in order</h2><table><tr><th>time</th><th>step</th><th>what</th><th>by</th></tr>")
+		for _, m := range r.Moments {
+			p("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", m.At.UTC().Format("15:04:05"), e(orDash(m.Step)), e(m.Kind+": "+m.Text), e(orDash(m.By)))
+		}
+		p("</table>")
+	}
 	if len(r.Migrations) > 0 {
 		p("<h2>Migration</h2><ul>")
 		for _, m := range r.Migrations {
@@ -88,20 +96,15 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 			}
 		}
 	}
-	if len(r.Decisions) > 0 {
-		p("<h2>Decisions</h2><table><tr><th>time</th><th>step</th><th>choice</th><th>by</th><th>reason</th></tr>")
-		for _, d := range r.Decisions {
-			p("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", d.At.UTC().Format("15:04:05"), e(d.Step), e(d.Choice), e(d.By), e(d.Reason))
-		}
-		p("</table>")
+	sig, scls := r.Signature.Mark(), "bad"
+	if r.Signature.OK {
+		scls = "ok"
 	}
-	if len(r.Notes) > 0 {
-		p("<h2>Notes</h2><table><tr><th>time</th><th>from</th><th>note</th></tr>")
-		for _, n := range r.Notes {
-			p("<tr><td>%s</td><td>%s</td><td>%s</td></tr>", n.At.UTC().Format("15:04:05"), e(n.Source), e(n.Text))
-		}
-		p("</table>")
+	p(`<h2>Signature: <span class="%s">%s</span></h2><ul>`, scls, sig)
+	for _, d := range r.Signature.Detail {
+		p("<li>%s</li>", e(d))
 	}
+	p("</ul>")
 	if r.Rollback != nil {
 		p("<h2>Rollback</h2><p>Triggered by <b>%s</b>: %s</p><p>Ran: %s</p>", e(r.Rollback.Trigger), e(r.Rollback.Reason), e(strings.Join(r.Rollback.Steps, " → ")))
 	}

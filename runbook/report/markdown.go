@@ -15,26 +15,26 @@ func (r *Report) Markdown(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Handoff: %s\n\n", md(r.Runbook))
 	p("| | |\n|---|---|\n")
-	p("| run | %s |\n| outcome | **%s** %s |\n", code(r.Run), md(orDash(r.Headline)), md(r.Reason))
-	p("| operators | %s |\n", md(strings.Join(r.Operators, ", ")))
-	p("| started | %s |\n| ended | %s |\n", stamp(r.Started), stamp(r.Ended))
-	if r.Window != nil {
-		p("| window | %s → %s |\n", stamp(r.Window.Start), stamp(r.Window.End))
+	for _, f := range r.Rows() {
+		switch f.Label {
+		case "outcome": // the headline in bold, then why
+			head, why, _ := strings.Cut(f.Value, " — ")
+			if why != "" {
+				why = " — " + md(why)
+			}
+			p("| outcome | **%s**%s |\n", md(head), why)
+		case "run", "runbook file", "journal":
+			p("| %s | %s |\n", f.Label, code(f.Value))
+		default:
+			p("| %s | %s |\n", f.Label, md(f.Value))
+		}
 	}
-	p("| runbook file | %s |\n| journal | %s |\n\n", code(r.File), code(r.Journal))
-
-	p("## Signature: %s\n\n", r.Signature.Mark())
-	for _, d := range r.Signature.Detail {
-		p("- %s\n", md(d))
-	}
-
 	if len(r.OpenItems) > 0 {
-		p("\n## Open items\n\n")
+		p("\n## Follow-up\n\n")
 		for _, o := range r.OpenItems {
 			p("- [ ] %s\n", md(o))
 		}
 	}
-
 	p("\n## Timeline\n\n| step | phase | status | duration | gate |\n|---|---|---|---|---|\n")
 	for _, s := range r.Steps {
 		name := s.Name
@@ -42,6 +42,12 @@ func (r *Report) Markdown(w io.Writer) error {
 			name += " (undoes " + s.Undoes + ")"
 		}
 		p("| %s | %s | %s | %s | %s |\n", md(name), md(s.Phase), md(s.Status), dur(s.Duration), md(orDash(s.Gate)))
+	}
+	if len(r.Moments) > 0 {
+		p("\n## What happened, in order\n\n| time | step | what | by |\n|---|---|---|---|\n")
+		for _, m := range r.Moments {
+			p("| %s | %s | %s | %s |\n", m.At.UTC().Format("15:04:05"), md(orDash(m.Step)), md(m.Kind+": "+m.Text), md(orDash(m.By)))
+		}
 	}
 
 	if len(r.Migrations) > 0 {
@@ -75,18 +81,9 @@ func (r *Report) Markdown(w io.Writer) error {
 		}
 	}
 
-	if len(r.Decisions) > 0 {
-		p("\n## Decisions\n\n| time | step | choice | by | reason |\n|---|---|---|---|---|\n")
-		for _, d := range r.Decisions {
-			p("| %s | %s | %s | %s | %s |\n", d.At.UTC().Format("15:04:05"), md(d.Step), md(string(d.Choice)), md(d.By), md(d.Reason))
-		}
-	}
-
-	if len(r.Notes) > 0 {
-		p("\n## Notes\n\n| time | from | note |\n|---|---|---|\n")
-		for _, n := range r.Notes {
-			p("| %s | %s | %s |\n", n.At.UTC().Format("15:04:05"), md(n.Source), md(n.Text))
-		}
+	p("\n## Signature: %s\n\n", r.Signature.Mark())
+	for _, d := range r.Signature.Detail {
+		p("- %s\n", md(d))
 	}
 
 	if r.Rollback != nil {

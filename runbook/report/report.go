@@ -4,6 +4,8 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cutover/cutover/internal/termsafe"
@@ -33,6 +35,18 @@ type Report struct {
 	Watches    []*Watch // the move's, then the way back's
 	Rollback   *runbook.RollbackData
 	OpenItems  []string
+	// First is the first screen: what the next shift asks before anything else, in order.
+	First []Fact
+	// Moments are what happened, in order: step ends, questions and answers, approvals,
+	// interruptions and resumes, the rollback, breaches, notes.
+	Moments []runbook.Moment
+	FileSHA string
+}
+
+// Fact is one line of the first screen.
+type Fact struct {
+	Label, Value string
+	Bad          bool // the next shift must act on it
 }
 
 // Signature is what verify said.
@@ -73,6 +87,14 @@ type Problem struct {
 func (p Problem) attempts() string {
 	if p.Attempts > 1 {
 		return fmt.Sprintf(" after %d attempts", p.Attempts)
+	}
+	return ""
+}
+
+// times folds the attempts into the open item: " (×3)".
+func (p Problem) times() string {
+	if p.Attempts > 1 {
+		return fmt.Sprintf(" (×%d)", p.Attempts)
 	}
 	return ""
 }
@@ -119,6 +141,7 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 	r.Signature = termsafe.Value(signature(v))
 	s := runbook.FoldEvents(termsafe.Value(events))
 	r.Run, r.Runbook, r.File, r.Window, r.Started, r.Ended = s.ID, s.Runbook, s.File, s.Window, s.Started, s.Ended
+	r.FileSHA = s.FileSHA
 	r.Operators = s.Operators
 	if s.HasEnded() {
 		r.Status, r.Headline, r.Reason = s.Status, s.Headline(), s.Reason
@@ -160,7 +183,97 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 		r.Rollback = &runbook.RollbackData{Trigger: rb.Trigger, Reason: rb.Reason, Steps: rb.Steps}
 	}
 	r.openItems(v, s)
+	r.Moments = moments(s, v)
+	r.First = first(r, s, v)
 	return r
+}
+
+// first is the first screen: the outcome and why, where the VM is and what proved it, what was
+// proceeded over and by whom, the approvals, and whether the journal can be trusted.
+func first(r *Report, s *runbook.RunState, v *transcript.Report) []Fact {
+	var out []Fact
+	outcome := orDash(r.Headline)
+	if r.Status == "" {
+		outcome = "NO END in the journal (killed, or still running)"
+	}
+	if r.Reason != "" {
+		outcome += " — " + r.Reason
+	}
+	out = append(out, Fact{"outcome", outcome, r.Headline != "DONE"})
+	if where, proof := s.VMProof(); where != "" {
+		out = append(out, Fact{"the VM now", where + ", proved by " + proof, false})
+	}
+	for _, st := range s.Steps {
+		if st.Status != string(runbook.StepOverridden) {
+			continue
+		}
+		by := ""
+		for _, d := range s.Decisions {
+			if d.Step == st.Name && d.Choice == runbook.Proceed {
+				by = " (by " + d.By + ")"
+			}
+		}
+		out = append(out, Fact{"proceeded over", st.Name + by + ": " + st.Reason, true})
+	}
+	for _, a := range s.Approvals {
+		out = append(out, Fact{"approved", fmt.Sprintf("%s by %s: %s", a.Step, a.Fingerprint, approvalTrust(a.Fingerprint, v)), !slices.Contains(verified(v), a.Fingerprint)})
+	}
+	trust := r.Signature.Mark()
+	if len(r.Signature.Detail) > 0 {
+		trust += ": " + strings.Join(r.Signature.Detail, "; ")
+	}
+	out = append(out, Fact{"trust", trust, !r.Signature.OK})
+	return out
+}
+
+// Rows are the report's head table, the same in Markdown and HTML: the first screen, then the run's
+// particulars.
+func (r *Report) Rows() []Fact {
+	rows := slices.Clone(r.First)
+	rows = append(rows, Fact{Label: "run", Value: r.Run}, Fact{Label: "operators", Value: strings.Join(r.Operators, ", ")},
+		Fact{Label: "started", Value: stamp(r.Started)}, Fact{Label: "ended", Value: stamp(r.Ended)})
+	if r.Window != nil {
+		rows = append(rows, Fact{Label: "window", Value: stamp(r.Window.Start) + " → " + stamp(r.Window.End)})
+	}
+	file := r.File
+	if r.FileSHA != "" {
+		file += " (sha256 " + r.FileSHA + ")"
+	}
+	return append(rows, Fact{Label: "runbook file", Value: file}, Fact{Label: "journal", Value: r.Journal})
+}
+
+func verified(v *transcript.Report) []string {
+	if v == nil {
+		return nil
+	}
+	return v.Approvals
+}
+
+// approvalTrust says what verify found of a sign-off.
+func approvalTrust(fp string, v *transcript.Report) string {
+	if v == nil {
+		return "not verified"
+	}
+	if slices.Contains(v.Approvals, fp) {
+		return "signature verified"
+	}
+	for _, n := range v.NotAllowed {
+		if strings.HasPrefix(n, fp+" ") {
+			return "NOT ALLOWED: " + n
+		}
+	}
+	return "not verified"
+}
+
+// moments are the fold's, an approval's with what verify found of it.
+func moments(s *runbook.RunState, v *transcript.Report) []runbook.Moment {
+	out := slices.Clone(s.Moments)
+	for i, m := range out {
+		if m.Kind == "approval" {
+			out[i].Text += " (" + approvalTrust(m.By, v) + ")"
+		}
+	}
+	return out
 }
 
 func signature(v *transcript.Report) Signature {
@@ -215,7 +328,7 @@ func (r *Report) openItems(v *transcript.Report, s *runbook.RunState) {
 	}
 	for _, p := range r.Problems {
 		if p.Outcome == runbook.Inconclusive {
-			r.OpenItems = append(r.OpenItems, fmt.Sprintf("%s / %s could not be checked: %s", p.Step, p.Check, p.Summary))
+			r.OpenItems = append(r.OpenItems, fmt.Sprintf("%s / %s could not be checked%s: %s", p.Step, p.Check, p.times(), p.Summary))
 		}
 	}
 }

@@ -136,10 +136,10 @@ func TestNotesReachBothFormats(t *testing.T) {
 	if err := r.HTML(&html); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "## Notes") || !strings.Contains(md.String(), "| vcenter | the session expired; logged in again") {
+	if !strings.Contains(md.String(), "## What happened, in order") || !strings.Contains(md.String(), "| note: the session expired; logged in again \\<again\\> | vcenter |") {
 		t.Errorf("markdown:\n%s", md.String())
 	}
-	if !strings.Contains(html.String(), "<td>vcenter</td><td>the session expired; logged in again &lt;again&gt;</td>") {
+	if !strings.Contains(html.String(), "<td>note: the session expired; logged in again &lt;again&gt;</td><td>vcenter</td>") {
 		t.Errorf("html lacks the escaped note")
 	}
 }

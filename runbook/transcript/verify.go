@@ -42,6 +42,9 @@ type Report struct {
 	Ended       bool     // the journal ends with its run's end (no resume after it)
 	EndStatus   string   // that end's status: "interrupted" may be resumed
 	Approvals   []string // fingerprints of the sign-offs that verified
+	// NotAllowed are sign-offs whose signature holds but whose signer the allowed signers do not
+	// allow to approve: "SHA256:… (line 87): … is not in allowed_signers".
+	NotAllowed []string
 	Detached    string   // "verified", "missing", or why it failed
 	Trust       string   // the allowed_signers file signatures were checked against, or ""
 	sigPresent  bool
@@ -71,7 +74,7 @@ func (v Verdict) String() string {
 // Verdict judges the report.
 func (r *Report) Verdict() Verdict {
 	switch {
-	case r.Problem != nil || len(r.Untrusted) > 0 || r.sigPresent && r.Detached != "verified":
+	case r.Problem != nil || len(r.Untrusted) > 0 || len(r.NotAllowed) > 0 || r.sigPresent && r.Detached != "verified":
 		return Failed
 	case r.Trust == "" || r.Truncated || r.Unsigned > 0 || r.Detached != "verified":
 		return Unproven
@@ -303,8 +306,8 @@ func (r *Report) approval(n int, line []byte, opts VerifyOptions) string {
 	if opts.Trust != nil {
 		key, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(d.Key))
 		if _, err := opts.Trust.Check(key, ApprovalNamespace); err != nil {
-			r.Untrusted = append(r.Untrusted, fmt.Sprintf("line %d: approval: %v", n, err))
-			return "" // the chain goes on; an untrusted sign-off is not counted
+			r.NotAllowed = append(r.NotAllowed, fmt.Sprintf("%s (line %d): %v", d.Fingerprint, n, err))
+			return "" // the chain is intact; the sign-off is not counted, and says why
 		}
 	}
 	if slices.Contains(r.Keys, d.Fingerprint) {
