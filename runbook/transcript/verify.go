@@ -45,9 +45,9 @@ type Report struct {
 	// NotAllowed are sign-offs whose signature holds but whose signer the allowed signers do not
 	// allow to approve: "SHA256:… (line 87): … is not in allowed_signers".
 	NotAllowed []string
-	Detached    string   // "verified", "missing", or why it failed
-	Trust       string   // the allowed_signers file signatures were checked against, or ""
-	sigPresent  bool
+	Detached   string // "verified", "missing", or why it failed
+	Trust      string // the allowed_signers file signatures were checked against, or ""
+	sigPresent bool
 }
 
 // Verdict is what a journal proves.
