@@ -107,6 +107,7 @@ type Engine struct {
 	mu        sync.Mutex // serialises emit: one ordered stream
 	seq       int64
 	journalEr error
+	ended     bool // run.end is journaled: no note may follow it (guarded by mu)
 
 	cancel    context.CancelCauseFunc
 	baseMu    sync.Mutex
@@ -205,7 +206,16 @@ func (e *Engine) redact(s string) string { return e.redaction.apply(s) }
 // run is being stopped.
 // Note journals what a client of the outside world (vCenter, NetBox) reports mid-run. Safe from
 // any goroutine.
-func (e *Engine) Note(source, text string) { e.emit(EvNote, "", NoteData{Source: source, Text: text}) }
+func (e *Engine) Note(source, text string) bool {
+	e.mu.Lock()
+	ended := e.ended
+	e.mu.Unlock()
+	if ended { // a note after the run's end would stand outside its record
+		return false
+	}
+	e.emit(EvNote, "", NoteData{Source: e.redact(source), Text: e.redact(text)})
+	return true
+}
 
 func (e *Engine) emit(typ EventType, step string, data any) {
 	e.mu.Lock()
@@ -357,6 +367,9 @@ func (e *Engine) finish(out Outcome, start time.Time) (Outcome, error) {
 		}
 	}
 	e.emit(EvRunEnd, "", RunEndData{Status: out.Status, Reason: out.Reason, Duration: ms(e.cfg.Clock().Sub(start))})
+	e.mu.Lock()
+	e.ended = true
+	e.mu.Unlock()
 	e.emit(EvCheckpoint, "", nil)
 	if err := e.journalErr(); err != nil {
 		return Outcome{Status: RunError, Reason: err.Error()}, err

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -31,6 +32,8 @@ type Options struct {
 	NoColor bool
 	// Shadows names who follows this run over --shadow-listen, asked once a second.
 	Shadows func() []string
+	// Note journals an operator's handoff note; false when the run has ended.
+	Note func(text string) bool
 }
 
 // App is the console's root model.
@@ -61,7 +64,8 @@ type App struct {
 	pauseWant                     bool    // what this console asked the engine: hold before the next step
 	flash                         string  // the answer to a key that did nothing, until the next key
 	watchers                      []string
-	watchBack                     int // the watch the graph shows: 0 the newest, 1 the one before…
+	note                          *textinput.Model // a handoff note being written (n), nil otherwise
+	watchBack                     int              // the watch the graph shows: 0 the newest, 1 the one before…
 	graph                         graphView
 	outCache                      *outputCache
 	showHelp                      bool
@@ -129,6 +133,11 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refresh()
 		if m.quitting {
 			return m, tea.Quit
+		}
+	case noteMsg:
+		m.flash = "note journaled (in the run's record and the handoff report)"
+		if !msg.ok {
+			m.flash = "the run had ended: the note was not journaled (cutover note JOURNAL \"text\")"
 		}
 	case askMsg:
 		m.prompt, m.askOpen = newPrompt(msg.ask, m.opts.Now(), m.s), true
@@ -226,6 +235,25 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m.abortRun(m.confirm == "quit")
 		case "n", "N", "esc":
 			m.confirm = ""
+		}
+		return m, nil
+	}
+	if m.note != nil {
+		switch msg.Type {
+		case tea.KeyEsc:
+			m.note = nil
+		case tea.KeyEnter:
+			text := strings.TrimSpace(m.note.Value())
+			if text == "" {
+				return m, nil
+			}
+			m.note = nil
+			note := m.opts.Note
+			return m, func() tea.Msg { return noteMsg{ok: note(text)} }
+		default:
+			ti, cmd := m.note.Update(msg)
+			m.note = &ti
+			return m, cmd
 		}
 		return m, nil
 	}
@@ -372,6 +400,18 @@ func (m App) common(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if n := len(m.run.Watches); n > 1 {
 			m.watchBack = (m.watchBack + 1) % n
 		}
+	case key.Matches(msg, m.keys.Note):
+		if m.opts.Note == nil || m.run.HasEnded() {
+			m.flash = "the run has ended: add a note with cutover note JOURNAL \"text\""
+			return m, nil
+		}
+		ti := textinput.New()
+		ti.Placeholder = "what the next shift should know"
+		ti.CharLimit = 500
+		ti.Width = min(90, m.width-12)
+		ti.PlaceholderStyle = m.s.dim
+		m.note = &ti
+		return m, ti.Focus()
 	case key.Matches(msg, m.keys.Answer):
 		if m.asking() {
 			m.askOpen, m.fullOpen = true, false

@@ -411,3 +411,33 @@ func TestAnyKeysKeepTheFrame(t *testing.T) {
 		}
 	}
 }
+
+// n writes a handoff note the engine journals; a shadow cannot.
+func TestHandoffNote(t *testing.T) {
+	var got []string
+	m := console(t, Options{Note: func(text string) bool { got = append(got, text); return true }}, 120, 40, upTo(t, labJournal(t), runbook.EvCheck), 0)
+	m = send(m, "n")
+	if frame := ansi.Strip(m.View()); !strings.Contains(frame, "HANDOFF NOTE") {
+		t.Fatalf("n does not open the note:\n%s", frame)
+	}
+	for _, r := range "ARP cache on leaf-3 was stale; cleared by hand" {
+		next, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		m = next.(App)
+	}
+	next, cmd := m.Update(press("enter"))
+	m = next.(App)
+	next, _ = m.Update(runCmd(cmd))
+	m = next.(App)
+	if len(got) != 1 || got[0] != "ARP cache on leaf-3 was stale; cleared by hand" || !strings.Contains(m.flash, "note journaled") {
+		t.Errorf("notes %q, flash %q", got, m.flash)
+	}
+	// esc drops a note; an empty one is not sent.
+	m = send(m, "n", "x", "esc", "n", "enter")
+	if len(got) != 1 || m.note == nil {
+		t.Errorf("notes %q, note open %v", got, m.note != nil)
+	}
+	sh := send(console(t, Options{Mode: "SHADOW"}, 120, 40, upTo(t, labJournal(t), runbook.EvCheck), 0), "n")
+	if sh.note != nil || strings.Contains(ansi.Strip(send(sh, "?").View()), "handoff note") {
+		t.Error("a shadow may not write a note")
+	}
+}

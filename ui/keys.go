@@ -10,7 +10,7 @@ type keyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Tab key.Binding
 	Open, Close, Follow, Search, Leave, Answer   key.Binding
 	Pause, Help, Quit, Abort                     key.Binding
-	Span, LogScale, Watches                      key.Binding
+	Span, LogScale, Watches, Note                key.Binding
 	Proceed, Retry, Rollback, AbortRun           key.Binding
 	Play, Event, StepJump, Speed                 key.Binding
 }
@@ -35,6 +35,7 @@ func newKeys(mode string) keyMap {
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
 		Span:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "graph: the gated span only / the whole watch")),
 		LogScale: key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "graph: logarithmic / linear RTT axis")),
+		Note:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "write a handoff note (journaled, in the report)")),
 		Watches:  key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "graph: the other watch (the way there / the way back)")),
 		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit (asks while a run is active)")),
 		Abort:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "abort the run (asks first; twice aborts)")),
@@ -53,7 +54,7 @@ func newKeys(mode string) keyMap {
 			b.SetEnabled(false)
 		}
 	default: // a shadow or a replay changes nothing: no pause, no question, no abort
-		for _, b := range []*key.Binding{&k.Pause, &k.Answer, &k.Proceed, &k.Retry, &k.Rollback, &k.AbortRun} {
+		for _, b := range []*key.Binding{&k.Pause, &k.Answer, &k.Note, &k.Proceed, &k.Retry, &k.Rollback, &k.AbortRun} {
 			b.SetEnabled(false)
 		}
 		k.Quit.SetHelp("q", "quit")
@@ -87,7 +88,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.Top, k.Tab, k.Open, k.Follow, k.Search, k.Leave},
-		{k.Span, k.LogScale, k.Watches, k.Pause, k.Answer, k.Proceed, k.Retry, k.Rollback, k.AbortRun, k.Help, k.Quit, k.Abort},
+		{k.Span, k.LogScale, k.Watches, k.Pause, k.Note, k.Answer, k.Proceed, k.Retry, k.Rollback, k.AbortRun, k.Help, k.Quit, k.Abort},
 		{k.Play, k.Event, k.StepJump, k.Speed},
 	}
 }

@@ -12,4 +12,5 @@ type (
 	runDoneMsg     struct{}
 	askMsg         struct{ ask *ask }
 	tickMsg        time.Time
+	noteMsg        struct{ ok bool }
 )

@@ -139,6 +139,9 @@ func (m App) View() string {
 	switch {
 	case m.confirm != "":
 		return m.overlay(screen, m.confirmView())
+	case m.note != nil:
+		return m.overlay(screen, m.s.modal.Render(m.s.title.Render("HANDOFF NOTE")+"\n\n"+m.note.View()+"\n\n"+
+			m.s.dim.Render("journaled with the run (secrets redacted), shown to shadows and in the report · enter: add · esc: drop")))
 	case m.showHelp:
 		return m.overlay(screen, m.keysView())
 	case m.asking() && m.askOpen:

@@ -82,3 +82,12 @@ func chainOf(body string) string {
 	sum := sha256.Sum256([]byte(body))
 	return body + `,"hash":"` + hex.EncodeToString(sum[:]) + "\"}\n"
 }
+
+// A report of a journal that is not there says so, as the report's own error (it said "verify:").
+func TestReportOfAMissingJournal(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.jsonl")
+	code, _, errs := cli(t, "", "report", missing)
+	if code != exitBadInput || strings.TrimSpace(errs) != "cutover: report: "+missing+": no such journal" {
+		t.Errorf("exit %d: %q", code, errs)
+	}
+}

@@ -43,7 +43,7 @@ func runConsole(signals context.Context, s streams, cfg runbook.Config, o runOpt
 		done <- result{out, err}
 	}()
 	app := ui.New(ui.Options{Events: feed.Events(), Decider: decider, Abort: cancel, Pause: eng.SetPaused, Lab: o.lab, Unsigned: o.unsigned,
-		NoColor: noColor(), Shadows: o.shadows})
+		NoColor: noColor(), Shadows: o.shadows, Note: func(text string) bool { return eng.Note(o.operator, text) }})
 	// A signal (a lost terminal: SIGHUP) ends the run and the console with it; nobody could
 	// read it or press q any more.
 	if err := program(signals, s)(app); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -28,6 +29,12 @@ func reportCommand(s streams) *cobra.Command {
 			}
 			if format != "md" && format != "html" {
 				return withCode(exitBadInput, fmt.Errorf("--format %q: want md or html", format))
+			}
+			if _, err := os.Stat(journal); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return withCode(exitBadInput, fmt.Errorf("report: %s: no such journal", journal))
+				}
+				return withCode(exitBadInput, fmt.Errorf("report: %w", err))
 			}
 			t, err := trust.load()
 			if err != nil {
