@@ -206,14 +206,23 @@ func (e *Engine) redact(s string) string { return e.redaction.apply(s) }
 // run is being stopped.
 // Note journals what a client of the outside world (vCenter, NetBox) reports mid-run. Safe from
 // any goroutine.
-func (e *Engine) Note(source, text string) bool {
+func (e *Engine) Note(source, text string) bool { return e.note(NoteData{Source: source, Text: text}) }
+
+// note journals a note, secrets redacted. A signed note whose text held a secret loses its
+// signature with the secret (the signature covers the text as written): the journal says so.
+func (e *Engine) note(n NoteData) bool {
 	e.mu.Lock()
 	ended := e.ended
 	e.mu.Unlock()
 	if ended { // a note after the run's end would stand outside its record
 		return false
 	}
-	e.emit(EvNote, "", NoteData{Source: e.redact(source), Text: e.redact(text)})
+	text := e.redact(n.Text)
+	if n.Sig != "" && text != n.Text {
+		n.Key, n.Sig = "", ""
+		n.Source += ", redacted: its signature is withheld"
+	}
+	e.emit(EvNote, "", NoteData{Source: e.redact(n.Source), Text: text, Key: n.Key, Sig: n.Sig})
 	return true
 }
 
@@ -290,7 +299,7 @@ func (e *Engine) journalNotes() func() {
 		for {
 			select {
 			case n := <-e.cfg.Notes:
-				e.Note(n.Source, n.Text)
+				e.note(n)
 			case <-done:
 				return
 			}
@@ -308,7 +317,7 @@ func (e *Engine) drainNotes() {
 	for {
 		select {
 		case n := <-e.cfg.Notes:
-			e.Note(n.Source, n.Text)
+			e.note(n)
 		default:
 			return
 		}

@@ -319,6 +319,10 @@ type WindowEventData struct {
 type NoteData struct {
 	Source string `json:"source"`
 	Text   string `json:"text"`
+	// A handoff note a second engineer signed (cutover note): their key and the signature over the
+	// run and the text, which verify checks.
+	Key string `json:"key,omitempty"`
+	Sig string `json:"sig,omitempty"`
 }
 
 // ApprovalRequest asks for sign-offs: each approver signs Message (SSHSIG, namespace

@@ -539,3 +539,62 @@ func TestOnBreachCancel(t *testing.T) {
 		})
 	}
 }
+
+// A second engineer adds handoff notes with their own key: one while the run runs (the run
+// journals it, verify checks its signature), one after it ended (kept beside the journal; the
+// report shows it, naming the signer the allowed signers know for notes).
+func TestSignedHandoffNotes(t *testing.T) {
+	tr := t.TempDir()
+	done := make(chan string, 1)
+	go func() {
+		code, out, errs := cli(t, "", "lab", "--file", "../../runbooks.yaml", "--plain", "--yes", "--transcript", tr, "--relocate-time", "3s", "--operator", "alice@lab")
+		done <- fmt.Sprintf("%d\n%s\n%s", code, out, errs)
+	}()
+	var journal string
+	deadline := time.Now().Add(30 * time.Second)
+	for journal == "" && time.Now().Before(deadline) {
+		if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
+			if b, _ := os.ReadFile(m[0]); bytes.Contains(b, []byte(`"type":"migrate"`)) {
+				journal = m[0]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if journal == "" {
+		t.Fatalf("the run never moved:\n%s", <-done)
+	}
+	key, pub := sshtestKeygen(t, "bob@lab")
+	if code, out, errs := cli(t, "", "note", journal, "ARP on leaf-3 was stale;", "cleared by hand", "--sign-key", key); code != 0 || !strings.Contains(out, "the run journals it") {
+		t.Fatalf("note: %d %s %s", code, out, errs)
+	}
+	if res := <-done; !strings.HasPrefix(res, "0\n") || !strings.Contains(res, "note     SHA256:") || !strings.Contains(res, "ARP on leaf-3 was stale; cleared by hand") {
+		t.Fatalf("the run did not journal the note:\n%s", res)
+	}
+	if code, out, _ := cli(t, "", "note", journal, "checked the app owner's dashboard at 03:10: green", "--sign-key", key); code != 0 || !strings.Contains(out, "the run has ended") {
+		t.Fatalf("note after the end: %d %s", code, out)
+	}
+	allowed := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
+	f, _ := os.OpenFile(allowed, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "bob@lab namespaces=\"cutover-note\" %s\n", pub)
+	f.Close()
+	code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed)
+	if code != 0 {
+		t.Errorf("verify: %d\n%s", code, vout)
+	}
+	code, md, errs := cli(t, "", "report", journal, "--allowed-signers", allowed)
+	if code != 0 || !strings.Contains(md, "note: ARP on leaf-3 was stale; cleared by hand (signature verified)") ||
+		!strings.Contains(md, "## Notes kept beside the journal") || !strings.Contains(md, "| bob@lab (SHA256:") || !strings.Contains(md, "checked the app owner's dashboard at 03:10: green") {
+		t.Errorf("report: %d %s\n%s", code, errs, md)
+	}
+	// A note's signature covers the run and the text: moved to another run's notes, or edited, it
+	// is not shown.
+	notes, _ := filepath.Glob(filepath.Join(transcript.NoteDir(journal), "*.note"))
+	if len(notes) != 1 {
+		t.Fatalf("kept notes %v", notes)
+	}
+	b := mustRead(t, notes[0])
+	os.WriteFile(notes[0], bytes.Replace(b, []byte("green"), []byte("red"), 1), 0o644)
+	if _, md, _ := cli(t, "", "report", journal, "--allowed-signers", allowed); strings.Contains(md, "dashboard at 03:10") || !strings.Contains(md, "**Not shown, does not verify:** ") {
+		t.Errorf("an edited note is shown:\n%s", md)
+	}
+}

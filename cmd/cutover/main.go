@@ -73,7 +73,8 @@ func run(args []string, s streams) int {
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(runCommand(s), labCommand(s), validateCommand(s), verifyCommand(s), reportCommand(s), replayCommand(s), shadowCommand(s), resumeCommand(s), approveCommand(s), netboxCommand(s), schemaCommand(s))
+	root.AddCommand(runCommand(s), labCommand(s), validateCommand(s), verifyCommand(s), reportCommand(s), replayCommand(s), shadowCommand(s), resumeCommand(s), approveCommand(s),
+		noteCommand(s), netboxCommand(s), schemaCommand(s))
 	err := root.Execute()
 	if err == nil {
 		return exitOK

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/report"
 	"github.com/cutover/cutover/runbook/transcript"
 )
@@ -54,7 +55,7 @@ func reportCommand(s streams) *cobra.Command {
 			if err := startsARun(journal, events); err != nil {
 				return err
 			}
-			r := report.Build(journal, events, v)
+			r := buildReport(journal, events, v, t)
 			w := s.out
 			if out != "" {
 				f, err := os.Create(out)
@@ -74,4 +75,19 @@ func reportCommand(s streams) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "", "md or html (default: from -o's extension, else md)")
 	trust.flags(cmd.Flags())
 	return cmd
+}
+
+// buildReport is the handoff of a journal: its events, what verify found, and the signed notes
+// kept beside it that it does not hold.
+func buildReport(journal string, events []runbook.Event, v *transcript.Report, trust *transcript.Trust) *report.Report {
+	r := report.Build(journal, events, v)
+	var journaled []string
+	for _, ev := range events {
+		if n, ok := ev.Data.(runbook.NoteData); ok && n.Sig != "" {
+			journaled = append(journaled, n.Sig)
+		}
+	}
+	notes, bad := transcript.ReadNotes(journal, r.Run)
+	r.AddKeptNotes(notes, bad, journaled, trust)
+	return r
 }

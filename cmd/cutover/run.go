@@ -209,7 +209,11 @@ func execute(ir *interrupts, s streams, file string, data []byte, rb *runbook.Ru
 	}
 	cfg.Approvals = transcript.Approvals{Journal: w.Path(), Operator: operatorKey, Trust: approvers}
 	printer := newPrinter(s.out, w.Path(), signer, allowed, o.operator)
+	// Handoff notes a second engineer signs (cutover note) go into the journal while the run runs.
+	notesCtx, stopNotes := context.WithCancel(ir.ctx)
+	go transcript.FollowNotes(notesCtx, w.Path(), runID, time.Second, c.notes)
 	out, runErr := runEngine(ir.ctx, s, cfg, o, printer)
+	stopNotes()
 	closeErr := w.Close()
 	printer.summary(out, closeErr)
 	switch {

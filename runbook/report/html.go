@@ -105,6 +105,16 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 		p("<li>%s</li>", e(d))
 	}
 	p("</ul>")
+	if len(r.Kept) > 0 || len(r.KeptBad) > 0 {
+		p("<h2>Notes kept beside the journal</h2><p>Signed with their writers' keys after the run ended (the journal, closed and signed, does not hold them).</p><table><tr><th>time</th><th>by</th><th>note</th></tr>")
+		for _, n := range r.Kept {
+			p("<tr><td>%s</td><td>%s</td><td>%s</td></tr>", stamp(n.At), e(n.Who), e(n.Text))
+		}
+		p("</table>")
+		for _, b := range r.KeptBad {
+			p(`<p class="bad">Not shown, does not verify: %s</p>`, e(b))
+		}
+	}
 	if r.Rollback != nil {
 		p("<h2>Rollback</h2><p>Triggered by <b>%s</b>: %s</p><p>Ran: %s</p>", e(r.Rollback.Trigger), e(r.Rollback.Reason), e(strings.Join(r.Rollback.Steps, " → ")))
 	}

@@ -86,6 +86,16 @@ func (r *Report) Markdown(w io.Writer) error {
 		p("- %s\n", md(d))
 	}
 
+	if len(r.Kept) > 0 || len(r.KeptBad) > 0 {
+		p("\n## Notes kept beside the journal\n\nSigned with their writers' keys after the run ended (the journal, closed and signed, does not hold them).\n\n| time | by | note |\n|---|---|---|\n")
+		for _, n := range r.Kept {
+			p("| %s | %s | %s |\n", stamp(n.At), md(n.Who), md(n.Text))
+		}
+		for _, b := range r.KeptBad {
+			p("\n**Not shown, does not verify:** %s\n", md(b))
+		}
+	}
+
 	if r.Rollback != nil {
 		p("\n## Rollback\n\nTriggered by **%s**: %s\n\nRan: %s\n", md(r.Rollback.Trigger), md(r.Rollback.Reason), md(strings.Join(r.Rollback.Steps, " → ")))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
+	"github.com/gliderlabs/ssh"
 )
 
 // Report is what the handoff page says, built from the journal's events alone.
@@ -41,6 +42,41 @@ type Report struct {
 	// interruptions and resumes, the rollback, breaches, notes.
 	Moments []runbook.Moment
 	FileSHA string
+	// Kept are signed notes left beside the journal that it does not hold (written after the run
+	// ended), each with who signed it.
+	Kept []KeptNote
+	// KeptBad are files beside the journal that claim to be notes and do not verify.
+	KeptBad []string
+}
+
+// KeptNote is a signed note kept beside the journal.
+type KeptNote struct {
+	At          time.Time
+	Text, Who   string // Who: the signer's fingerprint, and whom the allowed signers say it is
+	Fingerprint string
+}
+
+// AddKeptNotes adds the signed notes kept beside the journal that the journal does not hold, each
+// named by the allowed signers for the note namespace when they list its signer.
+func (r *Report) AddKeptNotes(notes []transcript.SignedNote, bad, journaled []string, trust *transcript.Trust) {
+	for _, b := range bad {
+		r.KeptBad = append(r.KeptBad, termsafe.Text(b))
+	}
+	for _, n := range notes {
+		if slices.Contains(journaled, n.Sig) {
+			continue
+		}
+		who := n.Fingerprint + ", not checked against allowed signers"
+		if trust != nil {
+			key, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(n.Key))
+			if names, err := trust.Check(key, transcript.NoteNamespace); err == nil {
+				who = strings.Join(names, ", ") + " (" + n.Fingerprint + ")"
+			} else {
+				who = n.Fingerprint + ", NOT in the allowed signers for notes: " + err.Error()
+			}
+		}
+		r.Kept = append(r.Kept, KeptNote{At: n.At, Text: termsafe.Text(n.Text), Who: termsafe.Text(who), Fingerprint: n.Fingerprint})
+	}
 }
 
 // Fact is one line of the first screen.
@@ -271,6 +307,13 @@ func moments(s *runbook.RunState, v *transcript.Report) []runbook.Moment {
 	for i, m := range out {
 		if m.Kind == "approval" {
 			out[i].Text += " (" + approvalTrust(m.By, v) + ")"
+		}
+		if m.Kind == "note" && strings.HasSuffix(m.By, " (signed note)") {
+			state := "not verified"
+			if v != nil && slices.Contains(v.Notes, strings.TrimSuffix(m.By, " (signed note)")) {
+				state = "signature verified"
+			}
+			out[i].Text += " (" + state + ")"
 		}
 	}
 	return out

@@ -45,6 +45,8 @@ type Report struct {
 	// NotAllowed are sign-offs whose signature holds but whose signer the allowed signers do not
 	// allow to approve: "SHA256:… (line 87): … is not in allowed_signers".
 	NotAllowed []string
+	// Notes are the fingerprints of the signed notes whose signatures verified.
+	Notes      []string
 	Detached   string // "verified", "missing", or why it failed
 	Trust      string // the allowed_signers file signatures were checked against, or ""
 	sigPresent bool
@@ -133,6 +135,7 @@ var (
 	typeField  = []byte(`","type":"`)
 	cpType     = []byte("checkpoint")
 	apType     = []byte("approval")
+	noteType   = []byte("note")
 	endType    = []byte("run.end")
 	resumeType = []byte("resume")
 )
@@ -286,7 +289,36 @@ func (r *Report) verifyLine(n int, line []byte, prev *[32]byte, run *[]byte, opt
 		r.Ended, r.EndStatus = false, "" // a run interrupted by a signal, taken up again
 	case bytes.Equal(typ, apType):
 		return r.approval(n, line, opts)
+	case bytes.Equal(typ, noteType):
+		return r.note(n, line)
 	}
+	return ""
+}
+
+// note verifies a signed note's signature (a note without one is the operator's or a client's,
+// covered by the journal's own signatures).
+func (r *Report) note(n int, line []byte) string {
+	if !bytes.Contains(line, []byte(`"sig":`)) {
+		return ""
+	}
+	var l struct {
+		Run  string                          `json:"run"`
+		Data struct{ Text, Key, Sig string } `json:"data"`
+	}
+	if err := json.Unmarshal(line, &l); err != nil {
+		return "note is not valid JSON: " + err.Error()
+	}
+	if l.Data.Sig == "" {
+		return ""
+	}
+	key, err := verifyNote(l.Run, l.Data.Text, l.Data.Sig)
+	if err != nil {
+		return "signed note does not verify: " + err.Error()
+	}
+	if got := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))); got != l.Data.Key {
+		return "signed note names a key other than the one that signed it"
+	}
+	r.Notes = append(r.Notes, ssh.FingerprintSHA256(key))
 	return ""
 }
 
