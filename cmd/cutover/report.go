@@ -14,7 +14,7 @@ import (
 )
 
 func reportCommand(s streams) *cobra.Command {
-	var out, format string
+	var out, format, bundle string
 	var trust trustOptions
 	cmd := &cobra.Command{
 		Use:   "report JOURNAL",
@@ -56,6 +56,17 @@ func reportCommand(s streams) *cobra.Command {
 				return err
 			}
 			r := buildReport(journal, events, v, t)
+			if bundle != "" {
+				trustFile := ""
+				if t != nil {
+					trustFile = t.Source
+				}
+				if err := writeBundle(bundle, journal, events, r, trustFile); err != nil {
+					return withCode(exitFailed, err)
+				}
+				fmt.Fprintf(s.out, "bundle: %s (journal, signature, approvals, notes, allowed signers, report.md and .html, runbook file; MANIFEST)\ncheck it: cutover verify %s --allowed-signers FILE\n", bundle, bundle)
+				return nil
+			}
 			w := s.out
 			if out != "" {
 				f, err := os.Create(out)
@@ -73,6 +84,7 @@ func reportCommand(s streams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file (default standard output)")
 	cmd.Flags().StringVar(&format, "format", "", "md or html (default: from -o's extension, else md)")
+	cmd.Flags().StringVar(&bundle, "bundle", "", "write the export bundle (tar.gz) for a change ticket instead: journal, .sig, approvals, notes, allowed signers, report in md and html, runbook file as run, MANIFEST")
 	trust.flags(cmd.Flags())
 	return cmd
 }
