@@ -143,3 +143,39 @@ func TestNotesReachBothFormats(t *testing.T) {
 		t.Errorf("html lacks the escaped note")
 	}
 }
+
+// BenchmarkReport200k folds a 200,000-event run (a four-hour watch's pings, chatty checks'
+// output, checks and gates) and renders its report in Markdown and HTML.
+func BenchmarkReport200k(b *testing.B) {
+	evs := run()
+	seq := int64(len(evs))
+	at := t0
+	for i := 0; len(evs) < 200_000; i++ {
+		seq++
+		at = at.Add(50 * time.Millisecond)
+		var d any
+		typ := runbook.EvOutput
+		switch i % 4 {
+		case 0:
+			typ = runbook.EvPing
+			d = runbook.PingData{Target: "10.20.0.1", From: "app", Samples: [][3]int64{{int64(i), at.UnixMilli(), 300 + int64(i%50)}}, Stats: runbook.WatchStats{Sent: i}}
+		case 1:
+			typ = runbook.EvCheck
+			d = runbook.CheckData{Index: i % 12, Check: "unit_active nginx", Kind: "unit_active", Host: "app", Result: runbook.Result{Outcome: runbook.Pass, Summary: "active"}}
+		default:
+			d = runbook.OutputData{Index: i % 12, Check: "journal", Host: "app", Lines: []runbook.Line{{Stream: "stdout", Text: "Dec 01 19:18:18 app-01 nginx[1203]: 10.20.0.1 - - GET /health HTTP/1.1 200"}}}
+		}
+		evs = append(evs[:len(evs)-1], runbook.Event{Seq: seq, Time: at, Run: "r1", Type: typ, Step: "migrate", Data: d}, evs[len(evs)-1])
+	}
+	b.ResetTimer()
+	for range b.N {
+		r := Build("big.jsonl", evs, &transcript.Report{})
+		var md, page strings.Builder
+		if err := r.Markdown(&md); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.HTML(&page); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -71,3 +71,18 @@ func writeUnsynced(b *testing.B, path string, n int) {
 	bw.Flush()
 	out.Close()
 }
+
+// BenchmarkReadEvents decodes a 200,000-line journal into events: what report and replay read.
+func BenchmarkReadEvents(b *testing.B) {
+	const lines = 200_000
+	path := filepath.Join(b.TempDir(), "big.jsonl")
+	writeUnsynced(b, path, lines)
+	b.ResetTimer()
+	for range b.N {
+		evs, err := ReadEvents(path)
+		if err != nil || len(evs) != lines {
+			b.Fatalf("%d events, %v", len(evs), err)
+		}
+	}
+	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+}
