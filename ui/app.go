@@ -288,14 +288,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.full.ScrollUp(1)
 		case key.Matches(msg, m.keys.Down):
 			m.full.ScrollDown(1)
-		case key.Matches(msg, m.keys.PageUp):
-			m.full.HalfPageUp()
-		case key.Matches(msg, m.keys.PageDown):
-			m.full.HalfPageDown()
-		case key.Matches(msg, m.keys.Top):
-			m.full.GotoTop()
-		case key.Matches(msg, m.keys.Bottom):
-			m.full.GotoBottom()
+		case m.keys.scroll(&m.full, msg):
 		default:
 			return m.common(msg)
 		}
@@ -343,14 +336,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		} else if m.selected < len(m.run.Steps)-1 {
 			m.selectStep(m.selected + 1)
 		}
-	case key.Matches(msg, m.keys.PageUp):
-		m.detail.HalfPageUp()
-	case key.Matches(msg, m.keys.PageDown):
-		m.detail.HalfPageDown()
-	case key.Matches(msg, m.keys.Top):
-		m.detail.GotoTop()
-	case key.Matches(msg, m.keys.Bottom):
-		m.detail.GotoBottom()
+	case m.keys.scroll(&m.detail, msg):
 	case key.Matches(msg, m.keys.Open):
 		if len(m.run.Steps) > 0 {
 			m.fullOpen, m.scrollToCheck = true, true

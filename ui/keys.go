@@ -1,6 +1,10 @@
 package ui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // keyMap is every key the console answers; `?` shows them all with what they do. One key, one
 // meaning: the keys that answer a question (p r b a) act only while the question is open, and
@@ -110,4 +114,21 @@ func (k keyMap) All() []key.Binding {
 // replayOnly are the keys only a replay has.
 func (k keyMap) replayOnly() []key.Binding {
 	return []key.Binding{k.Play, k.Event, k.StepJump, k.Speed}
+}
+
+// scroll pages a viewport by the page keys; false for any other key.
+func (k keyMap) scroll(vp *viewport.Model, msg tea.KeyMsg) bool {
+	switch {
+	case key.Matches(msg, k.PageUp):
+		vp.HalfPageUp()
+	case key.Matches(msg, k.PageDown):
+		vp.HalfPageDown()
+	case key.Matches(msg, k.Top):
+		vp.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		vp.GotoBottom()
+	default:
+		return false
+	}
+	return true
 }

@@ -157,16 +157,7 @@ func TestShadowALiveLabRun(t *testing.T) {
 // A trainee shadows a live lab run over SSH: `ssh -t -p PORT host` with their own key gets the
 // read-only console, which follows the run to its end.
 func TestShadowOverSSH(t *testing.T) {
-	dir := t.TempDir()
-	key, pub := sshtestKeygen(t, "trainee@lab")
-	authorized := filepath.Join(dir, "authorized_keys")
-	os.WriteFile(authorized, []byte(pub+"\n"), 0o600)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	dir, key, authorized, addr := shadowSetup(t)
 	done := make(chan string, 1)
 	go func() {
 		code, out, errs := cli(t, "", "lab", "--plain", "--yes", "--file", "../../runbooks.yaml", "--transcript", filepath.Join(dir, "tr"), "--relocate-time", "1s",
@@ -180,6 +171,23 @@ func TestShadowOverSSH(t *testing.T) {
 	if res := <-done; !strings.HasPrefix(res, "0\n") || !strings.Contains(res, "shadow this run read-only: ssh -t -p") {
 		t.Errorf("lab run:\n%s", res)
 	}
+}
+
+// shadowSetup is a trainee's key in an authorized_keys file and a free loopback address for the
+// shadow server.
+func shadowSetup(t *testing.T) (dir, key, authorized, addr string) {
+	t.Helper()
+	dir = t.TempDir()
+	key, pub := sshtestKeygen(t, "trainee@lab")
+	authorized = filepath.Join(dir, "authorized_keys")
+	os.WriteFile(authorized, []byte(pub+"\n"), 0o600)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = l.Addr().String()
+	l.Close()
+	return dir, key, authorized, addr
 }
 
 // shadowScreen logs in to a shadow server as a trainee would (ssh -t with their key, the server's
@@ -228,16 +236,7 @@ func waitScreen(t *testing.T, screen *syncBuffer, want string) {
 // While the operator is asked to confirm the move, a trainee shadowing over SSH sees the question
 // and how long it has waited; the operator's header counts the shadow and ? names it by its key.
 func TestOperatorAndShadowSeeEachOther(t *testing.T) {
-	dir := t.TempDir()
-	key, pub := sshtestKeygen(t, "trainee@lab")
-	authorized := filepath.Join(dir, "authorized_keys")
-	os.WriteFile(authorized, []byte(pub+"\n"), 0o600)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	dir, key, authorized, addr := shadowSetup(t)
 	o := runOptions{transcript: filepath.Join(dir, "tr"), operator: "oncall@lab", forks: 50,
 		shadowListen: addr, shadowKeys: authorized, shadowHostKey: filepath.Join(dir, "shadow_host_key")}
 	console := func(m tea.Model) error {
@@ -261,7 +260,7 @@ func TestOperatorAndShadowSeeEachOther(t *testing.T) {
 		return nil
 	}
 	var out, errs bytes.Buffer
-	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, "../../runbooks.yaml", seedRunbook, o, lab.Faults{}, 300*time.Millisecond, "")
+	err := runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, "../../runbooks.yaml", seedRunbook, o, lab.Faults{}, 300*time.Millisecond, "")
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errs.String())
 	}

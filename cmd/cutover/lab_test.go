@@ -408,20 +408,7 @@ func TestLabTwoPersonApproval(t *testing.T) {
 		code, out, errs := cli(t, "", "lab", "--file", book, "--plain", "--yes", "--transcript", tr, "--relocate-time", "300ms", "--operator", "alice@lab")
 		done <- fmt.Sprintf("%d\n%s\n%s", code, out, errs)
 	}()
-	var journal string
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
-			if b, _ := os.ReadFile(m[0]); bytes.Contains(b, []byte(`"type":"approval.request"`)) {
-				journal = m[0]
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if journal == "" {
-		t.Fatalf("no approval request:\n%s", <-done)
-	}
+	journal := journalWith(t, tr, `"type":"approval.request"`, done)
 	key, pub := sshtestKeygen(t, "bob@lab")
 	if code, out, errs := cli(t, "", "approve", journal, "--step", "migrate", "--sign-key", key); code != 0 || !strings.Contains(out, "approved step migrate") {
 		t.Fatalf("approve: %d %s %s", code, out, errs)
@@ -550,19 +537,7 @@ func TestSignedHandoffNotes(t *testing.T) {
 		code, out, errs := cli(t, "", "lab", "--file", "../../runbooks.yaml", "--plain", "--yes", "--transcript", tr, "--relocate-time", "3s", "--operator", "alice@lab")
 		done <- fmt.Sprintf("%d\n%s\n%s", code, out, errs)
 	}()
-	var journal string
-	deadline := time.Now().Add(30 * time.Second)
-	for journal == "" && time.Now().Before(deadline) {
-		if m, _ := filepath.Glob(filepath.Join(tr, "*.jsonl")); len(m) == 1 {
-			if b, _ := os.ReadFile(m[0]); bytes.Contains(b, []byte(`"type":"migrate"`)) {
-				journal = m[0]
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if journal == "" {
-		t.Fatalf("the run never moved:\n%s", <-done)
-	}
+	journal := journalWith(t, tr, `"type":"migrate"`, done)
 	key, pub := sshtestKeygen(t, "bob@lab")
 	if code, out, errs := cli(t, "", "note", journal, "ARP on leaf-3 was stale;", "cleared by hand", "--sign-key", key); code != 0 || !strings.Contains(out, "the run journals it") {
 		t.Fatalf("note: %d %s %s", code, out, errs)
@@ -597,4 +572,21 @@ func TestSignedHandoffNotes(t *testing.T) {
 	if _, md, _ := cli(t, "", "report", journal, "--allowed-signers", allowed); strings.Contains(md, "dashboard at 03:10") || !strings.Contains(md, "**Not shown, does not verify:** ") {
 		t.Errorf("an edited note is shown:\n%s", md)
 	}
+}
+
+// journalWith waits up to 30 s for the one journal in dir to hold text; done has the run's result
+// for the failure message.
+func journalWith(t *testing.T, dir, text string, done <-chan string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, _ := filepath.Glob(filepath.Join(dir, "*.jsonl")); len(m) == 1 {
+			if b, _ := os.ReadFile(m[0]); bytes.Contains(b, []byte(text)) {
+				return m[0]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the journal never held %s:\n%s", text, <-done)
+	return ""
 }
