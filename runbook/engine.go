@@ -219,10 +219,10 @@ func (e *Engine) note(n NoteData) bool {
 	}
 	text := e.redact(n.Text)
 	if n.Sig != "" && text != n.Text {
-		n.Key, n.Sig = "", ""
+		n.Key, n.Sig, n.SignedAt = "", "", ""
 		n.Source += ", redacted: its signature is withheld"
 	}
-	e.emit(EvNote, "", NoteData{Source: e.redact(n.Source), Text: text, Key: n.Key, Sig: n.Sig})
+	e.emit(EvNote, "", NoteData{Source: e.redact(n.Source), Text: text, Key: n.Key, Sig: n.Sig, SignedAt: n.SignedAt})
 	return true
 }
 

@@ -321,8 +321,9 @@ type NoteData struct {
 	Text   string `json:"text"`
 	// A handoff note a second engineer signed (cutover note): their key and the signature over the
 	// run and the text, which verify checks.
-	Key string `json:"key,omitempty"`
-	Sig string `json:"sig,omitempty"`
+	Key      string `json:"key,omitempty"`
+	Sig      string `json:"sig,omitempty"`
+	SignedAt string `json:"signed_at,omitempty"` // when they wrote it, as signed
 }
 
 // ApprovalRequest asks for sign-offs: each approver signs Message (SSHSIG, namespace

@@ -28,9 +28,14 @@ const NoteNamespace = "cutover-note"
 // NoteDir is where signed notes for a journal are dropped.
 func NoteDir(journal string) string { return strings.TrimSuffix(journal, ".jsonl") + ".notes" }
 
-// noteMessage is what a note's signature covers: the run and the text, so that a note cannot be
-// moved to another run.
-func noteMessage(run, text string) string { return "cutover note\nrun " + run + "\n\n" + text }
+// noteMessage is what a note's signature covers: the run, when it was written and the text, so
+// that a note can neither be moved to another run nor redated.
+func noteMessage(run, at, text string) string {
+	return "cutover note\nrun " + run + "\nat " + at + "\n\n" + text
+}
+
+// noteTime is how a note's time is written and signed.
+const noteTime = time.RFC3339Nano
 
 // SignedNote is a note as dropped beside a journal.
 type SignedNote struct {
@@ -76,11 +81,12 @@ func WriteNote(journal, text string, signer *Signer) (string, bool, error) {
 	if run == "" {
 		return "", false, fmt.Errorf("note: %s starts no run", journal)
 	}
-	sig, err := sshsig.Sign(strings.NewReader(noteMessage(run, text)), signer.key, sshsig.HashSHA512, NoteNamespace)
+	at := time.Now().UTC()
+	sig, err := sshsig.Sign(strings.NewReader(noteMessage(run, at.Format(noteTime), text)), signer.key, sshsig.HashSHA512, NoteNamespace)
 	if err != nil {
 		return "", false, fmt.Errorf("note with %s: %w", signer, err)
 	}
-	n := SignedNote{Run: run, Text: text, At: time.Now().UTC(), Sig: string(sshsig.Armor(sig))}
+	n := SignedNote{Run: run, Text: text, At: at, Sig: string(sshsig.Armor(sig))}
 	b, err := json.Marshal(n)
 	if err != nil {
 		return "", false, err
@@ -109,7 +115,7 @@ func checkNote(b []byte, run string) (SignedNote, error) {
 	if n.Run != run {
 		return n, fmt.Errorf("signed for run %q, not %q", n.Run, run)
 	}
-	key, err := verifyNote(run, n.Text, n.Sig)
+	key, err := verifyNote(run, n.At.UTC().Format(noteTime), n.Text, n.Sig)
 	if err != nil {
 		return n, err
 	}
@@ -117,12 +123,12 @@ func checkNote(b []byte, run string) (SignedNote, error) {
 	return n, nil
 }
 
-func verifyNote(run, text, armored string) (ssh.PublicKey, error) {
+func verifyNote(run, at, text, armored string) (ssh.PublicKey, error) {
 	sig, err := sshsig.Unarmor([]byte(armored))
 	if err != nil {
 		return nil, err
 	}
-	if err := sshsig.Verify(bytes.NewReader([]byte(noteMessage(run, text))), sig, sig.PublicKey, sig.HashAlgorithm, NoteNamespace); err != nil {
+	if err := sshsig.Verify(bytes.NewReader([]byte(noteMessage(run, at, text))), sig, sig.PublicKey, sig.HashAlgorithm, NoteNamespace); err != nil {
 		return nil, err
 	}
 	return sig.PublicKey, nil
@@ -162,7 +168,7 @@ func FollowNotes(ctx context.Context, journal, run string, poll time.Duration, o
 				continue // taken by this run, or by the run before a resume
 			}
 			select {
-			case out <- runbook.NoteData{Source: n.Fingerprint + " (signed note)", Text: n.Text, Key: n.Key, Sig: n.Sig}:
+			case out <- runbook.NoteData{Source: n.Fingerprint + " (signed note)", Text: n.Text, Key: n.Key, Sig: n.Sig, SignedAt: n.At.UTC().Format(noteTime)}:
 				os.Rename(n.File, n.File+".journaled")
 			case <-ctx.Done():
 				return

@@ -302,8 +302,11 @@ func (r *Report) note(n int, line []byte) string {
 		return ""
 	}
 	var l struct {
-		Run  string                          `json:"run"`
-		Data struct{ Text, Key, Sig string } `json:"data"`
+		Run  string `json:"run"`
+		Data struct {
+			Text, Key, Sig string
+			SignedAt       string `json:"signed_at"`
+		} `json:"data"`
 	}
 	if err := json.Unmarshal(line, &l); err != nil {
 		return "note is not valid JSON: " + err.Error()
@@ -311,7 +314,7 @@ func (r *Report) note(n int, line []byte) string {
 	if l.Data.Sig == "" {
 		return ""
 	}
-	key, err := verifyNote(l.Run, l.Data.Text, l.Data.Sig)
+	key, err := verifyNote(l.Run, l.Data.SignedAt, l.Data.Text, l.Data.Sig)
 	if err != nil {
 		return "signed note does not verify: " + err.Error()
 	}
