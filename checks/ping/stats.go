@@ -60,6 +60,8 @@ type acc struct {
 	jitterN   int
 	run       int
 	runStart  time.Time
+	// keep bounds the RTT reservoir (0: maxRTTs); the spans before and after a move need fewer.
+	keep int
 }
 
 const maxRTTs = 1 << 16
@@ -95,11 +97,15 @@ func (a *acc) add(s Sample) {
 		a.jitterN++
 	}
 	a.lastRTT = s.RTT
-	if len(a.rtts) < maxRTTs {
+	keep := a.keep
+	if keep <= 0 {
+		keep = maxRTTs
+	}
+	if len(a.rtts) < keep {
 		a.rtts = append(a.rtts, s.RTT)
 	} else {
 		a.rtts[a.next] = s.RTT
-		a.next = (a.next + 1) % maxRTTs
+		a.next = (a.next + 1) % keep
 	}
 }
 
