@@ -363,6 +363,9 @@ func (s *RunState) Apply(ev Event) {
 		}
 		s.Decisions = append(s.Decisions, DecisionState{Step: ev.Step, Question: s.question.Prompt, Choice: d.Choice, Reason: d.Reason, By: d.By, At: ev.Time})
 		text := string(d.Choice)
+		if d.Choice == "override-window" {
+			text = "started outside its change window"
+		}
 		if s.question.Prompt != "" {
 			text = fmt.Sprintf("asked %q: %s", s.question.Prompt, d.Choice)
 		}
