@@ -21,7 +21,7 @@ body{font:14px/1.45 system-ui,sans-serif;max-width:62rem;margin:2rem auto;paddin
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:1.8rem;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse;width:100%%}td,th{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{color:#1a7f37}.bad{color:#cf222e;font-weight:bold}
-@media print{@page{size:A4;margin:10mm}body{margin:0;max-width:none;font-size:8.5pt;line-height:1.3}h1{font-size:12pt;margin:0 0 .3rem}h2{font-size:10pt;margin:.6rem 0 .2rem}td,th{padding:.1rem .3rem}pre{white-space:pre-wrap;font-size:7.5pt;padding:.2rem;margin:.2rem 0}p,ul{margin:.2rem 0}svg{width:100%;height:auto;max-height:30mm}}
+@media print{@page{size:A4;margin:10mm}body{margin:0;max-width:none;font-size:8.5pt;line-height:1.3}h1{font-size:12pt;margin:0 0 .3rem}h2{font-size:10pt;margin:.6rem 0 .2rem}td,th{padding:.1rem .3rem}pre{white-space:pre-wrap;font-size:7.5pt;padding:.2rem;margin:.2rem 0}p,ul{margin:.2rem 0}svg{width:100%%;height:auto;max-height:30mm}}
 </style></head><body>`, e(r.Runbook))
 	p("<h1>Handoff: %s</h1><table>", e(r.Runbook))
 	for _, f := range r.Rows() {
