@@ -28,7 +28,8 @@ func cutoverBin(t *testing.T) string {
 			return
 		}
 		shared.path = filepath.Join(shared.dir, "cutover")
-		shared.out, shared.err = exec.Command("go", "build", "-o", shared.path, ".").CombinedOutput()
+		// -buildvcs=true: the binary says its revision (cutover version), as a release build does.
+		shared.out, shared.err = exec.Command("go", "build", "-buildvcs=true", "-o", shared.path, ".").CombinedOutput()
 	})
 	if shared.err != nil {
 		t.Fatalf("build: %v %s", shared.err, shared.out)

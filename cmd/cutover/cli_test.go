@@ -4,10 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // What is not a journal, a runbook or a lab host is bad input (exit 2), named as given.
@@ -89,5 +93,20 @@ func TestReportOfAMissingJournal(t *testing.T) {
 	code, _, errs := cli(t, "", "report", missing)
 	if code != exitBadInput || strings.TrimSpace(errs) != "cutover: report: "+missing+": no such journal" {
 		t.Errorf("exit %d: %q", code, errs)
+	}
+}
+
+// cutover version and --version name the build: module version, the revision it was built from
+// (git's HEAD here) and the Go version.
+func TestVersionSaysTheRevision(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		testenv.Unavailable(t, "no git checkout to take the revision from: %v", err) // a source tarball has none
+	}
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, err := exec.Command(cutoverBin(t), args...).Output()
+		if err != nil || !strings.HasPrefix(string(out), "cutover ") || !strings.Contains(string(out), "revision "+strings.TrimSpace(string(head))) || !strings.Contains(string(out), runtime.Version()) {
+			t.Errorf("%v: %q %v", args, out, err)
+		}
 	}
 }

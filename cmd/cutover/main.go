@@ -74,7 +74,9 @@ func run(args []string, s streams) int {
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	root.AddCommand(runCommand(s), labCommand(s), validateCommand(s), verifyCommand(s), reportCommand(s), replayCommand(s), shadowCommand(s), resumeCommand(s), approveCommand(s),
-		noteCommand(s), netboxCommand(s), schemaCommand(s))
+		noteCommand(s), netboxCommand(s), schemaCommand(s), versionCommand(s))
+	root.Version = version()
+	root.SetVersionTemplate("{{.Version}}\n")
 	err := root.Execute()
 	if err == nil {
 		return exitOK
