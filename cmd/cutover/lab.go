@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	seed "github.com/cutover/cutover"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/cutover/cutover/checks/vsphere"
 	"github.com/cutover/cutover/lab"
 	"github.com/cutover/cutover/runbook"
+	"github.com/cutover/cutover/runbook/transcript"
 )
 
 const seedRunbook = "stretched-vlan-vmotion"
@@ -23,6 +28,7 @@ func labCommand(s streams) *cobra.Command {
 	var faults []string
 	var relocate time.Duration
 	var resume, govcEnv string
+	var printSeed bool
 	cmd := &cobra.Command{
 		Use:   "lab [RUNBOOK]",
 		Short: "Run a runbook against the embedded lab: vCenter simulator, SSH hosts, faults to practise on",
@@ -34,6 +40,10 @@ in a lab known_hosts, and a per-lab signing key with an allowed_signers file bes
 Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if printSeed {
+				_, err := s.out.Write(seed.SeedRunbooks)
+				return err
+			}
 			name := seedRunbook
 			if len(args) == 1 {
 				name = args[0]
@@ -75,13 +85,16 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	fl.StringVar(&govcEnv, "govc-env", "", "write the lab vCenter's GOVC_* variables to this file (source it to use govc beside the console)")
+	fl.BoolVar(&printSeed, "print-runbook", false, "write the built-in seed runbook file to standard output (the start of your own: > runbooks.yaml)")
+	fl.StringVar(&o.signKey, "sign-key", "", "sign the journal with this key (or .pub of an ssh-agent key) instead of the lab's own")
+	fl.BoolVar(&o.sshTimings, "ssh-timings", false, "at the end, print where SSH time went: connect, key exchange, auth, sessions, commands")
 	return cmd
 }
 
 func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration, govcEnv string) error {
 	ir := watchInterrupts() // before the lab exists: its keys go with it on every way out
 	defer ir.stop()
-	data, rb, err := loadRunbook(file, name)
+	file, data, rb, err := loadLabRunbook(s, file, name)
 	if err != nil {
 		return err
 	}
@@ -131,10 +144,46 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 		}
 		fmt.Fprintf(s.out, "lab: govc: . %s, then govc ls, govc vm.info %s\n", govcEnv, opts.VM)
 	}
-	return execute(ir, s, file, data, rb, o, target{
-		sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
-		signKey: l.SignKey, allowedSigners: l.AllowedSigners,
-	})
+	tgt := target{sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
+		signKey: l.SignKey, allowedSigners: l.AllowedSigners}
+	if o.signKey != "" {
+		// The operator's own key signs; the allowed_signers beside the journal names it.
+		signer, err := transcript.LoadSigner(o.signKey, agentSock())
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		allowed := filepath.Join(l.Dir(), "operator.allowed_signers")
+		line := fmt.Sprintf("%s namespaces=%q %s\n", o.operator, transcript.Namespace, signer.PublicKey())
+		if err := os.WriteFile(allowed, []byte(line), 0o644); err != nil {
+			return err
+		}
+		tgt.signKey, tgt.allowedSigners = "", allowed
+	}
+	return execute(ir, s, file, data, rb, o, tgt)
+}
+
+// builtIn names the seed runbook file the binary carries, in messages and in the journal.
+const builtIn = "(built in: cutover lab --print-runbook)"
+
+// loadLabRunbook reads the lab's runbook file: the one named, else ./runbooks.yaml, else the seed
+// the binary carries, so that the lab runs from any directory.
+func loadLabRunbook(s streams, file, name string) (string, []byte, *runbook.Runbook, error) {
+	if file == builtIn || file == defaultFile {
+		if _, err := os.Stat(defaultFile); file == builtIn || errors.Is(err, os.ErrNotExist) {
+			doc, err := runbook.Parse(builtIn, seed.SeedRunbooks)
+			if err != nil {
+				return "", nil, nil, withCode(exitBadInput, err)
+			}
+			rb, err := doc.Runbook(name)
+			if err != nil {
+				return "", nil, nil, withCode(exitBadInput, err)
+			}
+			fmt.Fprintf(s.out, "lab: no ./%s here: running the built-in seed runbook (cutover lab --print-runbook > %s to make it yours)\n", defaultFile, defaultFile)
+			return builtIn, seed.SeedRunbooks, rb, nil
+		}
+	}
+	data, rb, err := loadRunbook(file, name)
+	return file, data, rb, err
 }
 
 // labOptions shapes a lab after a runbook: its hosts, and the VM and address of its vm and vm_ip vars.

@@ -590,3 +590,30 @@ func journalWith(t *testing.T, dir, text string, done <-chan string) string {
 	t.Fatalf("the journal never held %s:\n%s", text, <-done)
 	return ""
 }
+
+// The lab runs from any directory: without ./runbooks.yaml it runs the seed the binary carries
+// (--print-runbook writes it out, byte for byte the repository's); it takes run's --sign-key (the
+// operator's own key signs, the allowed_signers beside the journal names it) and --ssh-timings.
+func TestLabRunsAnywhere(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := sshtestKeygen(t, "oncall@noc")
+	cmd := exec.Command(cutoverBin(t), "lab", "--plain", "--yes", "--relocate-time", "300ms", "--operator", "oncall@noc", "--sign-key", key, "--ssh-timings")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "running the built-in seed runbook") || !strings.Contains(string(out), "ssh timings:") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	journal := journalOf(t, filepath.Join(dir, "transcripts"))
+	allowed := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
+	if code, vout, _ := cli(t, "", "verify", journal, "--allowed-signers", allowed); code != 0 || !strings.Contains(vout, "trusted as oncall@noc") {
+		t.Errorf("verify: %d\n%s", code, vout)
+	}
+	if data := mustRead(t, journal); !bytes.Contains(data, []byte(`"file":"(built in: cutover lab --print-runbook)"`)) {
+		t.Error("the journal does not say the runbook was the built-in one")
+	}
+	printed, err := exec.Command(cutoverBin(t), "lab", "--print-runbook").Output()
+	if err != nil || !bytes.Equal(printed, mustRead(t, "../../runbooks.yaml")) {
+		t.Errorf("--print-runbook: %v, %d bytes", err, len(printed))
+	}
+}
