@@ -53,13 +53,8 @@ const RingSize = 4096
 // NewMonitor judges samples against limits; onBreach (may be nil) is called once, from the
 // goroutine that fed the breaking sample.
 func NewMonitor(limits Limits, onBreach func(Breach)) *Monitor {
-	// The medians before and after a move need the newest few thousand answers, not 65,536 each.
-	return &Monitor{limits: limits, pending: map[int]Sample{}, onBreach: onBreach, before: acc{keep: shiftRTTs}, after: acc{keep: shiftRTTs}}
+	return &Monitor{limits: limits, pending: map[int]Sample{}, onBreach: onBreach}
 }
-
-// shiftRTTs bounds the answers kept for the medians before and after a move: about 27 minutes at
-// 5 a second.
-const shiftRTTs = 8192
 
 // StartSpan opens the gated span: samples sent from t on count toward the limits.
 func (m *Monitor) StartSpan(t time.Time) {

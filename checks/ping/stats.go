@@ -5,6 +5,7 @@ package ping
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -48,23 +49,35 @@ func (s Stats) String() string {
 		s.Sent, s.Lost, s.LossPct(), s.LongestOutage.Round(time.Millisecond), s.RTTP50, s.RTTP95, s.RTTMax)
 }
 
-// acc accumulates stats over samples fed in sequence order. RTT percentiles come from a bounded
-// reservoir, so memory stays flat however long the watch runs.
+// acc accumulates stats over samples fed in sequence order. RTT percentiles are exact over the
+// first exactRTTs answers, then come from a histogram of 0.5 %-wide bins over every answer: memory
+// stays flat however long the watch runs, and a four-hour watch's p95 is its whole p95, not its
+// last hour's.
 type acc struct {
 	Stats
 	rttSum    time.Duration
-	rtts      []time.Duration // the last maxRTTs RTTs, a ring
-	next      int
+	rtts      []time.Duration // every RTT while there are at most exactRTTs
+	hist      []uint32        // then: answers per logarithmic bin of µs (rttBin)
 	lastRTT   time.Duration
 	jitterSum time.Duration
 	jitterN   int
 	run       int
 	runStart  time.Time
-	// keep bounds the RTT reservoir (0: maxRTTs); the spans before and after a move need fewer.
-	keep int
 }
 
-const maxRTTs = 1 << 16
+const exactRTTs = 4096
+
+// rttBin is an RTT's bin: bins are 0.5 % wide, so a percentile read from them is within 0.5 %.
+func rttBin(d time.Duration) int {
+	return int(math.Log1p(float64(d.Microseconds())) / binWidth)
+}
+
+// binRTT is the middle of a bin.
+func binRTT(i int) time.Duration {
+	return time.Duration(math.Round(math.Expm1((float64(i)+0.5)*binWidth))) * time.Microsecond
+}
+
+var binWidth = math.Log(1.005)
 
 func (a *acc) add(s Sample) {
 	if s.Dup {
@@ -97,15 +110,17 @@ func (a *acc) add(s Sample) {
 		a.jitterN++
 	}
 	a.lastRTT = s.RTT
-	keep := a.keep
-	if keep <= 0 {
-		keep = maxRTTs
-	}
-	if len(a.rtts) < keep {
+	switch {
+	case a.hist != nil:
+		a.bin(s.RTT)
+	case len(a.rtts) < exactRTTs:
 		a.rtts = append(a.rtts, s.RTT)
-	} else {
-		a.rtts[a.next] = s.RTT
-		a.next = (a.next + 1) % keep
+	default: // from now on the histogram holds them all
+		for _, r := range a.rtts {
+			a.bin(r)
+		}
+		a.rtts = nil
+		a.bin(s.RTT)
 	}
 }
 
@@ -126,7 +141,10 @@ func (a *acc) stats(now time.Time) Stats {
 	if a.jitterN > 0 {
 		s.Jitter = a.jitterSum / time.Duration(a.jitterN)
 	}
-	if len(a.rtts) > 0 {
+	switch {
+	case a.hist != nil:
+		s.RTTP50, s.RTTP95 = a.histQuantile(50), a.histQuantile(95)
+	case len(a.rtts) > 0:
 		sorted := slices.Clone(a.rtts)
 		slices.Sort(sorted)
 		s.RTTP50 = sorted[(len(sorted)-1)*50/100]
@@ -134,4 +152,27 @@ func (a *acc) stats(now time.Time) Stats {
 	}
 	s.LongestOutage = max(s.LongestOutage, a.outageNow(now))
 	return s
+}
+
+func (a *acc) bin(d time.Duration) {
+	i := rttBin(d)
+	if i >= len(a.hist) {
+		a.hist = append(a.hist, make([]uint32, i+1-len(a.hist))...)
+	}
+	a.hist[i]++
+}
+
+// histQuantile is the q-th percentile of the binned answers, as the exact rank would take it.
+func (a *acc) histQuantile(q int) time.Duration {
+	n := 0
+	for _, c := range a.hist {
+		n += int(c)
+	}
+	rank, seen := (n-1)*q/100, 0
+	for i, c := range a.hist {
+		if seen += int(c); seen > rank {
+			return min(max(binRTT(i), a.RTTMin), a.RTTMax)
+		}
+	}
+	return a.RTTMax
 }
