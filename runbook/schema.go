@@ -17,15 +17,16 @@ type schemaGen struct {
 	defs map[string]any
 }
 
-// Schema returns the JSON Schema (draft 2020-12) of a runbook file, for editors and
+// Schema returns the JSON Schema (draft-07: what yaml-language-server validates) of a runbook
+// file, for editors and
 // yaml-language-server.
 func Schema() ([]byte, error) {
 	g := &schemaGen{defs: map[string]any{}}
 	root := g.structSchema(reflect.TypeFor[Document]())
-	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$schema"] = "http://json-schema.org/draft-07/schema#"
 	root["$id"] = "https://cutover.dev/schema/runbooks-v1.json"
 	root["title"] = "cutover runbooks"
-	root["$defs"] = g.defs
+	root["definitions"] = g.defs
 	root["properties"].(map[string]any)["version"] = map[string]any{"const": 1, "description": "format version; must be 1"}
 	return json.MarshalIndent(root, "", "  ")
 }
@@ -43,7 +44,7 @@ func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {
 			g.defs[name] = true // placeholder: breaks recursion (Step.Rollback is []Step)
 			g.defs[name] = g.structSchema(t)
 		}
-		return map[string]any{"$ref": "#/$defs/" + name}
+		return map[string]any{"$ref": "#/definitions/" + name}
 	case reflect.Slice:
 		return map[string]any{"type": "array", "items": g.typeSchema(t.Elem())}
 	case reflect.Map:
