@@ -222,7 +222,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 // first struct's Pos field, if any, receives the positions.
 func (d *decoder) decodeFields(n *yaml.Node, path string, targets []reflect.Value, skip []string) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "want a mapping, got %s", describe(n))
+		d.fail(n, path, "want a mapping, got %s%s", describe(n), d.mappingHint(n, targets))
 		return
 	}
 	sets := make([]*fieldSet, len(targets))
@@ -307,4 +307,30 @@ func hasField(fields []FieldPos, name string) bool {
 		}
 	}
 	return false
+}
+
+// mappingHint says, for a lone value where a mapping is wanted, which fields the mapping takes
+// and how the value was likely meant: command: "echo hi" is command: {run: "echo hi"}.
+func (d *decoder) mappingHint(n *yaml.Node, targets []reflect.Value) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || len(targets) == 0 {
+		return ""
+	}
+	var names []string
+	first := ""
+	for _, t := range targets {
+		for _, f := range d.fieldsOf(t.Type()).list {
+			names = append(names, f.name)
+			if f.required && first == "" {
+				first = f.name
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	hint := "; its fields: " + strings.Join(names, ", ")
+	if first != "" {
+		hint += fmt.Sprintf(" (did you mean {%s: %s}?)", first, strconv.Quote(n.Value))
+	}
+	return hint
 }

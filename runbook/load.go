@@ -68,7 +68,11 @@ func Parse(file string, data []byte) (*Document, error) {
 			l.add(Pos{Line: 1, Column: 1}, "", "file is empty")
 		} else {
 			p := syntaxPos(err)
-			l.add(p, "", "%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), fmt.Sprintf("line %d: ", p.Line)))
+			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), fmt.Sprintf("line %d: ", p.Line))
+			if tp, ok := tabIndent(data, p.Line); ok { // the parser's word for a tab is vague, its line off by one
+				p, msg = tp, "a tab in the indentation: YAML indents with spaces only"
+			}
+			l.add(p, "", "%s%s", msg, snippet(data, p))
 		}
 		return nil, l.result()
 	}
@@ -126,6 +130,45 @@ func syntaxPos(err error) Pos {
 		return Pos{Line: line, Column: 1}
 	}
 	return Pos{}
+}
+
+// tabIndent finds the first tab in a line's indentation at or before line (anywhere, when line is
+// 0): where the YAML parser stopped on it.
+func tabIndent(data []byte, line int) (Pos, bool) {
+	for i, l := range strings.Split(string(data), "\n") {
+		if line > 0 && i+1 > line+1 {
+			break
+		}
+		for j, r := range l {
+			if r == '\t' {
+				return Pos{Line: i + 1, Column: j + 1}, true
+			}
+			if r != ' ' {
+				break
+			}
+		}
+	}
+	return Pos{}, false
+}
+
+// snippet shows a syntax error's line with a caret under its column.
+func snippet(data []byte, p Pos) string {
+	lines := strings.Split(string(data), "\n")
+	if p.Line < 1 || p.Line > len(lines) {
+		return ""
+	}
+	l := strings.TrimRight(lines[p.Line-1], "\r")
+	if len(l) > 200 {
+		l = l[:200] + "…"
+	}
+	gutter := fmt.Sprintf("%5d | ", p.Line)
+	pad := strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return '\t'
+		}
+		return ' '
+	}, string([]rune(l)[:min(max(0, p.Column-1), len([]rune(l)))]))
+	return "\n" + gutter + l + "\n" + strings.Repeat(" ", len(gutter)-2) + "| " + pad + "^"
 }
 
 // Runbook returns the named runbook; with an empty name, the file's only runbook.
