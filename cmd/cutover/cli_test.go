@@ -3,15 +3,19 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cutover/cutover/internal/testenv"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // What is not a journal, a runbook or a lab host is bad input (exit 2), named as given.
@@ -109,4 +113,59 @@ func TestVersionSaysTheRevision(t *testing.T) {
 			t.Errorf("%v: %q %v", args, out, err)
 		}
 	}
+}
+
+// README's command table says what the commands are: every command has its row, every flag a row
+// names exists on that command, and every flag a command has is named in README.
+func TestREADMECommandTable(t *testing.T) {
+	readme := string(mustRead(t, "../../README.md"))
+	_, table, ok := strings.Cut(readme, "| command | does |\n|---|---|\n")
+	if !ok {
+		t.Fatal("README has no command table")
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(l, "| `cutover ") {
+			break
+		}
+		cell, _, _ := strings.Cut(strings.TrimPrefix(l, "| `cutover "), "`")
+		name := strings.Fields(cell)[0]
+		if name == "netbox" {
+			name = "netbox " + strings.Fields(cell)[1]
+		}
+		rows[name] += l
+	}
+	flagRef := regexp.MustCompile("`(--[a-z][a-z-]*)")
+	root := rootCommand(streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard})
+	var walk func(c *cobra.Command, prefix string)
+	walk = func(c *cobra.Command, prefix string) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			name := strings.TrimSpace(prefix + " " + sub.Name())
+			if sub.HasSubCommands() {
+				walk(sub, name)
+				continue
+			}
+			row, ok := rows[name]
+			if !ok {
+				if name != "version" {
+					t.Errorf("README's command table has no row for cutover %s", name)
+				}
+				continue
+			}
+			for _, m := range flagRef.FindAllStringSubmatch(row, -1) {
+				if sub.Flags().Lookup(m[1][2:]) == nil && sub.InheritedFlags().Lookup(m[1][2:]) == nil {
+					t.Errorf("README's row for cutover %s names %s, which it does not have", name, m[1])
+				}
+			}
+			sub.Flags().VisitAll(func(f *pflag.Flag) {
+				if f.Name != "help" && !strings.Contains(readme, "--"+f.Name) {
+					t.Errorf("cutover %s --%s is not in README", name, f.Name)
+				}
+			})
+		}
+	}
+	walk(root, "")
 }

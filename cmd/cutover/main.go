@@ -62,14 +62,14 @@ func main() {
 	os.Exit(run(os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
 
-func run(args []string, s streams) int {
+// rootCommand is every command and flag cutover has.
+func rootCommand(s streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cutover",
 		Short:         "Runbook console for change windows: gates, rollback, signed journal",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetArgs(args)
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
@@ -77,6 +77,12 @@ func run(args []string, s streams) int {
 		noteCommand(s), netboxCommand(s), schemaCommand(s), versionCommand(s))
 	root.Version = version()
 	root.SetVersionTemplate("{{.Version}}\n")
+	return root
+}
+
+func run(args []string, s streams) int {
+	root := rootCommand(s)
+	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
