@@ -141,8 +141,8 @@ func sha(b []byte) string {
 
 // Bounds on what a bundle may hold: it comes from outside.
 const (
-	maxBundleFile  = 1 << 30
-	maxBundleTotal = 2 << 30
+	maxBundleFile  = 256 << 20
+	maxBundleTotal = 512 << 20
 	maxBundleFiles = 10000
 )
 
