@@ -394,7 +394,7 @@ func (m App) common(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		ti := textinput.New()
 		ti.Placeholder = "what the next shift should know"
 		ti.CharLimit = 500
-		ti.Width = min(90, m.width-12)
+		ti.Width = max(10, min(90, m.width-16))
 		ti.PlaceholderStyle = m.s.dim
 		m.note = &ti
 		return m, ti.Focus()

@@ -389,13 +389,13 @@ func TestOverriddenRunSaysSo(t *testing.T) {
 // the terminal: no key combination panics or pushes a row off the screen.
 func TestAnyKeysKeepTheFrame(t *testing.T) {
 	evs := labJournal(t)
-	keys := []string{"j", "k", "tab", "enter", "z", "esc", "f", "/", "n", "g", "G", "?", "d", " ", "p", "[", "]", "left", "right", "q"}
+	keys := []string{"j", "k", "tab", "enter", "z", "esc", "f", "/", "n", "g", "G", "?", "d", " ", "p", "[", "]", "left", "right", "q", "s", "w", "y", "x"}
 	rnd := uint64(1)
 	next := func(n int) int { rnd = rnd*6364136223846793005 + 1442695040888963407; return int(rnd>>33) % n }
 	for _, mode := range []string{"", "SHADOW"} {
 		for _, size := range [][2]int{{80, 24}, {81, 25}, {120, 40}, {200, 50}} {
 			for _, cut := range []int{1, 3, 30, len(evs) / 2, len(evs)} {
-				m := console(t, Options{Mode: mode}, size[0], size[1], evs[:cut], time.Second)
+				m := console(t, Options{Mode: mode, Note: func(string) bool { return true }}, size[0], size[1], evs[:cut], time.Second)
 				for range 60 {
 					k := keys[next(len(keys))]
 					if k == "q" || k == "ctrl+c" {

@@ -140,8 +140,10 @@ func (m App) View() string {
 	case m.confirm != "":
 		return m.overlay(screen, m.confirmView())
 	case m.note != nil:
-		return m.overlay(screen, m.s.modal.Render(m.s.title.Render("HANDOFF NOTE")+"\n\n"+m.note.View()+"\n\n"+
-			m.s.dim.Render("journaled with the run (secrets redacted), shown to shadows and in the report · enter: add · esc: drop")))
+		w := min(96, m.width-10)
+		lines := []string{m.s.title.Render("HANDOFF NOTE"), "", ansi.Truncate(m.note.View(), w, ""), ""}
+		lines = append(lines, para("", "", "journaled with the run (secrets redacted), shown to shadows and in the report · enter: add · esc: drop", w, m.s.dim)...)
+		return m.overlay(screen, m.s.modal.Render(strings.Join(lines, "\n")))
 	case m.showHelp:
 		return m.overlay(screen, m.keysView())
 	case m.asking() && m.askOpen:
