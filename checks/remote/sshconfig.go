@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,12 +40,16 @@ func (h hostSpec) String() string { return h.user + "@" + h.addr() }
 
 // sshConfig answers ssh_config questions; a missing file is an empty config, like ssh.
 type sshConfig struct {
-	cfg  *ssh_config.Config
-	home string
+	cfg       *ssh_config.Config
+	home      string
+	localUser string // %u: who runs cutover (%r is the remote user)
 }
 
 func loadSSHConfig(path, home string) (*sshConfig, error) {
 	c := &sshConfig{home: home}
+	if u, err := user.Current(); err == nil {
+		c.localUser = u.Username
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) || path == "" {
 		data = nil
@@ -97,9 +102,10 @@ func (c *sshConfig) resolve(t Target, defaultUser string) (hostSpec, error) {
 	return h, nil
 }
 
-// expand resolves ~ and the common % tokens of IdentityFile.
+// expand resolves ~ and the common % tokens of IdentityFile as OpenSSH does: %d home, %u the local
+// user, %r the remote user, %h the host name, %% a percent sign.
 func (c *sshConfig) expand(p string, h hostSpec) string {
-	p = strings.NewReplacer("%d", c.home, "%u", h.user, "%r", h.user, "%h", h.hostName, "%%", "%").Replace(p)
+	p = strings.NewReplacer("%d", c.home, "%u", c.localUser, "%r", h.user, "%h", h.hostName, "%%", "%").Replace(p)
 	if rest, ok := strings.CutPrefix(p, "~/"); ok {
 		return filepath.Join(c.home, rest)
 	}
