@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,7 +67,7 @@ func killPoints(seed uint64, n int) []killPoint {
 // operators' keys, must verify. CUTOVER_KILL_SEED reruns a failing draw.
 func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills and resumes many lab runs")
+		testenv.Unavailable(t, "-short: kills and resumes many lab runs")
 	}
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CUTOVER_KILL_SEED"); s != "" {
