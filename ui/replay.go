@@ -71,3 +71,39 @@ func (rp *replayState) stepBoundary(dir int) int {
 	}
 	return 0
 }
+
+// replayKey handles the replay's own keys; ok is false for keys it leaves to the console.
+func (m *App) replayKey(msg tea.KeyMsg) (tea.Cmd, bool) {
+	rp := m.replay
+	switch msg.String() {
+	case " ":
+		rp.paused = !rp.paused
+		rp.gen++
+		return rp.next(), true
+	case "right", "l":
+		rp.paused = true
+		m.seek(rp.pos + 1)
+	case "left", "h":
+		rp.paused = true
+		m.seek(rp.pos - 1)
+	case "]":
+		rp.paused = true
+		m.seek(rp.stepBoundary(1))
+	case "[":
+		rp.paused = true
+		m.seek(rp.stepBoundary(-1))
+	case "+":
+		rp.Speed *= 2
+		rp.gen++
+		return rp.next(), true
+	case "-":
+		rp.Speed = max(0.25, rp.Speed/2)
+		rp.gen++
+		return rp.next(), true
+	default:
+		return nil, false
+	}
+	m.done = rp.pos == len(rp.Events)
+	m.refresh()
+	return nil, true
+}
