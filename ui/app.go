@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -196,14 +197,8 @@ func (m *App) applyEvent(ev runbook.Event) {
 	m.refresh()
 }
 
-func (m *App) stepIndex(name string) int {
-	for i := len(m.run.Steps) - 1; i >= 0; i-- {
-		if m.run.Steps[i].Name == name {
-			return i
-		}
-	}
-	return -1
-}
+// stepIndex is the row of the newest step of that name (the fold's one lookup), -1 for none.
+func (m *App) stepIndex(name string) int { return slices.Index(m.run.Steps, m.run.Step(name)) }
 
 // refresh re-lays the panes after any change.
 func (m *App) refresh() {

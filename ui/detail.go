@@ -76,7 +76,7 @@ func (m *App) stepDetail(st *runbook.StepState, width int, full bool) detailText
 	if note := stepNote(st); note != "" {
 		add(para("", "", note, width, s.warn)...)
 	}
-	if q := m.run.Pending; q != nil && q.Step == st.Name {
+	if q := m.run.Pending; m.waitsOn(st) {
 		add("")
 		who := "the operator is asked"
 		if m.opts.Decider != nil {
@@ -99,7 +99,7 @@ func (m *App) stepDetail(st *runbook.StepState, width int, full bool) detailText
 	} else if st.Action != "" {
 		state := "not started"
 		switch {
-		case st.Status == "running" && m.run.Pending != nil && m.run.Pending.Step == st.Name && !st.ActionBegan:
+		case m.waitsOn(st) && !st.ActionBegan:
 			state = "not started: waits for the answer"
 		case st.Status == "running" && st.ActionBegan:
 			state = "running"
@@ -152,8 +152,8 @@ func (m *App) stepClock(st *runbook.StepState) (ran, waited time.Duration) {
 		ran = st.Duration
 	case st.Status == "running" && !st.Started.IsZero():
 		ran = m.now.Sub(st.Started)
-		if q := m.run.Pending; q != nil && q.Step == st.Name {
-			waited += max(0, m.now.Sub(q.At))
+		if m.waitsOn(st) {
+			waited += max(0, m.now.Sub(m.run.Pending.At))
 		}
 	}
 	return max(0, ran-waited), waited

@@ -234,7 +234,7 @@ func (m App) stepsPane() string {
 }
 
 // waitsOn reports whether the run waits for an answer about this step.
-func (m App) waitsOn(st *runbook.StepState) bool {
+func (m *App) waitsOn(st *runbook.StepState) bool {
 	q := m.run.Pending
 	return q != nil && q.Step == st.Name && st.Status == "running"
 }

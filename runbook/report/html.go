@@ -76,9 +76,7 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 		p("</ul>")
 	}
 	for _, w := range r.Watches {
-		g := w.Gate
-		p("<h2>Gateway watch, %s: %s</h2><p>From %s to %s. %s. Gated span (the action and its settle, what the gate counts): %.1f %% lost, longest outage %s, RTT p95 %s. Gate: %s.",
-			e(w.Step), e(strings.ToUpper(orDash(w.Verdict))), e(w.From), e(w.Target), e(upperFirst(w.Counts)), g.LossPct(), g.LongestOutage.Std().Round(time.Millisecond), g.RTTP95.Std().Round(time.Microsecond), e(w.limits()))
+		p("<h2>Gateway watch, %s: %s</h2><p>%s", e(w.Step), e(strings.ToUpper(orDash(w.Verdict))), e(w.summary()))
 		if w.Breach != "" {
 			p(` <span class="bad">%s.</span>`, e(upperFirst(w.GateLine)))
 		}

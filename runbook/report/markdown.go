@@ -58,10 +58,8 @@ func (r *Report) Markdown(w io.Writer) error {
 	}
 
 	for _, w := range r.Watches {
-		g := w.Gate
 		p("\n## Gateway watch, %s: %s\n\n", md(w.Step), md(strings.ToUpper(orDash(w.Verdict))))
-		p("From %s to %s. %s. Gated span (the action and its settle, what the gate counts): %.1f %% lost, longest outage %s, RTT p95 %s. Gate: %s.",
-			md(w.From), md(w.Target), md(upperFirst(w.Counts)), g.LossPct(), g.LongestOutage.Std().Round(time.Millisecond), g.RTTP95.Std().Round(time.Microsecond), md(w.limits()))
+		p("%s", md(w.summary()))
 		if w.Breach != "" {
 			p(" **%s.**", md(upperFirst(w.GateLine)))
 		}
@@ -141,6 +139,14 @@ func Sparkline(w *Watch, width int) string {
 		}
 	}
 	return b.String()
+}
+
+// summary says a watch's figures in words, the same in Markdown and HTML: its counts with their
+// spans, the gated span's loss, outage and RTT, and the gate.
+func (w *Watch) summary() string {
+	g := w.Gate
+	return fmt.Sprintf("From %s to %s. %s. Gated span (the action and its settle, what the gate counts): %.1f %% lost, longest outage %s, RTT p95 %s. Gate: %s.",
+		w.From, w.Target, upperFirst(w.Counts), g.LossPct(), g.LongestOutage.Std().Round(time.Millisecond), g.RTTP95.Std().Round(time.Microsecond), w.limits())
 }
 
 // limits says the watch's gate in words.
