@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -20,11 +21,14 @@ type HostKeyError struct {
 	Fingerprint string
 	Known       []string // for a mismatch: the keys known_hosts holds, with file:line
 	Revoked     bool
-	OtherType   bool // the host offers no key of a type known_hosts holds for it
+	OtherType   bool   // the host offers no key of a type known_hosts holds for it
+	Cert        string // a host certificate refused: why
 }
 
 func (e *HostKeyError) Error() string {
 	switch {
+	case e.Cert != "":
+		return fmt.Sprintf("host %s presented a host certificate (%s key %s) that is refused: %s", e.Host, e.KeyType, e.Fingerprint, e.Cert)
 	case e.Revoked:
 		return fmt.Sprintf("host %s offered %s key %s, which known_hosts marks @revoked: refusing", e.Host, e.KeyType, e.Fingerprint)
 	case e.OtherType:
@@ -41,8 +45,12 @@ func (e *HostKeyError) Error() string {
 func (e *HostKeyError) Unwrap() error { return ErrHostKey }
 
 // hostKeys checks host keys strictly against known_hosts files: there is no way to skip it.
+// x/crypto's knownhosts does the checking (hashed names, @revoked, @cert-authority host
+// certificates); caLines remembers which lines are @cert-authority, so that a host known only by
+// its CA is asked for a certificate.
 type hostKeys struct {
-	check ssh.HostKeyCallback
+	check   ssh.HostKeyCallback
+	caLines map[string]bool // "file:line"
 }
 
 func newHostKeys(files []string) (*hostKeys, error) {
@@ -50,7 +58,19 @@ func newHostKeys(files []string) (*hostKeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("known_hosts: %w", err)
 	}
-	return &hostKeys{check: cb}, nil
+	h := &hostKeys{check: cb, caLines: map[string]bool{}}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("known_hosts: %w", err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if w := strings.Fields(line); len(w) > 0 && w[0] == "@cert-authority" {
+				h.caLines[fmt.Sprintf("%s:%d", f, i+1)] = true
+			}
+		}
+	}
+	return h, nil
 }
 
 // callback wraps the known_hosts check with errors that name host, key type and fingerprint.
@@ -63,7 +83,13 @@ func (h *hostKeys) callback() ssh.HostKeyCallback {
 		he := &HostKeyError{Host: knownhosts.Normalize(hostname), KeyType: key.Type(), Fingerprint: ssh.FingerprintSHA256(key)}
 		var ke *knownhosts.KeyError
 		var re *knownhosts.RevokedError
+		_, isCert := key.(*ssh.Certificate)
 		switch {
+		case isCert:
+			he.Cert = strings.TrimPrefix(err.Error(), "ssh: ")
+			if strings.Contains(err.Error(), "no authorities") {
+				he.Cert = "known_hosts has no @cert-authority line for this host with the CA that signed it (" + ssh.FingerprintSHA256(key.(*ssh.Certificate).SignatureKey) + ")"
+			}
 		case errors.As(err, &re):
 			he.Revoked = true
 		case errors.As(err, &ke):
@@ -78,15 +104,32 @@ func (h *hostKeys) callback() ssh.HostKeyCallback {
 }
 
 // algorithms lists the host key algorithms known_hosts has for addr, so that the server is asked
-// for a key we can check rather than whichever it prefers.
+// for a key we can check rather than whichever it prefers. A host whose CA is known is asked for
+// a certificate first, of any key type (the CA's own type says nothing of the host's), as ssh does.
 func (h *hostKeys) algorithms(addr string) []string {
 	var algos []string
+	add := func(a ...string) {
+		for _, x := range a {
+			if !contains(algos, x) {
+				algos = append(algos, x)
+			}
+		}
+	}
+	var plain []knownhosts.KnownKey
 	for _, w := range h.wanted(addr) {
+		if h.caLines[fmt.Sprintf("%s:%d", w.Filename, w.Line)] {
+			add(ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+				ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01)
+			continue
+		}
+		plain = append(plain, w)
+	}
+	for _, w := range plain {
 		switch t := w.Key.Type(); t {
 		case ssh.KeyAlgoRSA:
-			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
 		default:
-			algos = append(algos, t)
+			add(t)
 		}
 	}
 	return algos

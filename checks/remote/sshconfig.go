@@ -1,17 +1,16 @@
 package remote
 
 import (
-	"bytes"
-	"errors"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
-	"os/user"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/kevinburke/ssh_config"
 )
 
 // Target is a host as a runbook names it: an address that may be an ssh_config alias, and optional
@@ -23,110 +22,496 @@ type Target struct {
 }
 
 // hostSpec is a target resolved through ssh_config: where to connect, as whom, with which keys,
-// through which jump hosts.
+// through which jump hosts or proxy command, checked against which known_hosts files.
 type hostSpec struct {
-	alias     string
-	hostName  string
-	port      int
-	user      string
-	identity  []string
-	proxyJump []string // hops, first to last, each "[user@]host[:port]" or an alias
+	alias          string // %n: as the runbook names it
+	hostName       string
+	port           int
+	user           string
+	identity       []string // expanded paths, in the order ssh tries them
+	identityGiven  bool     // IdentityFile was configured (else identity holds ssh's defaults)
+	identitiesOnly bool
+	certificates   []string
+	agent          string // IdentityAgent expanded: "" the environment's SSH_AUTH_SOCK, "none" no agent
+	proxyJump      []string
+	proxyCommand   string // unexpanded, as configured; "" none
+	hostKeyAlias   string
+	userKnown      []string // UserKnownHostsFile, expanded
+	globalKnown    []string // GlobalKnownHostsFile
+	conf           *sshOpts // as configured, unexpanded: for saying what ssh -G would say
 }
 
-// addr is host:port for dialing and for known_hosts lookups.
+// addr is host:port for dialing.
 func (h hostSpec) addr() string { return net.JoinHostPort(h.hostName, strconv.Itoa(h.port)) }
+
+// knownAddr is the name looked up in known_hosts: HostKeyAlias if set, with the port.
+func (h hostSpec) knownAddr() string {
+	if h.hostKeyAlias != "" {
+		return net.JoinHostPort(h.hostKeyAlias, strconv.Itoa(h.port))
+	}
+	return h.addr()
+}
 
 func (h hostSpec) String() string { return h.user + "@" + h.addr() }
 
-// sshConfig answers ssh_config questions; a missing file is an empty config, like ssh.
+// sshConfig answers ssh_config questions as OpenSSH 9.2 does: the user's file then the system's
+// (or only the file named, as ssh -F), first value obtained wins, Host and Match blocks, Include,
+// a final pass when a Match final asks for one, and %-tokens and ${ENV} where ssh expands them.
 type sshConfig struct {
-	cfg       *ssh_config.Config
+	files     []*cfgFile
 	home      string
-	localUser string // %u: who runs cutover (%r is the remote user)
+	localUser string // %u
+	uid       string // %i
+	thisHost  string // %l; %L is its first label
+	lookupEnv func(string) (string, bool)
 }
 
-func loadSSHConfig(path, home string) (*sshConfig, error) {
-	c := &sshConfig{home: home}
-	if u, err := user.Current(); err == nil {
-		c.localUser = u.Username
+// loadSSHConfig reads path as ssh -F reads it, or, with path empty, ~/.ssh/config and then
+// system (normally /etc/ssh/ssh_config). A missing file is an empty config, like ssh.
+func loadSSHConfig(path, system, home string) (*sshConfig, error) {
+	c := &sshConfig{home: home, localUser: localUserName(), uid: strconv.Itoa(os.Getuid()), lookupEnv: os.LookupEnv}
+	c.thisHost, _ = os.Hostname()
+	sysDir := "/etc/ssh"
+	if system != "" {
+		sysDir = filepath.Dir(system)
 	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) || path == "" {
-		data = nil
-	} else if err != nil {
-		return nil, fmt.Errorf("ssh config: %w", err)
+	r := cfgReader{home: home, sysDir: sysDir, uid: os.Getuid()}
+	add := func(p string, user, checkPerm bool) error {
+		f, err := r.read(p, user, checkPerm, 0)
+		if f != nil {
+			c.files = append(c.files, f)
+		}
+		return err
 	}
-	if c.cfg, err = ssh_config.Decode(bytes.NewReader(data)); err != nil {
-		return nil, fmt.Errorf("ssh config %s: %w", path, err)
+	if path != "" {
+		if strings.EqualFold(path, "none") {
+			return c, nil
+		}
+		return c, add(path, true, false)
+	}
+	if err := add(filepath.Join(home, ".ssh", "config"), true, true); err != nil {
+		return nil, err
+	}
+	if system != "" {
+		if err := add(system, false, false); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
 
-func (c *sshConfig) get(alias, key string) string {
-	v, _ := c.cfg.Get(alias, key)
-	return strings.TrimSpace(v)
+// sshOpts gathers the values that matter here; "" is unset, and the first value obtained wins.
+type sshOpts struct {
+	hostName, user, port, proxyCommand, proxyJump, agent, hostKeyAlias string
+	identitiesOnly, ignoreUnknown, canonicalize                        string
+	identity, certs, userKnown, globalKnown                            []string
+	wantFinal                                                          bool
 }
 
-// resolve applies ssh_config to a target; explicit target fields win over the config.
+// pass is one reading of the config for one host.
+type pass struct {
+	ctx     context.Context
+	hostArg string // as given (%n, Match originalhost)
+	host    string // what Host lines match: the alias, or in the final pass the resolved name
+	final   bool
+	o       *sshOpts
+}
+
+// resolve applies ssh_config to a target; the target's user and port win over the config, like
+// ssh's -l and -p.
 func (c *sshConfig) resolve(t Target, defaultUser string) (hostSpec, error) {
+	return c.resolveCtx(context.Background(), t, defaultUser)
+}
+
+func (c *sshConfig) resolveCtx(ctx context.Context, t Target, defaultUser string) (hostSpec, error) {
 	alias := t.Address
-	h := hostSpec{alias: alias, hostName: alias, port: 22, user: defaultUser}
-	if v := c.get(alias, "HostName"); v != "" {
-		h.hostName = strings.ReplaceAll(v, "%h", alias)
+	if err := validHostName(alias); err != nil {
+		return hostSpec{}, err
 	}
-	if v := c.get(alias, "Port"); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil {
-			return h, fmt.Errorf("ssh config: host %s: bad Port %q", alias, v)
-		}
-		h.port = p
-	}
-	if v := c.get(alias, "User"); v != "" {
-		h.user = v
-	}
+	o := &sshOpts{user: t.User}
 	if t.User != "" {
-		h.user = t.User
+		if err := validUser(t.User); err != nil {
+			return hostSpec{}, err
+		}
 	}
 	if t.Port != 0 {
-		h.port = t.Port
+		o.port = strconv.Itoa(t.Port)
 	}
-	ids, _ := c.cfg.GetAll(alias, "IdentityFile")
-	for _, id := range ids {
-		h.identity = append(h.identity, c.expand(id, h))
+	p := &pass{ctx: ctx, hostArg: alias, host: alias, o: o}
+	if err := c.read(p, defaultUser); err != nil {
+		return hostSpec{}, err
 	}
-	if v := c.get(alias, "ProxyJump"); v != "" && !strings.EqualFold(v, "none") {
-		for _, hop := range strings.Split(v, ",") {
-			h.proxyJump = append(h.proxyJump, strings.TrimSpace(hop))
+	host := alias
+	if o.hostName != "" {
+		h, err := expandTokens(o.hostName, map[byte]string{'h': alias})
+		if err != nil {
+			return hostSpec{}, fmt.Errorf("ssh config: HostName %q: %w", o.hostName, err)
+		}
+		host = h
+	}
+	if net.ParseIP(host) == nil {
+		host = strings.ToLower(host)
+	}
+	if o.wantFinal || (o.canonicalize != "" && !strings.EqualFold(o.canonicalize, "no")) {
+		o.hostName = host
+		if err := c.read(&pass{ctx: ctx, hostArg: alias, host: host, final: true, o: o}, defaultUser); err != nil {
+			return hostSpec{}, err
 		}
 	}
-	return h, nil
+	h := hostSpec{alias: alias, hostName: host, port: 22, user: defaultUser, hostKeyAlias: strings.ToLower(o.hostKeyAlias), conf: o,
+		identitiesOnly: strings.EqualFold(o.identitiesOnly, "yes") || strings.EqualFold(o.identitiesOnly, "true")}
+	if o.port != "" {
+		h.port, _ = strconv.Atoi(o.port) // checked where it was read
+	}
+	if o.user != "" {
+		h.user = o.user
+	}
+	if o.proxyJump != "" && !strings.EqualFold(o.proxyJump, "none") {
+		h.proxyJump = splitJumps(o.proxyJump)
+	} else if o.proxyCommand != "" && !strings.EqualFold(o.proxyCommand, "none") {
+		h.proxyCommand = o.proxyCommand
+	}
+	tok := c.tokens(h)
+	ids := o.identity
+	h.identityGiven = len(ids) > 0
+	if !h.identityGiven {
+		ids = defaultIdentities
+	}
+	var err error
+	expand := func(what string, in []string) []string {
+		var out []string
+		for _, v := range in {
+			x, e := c.expandPath(v, tok)
+			if e != nil && err == nil {
+				err = fmt.Errorf("ssh config: %s %q: %w", what, v, e)
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	h.identity = expand("IdentityFile", ids)
+	h.certificates = expand("CertificateFile", o.certs)
+	if len(o.userKnown) == 0 {
+		o.userKnown = []string{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}
+	}
+	if !strings.EqualFold(o.userKnown[0], "none") {
+		h.userKnown = expand("UserKnownHostsFile", o.userKnown)
+	}
+	if len(o.globalKnown) == 0 {
+		o.globalKnown = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
+	}
+	if !strings.EqualFold(o.globalKnown[0], "none") {
+		h.globalKnown = o.globalKnown // ssh expands no token here
+	}
+	if a := o.agent; a != "" && a != "SSH_AUTH_SOCK" && !strings.EqualFold(a, "none") {
+		if env, ok := strings.CutPrefix(a, "$"); ok && !strings.HasPrefix(env, "{") {
+			a = "${" + env + "}" // the legacy form $NAME
+		}
+		h.agent = expand("IdentityAgent", []string{a})[0]
+	} else if strings.EqualFold(a, "none") {
+		h.agent = "none"
+	}
+	return h, err
 }
 
-// expand resolves ~ and the common % tokens of IdentityFile as OpenSSH does: %d home, %u the local
-// user, %r the remote user, %h the host name, %% a percent sign.
-func (c *sshConfig) expand(p string, h hostSpec) string {
-	p = strings.NewReplacer("%d", c.home, "%u", c.localUser, "%r", h.user, "%h", h.hostName, "%%", "%").Replace(p)
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		return filepath.Join(c.home, rest)
+// defaultIdentities are the files ssh tries when no IdentityFile is configured, in its order.
+var defaultIdentities = []string{"~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ecdsa_sk", "~/.ssh/id_ed25519",
+	"~/.ssh/id_ed25519_sk", "~/.ssh/id_xmss", "~/.ssh/id_dsa"}
+
+// read runs one pass over every file.
+func (c *sshConfig) read(p *pass, defaultUser string) error {
+	for _, f := range c.files {
+		active := true
+		if err := c.apply(f, p, &active, false, defaultUser); err != nil {
+			return err
+		}
 	}
-	return p
+	return nil
 }
 
-// parseHop splits a ProxyJump hop "[user@]host[:port]" into a Target.
-func parseHop(hop string) (Target, error) {
-	var t Target
-	if u, rest, ok := strings.Cut(hop, "@"); ok {
-		t.User, hop = u, rest
+// apply reads one file's directives. never is set inside an Include read from an inactive block:
+// its lines are checked but no block of it applies (OpenSSH's SSHCONF_NEVERMATCH).
+func (c *sshConfig) apply(f *cfgFile, p *pass, active *bool, never bool, defaultUser string) error {
+	for _, d := range f.dirs {
+		if d.unknown {
+			if p.o.ignoreUnknown == "" || matchPatternList(d.key, p.o.ignoreUnknown, true) != 1 {
+				return fmt.Errorf("ssh config %s: bad configuration option %q (ssh refuses it too)", d.where(), d.key)
+			}
+			continue
+		}
+		switch d.key {
+		case "host":
+			*active = !never && matchHostLine(p.host, d.args)
+		case "match":
+			ok, err := c.match(d, p, defaultUser)
+			if err != nil {
+				return err
+			}
+			*active = !never && ok
+		case "include":
+			was := *active
+			for _, inc := range d.incl {
+				if err := c.apply(inc, p, active, never || !was, defaultUser); err != nil {
+					return err
+				}
+				*active = was // a Match in an included file does not change the including file's state
+			}
+		default:
+			if err := p.o.set(d, *active); err != nil {
+				return err
+			}
+		}
 	}
-	host, port, err := net.SplitHostPort(hop)
-	if err != nil {
-		t.Address = strings.Trim(hop, "[]")
-		return t, nil
+	return nil
+}
+
+// set records a directive's value if its block applies and the option has none yet; the syntax is
+// checked either way, as ssh checks it.
+func (o *sshOpts) set(d directive, active bool) error {
+	first := func(dst *string, v string) {
+		if active && *dst == "" {
+			*dst = v
+		}
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return t, fmt.Errorf("ProxyJump %q: bad port", hop)
+	arg := d.args[0]
+	switch d.key {
+	case "hostname":
+		first(&o.hostName, arg)
+	case "user":
+		first(&o.user, arg)
+	case "port":
+		if n, err := strconv.Atoi(arg); err != nil || n <= 0 || n > 65535 {
+			return fmt.Errorf("ssh config %s: bad port %q", d.where(), arg)
+		}
+		first(&o.port, arg)
+	case "hostkeyalias":
+		first(&o.hostKeyAlias, arg)
+	case "identitiesonly":
+		first(&o.identitiesOnly, strings.ToLower(arg))
+	case "ignoreunknown":
+		first(&o.ignoreUnknown, arg)
+	case "canonicalizehostname":
+		first(&o.canonicalize, arg)
+	case "identityagent":
+		first(&o.agent, arg)
+	case "identityfile":
+		if active && !contains(o.identity, arg) {
+			o.identity = append(o.identity, arg)
+		}
+	case "certificatefile":
+		if active && !contains(o.certs, arg) {
+			o.certs = append(o.certs, arg)
+		}
+	case "userknownhostsfile", "globalknownhostsfile":
+		dst := &o.userKnown
+		if d.key == "globalknownhostsfile" {
+			dst = &o.globalKnown
+		}
+		for _, a := range d.args {
+			if strings.EqualFold(a, "none") && len(d.args) > 1 {
+				return fmt.Errorf("ssh config %s: %s \"none\" must appear alone", d.where(), d.key)
+			}
+		}
+		if active && len(*dst) == 0 {
+			*dst = append([]string(nil), d.args...)
+		}
+	case "proxycommand":
+		// ProxyJump, once set, wins over a later ProxyCommand (but "ProxyJump none" does not: OpenSSH
+		// 9.2 says so); ssh takes the command's text whole.
+		if o.proxyJump == "" || strings.EqualFold(o.proxyJump, "none") {
+			first(&o.proxyCommand, d.raw)
+		}
+	case "proxyjump":
+		v := strings.TrimSpace(strings.SplitN(d.raw, "#", 2)[0])
+		for _, hop := range splitJumps(v) {
+			if _, err := parseHop(hop); err != nil && !strings.EqualFold(v, "none") {
+				return fmt.Errorf("ssh config %s: invalid ProxyJump %q: %w", d.where(), v, err)
+			}
+		}
+		if active && o.proxyCommand == "" && o.proxyJump == "" {
+			o.proxyJump = v
+			if !strings.EqualFold(v, "none") {
+				o.proxyCommand = "none"
+			}
+		}
 	}
-	t.Address, t.Port = host, p
-	return t, nil
+	return nil
+}
+
+// match evaluates a Match line as OpenSSH 9.2's match_cfg_line.
+func (c *sshConfig) match(d directive, p *pass, defaultUser string) (bool, error) {
+	o := p.o
+	host := p.hostArg
+	switch {
+	case p.final:
+		host = o.hostName
+	case o.hostName != "":
+		if h, err := expandTokens(o.hostName, map[byte]string{'h': p.hostArg}); err == nil {
+			host = h
+		}
+	}
+	ruser := o.user
+	if ruser == "" {
+		ruser = defaultUser
+	}
+	result, attrs := true, 0
+	args := d.args
+	for i := 0; i < len(args); i++ {
+		attr := strings.ToLower(args[i])
+		negate := strings.HasPrefix(attr, "!")
+		attr = strings.TrimPrefix(attr, "!")
+		if attr == "all" {
+			if attrs > 1 || i+1 < len(args) { // "Match final all" is fine, "Match host x all" is not
+				return false, fmt.Errorf("ssh config %s: Match all cannot be combined with other criteria", d.where())
+			}
+			return result && !negate, nil
+		}
+		attrs++
+		if attr == "canonical" || attr == "final" {
+			if attr == "final" {
+				o.wantFinal = true
+			}
+			if p.final == negate {
+				result = false
+			}
+			continue
+		}
+		if i+1 >= len(args) {
+			return false, fmt.Errorf("ssh config %s: Match %s needs an argument", d.where(), attr)
+		}
+		i++
+		arg := args[i]
+		var r bool
+		switch attr {
+		case "host":
+			r = matchPatternList(strings.ToLower(host), arg, true) == 1
+		case "originalhost":
+			r = matchPatternList(strings.ToLower(p.hostArg), arg, true) == 1
+		case "user":
+			r = matchPatternList(ruser, arg, false) == 1
+		case "localuser":
+			r = matchPatternList(c.localUser, arg, false) == 1
+		case "exec":
+			if !result {
+				continue // ssh skips a command once an earlier criterion failed
+			}
+			port := o.port
+			if port == "" {
+				port = "22"
+			}
+			n, _ := strconv.Atoi(port)
+			tok := c.tokens(hostSpec{alias: p.hostArg, hostName: host, user: ruser, port: n, hostKeyAlias: o.hostKeyAlias})
+			cmd, err := expandTokens(arg, tok)
+			if err != nil {
+				return false, fmt.Errorf("ssh config %s: Match exec %q: %w", d.where(), arg, err)
+			}
+			r = runMatchExec(p.ctx, cmd)
+		default:
+			return false, fmt.Errorf("ssh config %s: unsupported Match criterion %q (cutover reads all, canonical, final, exec, host, originalhost, user, localuser)", d.where(), attr)
+		}
+		if r == negate {
+			result = false
+		}
+	}
+	if attrs == 0 {
+		return false, fmt.Errorf("ssh config %s: Match needs a criterion", d.where())
+	}
+	return result, nil
+}
+
+// runMatchExec runs a Match exec command as ssh does: through the user's shell, true on exit 0.
+func runMatchExec(ctx context.Context, cmd string) bool {
+	sh := os.Getenv("SHELL")
+	if sh == "" {
+		sh = "/bin/sh"
+	}
+	return exec.CommandContext(ctx, sh, "-c", cmd).Run() == nil
+}
+
+// tokens are the %-tokens ssh expands in IdentityFile, CertificateFile, IdentityAgent,
+// UserKnownHostsFile and Match exec.
+func (c *sshConfig) tokens(h hostSpec) map[byte]string {
+	port := strconv.Itoa(h.port)
+	sum := sha1.Sum([]byte(c.thisHost + h.hostName + port + h.user))
+	short, _, _ := strings.Cut(c.thisHost, ".")
+	keyAlias := h.hostKeyAlias
+	if keyAlias == "" {
+		keyAlias = h.alias
+	}
+	return map[byte]string{'C': hex.EncodeToString(sum[:]), 'L': short, 'd': c.home, 'h': h.hostName, 'k': keyAlias,
+		'l': c.thisHost, 'n': h.alias, 'p': port, 'r': h.user, 'u': c.localUser, 'i': c.uid}
+}
+
+// expandPath expands ~, then %-tokens and ${ENV} in one pass (a value is never expanded twice).
+func (c *sshConfig) expandPath(p string, tok map[byte]string) (string, error) {
+	p = expandTilde(p, c.home)
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch {
+		case p[i] == '$' && i+1 < len(p) && p[i+1] == '{':
+			end := strings.IndexByte(p[i:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("unterminated ${")
+			}
+			name := p[i+2 : i+end]
+			v, ok := c.lookupEnv(name)
+			if !ok {
+				return "", fmt.Errorf("environment variable ${%s} has no value", name)
+			}
+			b.WriteString(v)
+			i += end
+		case p[i] == '%':
+			v, n, err := token(p[i:], tok)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(v)
+			i += n - 1
+		default:
+			b.WriteByte(p[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// expandTokens expands %-tokens only.
+func expandTokens(s string, tok map[byte]string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		v, n, err := token(s[i:], tok)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(v)
+		i += n - 1
+	}
+	return b.String(), nil
+}
+
+// token expands the %x at the start of s; an unknown token is an error, as in ssh.
+func token(s string, tok map[byte]string) (string, int, error) {
+	if len(s) < 2 {
+		return "", 0, fmt.Errorf("lone %% at the end")
+	}
+	if s[1] == '%' {
+		return "%", 2, nil
+	}
+	v, ok := tok[s[1]]
+	if !ok {
+		return "", 0, fmt.Errorf("unknown token %%%c", s[1])
+	}
+	return v, 2, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

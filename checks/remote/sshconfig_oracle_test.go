@@ -1,10 +1,12 @@
 package remote
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,124 +14,239 @@ import (
 	"github.com/cutover/cutover/internal/testenv"
 )
 
-// OpenSSH is the oracle for ssh_config: for each config of the corpus and each alias, cutover
-// resolves host name, user, port, identity files and jump hosts exactly as `ssh -G` prints them.
+// The ssh_config oracle: OpenSSH's own `ssh -G ALIAS` and cutover's resolution run side by side in
+// a private mount namespace in which the user's home and /etc/ssh are the corpus case's files, so
+// that both read the same ~/.ssh/config, /etc/ssh/ssh_config, Includes and known_hosts defaults as
+// they would on an operator's machine. Every key cutover uses must agree; a config ssh refuses,
+// cutover refuses.
+
+type oracleCase struct {
+	name     string
+	files    map[string]string // "home/…" and "etc/…" (etc is /etc/ssh)
+	modes    map[string]os.FileMode
+	explicit string // a file given as -F (relative to the case's home)
+	aliases  []string
+}
+
+// oracleKeys are the ssh -G keys cutover resolves.
+var oracleKeys = []string{"user", "hostname", "port", "identityfile", "certificatefile", "identitiesonly", "identityagent",
+	"proxycommand", "proxyjump", "userknownhostsfile", "globalknownhostsfile", "hostkeyalias"}
+
 func TestSSHConfigAsOpenSSHResolvesIt(t *testing.T) {
 	testenv.Tool(t, "ssh", "openssh-client")
-	home := t.TempDir()
-	me, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	corpus := []struct {
-		name, config string
-		aliases      []string
-	}{
-		{"plain", `
-Host web
-  HostName web-01.example
-  User deploy
-  Port 2222
-`, []string{"web", "other"}},
-		{"first match wins", `
-Host web
-  User first
-Host web *.example
-  User second
-  Port 2200
-Host *
-  Port 2201
-`, []string{"web", "db.example", "x"}},
-		{"patterns and negation", `
-Host * !bastion
-  ProxyJump bastion
-Host bastion
-  HostName 10.0.0.1
-  User jump
-Host app-? db-*
-  User app
-`, []string{"bastion", "app-1", "app-12", "db-main", "solo"}},
-		{"identity files and tokens", `
-Host web
-  HostName web-01.example
-  User deploy
-  IdentityFile ~/.ssh/id_%h
-  IdentityFile ~/.ssh/id_%r_as_%u
-  IdentityFile %d/keys/%%literal
-Host *
-  IdentityFile ~/.ssh/common
-`, []string{"web", "other"}},
-		{"hostname token and jump chain", `
-Host *.inner
-  HostName %h.example.net
-  ProxyJump j1,deploy@j2:2222
-`, []string{"a.inner"}},
-	}
-	for _, c := range corpus {
+	testenv.Tool(t, "unshare", "util-linux")
+	for _, c := range oracleCorpus {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(home, c.name+".config")
-			os.WriteFile(path, []byte(c.config), 0o600)
-			cfg, err := loadSSHConfig(path, home)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := runOracle(t, c)
 			for _, alias := range c.aliases {
-				cmd := exec.Command("ssh", "-G", "-F", path, alias)
-				cmd.Env = append(os.Environ(), "HOME="+home)
-				out, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("ssh -G %s: %v", alias, err)
-				}
-				want := map[string][]string{}
-				for _, l := range strings.Split(string(out), "\n") {
-					if k, v, ok := strings.Cut(l, " "); ok {
-						want[k] = append(want[k], v)
+				g, w := got[alias], want[alias]
+				if strings.HasPrefix(w, "ERROR") || strings.HasPrefix(g, "ERROR") {
+					if strings.HasPrefix(w, "ERROR") != strings.HasPrefix(g, "ERROR") {
+						t.Errorf("%s: ssh -G says\n%s\ncutover says\n%s", alias, w, g)
 					}
+					continue
 				}
-				got, err := cfg.resolve(Target{Address: alias}, me.Username)
-				if err != nil {
-					t.Fatal(err)
-				}
-				expand := func(p string) string {
-					if rest, ok := strings.CutPrefix(p, "~/"); ok {
-						return filepath.Join(home, rest)
-					}
-					return p
-				}
-				// ssh -G prints identity files as written; OpenSSH expands their tokens when it reads
-				// them, with the values -G prints: %h the host name, %r the remote user, %u the local
-				// user, %d home.
-				tokens := strings.NewReplacer("%d", home, "%u", me.Username, "%r", first(want["user"]), "%h", first(want["hostname"]), "%%", "%")
-				var wantIDs []string
-				for _, id := range want["identityfile"] {
-					wantIDs = append(wantIDs, expand(tokens.Replace(id)))
-				}
-				if ids, _ := cfg.cfg.GetAll(alias, "IdentityFile"); len(ids) == 0 {
-					wantIDs = nil // ssh -G lists its defaults; with none configured cutover tries the same defaults
-				}
-				jumps := strings.Join(got.proxyJump, ",")
-				if w := first(want["proxyjump"]); w == "none" {
-					want["proxyjump"] = nil
-				}
-				for _, chk := range []struct{ what, got, want string }{
-					{"hostname", got.hostName, first(want["hostname"])},
-					{"user", got.user, first(want["user"])},
-					{"port", strconv.Itoa(got.port), first(want["port"])},
-					{"proxyjump", jumps, first(want["proxyjump"])},
-					{"identityfile", strings.Join(got.identity, " "), strings.Join(wantIDs, " ")},
-				} {
-					if chk.got != chk.want {
-						t.Errorf("%s: %s is %q; ssh -G says %q", alias, chk.what, chk.got, chk.want)
-					}
+				if g != w {
+					t.Errorf("%s: cutover resolves\n%s\nssh -G says\n%s", alias, g, w)
 				}
 			}
 		})
 	}
 }
 
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
+// runOracle writes the case's files and runs ssh -G and this test binary's helper in one mount
+// namespace; it returns each alias's resolution by cutover and by ssh, in ssh -G's words.
+func runOracle(t *testing.T, c oracleCase) (got, want map[string]string) {
+	dir := t.TempDir()
+	for _, sub := range []string{"home/.ssh", "etc", "out"} {
+		os.MkdirAll(filepath.Join(dir, sub), 0o755)
 	}
-	return v[0]
+	os.Chmod(filepath.Join(dir, "home"), 0o755)
+	for name, body := range c.files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		mode := os.FileMode(0o644)
+		if m, ok := c.modes[name]; ok {
+			mode = m
+		}
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(p, mode)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fflag := ""
+	if c.explicit != "" {
+		fflag = "-F \"$PWHOME\"/" + c.explicit
+	}
+	script := `set -e
+PWHOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+mount --make-rprivate /
+mount --bind "$D/home" "$PWHOME"
+mount --bind "$D/etc" /etc/ssh
+export HOME="$PWHOME"
+for a in $ALIASES; do
+  ssh -G ` + fflag + ` "$a" > "$D/out/ssh.$a" 2> "$D/out/ssh-err.$a" || echo "ERROR $(cat "$D/out/ssh-err.$a")" > "$D/out/ssh.$a"
+done
+CUTOVER_SSHG_HELPER=1 CUTOVER_SSHG_EXPLICIT="` + c.explicit + `" "$SELF" -test.run '^TestSSHGHelper$' > "$D/out/helper.log" 2>&1 || { cat "$D/out/helper.log"; exit 1; }
+`
+	args := []string{"--mount", "sh", "-c", script}
+	if os.Getuid() != 0 {
+		args = append([]string{"--map-root-user"}, args...)
+	}
+	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), "D="+dir, "SELF="+self, "ALIASES="+strings.Join(c.aliases, " "), "CUTOVER_T=from-env")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if strings.Contains(string(out), "Operation not permitted") || strings.Contains(string(out), "unshare failed") {
+			testenv.Unavailable(t, "no private mount namespace here (unshare --mount: %s)", strings.TrimSpace(string(out)))
+		}
+		t.Fatalf("oracle run: %v\n%s", err, out)
+	}
+	got, want = map[string]string{}, map[string]string{}
+	for _, a := range c.aliases {
+		w, _ := os.ReadFile(filepath.Join(dir, "out", "ssh."+a))
+		g, _ := os.ReadFile(filepath.Join(dir, "out", "cutover."+a))
+		want[a] = pickKeys(string(w))
+		got[a] = strings.TrimSpace(string(g))
+	}
+	return got, want
+}
+
+// pickKeys keeps the keys cutover resolves, in a stable order.
+func pickKeys(out string) string {
+	if strings.HasPrefix(out, "ERROR") {
+		return strings.TrimSpace(out)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		k, _, _ := strings.Cut(l, " ")
+		for _, want := range oracleKeys {
+			if k == want {
+				lines = append(lines, l)
+			}
+		}
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return keyRank(lines[i]) < keyRank(lines[j]) })
+	return strings.Join(lines, "\n")
+}
+
+func keyRank(line string) int {
+	k, _, _ := strings.Cut(line, " ")
+	for i, o := range oracleKeys {
+		if o == k {
+			return i
+		}
+	}
+	return len(oracleKeys)
+}
+
+// TestSSHGHelper is cutover's side of the oracle, run inside the namespace by runOracle.
+func TestSSHGHelper(t *testing.T) {
+	if os.Getenv("CUTOVER_SSHG_HELPER") == "" {
+		t.Skip("runs only inside TestSSHConfigAsOpenSSHResolvesIt's namespace")
+	}
+	home := os.Getenv("HOME")
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	explicit := ""
+	if e := os.Getenv("CUTOVER_SSHG_EXPLICIT"); e != "" {
+		explicit = filepath.Join(home, e)
+	}
+	out := filepath.Join(os.Getenv("D"), "out")
+	cfg, loadErr := loadSSHConfig(explicit, "/etc/ssh/ssh_config", home)
+	for _, alias := range strings.Fields(os.Getenv("ALIASES")) {
+		var text string
+		if loadErr != nil {
+			text = "ERROR " + loadErr.Error()
+		} else if h, err := cfg.resolve(Target{Address: alias}, me.Username); err != nil {
+			text = "ERROR " + err.Error()
+		} else {
+			text = sshG(h)
+		}
+		os.WriteFile(filepath.Join(out, "cutover."+alias), []byte(text), 0o644)
+	}
+}
+
+// sshG says a resolution in ssh -G's words, for the keys cutover uses.
+func sshG(h hostSpec) string {
+	o := h.conf
+	var b strings.Builder
+	line := func(k, v string) { fmt.Fprintf(&b, "%s %s\n", k, v) }
+	line("user", h.user)
+	line("hostname", h.hostName)
+	line("port", strconv.Itoa(h.port))
+	ids := o.identity
+	if len(ids) == 0 {
+		ids = defaultIdentities
+	}
+	for _, id := range ids {
+		line("identityfile", id)
+	}
+	for _, c := range o.certs {
+		line("certificatefile", c)
+	}
+	if h.identitiesOnly {
+		line("identitiesonly", "yes")
+	} else {
+		line("identitiesonly", "no")
+	}
+	switch {
+	case o.agent == "":
+	case o.agent == "SSH_AUTH_SOCK" || strings.EqualFold(o.agent, "none"):
+		line("identityagent", o.agent)
+	default:
+		line("identityagent", h.agent)
+	}
+	switch {
+	case strings.EqualFold(o.proxyJump, "none"):
+		if o.proxyCommand != "" {
+			line("proxycommand", o.proxyCommand)
+		}
+	case o.proxyJump != "":
+		line("proxyjump", jumpAsSSHPrintsIt(o.proxyJump))
+	case o.proxyCommand != "":
+		line("proxycommand", o.proxyCommand)
+	}
+	if len(o.userKnown) > 0 && strings.EqualFold(o.userKnown[0], "none") {
+		line("userknownhostsfile", "none")
+	}
+	if len(h.userKnown) > 0 {
+		line("userknownhostsfile", strings.Join(h.userKnown, " "))
+	}
+	if len(h.globalKnown) > 0 {
+		line("globalknownhostsfile", strings.Join(h.globalKnown, " "))
+	}
+	if h.hostKeyAlias != "" {
+		line("hostkeyalias", h.hostKeyAlias)
+	}
+	return pickKeys(b.String())
+}
+
+// jumpAsSSHPrintsIt: ssh keeps the hops before the last as written and prints the last one parsed.
+func jumpAsSSHPrintsIt(v string) string {
+	if strings.EqualFold(v, "none") {
+		return v
+	}
+	hops := splitJumps(v)
+	last, _ := parseHop(hops[len(hops)-1])
+	s := last.Address
+	if strings.Contains(s, ":") || strings.Trim(s, "0123456789.") == "" {
+		s = "[" + s + "]"
+	}
+	if last.User != "" {
+		s = last.User + "@" + s
+	}
+	if last.Port > 0 {
+		s += ":" + strconv.Itoa(last.Port)
+	}
+	if len(hops) > 1 {
+		prefix := v[:strings.LastIndex(v, ",")]
+		return prefix + "," + s
+	}
+	return s
 }
