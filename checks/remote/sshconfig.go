@@ -44,14 +44,6 @@ type hostSpec struct {
 // addr is host:port for dialing.
 func (h hostSpec) addr() string { return net.JoinHostPort(h.hostName, strconv.Itoa(h.port)) }
 
-// knownAddr is the name looked up in known_hosts: HostKeyAlias if set, with the port.
-func (h hostSpec) knownAddr() string {
-	if h.hostKeyAlias != "" {
-		return net.JoinHostPort(h.hostKeyAlias, strconv.Itoa(h.port))
-	}
-	return h.addr()
-}
-
 func (h hostSpec) String() string { return h.user + "@" + h.addr() }
 
 // sshConfig answers ssh_config questions as OpenSSH 9.2 does: the user's file then the system's

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // maxHops bounds ProxyJump chains that lead to each other, which ssh would follow forever.
@@ -103,7 +102,7 @@ func (s *SSH) handshake(ctx context.Context, dial func() (net.Conn, error), spec
 	}
 	signers, notes := s.signers(spec)
 	kex, auth := time.Now(), time.Time{}
-	checkKey := keys.callback()
+	checkKey := keys.callback(spec)
 	cfg := &ssh.ClientConfig{
 		User: spec.user,
 		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })},
@@ -113,11 +112,10 @@ func (s *SSH) handshake(ctx context.Context, dial func() (net.Conn, error), spec
 			auth = time.Now()
 			return checkKey(host, remote, key)
 		},
-		HostKeyAlgorithms: keys.algorithms(spec.knownAddr()),
+		HostKeyAlgorithms: keys.algorithms(spec),
 		Timeout:           s.opts.DialTimeout,
 	}
-	// The address given here is only what the host key is checked against: HostKeyAlias if set.
-	cc, chans, reqs, err := ssh.NewClientConn(conn, spec.knownAddr(), cfg)
+	cc, chans, reqs, err := ssh.NewClientConn(conn, spec.addr(), cfg)
 	if err != nil {
 		conn.Close()
 		var he *HostKeyError
@@ -180,7 +178,7 @@ func (s *SSH) hostKeysFor(spec hostSpec) (*hostKeys, error) {
 // handshake takes whatever key it offers, only to name it, and is cut before authentication. The
 // host is refused as an unknown host is, with its fingerprint.
 func (s *SSH) otherKeyType(dial func() (net.Conn, error), keys *hostKeys, spec hostSpec) error {
-	he := &HostKeyError{Host: knownhosts.Normalize(spec.knownAddr()), KeyType: "unknown", Fingerprint: "(not offered)", Known: keys.known(spec.knownAddr()), OtherType: true}
+	he := &HostKeyError{Host: lookupName(spec), KeyType: "unknown", Fingerprint: "(not offered)", Known: keys.known(spec), OtherType: true}
 	conn, err := dial()
 	if err != nil {
 		return he
@@ -188,7 +186,7 @@ func (s *SSH) otherKeyType(dial func() (net.Conn, error), keys *hostKeys, spec h
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(s.opts.DialTimeout))
 	errNamed := errors.New("host key named")
-	_, _, _, _ = ssh.NewClientConn(conn, spec.knownAddr(), &ssh.ClientConfig{
+	_, _, _, _ = ssh.NewClientConn(conn, spec.addr(), &ssh.ClientConfig{
 		User: spec.user,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			he.KeyType, he.Fingerprint = key.Type(), ssh.FingerprintSHA256(key)

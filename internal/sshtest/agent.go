@@ -2,9 +2,13 @@ package sshtest
 
 import (
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/cutover/cutover/internal/testenv"
 	"golang.org/x/crypto/ssh/agent"
 )
 
@@ -33,5 +37,36 @@ func Agent(t testing.TB, keys ...any) string {
 			go func() { defer c.Close(); agent.ServeAgent(kr, c) }()
 		}
 	}()
+	return sock
+}
+
+// OpenSSHAgent runs OpenSSH's own ssh-agent on a socket of its own and loads the key files into it
+// with ssh-add (which loads a KEY-cert.pub beside a key too); it is killed when the test ends.
+func OpenSSHAgent(t testing.TB, keyFiles ...string) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	cmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := cmd.Start(); err != nil {
+		testenv.Unavailable(t, "ssh-agent: %v (apt-get install openssh-client)", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ssh-agent did not listen")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, k := range keyFiles {
+		add := exec.Command("ssh-add", k)
+		add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("ssh-add %s: %v: %s", k, err, out)
+		}
+	}
 	return sock
 }

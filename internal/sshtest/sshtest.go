@@ -34,6 +34,10 @@ type Server struct {
 type Options struct {
 	AuthorizedKeys string   // authorized_keys file content
 	Extra          []string // more sshd_config lines
+	// HostCA, a CA private key, signs the host key with ssh-keygen -s -h into a host certificate
+	// that sshd presents beside the plain key: for principals HostCertPrincipals (default
+	// 127.0.0.1), valid for HostCertValidity (ssh-keygen -V; default +1h).
+	HostCA, HostCertPrincipals, HostCertValidity string
 }
 
 // Require skips the test when sshd is missing on a developer machine; in CI (CI set) a missing
@@ -60,6 +64,27 @@ func Keygen(t testing.TB, dir, name string) (string, string) {
 	return path, strings.TrimSpace(string(pub))
 }
 
+// SignCert signs a public key file with ca (ssh-keygen -s): a host certificate if host, else a user
+// certificate; principals comma-separated; validity as ssh-keygen -V. It returns the -cert.pub path.
+func SignCert(t testing.TB, ca, pub, id string, host bool, principals, validity string) string {
+	t.Helper()
+	args := []string{"-q", "-s", ca, "-I", id, "-n", principals, "-V", validity}
+	if host {
+		args = append(args, "-h")
+	}
+	if out, err := exec.Command("ssh-keygen", append(args, pub)...).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen -s: %v: %s", err, out)
+	}
+	return strings.TrimSuffix(pub, ".pub") + "-cert.pub"
+}
+
+func def(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
 // Start runs sshd on a free 127.0.0.1 port and waits until it accepts connections.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
@@ -69,6 +94,11 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	dir := t.TempDir()
 	hostKey, hostPub := Keygen(t, dir, "host_ed25519")
+	var certLines []string
+	if o.HostCA != "" {
+		cert := SignCert(t, o.HostCA, hostKey+".pub", "host", true, def(o.HostCertPrincipals, "127.0.0.1"), def(o.HostCertValidity, "+1h"))
+		certLines = append(certLines, "HostCertificate "+cert)
+	}
 	ak := filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(ak, []byte(o.AuthorizedKeys), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,6 +123,7 @@ func Start(t testing.TB, o Options) *Server {
 			"MaxStartups 200:30:400", // stock 10:30:100 drops connections in fan-out tests
 			"MaxSessions 20",
 		}
+		lines = append(lines, certLines...)
 		lines = append(lines, o.Extra...)
 		if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)
