@@ -55,8 +55,8 @@ was under way finds the VM where vCenter says it is.`,
 	f.StringVar(&o.operator, "operator", "", "who resumes (default user@host)")
 	f.StringArrayVar(&o.vars, "var", nil, "set a var again (secrets are not in the journal)")
 	f.IntVar(&o.forks, "forks", 50, "checks of one gate at once")
-	f.StringVar(&o.sshConfig, "ssh-config", "", "ssh_config file (default ~/.ssh/config)")
-	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (default ~/.ssh/known_hosts)")
+	f.StringVar(&o.sshConfig, "ssh-config", "", "the one ssh_config file to read, as ssh -F (default ~/.ssh/config, then /etc/ssh/ssh_config)")
+	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file for every host (default: the files ssh_config names, as ssh; repeatable)")
 	o.trust.flags(f)
 	return cmd
 }
