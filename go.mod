@@ -13,7 +13,6 @@ require (
 	github.com/gliderlabs/ssh v0.3.8
 	github.com/hiddeco/sshsig v0.2.0
 	github.com/muesli/termenv v0.16.0
-	github.com/netbox-community/go-netbox/v4 v4.3.0
 	github.com/prometheus-community/pro-bing v0.9.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	github.com/spf13/cobra v1.10.2
@@ -65,6 +64,6 @@ require (
 	golang.org/x/exp v0.0.0-20240719175910-8a7402abbf56 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
-	gopkg.in/validator.v2 v2.0.1 // indirect
+	gopkg.in/check.v1 v1.0.0-20201130134442-10cb98267c6c // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -3,10 +3,9 @@ package netbox
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
-
-	nb "github.com/netbox-community/go-netbox/v4"
 
 	"github.com/cutover/cutover/checks"
 )
@@ -70,9 +69,7 @@ func (c *Client) Audit(ctx context.Context, uses []Use, vlans []int) ([]checks.I
 		if p.Status != "reserved" && p.Status != "deprecated" {
 			continue
 		}
-		inUse, err := c.addresses(ctx, func(r nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest {
-			return r.Parent([]string{p.Prefix}).Status([]string{"active", "dhcp", "slaac"})
-		})
+		inUse, err := c.addressesWhere(ctx, url.Values{"parent": {p.Prefix}, "status": {"active", "dhcp", "slaac"}})
 		if err != nil {
 			return nil, nil, err
 		}

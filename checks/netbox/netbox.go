@@ -1,6 +1,7 @@
-// Package netbox reads IPAM data from NetBox 4.x through go-netbox: prefixes, IP addresses and
-// their utilisation. cutover only reads; the token never leaves this package except as a secret to
-// redact.
+// Package netbox reads IPAM data from NetBox 4.x (4.0 to 4.7): prefixes, IP addresses, their
+// utilisation and VM records, and writes a VM record's site and cluster when a runbook asks. It
+// speaks the REST API directly: seven endpoints, decoded once into what cutover uses. The token
+// never leaves this package except as a secret to redact.
 package netbox
 
 import (
@@ -15,8 +16,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	nb "github.com/netbox-community/go-netbox/v4"
 
 	"github.com/cutover/cutover/checks"
 )
@@ -49,8 +48,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Client is a NetBox API client that has checked the server speaks a version it knows.
 type Client struct {
-	api     *nb.APIClient
-	base    string
+	http    *http.Client
+	base    string // NetBox's root, without /api
+	auth    string // the Authorization header
 	Version string // the server's netbox-version
 }
 
@@ -82,51 +82,17 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if timeout == 0 {
 		timeout = 15 * time.Second
 	}
-	conf := nb.NewConfiguration()
-	conf.Servers = nb.ServerConfigurations{{URL: u.String()}}
-	conf.HTTPClient = &http.Client{Transport: tr, Timeout: timeout}
-	conf.AddDefaultHeader("Authorization", "Token "+cfg.Token)
-	conf.AddDefaultHeader("Accept-Language", "en-US")
-	conf.UserAgent = "cutover"
-	c := &Client{api: nb.NewAPIClient(conf), base: u.String()}
-	st, resp, err := c.api.StatusAPI.StatusRetrieve(ctx).Execute()
-	if err != nil {
-		return nil, c.wrap("status", resp, err)
+	c := &Client{http: &http.Client{Transport: tr, Timeout: timeout}, base: u.String(), auth: authorization(cfg.Token)}
+	var st map[string]any
+	if err := c.call(ctx, "status", http.MethodGet, "status/", nil, nil, &st); err != nil {
+		return nil, err
 	}
 	v, _ := st["netbox-version"].(string)
 	if !strings.HasPrefix(v, "4.") {
-		return nil, fmt.Errorf("NetBox %s is version %q; cutover speaks the NetBox 4.x API (checked against 4.3)", c.base, v)
+		return nil, fmt.Errorf("NetBox %s is version %q; cutover speaks the NetBox 4.x API (4.0 to 4.7)", c.base, v)
 	}
 	c.Version = v
 	return c, nil
-}
-
-// wrap turns a go-netbox error into one that says what to fix.
-func (c *Client) wrap(what string, resp *http.Response, err error) error {
-	var detail string
-	var oe *nb.GenericOpenAPIError
-	if errors.As(err, &oe) {
-		detail = strings.TrimSpace(string(oe.Body()))
-		if len(detail) > 200 {
-			detail = detail[:200] + "…"
-		}
-	}
-	if resp == nil {
-		if strings.Contains(err.Error(), "certificate") {
-			return fmt.Errorf("NetBox %s: %s: %w (set NETBOX_CA_CERTS to the CA that signed it)", c.base, what, err)
-		}
-		return fmt.Errorf("NetBox %s: %s: %w", c.base, what, err)
-	}
-	switch resp.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		return fmt.Errorf("NetBox %s: %s: token rejected (%s %s); check NETBOX_TOKEN and its permissions", c.base, what, resp.Status, detail)
-	case http.StatusNotFound:
-		return fmt.Errorf("NetBox %s: %s: not found (%s); NETBOX_URL should be NetBox's root, as in https://netbox.example.com", c.base, what, resp.Request.URL.Path)
-	}
-	if detail != "" {
-		return fmt.Errorf("NetBox %s: %s: %s: %s", c.base, what, resp.Status, detail)
-	}
-	return fmt.Errorf("NetBox %s: %s: %w", c.base, what, err)
 }
 
 // Filter selects prefixes.
@@ -138,46 +104,37 @@ type Filter struct {
 	Within   string   // a prefix the results must lie inside
 }
 
-// pages calls fetch with a growing offset until NetBox has no next page, and joins the results.
-func pages[T any](fetch func(offset int32) (results []T, count int32, next nb.NullableString, err error)) ([]T, error) {
-	var out []T
-	for {
-		rs, count, next, err := fetch(int32(len(out)))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
-		if !next.IsSet() || next.Get() == nil || len(rs) == 0 || len(out) >= int(count) {
-			return out, nil
-		}
-	}
+type wirePrefix struct {
+	Prefix      string  `json:"prefix"`
+	Status      choice  `json:"status"`
+	Description string  `json:"description"`
+	IsPool      bool    `json:"is_pool"`
+	VLAN        *ref    `json:"vlan"`
+	Tenant      *ref    `json:"tenant"`
+	ScopeType   *string `json:"scope_type"` // 4.2+
+	Scope       *ref    `json:"scope"`
+	Site        *ref    `json:"site"` // 4.0 and 4.1
 }
 
 // Prefixes lists every prefix matching f, following NetBox's pagination.
 func (c *Client) Prefixes(ctx context.Context, f Filter) ([]checks.IPAMPrefix, error) {
-	ps, err := pages(func(offset int32) ([]nb.Prefix, int32, nb.NullableString, error) {
-		req := c.api.IpamAPI.IpamPrefixesList(ctx).Limit(pageSize).Offset(offset).Ordering("prefix")
-		if len(f.Status) > 0 {
-			req = req.Status(f.Status)
-		}
-		if f.VID != 0 {
-			req = req.VlanVid(int32(f.VID))
-		}
-		if f.Site != "" {
-			req = req.Site([]string{f.Site})
-		}
-		if f.Contains != "" {
-			req = req.Contains(f.Contains)
-		}
-		if f.Within != "" {
-			req = req.Within(f.Within)
-		}
-		page, resp, err := req.Execute()
-		if err != nil {
-			return nil, 0, nb.NullableString{}, c.wrap("list prefixes", resp, err)
-		}
-		return page.Results, page.Count, page.Next, nil
-	})
+	q := url.Values{"ordering": {"prefix"}}
+	if len(f.Status) > 0 {
+		q["status"] = f.Status
+	}
+	if f.VID != 0 {
+		q.Set("vlan_vid", fmt.Sprint(f.VID))
+	}
+	if f.Site != "" {
+		q.Set("site", f.Site)
+	}
+	if f.Contains != "" {
+		q.Set("contains", f.Contains)
+	}
+	if f.Within != "" {
+		q.Set("within", f.Within)
+	}
+	ps, err := list[wirePrefix](ctx, c, "list prefixes", "ipam/prefixes/", q)
 	out := make([]checks.IPAMPrefix, len(ps))
 	for i, p := range ps {
 		out[i] = prefix(p)
@@ -185,22 +142,22 @@ func (c *Client) Prefixes(ctx context.Context, f Filter) ([]checks.IPAMPrefix, e
 	return out, err
 }
 
-func prefix(p nb.Prefix) checks.IPAMPrefix {
-	out := checks.IPAMPrefix{Prefix: p.Prefix, Description: p.GetDescription(), IsPool: p.GetIsPool()}
-	if p.Status != nil && p.Status.Value != nil {
-		out.Status = string(*p.Status.Value)
+func prefix(p wirePrefix) checks.IPAMPrefix {
+	out := checks.IPAMPrefix{Prefix: p.Prefix, Status: p.Status.Value, Description: p.Description, IsPool: p.IsPool}
+	if p.VLAN != nil {
+		out.VID, out.VLAN = p.VLAN.VID, p.VLAN.Name
 	}
-	if v := p.Vlan.Get(); v != nil {
-		out.VID, out.VLAN = int(v.Vid), v.Name
+	if p.Tenant != nil {
+		out.Tenant = p.Tenant.Name
 	}
-	if t := p.Tenant.Get(); t != nil {
-		out.Tenant = t.Name
-	}
-	if st := p.ScopeType.Get(); st != nil {
-		out.ScopeType = *st
-		if m, ok := p.Scope.(map[string]any); ok {
-			out.Scope, _ = m["name"].(string)
+	switch {
+	case p.ScopeType != nil:
+		out.ScopeType = *p.ScopeType
+		if p.Scope != nil {
+			out.Scope = p.Scope.Name
 		}
+	case p.Site != nil:
+		out.ScopeType, out.Scope = "dcim.site", p.Site.Name
 	}
 	return out
 }
@@ -210,102 +167,97 @@ func (c *Client) PrefixesContaining(ctx context.Context, ip string) ([]checks.IP
 	return c.Prefixes(ctx, Filter{Contains: ip})
 }
 
-// Addresses lists the IP address objects for ip.
-func (c *Client) Addresses(ctx context.Context, ip string) ([]checks.IPAMAddress, error) {
-	return c.addresses(ctx, func(r nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest {
-		return r.Address([]string{ip})
-	})
+type wireAddress struct {
+	Address            string  `json:"address"`
+	Status             choice  `json:"status"`
+	DNSName            string  `json:"dns_name"`
+	AssignedObjectType *string `json:"assigned_object_type"`
+	AssignedObject     *ref    `json:"assigned_object"`
 }
 
-func (c *Client) addresses(ctx context.Context, filter func(nb.ApiIpamIpAddressesListRequest) nb.ApiIpamIpAddressesListRequest) ([]checks.IPAMAddress, error) {
-	as, err := pages(func(offset int32) ([]nb.IPAddress, int32, nb.NullableString, error) {
-		page, resp, err := filter(c.api.IpamAPI.IpamIpAddressesList(ctx).Limit(pageSize).Offset(offset)).Execute()
-		if err != nil {
-			return nil, 0, nb.NullableString{}, c.wrap("list IP addresses", resp, err)
-		}
-		return page.Results, page.Count, page.Next, nil
-	})
+// Addresses lists the IP address objects for ip.
+func (c *Client) Addresses(ctx context.Context, ip string) ([]checks.IPAMAddress, error) {
+	return c.addressesWhere(ctx, url.Values{"address": {ip}})
+}
+
+func (c *Client) addressesWhere(ctx context.Context, q url.Values) ([]checks.IPAMAddress, error) {
+	as, err := list[wireAddress](ctx, c, "list IP addresses", "ipam/ip-addresses/", q)
 	out := make([]checks.IPAMAddress, len(as))
 	for i, a := range as {
-		out[i] = address(a)
+		out[i] = checks.IPAMAddress{Address: a.Address, DNSName: a.DNSName, Status: a.Status.Value}
+		if t := a.AssignedObjectType; t != nil && *t == "virtualization.vminterface" && a.AssignedObject != nil {
+			out[i].Interface = a.AssignedObject.Name
+			if vm := a.AssignedObject.VM; vm != nil {
+				out[i].VM = vm.Name
+			}
+		}
 	}
 	return out, err
 }
 
-func address(a nb.IPAddress) checks.IPAMAddress {
-	out := checks.IPAMAddress{Address: a.Address, DNSName: a.GetDnsName()}
-	if a.Status != nil && a.Status.Value != nil {
-		out.Status = string(*a.Status.Value)
+type wireVM struct {
+	ID      int    `json:"id"`
+	Name    string `json:"name"`
+	Site    *ref   `json:"site"`
+	Cluster *ref   `json:"cluster"`
+}
+
+func (v wireVM) record() checks.IPAMVM {
+	out := checks.IPAMVM{ID: v.ID, Name: v.Name}
+	if v.Site != nil {
+		out.Site = v.Site.Name
 	}
-	if t := a.AssignedObjectType.Get(); t != nil && *t == "virtualization.vminterface" {
-		if m, ok := a.AssignedObject.(map[string]any); ok {
-			out.Interface, _ = m["name"].(string)
-			if vm, ok := m["virtual_machine"].(map[string]any); ok {
-				out.VM, _ = vm["name"].(string)
-			}
-		}
+	if v.Cluster != nil {
+		out.Cluster = v.Cluster.Name
 	}
 	return out
 }
 
 // VirtualMachines lists NetBox's virtual machine records named name.
 func (c *Client) VirtualMachines(ctx context.Context, name string) ([]checks.IPAMVM, error) {
-	vms, err := pages(func(offset int32) ([]nb.VirtualMachineWithConfigContext, int32, nb.NullableString, error) {
-		page, resp, err := c.api.VirtualizationAPI.VirtualizationVirtualMachinesList(ctx).Name([]string{name}).Limit(pageSize).Offset(offset).Execute()
-		if err != nil {
-			return nil, 0, nb.NullableString{}, c.wrap("list virtual machines", resp, err)
-		}
-		return page.Results, page.Count, page.Next, nil
-	})
+	vms, err := list[wireVM](ctx, c, "list virtual machines", "virtualization/virtual-machines/", url.Values{"name": {name}})
 	out := make([]checks.IPAMVM, len(vms))
 	for i, v := range vms {
-		out[i] = vmRecord(v)
+		out[i] = v.record()
 	}
 	return out, err
 }
 
-func vmRecord(v nb.VirtualMachineWithConfigContext) checks.IPAMVM {
-	out := checks.IPAMVM{ID: int(v.Id), Name: v.Name}
-	if s := v.Site.Get(); s != nil {
-		out.Site = s.Name
+// one finds the single object of path named name, by id.
+func (c *Client) one(ctx context.Context, kind, path, name string) (int, error) {
+	var p page[ref]
+	if err := c.call(ctx, "find "+kind+" "+name, http.MethodGet, path, url.Values{"name": {name}, "limit": {"2"}}, nil, &p); err != nil {
+		return 0, err
 	}
-	if cl := v.Cluster.Get(); cl != nil {
-		out.Cluster = cl.Name
+	if len(p.Results) != 1 {
+		return 0, fmt.Errorf("NetBox %s: %d %ss named %q, want one", c.base, len(p.Results), kind, name)
 	}
-	return out
+	return p.Results[0].ID, nil
 }
 
 // PlaceVM writes the VM record's site and cluster (an empty one stays) and returns the record
 // NetBox answers with. The token needs change permission on virtual machines.
 func (c *Client) PlaceVM(ctx context.Context, vm checks.IPAMVM, site, cluster string) (checks.IPAMVM, error) {
-	var req nb.PatchedWritableVirtualMachineWithConfigContextRequest
+	patch := map[string]int{}
 	if site != "" {
-		sites, resp, err := c.api.DcimAPI.DcimSitesList(ctx).Name([]string{site}).Limit(2).Execute()
+		id, err := c.one(ctx, "site", "dcim/sites/", site)
 		if err != nil {
-			return vm, c.wrap("find site "+site, resp, err)
+			return vm, err
 		}
-		if len(sites.Results) != 1 {
-			return vm, fmt.Errorf("NetBox %s: %d sites named %q, want one", c.base, len(sites.Results), site)
-		}
-		v := nb.Int32AsPatchedWritableVLANRequestSite(&sites.Results[0].Id)
-		req.Site.Set(&v)
+		patch["site"] = id
 	}
 	if cluster != "" {
-		cls, resp, err := c.api.VirtualizationAPI.VirtualizationClustersList(ctx).Name([]string{cluster}).Limit(2).Execute()
+		id, err := c.one(ctx, "cluster", "virtualization/clusters/", cluster)
 		if err != nil {
-			return vm, c.wrap("find cluster "+cluster, resp, err)
+			return vm, err
 		}
-		if len(cls.Results) != 1 {
-			return vm, fmt.Errorf("NetBox %s: %d clusters named %q, want one", c.base, len(cls.Results), cluster)
-		}
-		v := nb.Int32AsDeviceWithConfigContextRequestCluster(&cls.Results[0].Id)
-		req.Cluster.Set(&v)
+		patch["cluster"] = id
 	}
-	after, resp, err := c.api.VirtualizationAPI.VirtualizationVirtualMachinesPartialUpdate(ctx, int32(vm.ID)).PatchedWritableVirtualMachineWithConfigContextRequest(req).Execute()
-	if err != nil {
-		return vm, c.wrap("update virtual machine "+vm.Name, resp, err)
+	var after wireVM
+	if err := c.call(ctx, "update virtual machine "+vm.Name, http.MethodPatch, fmt.Sprintf("virtualization/virtual-machines/%d/", vm.ID), nil, patch, &after); err != nil {
+		return vm, err
 	}
-	return vmRecord(*after), nil
+	return after.record(), nil
 }
 
 // Utilisation computes what NetBox's prefix view shows: for a container, the share covered by
@@ -337,9 +289,9 @@ func (c *Client) Utilisation(ctx context.Context, p checks.IPAMPrefix) (float64,
 		total -= 2
 	}
 	// One object is enough: the page's count is the number of addresses in the prefix.
-	page, resp, err := c.api.IpamAPI.IpamIpAddressesList(ctx).Parent([]string{p.Prefix}).Limit(1).Execute()
-	if err != nil {
-		return 0, c.wrap("count IP addresses", resp, err)
+	var one page[struct{}]
+	if err := c.call(ctx, "count IP addresses", http.MethodGet, "ipam/ip-addresses/", url.Values{"parent": {p.Prefix}, "limit": {"1"}}, nil, &one); err != nil {
+		return 0, err
 	}
-	return min(100*float64(page.Count)/total, 100), nil
+	return min(100*float64(one.Count)/total, 100), nil
 }

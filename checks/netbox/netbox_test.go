@@ -41,6 +41,13 @@ func world() netboxapi.Model {
 	}
 }
 
+func netboxapiStart(t *testing.T, tok string) *netboxapi.Server {
+	t.Helper()
+	s := netboxapi.Start(world(), tok)
+	t.Cleanup(s.Close)
+	return s
+}
+
 func start(t *testing.T, m netboxapi.Model) (*netboxapi.Server, Config) {
 	t.Helper()
 	s := netboxapi.Start(m, token)
@@ -113,13 +120,13 @@ func TestConnectErrors(t *testing.T) {
 		edit func(c *Config)
 		want string
 	}{
-		{"bad token", func(c *Config) { c.Token = "nope" }, "token rejected (403 Forbidden {\"detail\":\"Invalid token\"}); check NETBOX_TOKEN"},
+		{"bad token", func(c *Config) { c.Token = "nope" }, "token rejected (403 Forbidden Invalid token); check NETBOX_TOKEN"},
 		{"untrusted certificate", func(c *Config) { c.CACerts = "" }, "set NETBOX_CA_CERTS"},
 		{"wrong path", func(c *Config) { c.URL += "/netbox" }, "not found (/netbox/api/status/)"},
 		{"not a URL", func(c *Config) { c.URL = "netbox.example.com" }, "want https://host"},
 		{"missing CA file", func(c *Config) { c.CACerts = "/nonexistent/ca.pem" }, "NETBOX_CA_CERTS: open /nonexistent/ca.pem"},
 		{"NetBox 3", func(c *Config) { c.URL, c.CACerts = old.URL, oldCA }, `is version "3.7.8"; cutover speaks the NetBox 4.x API`},
-		{"401", func(c *Config) { c.URL, c.CACerts = unauthorized.URL, unauthCA }, `token rejected (401 Unauthorized {"detail":"Invalid token."})`},
+		{"401", func(c *Config) { c.URL, c.CACerts = unauthorized.URL, unauthCA }, `token rejected (401 Unauthorized Invalid token.)`},
 		{"timeout", func(c *Config) { c.URL, c.CACerts, c.Timeout = hung.URL, hungCA, 200*time.Millisecond }, "Client.Timeout exceeded"},
 		{"nothing listening", func(c *Config) { c.URL = "https://127.0.0.1:1" }, "connection refused"},
 	} {

@@ -1,8 +1,9 @@
-// Package netboxapi serves the part of NetBox 4.x's REST API that cutover reads — status, prefixes,
-// IP addresses — over an in-memory IPAM model. NetBox itself (Django, PostgreSQL, Redis) cannot run
-// on the machines cutover is built on, so the lab and the client's tests talk to this instead.
-// Responses are built from go-netbox's own model types, the ones generated from NetBox's OpenAPI
-// schema, so a shape the real server would not send does not compile or does not decode.
+// Package netboxapi serves the part of NetBox 4.x's REST API that cutover uses — status, prefixes,
+// IP addresses, VM records, sites, clusters — over an in-memory IPAM model, for the lab and the
+// client's tests. Every answer carries the fields NetBox's published OpenAPI schema requires, and
+// a test validates each endpoint's answers against that schema (testdata: NetBox 4.3's, as
+// go-netbox v4.3.0 ships it), so a shape the real server would not send fails there. The client is
+// also run against a real NetBox (NETBOX_URL) by hand.
 package netboxapi
 
 import (
@@ -18,8 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	netbox "github.com/netbox-community/go-netbox/v4"
 )
 
 // Version is the NetBox release the API answers as.
@@ -73,7 +72,8 @@ type Server struct {
 	model Model
 }
 
-// Start serves m over HTTPS on 127.0.0.1, accepting only the given API token.
+// Start serves m over HTTPS on 127.0.0.1, accepting only the given API token: a v2 token
+// (nbt_<key>.<token>, NetBox 4.5+) as "Bearer", any other as a v1 "Token".
 func Start(m Model, token string) *Server {
 	s := &Server{token: token, model: m}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -99,6 +99,13 @@ func (s *Server) Update(f func(m *Model)) {
 	f(&s.model)
 }
 
+func scheme(token string) string {
+	if strings.HasPrefix(token, "nbt_") {
+		return "Bearer"
+	}
+	return "Token"
+}
+
 type apiError struct {
 	Detail string `json:"detail"`
 }
@@ -114,7 +121,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case auth == "":
 		writeJSON(w, http.StatusForbidden, apiError{Detail: "Authentication credentials were not provided."})
 		return
-	case auth != "Token "+s.token:
+	case auth != scheme(s.token)+" "+s.token:
 		writeJSON(w, http.StatusForbidden, apiError{Detail: "Invalid token"})
 		return
 	}
@@ -153,7 +160,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // page cuts one page out of n results and writes the links NetBox writes.
-func page(w http.ResponseWriter, r *http.Request, n int) (from, to int, next, prev netbox.NullableString, ok bool) {
+func page(w http.ResponseWriter, r *http.Request, n int) (from, to int, next, prev *string, ok bool) {
 	q := r.URL.Query()
 	limit, offset := 50, 0
 	var err error
@@ -183,14 +190,10 @@ func page(w http.ResponseWriter, r *http.Request, n int) (from, to int, next, pr
 		return &s
 	}
 	if to < n {
-		next.Set(link(to))
-	} else {
-		next.Set(nil)
+		next = link(to)
 	}
 	if from > 0 {
-		prev.Set(link(max(from-limit, 0)))
-	} else {
-		prev.Set(nil)
+		prev = link(max(from-limit, 0))
 	}
 	return from, to, next, prev, true
 }
@@ -246,11 +249,11 @@ func (s *Server) prefixes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := make([]netbox.Prefix, 0, to-from)
+	out := make([]prefixJSON, 0, to-from)
 	for _, h := range hits[from:to] {
 		out = append(out, s.prefixJSON(r, h.i, s.model.Prefixes[h.i], h.pf, parsed))
 	}
-	writeJSON(w, http.StatusOK, netbox.PaginatedPrefixList{Count: int32(len(hits)), Next: next, Previous: prev, Results: out})
+	writeJSON(w, http.StatusOK, list[prefixJSON]{Count: len(hits), Next: next, Previous: prev, Results: out})
 }
 
 // inSite is NetBox's site filter on prefixes: scoped to the site, or to the site's group.
@@ -263,8 +266,8 @@ func (s *Server) inSite(p Prefix, slug string) bool {
 	return false
 }
 
-func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix, all []netip.Prefix) netbox.Prefix {
-	id := int32(i + 1)
+func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix, all []netip.Prefix) prefixJSON {
+	id := i + 1
 	children, depth := 0, 0
 	for _, op := range all {
 		if !op.IsValid() || op == pf {
@@ -277,51 +280,37 @@ func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix, a
 			depth++
 		}
 	}
-	out := netbox.NewPrefix(id, s.url(r, "ipam/prefixes", id), p.Prefix, family(pf.Addr()), p.Prefix, int32(children), int32(depth))
-	value, label := netbox.PrefixStatusValue(p.Status), netbox.PrefixStatusLabel(title(p.Status))
-	out.Status = &netbox.PrefixStatus{Value: &value, Label: &label}
-	out.IsPool = &p.IsPool
-	out.Description = &p.Description
+	out := prefixJSON{object: s.object(r, "ipam/prefixes", id, p.Prefix), Family: family(pf.Addr()), Prefix: p.Prefix,
+		Status: choice(p.Status), IsPool: p.IsPool, Description: p.Description, Children: children, Depth: depth,
+		Tags: []any{}, CustomFields: map[string]any{}}
 	if p.VID != 0 {
-		vid := int32(p.VID)
-		out.Vlan.Set(netbox.NewBriefVLAN(vid, s.url(r, "ipam/vlans", vid), fmt.Sprintf("%s (%d)", p.VLANName, p.VID), vid, p.VLANName))
-	} else {
-		out.Vlan.Set(nil)
+		out.VLAN = &vlanJSON{object: s.object(r, "ipam/vlans", p.VID, fmt.Sprintf("%s (%d)", p.VLANName, p.VID)), VID: p.VID, Name: p.VLANName}
 	}
 	if p.Tenant != "" {
-		out.Tenant.Set(netbox.NewBriefTenant(1, s.url(r, "tenancy/tenants", 1), p.Tenant, p.Tenant, slug(p.Tenant)))
-	} else {
-		out.Tenant.Set(nil)
+		out.Tenant = &slugJSON{object: s.object(r, "tenancy/tenants", 1, p.Tenant), Name: p.Tenant, Slug: slug(p.Tenant)}
 	}
-	out.Vrf.Set(nil)
-	out.Role.Set(nil)
 	switch {
 	case p.ScopeGroup != "":
-		out.ScopeType.Set(ptr("dcim.sitegroup"))
-		out.ScopeId.Set(ptr(int32(1)))
-		out.Scope = brief(s.url(r, "dcim/site-groups", 1), 1, p.ScopeGroup, map[string]any{"slug": slug(p.ScopeGroup), "_depth": 0})
+		out.ScopeType, out.ScopeID = ptr("dcim.sitegroup"), ptr(1)
+		out.Scope = map[string]any{"id": 1, "url": s.url(r, "dcim/site-groups", 1), "display": p.ScopeGroup, "name": p.ScopeGroup,
+			"slug": slug(p.ScopeGroup), "description": "", "_depth": 0}
 	case p.ScopeSite != "":
-		sid := int32(1)
+		sid := 1
 		for j, site := range s.model.Sites {
 			if site.Name == p.ScopeSite {
-				sid = int32(j + 1)
+				sid = j + 1
 			}
 		}
-		out.ScopeType.Set(ptr("dcim.site"))
-		out.ScopeId.Set(&sid)
-		out.Scope = brief(s.url(r, "dcim/sites", sid), sid, p.ScopeSite, map[string]any{"slug": slug(p.ScopeSite)})
-	default:
-		out.ScopeType.Set(nil)
-		out.ScopeId.Set(nil)
+		out.ScopeType, out.ScopeID = ptr("dcim.site"), &sid
+		out.Scope = map[string]any{"id": sid, "url": s.url(r, "dcim/sites", sid), "display": p.ScopeSite, "name": p.ScopeSite,
+			"slug": slug(p.ScopeSite), "description": ""}
 	}
-	out.Tags = []netbox.NestedTag{}
-	out.CustomFields = map[string]any{}
-	return *out
+	return out
 }
 
 func (s *Server) addresses(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var out []netbox.IPAddress
+	var out []addressJSON
 	for i, a := range s.model.Addresses {
 		ap, err := netip.ParsePrefix(a.Address)
 		if err != nil {
@@ -356,60 +345,37 @@ func (s *Server) addresses(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, netbox.PaginatedIPAddressList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+	writeJSON(w, http.StatusOK, list[addressJSON]{Count: len(out), Next: next, Previous: prev, Results: nonNil(out[from:to])})
 }
 
-func (s *Server) addressJSON(r *http.Request, i int, a Address, ap netip.Prefix) netbox.IPAddress {
-	id := int32(i + 1)
-	out := netbox.NewIPAddress(id, s.url(r, "ipam/ip-addresses", id), a.Address, family(ap.Addr()), a.Address, []netbox.NestedIPAddress{})
-	value, label := netbox.IPAddressStatusValue(a.Status), netbox.IPAddressStatusLabel(title(a.Status))
-	out.Status = &netbox.IPAddressStatus{Value: &value, Label: &label}
-	out.DnsName = &a.DNSName
-	out.Vrf.Set(nil)
-	out.Tenant.Set(nil)
-	out.NatInside.Set(nil)
+func (s *Server) addressJSON(r *http.Request, i int, a Address, ap netip.Prefix) addressJSON {
+	id := i + 1
+	out := addressJSON{object: s.object(r, "ipam/ip-addresses", id, a.Address), Family: family(ap.Addr()), Address: a.Address,
+		Status: choice(a.Status), DNSName: a.DNSName, NATOutside: []any{}, Tags: []any{}, CustomFields: map[string]any{}}
 	if a.VM != "" {
-		vmID := int32(100 + i)
-		out.AssignedObjectType.Set(ptr("virtualization.vminterface"))
-		out.AssignedObjectId.Set(ptr(int64(200 + i)))
-		out.AssignedObject = brief(s.url(r, "virtualization/interfaces", int32(200+i)), int32(200+i), a.Interface, map[string]any{
-			"virtual_machine": brief(s.url(r, "virtualization/virtual-machines", vmID), vmID, a.VM, nil),
-		})
-	} else {
-		out.AssignedObjectType.Set(nil)
-		out.AssignedObjectId.Set(nil)
+		vmID, ifID := 100+i, 200+i
+		out.AssignedObjectType, out.AssignedObjectID = ptr("virtualization.vminterface"), &ifID
+		out.AssignedObject = map[string]any{"id": ifID, "url": s.url(r, "virtualization/interfaces", ifID), "display": a.Interface,
+			"name": a.Interface, "description": "",
+			"virtual_machine": map[string]any{"id": vmID, "url": s.url(r, "virtualization/virtual-machines", vmID), "display": a.VM,
+				"name": a.VM, "description": ""}}
 	}
-	out.Tags = []netbox.NestedTag{}
-	out.CustomFields = map[string]any{}
-	return *out
+	return out
 }
 
-func (s *Server) url(r *http.Request, path string, id int32) string {
+func (s *Server) url(r *http.Request, path string, id int) string {
 	return fmt.Sprintf("https://%s/api/%s/%d/", r.Host, path, id)
 }
 
-// brief is NetBox's brief nested object of a generic relation (scope, assigned_object).
-func brief(url string, id int32, name string, extra map[string]any) map[string]any {
-	m := map[string]any{"id": id, "url": url, "display": name, "name": name, "description": ""}
-	for k, v := range extra {
-		m[k] = v
-	}
-	return m
+func (s *Server) object(r *http.Request, path string, id int, display string) object {
+	return object{ID: id, URL: s.url(r, path, id), DisplayURL: fmt.Sprintf("https://%s/%s/%d/", r.Host, path, id), Display: display}
 }
 
-func family(a netip.Addr) netbox.AggregateFamily {
-	v, l := netbox.AGGREGATEFAMILYVALUE__4, netbox.AGGREGATEFAMILYLABEL_IPV4
+func family(a netip.Addr) familyJSON {
 	if a.Is6() && !a.Is4In6() {
-		v, l = netbox.AGGREGATEFAMILYVALUE__6, netbox.AGGREGATEFAMILYLABEL_IPV6
+		return familyJSON{6, "IPv6"}
 	}
-	return netbox.AggregateFamily{Value: &v, Label: &l}
-}
-
-func title(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return familyJSON{4, "IPv4"}
 }
 
 func slug(s string) string { return strings.ToLower(strings.ReplaceAll(s, " ", "-")) }

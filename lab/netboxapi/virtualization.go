@@ -6,15 +6,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	netbox "github.com/netbox-community/go-netbox/v4"
 )
 
 // The virtualization and dcim endpoints: the VM records that netbox_vm reads and, with
 // update: true, writes, and the sites and clusters a write refers to by id.
 
 func (s *Server) vms(w http.ResponseWriter, r *http.Request) {
-	var out []netbox.VirtualMachineWithConfigContext
+	var out []vmJSON
 	for i, vm := range s.model.VMs {
 		if names := r.URL.Query()["name"]; len(names) > 0 && !slices.Contains(names, vm.Name) {
 			continue
@@ -25,30 +23,23 @@ func (s *Server) vms(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, netbox.PaginatedVirtualMachineWithConfigContextList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+	writeJSON(w, http.StatusOK, list[vmJSON]{Count: len(out), Next: next, Previous: prev, Results: nonNil(out[from:to])})
 }
 
-func (s *Server) vmJSON(r *http.Request, i int) netbox.VirtualMachineWithConfigContext {
+func (s *Server) vmJSON(r *http.Request, i int) vmJSON {
 	vm := s.model.VMs[i]
-	id := int32(100 + i)
-	v := netbox.NewVirtualMachineWithConfigContext(id, s.url(r, "virtualization/virtual-machines", id), vm.Name, vm.Name, 1)
-	value, label := netbox.PATCHEDWRITABLEVIRTUALMACHINEWITHCONFIGCONTEXTREQUESTSTATUS_ACTIVE, netbox.VIRTUALMACHINEWITHCONFIGCONTEXTSTATUSLABEL_ACTIVE
-	v.Status = &netbox.VirtualMachineWithConfigContextStatus{Value: &value, Label: &label}
-	v.Site.Set(nil)
+	id := 100 + i
+	v := vmJSON{object: s.object(r, "virtualization/virtual-machines", id, vm.Name), Name: vm.Name, Status: choice("active"),
+		Tags: []any{}, CustomFields: map[string]any{}, ConfigContext: map[string]any{}}
 	for j, site := range s.model.Sites {
 		if site.Name == vm.Site {
-			sid := int32(j + 1)
-			v.Site.Set(netbox.NewBriefSite(sid, s.url(r, "dcim/sites", sid), site.Name, site.Name, site.Slug))
+			v.Site = &slugJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug}
 		}
 	}
-	v.Cluster.Set(nil)
 	if j := slices.Index(s.model.Clusters, vm.Cluster); j >= 0 {
-		cid := int32(j + 1)
-		v.Cluster.Set(netbox.NewBriefCluster(cid, s.url(r, "virtualization/clusters", cid), vm.Cluster, vm.Cluster))
+		v.Cluster = &nameJSON{object: s.object(r, "virtualization/clusters", j+1, vm.Cluster), Name: vm.Cluster}
 	}
-	v.Tags = []netbox.NestedTag{}
-	v.CustomFields = map[string]any{}
-	return *v
+	return v
 }
 
 // patchVM is PATCH /api/virtualization/virtual-machines/{id}/ with a site and cluster by id.
@@ -59,59 +50,62 @@ func (s *Server) patchVM(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Detail: "No VirtualMachine matches the given query."})
 		return
 	}
-	var req netbox.PatchedWritableVirtualMachineWithConfigContextRequest
+	var req struct {
+		Site    *int `json:"site"`
+		Cluster *int `json:"cluster"`
+	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{Detail: "JSON parse error - " + err.Error()})
 		return
 	}
 	vm := s.model.VMs[i]
-	if site := req.Site.Get(); req.Site.IsSet() && site != nil {
-		if site.Int32 == nil || *site.Int32 < 1 || int(*site.Int32) > len(s.model.Sites) {
-			writeJSON(w, http.StatusBadRequest, map[string][]string{"site": {"Related object not found using the provided numeric ID"}})
+	if req.Site != nil {
+		if *req.Site < 1 || *req.Site > len(s.model.Sites) {
+			writeJSON(w, http.StatusBadRequest, map[string][]string{"site": {"Related object not found using the provided numeric ID: " + strconv.Itoa(*req.Site)}})
 			return
 		}
-		vm.Site = s.model.Sites[*site.Int32-1].Name
+		vm.Site = s.model.Sites[*req.Site-1].Name
 	}
-	if cl := req.Cluster.Get(); req.Cluster.IsSet() && cl != nil {
-		if cl.Int32 == nil || *cl.Int32 < 1 || int(*cl.Int32) > len(s.model.Clusters) {
-			writeJSON(w, http.StatusBadRequest, map[string][]string{"cluster": {"Related object not found using the provided numeric ID"}})
+	if req.Cluster != nil {
+		if *req.Cluster < 1 || *req.Cluster > len(s.model.Clusters) {
+			writeJSON(w, http.StatusBadRequest, map[string][]string{"cluster": {"Related object not found using the provided numeric ID: " + strconv.Itoa(*req.Cluster)}})
 			return
 		}
-		vm.Cluster = s.model.Clusters[*cl.Int32-1]
+		vm.Cluster = s.model.Clusters[*req.Cluster-1]
 	}
 	s.model.VMs[i] = vm
 	writeJSON(w, http.StatusOK, s.vmJSON(r, i))
 }
 
 func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
-	var out []netbox.Site
+	var out []siteJSON
 	for j, site := range s.model.Sites {
 		if names := r.URL.Query()["name"]; len(names) > 0 && !slices.Contains(names, site.Name) {
 			continue
 		}
-		sid := int32(j + 1)
-		out = append(out, *netbox.NewSite(sid, s.url(r, "dcim/sites", sid), site.Name, site.Name, site.Slug))
+		out = append(out, siteJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug,
+			Status: choice("active"), Tags: []any{}, CustomFields: map[string]any{}})
 	}
 	from, to, next, prev, ok := page(w, r, len(out))
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, netbox.PaginatedSiteList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+	writeJSON(w, http.StatusOK, list[siteJSON]{Count: len(out), Next: next, Previous: prev, Results: nonNil(out[from:to])})
 }
 
 func (s *Server) clusters(w http.ResponseWriter, r *http.Request) {
-	var out []netbox.Cluster
+	var out []clusterJSON
 	for j, name := range s.model.Clusters {
 		if names := r.URL.Query()["name"]; len(names) > 0 && !slices.Contains(names, name) {
 			continue
 		}
-		cid := int32(j + 1)
-		typ := netbox.NewBriefClusterType(1, s.url(r, "virtualization/cluster-types", 1), "VMware vSphere", "VMware vSphere", "vmware-vsphere")
-		out = append(out, *netbox.NewCluster(cid, s.url(r, "virtualization/clusters", cid), name, name, *typ))
+		typ := slugJSON{object: s.object(r, "virtualization/cluster-types", 1, "VMware vSphere"), Name: "VMware vSphere", Slug: "vmware-vsphere"}
+		out = append(out, clusterJSON{object: s.object(r, "virtualization/clusters", j+1, name), Name: name, Type: typ,
+			Status: choice("active"), Tags: []any{}, CustomFields: map[string]any{}})
 	}
 	from, to, next, prev, ok := page(w, r, len(out))
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, netbox.PaginatedClusterList{Count: int32(len(out)), Next: next, Previous: prev, Results: nonNil(out[from:to])})
+	writeJSON(w, http.StatusOK, list[clusterJSON]{Count: len(out), Next: next, Previous: prev, Results: nonNil(out[from:to])})
 }
