@@ -91,6 +91,7 @@ type addressJSON struct {
 	VRF                any            `json:"vrf"`
 	Tenant             any            `json:"tenant"`
 	Status             choiceJSON     `json:"status"`
+	Role               any            `json:"role"`
 	AssignedObjectType *string        `json:"assigned_object_type"`
 	AssignedObjectID   *int           `json:"assigned_object_id"`
 	AssignedObject     map[string]any `json:"assigned_object"`
@@ -137,20 +138,52 @@ type vmJSON struct {
 
 type siteJSON struct {
 	object
-	Name         string         `json:"name"`
-	Slug         string         `json:"slug"`
-	Status       choiceJSON     `json:"status"`
-	Description  string         `json:"description"`
-	Tags         []any          `json:"tags"`
-	CustomFields map[string]any `json:"custom_fields"`
+	Name                string         `json:"name"`
+	Slug                string         `json:"slug"`
+	Status              choiceJSON     `json:"status"`
+	Region              any            `json:"region"`
+	Group               map[string]any `json:"group"`
+	Tenant              any            `json:"tenant"`
+	Facility            string         `json:"facility"`
+	TimeZone            *string        `json:"time_zone"`
+	Description         string         `json:"description"`
+	PhysicalAddress     string         `json:"physical_address"`
+	ShippingAddress     string         `json:"shipping_address"`
+	Latitude            *float64       `json:"latitude"`
+	Longitude           *float64       `json:"longitude"`
+	Comments            string         `json:"comments"`
+	ASNs                []any          `json:"asns"`
+	Tags                []any          `json:"tags"`
+	CustomFields        map[string]any `json:"custom_fields"`
+	Created             *string        `json:"created"`
+	LastUpdated         *string        `json:"last_updated"`
+	CircuitCount        int            `json:"circuit_count"`
+	DeviceCount         int            `json:"device_count"`
+	PrefixCount         int            `json:"prefix_count"`
+	RackCount           int            `json:"rack_count"`
+	VirtualMachineCount int            `json:"virtualmachine_count"`
+	VLANCount           int            `json:"vlan_count"`
 }
 
 type clusterJSON struct {
 	object
-	Name         string         `json:"name"`
-	Type         slugJSON       `json:"type"`
-	Status       choiceJSON     `json:"status"`
-	Description  string         `json:"description"`
-	Tags         []any          `json:"tags"`
-	CustomFields map[string]any `json:"custom_fields"`
+	Name                string         `json:"name"`
+	Type                slugJSON       `json:"type"`
+	Group               any            `json:"group"`
+	Status              choiceJSON     `json:"status"`
+	Tenant              any            `json:"tenant"`
+	ScopeType           *string        `json:"scope_type"`
+	ScopeID             *int           `json:"scope_id"`
+	Scope               map[string]any `json:"scope"`
+	Description         string         `json:"description"`
+	Comments            string         `json:"comments"`
+	Tags                []any          `json:"tags"`
+	CustomFields        map[string]any `json:"custom_fields"`
+	Created             *string        `json:"created"`
+	LastUpdated         *string        `json:"last_updated"`
+	DeviceCount         int            `json:"device_count"`
+	VirtualMachineCount int            `json:"virtualmachine_count"`
+	AllocatedVCPUs      *float64       `json:"allocated_vcpus"`
+	AllocatedMemory     *int           `json:"allocated_memory"`
+	AllocatedDisk       *int           `json:"allocated_disk"`
 }

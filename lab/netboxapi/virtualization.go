@@ -83,8 +83,18 @@ func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
 		if names := r.URL.Query()["name"]; len(names) > 0 && !slices.Contains(names, site.Name) {
 			continue
 		}
-		out = append(out, siteJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug,
-			Status: choice("active"), Tags: []any{}, CustomFields: map[string]any{}})
+		sj := siteJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug,
+			Status: choice("active"), ASNs: []any{}, Tags: []any{}, CustomFields: map[string]any{}}
+		if site.Group != "" {
+			sj.Group = map[string]any{"id": 1, "url": s.url(r, "dcim/site-groups", 1), "display": site.Group, "name": site.Group,
+				"slug": slug(site.Group), "description": "", "site_count": 0, "_depth": 0}
+		}
+		for _, vm := range s.model.VMs {
+			if vm.Site == site.Name {
+				sj.VirtualMachineCount++
+			}
+		}
+		out = append(out, sj)
 	}
 	from, to, next, prev, ok := page(w, r, len(out))
 	if !ok {
@@ -100,8 +110,22 @@ func (s *Server) clusters(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		typ := slugJSON{object: s.object(r, "virtualization/cluster-types", 1, "VMware vSphere"), Name: "VMware vSphere", Slug: "vmware-vsphere"}
-		out = append(out, clusterJSON{object: s.object(r, "virtualization/clusters", j+1, name), Name: name, Type: typ,
-			Status: choice("active"), Tags: []any{}, CustomFields: map[string]any{}})
+		cj := clusterJSON{object: s.object(r, "virtualization/clusters", j+1, name), Name: name, Type: typ,
+			Status: choice("active"), Tags: []any{}, CustomFields: map[string]any{}}
+		// The lab's clusters are named after their sites, and scoped to them, as the seed's are.
+		for k, site := range s.model.Sites {
+			if site.Name == name {
+				cj.ScopeType, cj.ScopeID = ptr("dcim.site"), ptr(k+1)
+				cj.Scope = map[string]any{"id": k + 1, "url": s.url(r, "dcim/sites", k+1), "display": site.Name, "name": site.Name,
+					"slug": site.Slug, "description": ""}
+			}
+		}
+		for _, vm := range s.model.VMs {
+			if vm.Cluster == name {
+				cj.VirtualMachineCount++
+			}
+		}
+		out = append(out, cj)
 	}
 	from, to, next, prev, ok := page(w, r, len(out))
 	if !ok {
