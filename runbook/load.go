@@ -7,12 +7,10 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // maxFile bounds a runbook file; anything larger is not a runbook.
@@ -67,9 +65,8 @@ func Parse(file string, data []byte) (*Document, error) {
 		if err.Error() == "EOF" {
 			l.add(Pos{Line: 1, Column: 1}, "", "file is empty")
 		} else {
-			p := syntaxPos(err)
-			msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), fmt.Sprintf("line %d: ", p.Line))
-			if tp, ok := tabIndent(data, p.Line); ok { // the parser's word for a tab is vague, its line off by one
+			p, msg := syntaxError(err)
+			if tp, ok := tabIndent(data, p.Line); ok { // the parser's words for a tab are vague
 				p, msg = tp, "a tab in the indentation: YAML indents with spaces only"
 			}
 			l.add(p, "", "%s%s", msg, snippet(data, p))
@@ -121,23 +118,25 @@ func (d *Document) inheritWatches() {
 	}
 }
 
-var syntaxLine = regexp.MustCompile(`line (\d+)`)
-
-// syntaxPos digs the line out of a yaml.v3 syntax error, which carries no column.
-func syntaxPos(err error) Pos {
-	if m := syntaxLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Pos{Line: line, Column: 1}
+// syntaxError is where the YAML parser stopped, line and column, and what it says, with the
+// construct it was reading and where that starts.
+func syntaxError(err error) (Pos, string) {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return Pos{}, strings.TrimPrefix(err.Error(), "yaml: ")
 	}
-	return Pos{}
+	msg := le.Message
+	if le.ContextMsg != "" && le.ContextMark.Line > 0 && le.ContextMark != le.Mark {
+		msg += fmt.Sprintf(" (%s that starts at %d:%d)", le.ContextMsg, le.ContextMark.Line, le.ContextMark.Column)
+	}
+	return Pos{Line: le.Mark.Line, Column: le.Mark.Column}, msg
 }
 
-// tabIndent finds the first tab in a line's indentation at or before line (anywhere, when line is
-// 0): where the YAML parser stopped on it.
+// tabIndent finds a tab in the indentation of the line the YAML parser stopped on.
 func tabIndent(data []byte, line int) (Pos, bool) {
 	for i, l := range strings.Split(string(data), "\n") {
-		if line > 0 && i+1 > line+1 {
-			break
+		if i+1 != line {
+			continue
 		}
 		for j, r := range l {
 			if r == '\t' {
@@ -196,7 +195,7 @@ func (d *Document) names() []string {
 }
 
 // badByte finds the first byte YAML refuses, with its line and column (in characters): a NUL, a
-// control character other than tab and line ends, or invalid UTF-8. yaml.v3 reports these
+// control character other than tab and line ends, or invalid UTF-8. the YAML parser reports these
 // without a position.
 func badByte(data []byte) (Pos, string) {
 	line, col := 1, 1

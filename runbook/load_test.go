@@ -148,7 +148,7 @@ func TestLoadMalformed(t *testing.T) {
 			"testdata/staged-bad.yaml:15:39: runbooks[0].steps[0].staged_restart.gate.on_fail: a failed host fails the restart; the step's own gate.on_fail decides what happens then",
 		},
 		"syntax.yaml": {
-			"testdata/syntax.yaml:3:1: did not find expected key\n    3 |   - name: broken\n      | ^",
+			"testdata/syntax.yaml:4:2: did not find expected key (while parsing a block mapping that starts at 1:1)\n    4 |  steps: []\n      |  ^",
 		},
 		"undefined-refs.yaml": {
 			"testdata/undefined-refs.yaml:9:35: runbooks[0].steps[0].checks[0].host: host \"wbe\" is not defined in runbook refs (did you mean \"web\"?)",
@@ -265,12 +265,16 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// A tab in the indentation is named where it is (yaml.v3 reports it a line early, or not at all on
-// line 1), with the line and a caret; a value where a mapping belongs names the mapping's fields.
+// A syntax error is named where the parser stopped, line and column, with the construct it was
+// reading and a caret; a tab in the indentation is called that; a value where a mapping belongs
+// names the mapping's fields.
 func TestSyntaxErrorsPointAtTheFault(t *testing.T) {
 	tests := []struct{ doc, want string }{
 		{"\tversion: 1\n", "t.yaml:1:1: a tab in the indentation: YAML indents with spaces only\n    1 | \tversion: 1\n      | ^"},
 		{"version: 1\nrunbooks:\n  - name: x\n    steps:\n      - name: a\n\tcommand: {run: \"true\"}\n", "t.yaml:6:1: a tab in the indentation: YAML indents with spaces only\n    6 | \tcommand: {run: \"true\"}\n      | ^"},
+		{"version: 1\nrunbooks:\n  - name: x\n    steps: [a, b\n  - name: y\n", "t.yaml:5:9: did not find expected ',' or ']' (while parsing a flow sequence that starts at 4:12)\n    5 |   - name: y\n      |         ^"},
+		{"version: 1\nrunbooks:\n  - name: x\n     steps: []\n", "t.yaml:4:11: mapping values are not allowed in this context\n    4 |      steps: []\n      |           ^"},
+		{"version: 1\nrunbooks:\n  - name: \"x\n", "t.yaml:4:1: found unexpected end of stream (while scanning a quoted scalar that starts at 3:11)"},
 		{"version: 1\nrunbooks:\n  - name: x\n    steps:\n      - name: a\n        command: \"echo hi\"\n", `t.yaml:6:18: runbooks[0].steps[0].command: want a mapping, got "echo hi"; its fields: host, timeout, run, exit, match, not_match (did you mean {run: "echo hi"}?)`},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Duration is a time.Duration written as "200ms", "5s", "1m30s".
