@@ -19,6 +19,18 @@ type object struct {
 	Display    string `json:"display"`
 }
 
+// meta is what every full object ends with.
+type meta struct {
+	Description  string         `json:"description"`
+	Comments     string         `json:"comments"`
+	Tags         []any          `json:"tags"`
+	CustomFields map[string]any `json:"custom_fields"`
+	Created      *string        `json:"created"`
+	LastUpdated  *string        `json:"last_updated"`
+}
+
+func newMeta() meta { return meta{Tags: []any{}, CustomFields: map[string]any{}} }
+
 type choiceJSON struct {
 	Value string `json:"value"`
 	Label string `json:"label"`
@@ -62,6 +74,7 @@ type nameJSON struct {
 
 type prefixJSON struct {
 	object
+	meta
 	Family       familyJSON     `json:"family"`
 	Prefix       string         `json:"prefix"`
 	VRF          any            `json:"vrf"`
@@ -74,18 +87,13 @@ type prefixJSON struct {
 	Role         any            `json:"role"`
 	IsPool       bool           `json:"is_pool"`
 	MarkUtilized bool           `json:"mark_utilized"`
-	Description  string         `json:"description"`
-	Comments     string         `json:"comments"`
-	Tags         []any          `json:"tags"`
-	CustomFields map[string]any `json:"custom_fields"`
-	Created      *string        `json:"created"`
-	LastUpdated  *string        `json:"last_updated"`
 	Children     int            `json:"children"`
 	Depth        int            `json:"_depth"`
 }
 
 type addressJSON struct {
 	object
+	meta
 	Family             familyJSON     `json:"family"`
 	Address            string         `json:"address"`
 	VRF                any            `json:"vrf"`
@@ -98,16 +106,11 @@ type addressJSON struct {
 	NATInside          any            `json:"nat_inside"`
 	NATOutside         []any          `json:"nat_outside"`
 	DNSName            string         `json:"dns_name"`
-	Description        string         `json:"description"`
-	Comments           string         `json:"comments"`
-	Tags               []any          `json:"tags"`
-	CustomFields       map[string]any `json:"custom_fields"`
-	Created            *string        `json:"created"`
-	LastUpdated        *string        `json:"last_updated"`
 }
 
 type vmJSON struct {
 	object
+	meta
 	Name             string         `json:"name"`
 	Status           choiceJSON     `json:"status"`
 	Site             *slugJSON      `json:"site"`
@@ -123,21 +126,16 @@ type vmJSON struct {
 	VCPUs            *float64       `json:"vcpus"`
 	Memory           *int           `json:"memory"`
 	Disk             *int           `json:"disk"`
-	Description      string         `json:"description"`
-	Comments         string         `json:"comments"`
 	ConfigTemplate   any            `json:"config_template"`
 	LocalContextData any            `json:"local_context_data"`
-	Tags             []any          `json:"tags"`
-	CustomFields     map[string]any `json:"custom_fields"`
 	ConfigContext    map[string]any `json:"config_context"`
-	Created          *string        `json:"created"`
-	LastUpdated      *string        `json:"last_updated"`
 	InterfaceCount   int            `json:"interface_count"`
 	VirtualDiskCount int            `json:"virtual_disk_count"`
 }
 
 type siteJSON struct {
 	object
+	meta
 	Name                string         `json:"name"`
 	Slug                string         `json:"slug"`
 	Status              choiceJSON     `json:"status"`
@@ -146,17 +144,11 @@ type siteJSON struct {
 	Tenant              any            `json:"tenant"`
 	Facility            string         `json:"facility"`
 	TimeZone            *string        `json:"time_zone"`
-	Description         string         `json:"description"`
 	PhysicalAddress     string         `json:"physical_address"`
 	ShippingAddress     string         `json:"shipping_address"`
 	Latitude            *float64       `json:"latitude"`
 	Longitude           *float64       `json:"longitude"`
-	Comments            string         `json:"comments"`
 	ASNs                []any          `json:"asns"`
-	Tags                []any          `json:"tags"`
-	CustomFields        map[string]any `json:"custom_fields"`
-	Created             *string        `json:"created"`
-	LastUpdated         *string        `json:"last_updated"`
 	CircuitCount        int            `json:"circuit_count"`
 	DeviceCount         int            `json:"device_count"`
 	PrefixCount         int            `json:"prefix_count"`
@@ -167,6 +159,7 @@ type siteJSON struct {
 
 type clusterJSON struct {
 	object
+	meta
 	Name                string         `json:"name"`
 	Type                slugJSON       `json:"type"`
 	Group               any            `json:"group"`
@@ -175,12 +168,6 @@ type clusterJSON struct {
 	ScopeType           *string        `json:"scope_type"`
 	ScopeID             *int           `json:"scope_id"`
 	Scope               map[string]any `json:"scope"`
-	Description         string         `json:"description"`
-	Comments            string         `json:"comments"`
-	Tags                []any          `json:"tags"`
-	CustomFields        map[string]any `json:"custom_fields"`
-	Created             *string        `json:"created"`
-	LastUpdated         *string        `json:"last_updated"`
 	DeviceCount         int            `json:"device_count"`
 	VirtualMachineCount int            `json:"virtualmachine_count"`
 	AllocatedVCPUs      *float64       `json:"allocated_vcpus"`

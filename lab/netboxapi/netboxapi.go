@@ -281,8 +281,8 @@ func (s *Server) prefixJSON(r *http.Request, i int, p Prefix, pf netip.Prefix, a
 		}
 	}
 	out := prefixJSON{object: s.object(r, "ipam/prefixes", id, p.Prefix), Family: family(pf.Addr()), Prefix: p.Prefix,
-		Status: choice(p.Status), IsPool: p.IsPool, Description: p.Description, Children: children, Depth: depth,
-		Tags: []any{}, CustomFields: map[string]any{}}
+		Status: choice(p.Status), IsPool: p.IsPool, Children: children, Depth: depth, meta: newMeta()}
+	out.Description = p.Description
 	if p.VID != 0 {
 		out.VLAN = &vlanJSON{object: s.object(r, "ipam/vlans", p.VID, fmt.Sprintf("%s (%d)", p.VLANName, p.VID)), VID: p.VID, Name: p.VLANName}
 	}
@@ -351,7 +351,7 @@ func (s *Server) addresses(w http.ResponseWriter, r *http.Request) {
 func (s *Server) addressJSON(r *http.Request, i int, a Address, ap netip.Prefix) addressJSON {
 	id := i + 1
 	out := addressJSON{object: s.object(r, "ipam/ip-addresses", id, a.Address), Family: family(ap.Addr()), Address: a.Address,
-		Status: choice(a.Status), DNSName: a.DNSName, NATOutside: []any{}, Tags: []any{}, CustomFields: map[string]any{}}
+		Status: choice(a.Status), DNSName: a.DNSName, NATOutside: []any{}, meta: newMeta()}
 	if a.VM != "" {
 		vmID, ifID := 100+i, 200+i
 		out.AssignedObjectType, out.AssignedObjectID = ptr("virtualization.vminterface"), &ifID

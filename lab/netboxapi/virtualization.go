@@ -29,8 +29,7 @@ func (s *Server) vms(w http.ResponseWriter, r *http.Request) {
 func (s *Server) vmJSON(r *http.Request, i int) vmJSON {
 	vm := s.model.VMs[i]
 	id := 100 + i
-	v := vmJSON{object: s.object(r, "virtualization/virtual-machines", id, vm.Name), Name: vm.Name, Status: choice("active"),
-		Tags: []any{}, CustomFields: map[string]any{}, ConfigContext: map[string]any{}}
+	v := vmJSON{object: s.object(r, "virtualization/virtual-machines", id, vm.Name), Name: vm.Name, Status: choice("active"), meta: newMeta(), ConfigContext: map[string]any{}}
 	for j, site := range s.model.Sites {
 		if site.Name == vm.Site {
 			v.Site = &slugJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug}
@@ -84,7 +83,7 @@ func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		sj := siteJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug,
-			Status: choice("active"), ASNs: []any{}, Tags: []any{}, CustomFields: map[string]any{}}
+			Status: choice("active"), ASNs: []any{}, meta: newMeta()}
 		if site.Group != "" {
 			sj.Group = map[string]any{"id": 1, "url": s.url(r, "dcim/site-groups", 1), "display": site.Group, "name": site.Group,
 				"slug": slug(site.Group), "description": "", "site_count": 0, "_depth": 0}
@@ -111,7 +110,7 @@ func (s *Server) clusters(w http.ResponseWriter, r *http.Request) {
 		}
 		typ := slugJSON{object: s.object(r, "virtualization/cluster-types", 1, "VMware vSphere"), Name: "VMware vSphere", Slug: "vmware-vsphere"}
 		cj := clusterJSON{object: s.object(r, "virtualization/clusters", j+1, name), Name: name, Type: typ,
-			Status: choice("active"), Tags: []any{}, CustomFields: map[string]any{}}
+			Status: choice("active"), meta: newMeta()}
 		// The lab's clusters are named after their sites, and scoped to them, as the seed's are.
 		for k, site := range s.model.Sites {
 			if site.Name == name {
