@@ -248,9 +248,32 @@ func TestProxyCommandAsOpenSSH(t *testing.T) {
 	common := fmt.Sprintf("  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n  BatchMode yes\n", srv.Port, key, kh)
 	write(t, cfg, "Host jump\n"+common+
 		"Host app\n  ProxyCommand ssh -F "+cfg+" -W %h:%p jump\n"+common+
-		"Host broken\n  ProxyCommand sh -c 'echo proxy refuses >&2; exit 1'\n"+common)
+		"Host broken\n  ProxyCommand sh -c 'echo proxy refuses >&2; exit 1'\n"+common+
+		// A jump host reached through its own jump host (ssh -J j2 runs "ssh j2", which reads j2's
+		// ProxyJump), and one reached through a ProxyCommand.
+		"Host j2\n  ProxyJump j1\n"+common+"Host j1\n  ProxyCommand sh -c 'touch "+filepath.Join(dir, "via-j1")+"; exec ssh -F "+cfg+" -W %h:%p jump'\n"+common+
+		"Host chained\n  ProxyJump j2\n"+common+
+		"Host viacmd\n  ProxyJump app\n"+common)
 	got, want := bothConnect(t, cfg, dir, "", "app")
 	agree(t, "ProxyCommand ssh -W", true, got, want)
+	// Each client must pass through j1's ProxyCommand (it leaves a mark) to reach "chained".
+	mark := filepath.Join(dir, "via-j1")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "ssh", "-F", cfg, "chained", "true").CombinedOutput(); err != nil {
+		t.Fatalf("ssh chained: %v %s", err, out)
+	}
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatal("OpenSSH did not go through j1: the case is wrong")
+	}
+	os.Remove(mark)
+	got, want = bothConnect(t, cfg, dir, "", "chained")
+	agree(t, "a jump host with its own ProxyJump", true, got, want)
+	if _, err := os.Stat(mark); err != nil {
+		t.Error("cutover reached the first jump host directly, not through its own ProxyJump and ProxyCommand")
+	}
+	got, want = bothConnect(t, cfg, dir, "", "viacmd")
+	agree(t, "a jump host behind a ProxyCommand", true, got, want)
 	got, want = bothConnect(t, cfg, dir, "", "broken")
 	agree(t, "a failing ProxyCommand", false, got, want)
 	if got == nil || !strings.Contains(got.Error(), "proxy refuses") {
