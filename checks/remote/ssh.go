@@ -40,6 +40,7 @@ type SSH struct {
 
 	mu     sync.Mutex
 	conns  map[string]*sshConn
+	specs  map[Target]hostSpec   // resolved once per target: a Match exec runs once, not per command
 	known  map[string]*hostKeys  // by the list of files, read once
 	agents map[string]*agentConn // by socket path
 }
@@ -68,7 +69,7 @@ func NewSSH(o SSHOptions) (*SSH, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, agents: map[string]*agentConn{}}, nil
+	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, specs: map[Target]hostSpec{}, agents: map[string]*agentConn{}}, nil
 }
 
 // Close closes every connection.
@@ -114,7 +115,7 @@ func (c *sshConn) close() {
 }
 
 func (s *SSH) conn(ctx context.Context, t Target) (*sshConn, error) {
-	spec, err := s.cfg.resolveCtx(ctx, t, s.opts.User)
+	spec, err := s.resolve(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +137,24 @@ func (s *SSH) conn(ctx context.Context, t Target) (*sshConn, error) {
 		return nil, fmt.Errorf("ssh %s: %w", spec, err)
 	}
 	return c, nil
+}
+
+// resolve applies ssh_config to t once per run.
+func (s *SSH) resolve(ctx context.Context, t Target) (hostSpec, error) {
+	s.mu.Lock()
+	spec, ok := s.specs[t]
+	s.mu.Unlock()
+	if ok {
+		return spec, nil
+	}
+	spec, err := s.cfg.resolveCtx(ctx, t, s.opts.User)
+	if err != nil {
+		return spec, err
+	}
+	s.mu.Lock()
+	s.specs[t] = spec
+	s.mu.Unlock()
+	return spec, nil
 }
 
 // drop forgets a broken connection so the next command redials. cl is the client found broken:

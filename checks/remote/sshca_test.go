@@ -306,3 +306,21 @@ func TestProxyCommandAsOpenSSH(t *testing.T) {
 		t.Fatal("a host name ran as code")
 	}
 }
+
+// A Match exec runs when a host is first resolved, not once per command.
+func TestMatchExecRunsOncePerHost(t *testing.T) {
+	f := newFixture(t)
+	counter := filepath.Join(f.dir, "counter")
+	cfg, _ := os.ReadFile(f.config)
+	write(t, f.config, "Match exec \"echo x >> "+counter+"\"\n  User root\n"+string(cfg))
+	s := f.pool(t)
+	r := s.Runner("app", Target{Address: "app"})
+	for i := 0; i < 5; i++ {
+		if _, _, err := collect(t, r, Command{Argv: []string{"true"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(counter); strings.Count(string(b), "x") != 1 {
+		t.Errorf("Match exec ran %d times for 5 commands on one host", strings.Count(string(b), "x"))
+	}
+}
