@@ -67,7 +67,7 @@ func loadSSHConfig(path, system, home string) (*sshConfig, error) {
 	if system != "" {
 		sysDir = filepath.Dir(system)
 	}
-	r := cfgReader{home: home, sysDir: sysDir, uid: os.Getuid()}
+	r := cfgReader{home: home, sysDir: sysDir, uid: os.Getuid(), files: new(int)}
 	add := func(p string, user, checkPerm bool) error {
 		f, err := r.read(p, user, checkPerm, 0)
 		if f != nil {

@@ -3,6 +3,7 @@ package remote
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,15 @@ const maxIncludeDepth = 16
 type cfgReader struct {
 	home, sysDir string
 	uid          int
+	files        *int // read so far: Includes that include each other stop at maxConfigFiles
 }
+
+// maxConfigFiles bounds the files one config tree reads: a glob that includes itself would
+// otherwise read its folder's files to the 16th power.
+const maxConfigFiles = 256
+
+// maxConfigBytes bounds one config file.
+const maxConfigBytes = 4 << 20
 
 // read parses path; a missing file is nil, like ssh. checkPerm refuses a file another user could
 // have written (ssh: "Bad owner or permissions").
@@ -49,10 +58,21 @@ func (r cfgReader) read(path string, user, checkPerm bool, depth int) (*cfgFile,
 	if depth > maxIncludeDepth {
 		return nil, fmt.Errorf("ssh config %s: too many nested Includes (more than %d)", path, maxIncludeDepth)
 	}
-	f, err := os.Open(path)
+	if *r.files++; *r.files > maxConfigFiles {
+		return nil, fmt.Errorf("ssh config %s: more than %d files read through Include: do the Includes include each other?", path, maxConfigFiles)
+	}
+	// A FIFO or device would hang or never end: only regular files, and not huge ones.
+	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("ssh config: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("ssh config %s: not a regular file", path)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("ssh config: %w", err)
 	}
@@ -62,16 +82,12 @@ func (r cfgReader) read(path string, user, checkPerm bool, depth int) (*cfgFile,
 			return nil, err
 		}
 	}
-	st, err := f.Stat()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("ssh config: %w", err)
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("ssh config %s: is a directory", path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("ssh config: %w", err)
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("ssh config %s: larger than %d MiB", path, maxConfigBytes>>20)
 	}
 	cf := &cfgFile{path: path}
 	for i, line := range strings.Split(string(data), "\n") {
@@ -149,6 +165,9 @@ func parseLine(line string) (directive, bool, error) {
 	args, err := splitArgs(rest)
 	if err != nil {
 		return directive{}, false, err
+	}
+	if len(args) == 0 {
+		return directive{}, false, fmt.Errorf("no argument after keyword %q", key)
 	}
 	return directive{key: key, args: args, raw: rest, unknown: !knownKeyword[key]}, true, nil
 }
