@@ -1,15 +1,107 @@
 package remote
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
 )
+
+// match evaluates a Match line as OpenSSH 9.2's match_cfg_line.
+func (c *sshConfig) match(d directive, p *pass, defaultUser string) (bool, error) {
+	o := p.o
+	host := p.hostArg
+	switch {
+	case p.final:
+		host = o.hostName
+	case o.hostName != "":
+		if h, err := expandTokens(o.hostName, map[byte]string{'h': p.hostArg}); err == nil {
+			host = h
+		}
+	}
+	ruser := o.user
+	if ruser == "" {
+		ruser = defaultUser
+	}
+	result, attrs := true, 0
+	args := d.args
+	for i := 0; i < len(args); i++ {
+		attr := strings.ToLower(args[i])
+		negate := strings.HasPrefix(attr, "!")
+		attr = strings.TrimPrefix(attr, "!")
+		if attr == "all" {
+			if attrs > 1 || i+1 < len(args) { // "Match final all" is fine, "Match host x all" is not
+				return false, fmt.Errorf("ssh config %s: Match all cannot be combined with other criteria", d.where())
+			}
+			return result && !negate, nil
+		}
+		attrs++
+		if attr == "canonical" || attr == "final" {
+			if attr == "final" {
+				o.wantFinal = true
+			}
+			if p.final == negate {
+				result = false
+			}
+			continue
+		}
+		if i+1 >= len(args) {
+			return false, fmt.Errorf("ssh config %s: Match %s needs an argument", d.where(), attr)
+		}
+		i++
+		arg := args[i]
+		var r bool
+		switch attr {
+		case "host":
+			r = matchPatternList(strings.ToLower(host), arg, true) == 1
+		case "originalhost":
+			r = matchPatternList(strings.ToLower(p.hostArg), arg, true) == 1
+		case "user":
+			r = matchPatternList(ruser, arg, false) == 1
+		case "localuser":
+			r = matchPatternList(c.localUser, arg, false) == 1
+		case "exec":
+			if !result {
+				continue // ssh skips a command once an earlier criterion failed
+			}
+			port := o.port
+			if port == "" {
+				port = "22"
+			}
+			n, _ := strconv.Atoi(port)
+			tok := c.tokens(hostSpec{alias: p.hostArg, hostName: host, user: ruser, port: n, hostKeyAlias: o.hostKeyAlias})
+			cmd, err := expandTokens(arg, tok)
+			if err != nil {
+				return false, fmt.Errorf("ssh config %s: Match exec %q: %w", d.where(), arg, err)
+			}
+			r = runMatchExec(p.ctx, cmd)
+		default:
+			return false, fmt.Errorf("ssh config %s: unsupported Match criterion %q (cutover reads all, canonical, final, exec, host, originalhost, user, localuser)", d.where(), attr)
+		}
+		if r == negate {
+			result = false
+		}
+	}
+	if attrs == 0 {
+		return false, fmt.Errorf("ssh config %s: Match needs a criterion", d.where())
+	}
+	return result, nil
+}
+
+// runMatchExec runs a Match exec command as ssh does: through the user's shell, true on exit 0.
+func runMatchExec(ctx context.Context, cmd string) bool {
+	sh := os.Getenv("SHELL")
+	if sh == "" {
+		sh = "/bin/sh"
+	}
+	return exec.CommandContext(ctx, sh, "-c", cmd).Run() == nil
+}
 
 // matchPattern is OpenSSH's match_pattern: * any run, ? one character, nothing else special;
 // case-sensitive; the whole string.
