@@ -175,8 +175,10 @@ func loadIdentities(paths []string, notes *[]string, given bool) []identity {
 			switch {
 			case errors.As(perr, &pm):
 				id.locked, id.pub = true, pm.PublicKey
-			case perr != nil && given: // ssh's defaults include key types Go cannot use (id_*_sk): no news
-				*notes = append(*notes, fmt.Sprintf("%s: %v", f, perr))
+			case perr != nil:
+				if given { // ssh's defaults include key types Go cannot use (id_*_sk): no news
+					*notes = append(*notes, fmt.Sprintf("%s: %v", f, perr))
+				}
 			default:
 				id.signer, id.pub = k, k.PublicKey()
 			}
