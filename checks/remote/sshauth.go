@@ -76,6 +76,9 @@ func (s *SSH) signers(spec hostSpec) ([]ssh.Signer, string) {
 	}
 	ids := loadIdentities(spec.identity, &notes, spec.identityGiven)
 	inAgent := func(pub ssh.PublicKey) ssh.Signer {
+		if pub == nil { // an old PEM-encrypted key names no public key
+			return nil
+		}
 		for _, k := range agentKeys {
 			if bytes.Equal(k.PublicKey().Marshal(), pub.Marshal()) {
 				return k
@@ -189,13 +192,11 @@ func loadIdentities(paths []string, notes *[]string, given bool) []identity {
 				id.pub, _, _, _, _ = ssh.ParseAuthorizedKey(pd)
 			}
 		}
-		if id.pub == nil {
+		if id.pub == nil && !id.locked {
 			if err != nil && given && !errors.Is(err, os.ErrNotExist) {
 				*notes = append(*notes, fmt.Sprintf("%s: %v", f, err))
 			}
-			if err != nil {
-				continue
-			}
+			continue
 		}
 		out = append(out, id)
 	}

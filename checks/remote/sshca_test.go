@@ -324,3 +324,21 @@ func TestMatchExecRunsOncePerHost(t *testing.T) {
 		t.Errorf("Match exec ran %d times for 5 commands on one host", strings.Count(string(b), "x"))
 	}
 }
+
+// An old PEM-encrypted key names no public key: it is reported, with an agent beside it and
+// IdentitiesOnly, not dereferenced.
+func TestPEMEncryptedKeyBesideAnAgent(t *testing.T) {
+	f := newFixture(t)
+	locked := filepath.Join(f.dir, "pem_locked")
+	if out, err := exec.Command("ssh-keygen", "-q", "-m", "PEM", "-t", "rsa", "-b", "2048", "-N", "secret-pass", "-f", locked).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	os.Remove(locked + ".pub")
+	other, _ := sshtest.Keygen(t, f.dir, "id_other")
+	sock := sshtest.OpenSSHAgent(t, other)
+	write(t, f.config, fmt.Sprintf("Host app\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n", f.srv.Port, locked))
+	err := f.pool(t, func(o *SSHOptions) { o.AgentSock = sock }).Connect(context.Background(), Target{Address: "app"})
+	if err == nil || !strings.Contains(err.Error(), "passphrase-protected") {
+		t.Errorf("err = %v", err)
+	}
+}
