@@ -29,6 +29,10 @@ func DecodeData(typ EventType, raw json.RawMessage) (any, error) {
 		v = &DecisionData{}
 	case EvRollback:
 		v = &RollbackData{}
+	case EvWave:
+		v = &WaveData{}
+	case EvWaveItem:
+		v = &WaveItemData{}
 	case EvStepEnd:
 		v = &StepEndData{}
 	case EvCheckpoint:

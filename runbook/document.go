@@ -80,6 +80,7 @@ type Step struct {
 	Checks      []CheckSpec    `yaml:"checks" desc:"checks that make up the step's health gate"`
 	Gate        *Gate          `yaml:"gate" desc:"how the checks combine, retry and fail"`
 	Rollback    []Step         `yaml:"rollback" desc:"steps that undo this one, run if a later gate fails"`
+	Wave        *Wave          `yaml:"wave" desc:"run steps once per VM of a list, in batches, with per-VM gates and rollback"`
 	Pos         Pos            `yaml:"-"`
 }
 
@@ -252,6 +253,9 @@ func (rb *Runbook) anyStep(step func(Step) bool, check func(CheckSpec) bool) boo
 	any = func(steps []Step) bool {
 		for _, st := range steps {
 			if step(st) || any(st.Rollback) || slices.ContainsFunc(st.Checks, check) {
+				return true
+			}
+			if st.Wave != nil && any(st.Wave.Steps) {
 				return true
 			}
 		}

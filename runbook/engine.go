@@ -99,17 +99,15 @@ func (o Outcome) ExitCode() int {
 	return 1
 }
 
-// Engine runs one runbook once.
+// Engine runs one runbook once. A wave's item runs on an engine of its own (forItem) that shares
+// the run's event stream and pause, and keeps its own vars, baselines and watches.
 type Engine struct {
 	cfg       Config
 	redaction *redaction
+	*stream
+	*pause
+	prefix string // an item's engine: "wave[vm]/", which every step name it journals starts with
 
-	mu        sync.Mutex // serialises emit: one ordered stream
-	seq       int64
-	journalEr error
-	ended     bool // run.end is journaled: no note may follow it (guarded by mu)
-
-	cancel    context.CancelCauseFunc
 	baseMu    sync.Mutex
 	baselines map[string][]string
 	runtime   Values                     // vars set during the run (origin_host...), guarded by baseMu
@@ -117,14 +115,29 @@ type Engine struct {
 	breaches  map[string]<-chan struct{} // per step, a watch's breach a move may act on (on_breach: cancel)
 	watches   map[string]*watchRun       // per step, the watch beside its action
 
-	pauseMu sync.Mutex
-	paused  bool
-	resume  chan struct{} // closed when a pause ends
-
 	windowMu    sync.Mutex
 	windowPhase string
 
 	skipAction map[string]bool // a resumed run's step whose action already finished
+
+	waves     map[string][]*itemRun // a wave step's items, for the run's rollback; guarded by baseMu
+	moveSlots *hostSlots            // vMotions at once per ESXi host, shared by a wave's items
+}
+
+// stream is the run's one ordered event stream, shared by the engines of its items.
+type stream struct {
+	mu        sync.Mutex // serialises emit
+	seq       int64
+	journalEr error
+	ended     bool // run.end is journaled: no note may follow it (guarded by mu)
+	cancel    context.CancelCauseFunc
+}
+
+// pause is the operator's pause, which holds every item of a wave too.
+type pause struct {
+	pauseMu sync.Mutex
+	paused  bool
+	resume  chan struct{} // closed when a pause ends
 }
 
 // SetPaused asks the engine to stop before the next step (true) or to go on (false). A step that
@@ -173,7 +186,8 @@ func New(cfg Config) *Engine {
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = 100 * time.Millisecond
 	}
-	e := &Engine{cfg: cfg, redaction: newRedaction(append(cfg.Values.Secrets(), cfg.Secrets...)), baselines: map[string][]string{}, runtime: Values{}, skipAction: map[string]bool{}}
+	e := &Engine{cfg: cfg, redaction: newRedaction(append(cfg.Values.Secrets(), cfg.Secrets...)), stream: &stream{}, pause: &pause{},
+		baselines: map[string][]string{}, runtime: Values{}, skipAction: map[string]bool{}}
 	if rs := cfg.Resume; rs != nil {
 		e.seq = rs.Seq
 		maps.Copy(e.baselines, rs.Baselines)
@@ -227,6 +241,7 @@ func (e *Engine) note(n NoteData) bool {
 }
 
 func (e *Engine) emit(typ EventType, step string, data any) {
+	step, data = e.qualify(step, data)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.journalEr != nil {

@@ -187,11 +187,22 @@ func newHarness(t *testing.T, yaml string, script map[string][]reply, answers ..
 	}
 	h := &harness{runner: &fakeRunner{t: t, script: script}, decider: &scriptedDecider{answers: answers}, rec: &memRecorder{}}
 	tick := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+	var clockMu sync.Mutex // a wave's items read the clock at once
 	h.cfg = Config{
 		Runbook: rb, Values: vals, RunID: "r1", Operator: "op@test",
 		Runners: h.runner, Decider: h.decider, Recorder: h.rec, Forks: 1,
-		Clock:      func() time.Time { tick = tick.Add(time.Millisecond); return tick },
-		Sleep:      func(ctx context.Context, d time.Duration) error { h.sleeps = append(h.sleeps, d); return ctx.Err() },
+		Clock: func() time.Time {
+			clockMu.Lock()
+			defer clockMu.Unlock()
+			tick = tick.Add(time.Millisecond)
+			return tick
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			clockMu.Lock()
+			defer clockMu.Unlock()
+			h.sleeps = append(h.sleeps, d)
+			return ctx.Err()
+		},
 		FlushEvery: time.Hour,
 	}
 	return h

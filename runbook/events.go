@@ -36,6 +36,8 @@ const (
 	EvApproval   EventType = "approval"
 	EvRunEnd     EventType = "run.end"
 	EvNote       EventType = "note"
+	EvWave       EventType = "wave"
+	EvWaveItem   EventType = "wave.item"
 )
 
 // Event is one fact of a run. The engine emits them in one order; the journal records them in that
@@ -344,6 +346,25 @@ type ApprovalData struct {
 // PauseData records the operator holding the run before a step, and letting it go on.
 type PauseData struct {
 	Paused bool `json:"paused"`
+}
+
+// WaveData opens a wave: its items in order, how they are batched and when the wave stops.
+type WaveData struct {
+	Items           []string `json:"items"`
+	BatchSize       int      `json:"batch_size"`
+	Batches         int      `json:"batches"`
+	MaxFailures     int      `json:"max_failures"`
+	Rule            string   `json:"on_failure"`
+	ParallelPerHost int      `json:"max_parallel_per_host"`
+}
+
+// WaveItemData is how one item of a wave ended: moved, failed, rolled back, rollback failed,
+// skipped. An item rolled back later (its batch, the wave, the run) has a second one.
+type WaveItemData struct {
+	Item   string `json:"item"`
+	Batch  int    `json:"batch"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // RollbackData opens the rollback phase.

@@ -43,6 +43,12 @@ func (e *Engine) migrate(ctx context.Context, step string, m checks.Move) Result
 	}
 	origin := placementOf(from)
 	e.learnName(origin)
+	// A wave's moves share vCenter's per-host vMotion limit: wait for a slot on both hosts.
+	release, err := e.moveSlots.acquire(ctx, origin.Host, m.Host)
+	if err != nil {
+		return Result{Outcome: Inconclusive, Summary: "waiting for a vMotion slot: " + err.Error()}
+	}
+	defer release()
 	e.emit(EvMigrate, step, MigrateData{Phase: MigrateOrigin, Move: moveOf(m), From: origin})
 	// The origin is recorded by reference: a rollback must find this host, pool and datastore
 	// even where their names repeat (every cluster's root pool is "Resources").

@@ -10,6 +10,7 @@ import (
 type undo struct {
 	step   *Step
 	undoes string
+	wave   *Step // a wave: each of its items that moved, by its own rollback steps
 }
 
 // rollback plans the rollback of a failed step and of every completed one, last first (each
@@ -23,8 +24,12 @@ func (e *Engine) rollback(ctx context.Context, failed int, completed []int, reas
 	var plan []undo
 	var names []string
 	for _, i := range order {
+		if w := &rb.Steps[i]; w.Wave != nil && len(e.waveRuns(w.Name)) > 0 {
+			plan = append(plan, undo{wave: w})
+			names = append(names, w.Name+" (every item that moved)")
+		}
 		for j := range rb.Steps[i].Rollback {
-			plan = append(plan, undo{&rb.Steps[i].Rollback[j], rb.Steps[i].Name})
+			plan = append(plan, undo{step: &rb.Steps[i].Rollback[j], undoes: rb.Steps[i].Name})
 			names = append(names, rb.Steps[i].Rollback[j].Name)
 		}
 	}
@@ -44,7 +49,7 @@ func (e *Engine) continueRollback(ctx context.Context, rs *Resume) Outcome {
 	for i := range e.cfg.Runbook.Steps {
 		s := &e.cfg.Runbook.Steps[i]
 		for j := range s.Rollback {
-			byName[s.Rollback[j].Name] = undo{&s.Rollback[j], s.Name}
+			byName[s.Rollback[j].Name] = undo{step: &s.Rollback[j], undoes: s.Name}
 		}
 	}
 	var plan []undo
@@ -63,6 +68,19 @@ func (e *Engine) continueRollback(ctx context.Context, rs *Resume) Outcome {
 func (e *Engine) runRollback(ctx context.Context, plan []undo, reason string, done map[string]bool) Outcome {
 	incomplete := ""
 	for k, u := range plan {
+		if u.wave != nil {
+			runs := e.waveRuns(u.wave.Name)
+			e.undoItems(ctx, runs, reason)
+			if ctx.Err() != nil {
+				return Outcome{Status: RunInterrupted, Reason: interruption(ctx)}
+			}
+			for _, r := range runs {
+				if r.status == ItemRollbackFailed {
+					incomplete = fmt.Sprintf("item %s of wave %s: %s", r.item.Key, u.wave.Name, r.reason)
+				}
+			}
+			continue
+		}
 		if done[u.step.Name] {
 			continue
 		}

@@ -31,6 +31,7 @@ type RunState struct {
 	Approvals         []ApprovalState
 	Notes             []NoteState
 	Rollback          *RollbackState
+	Waves             []*WaveState
 	Resumes           []ResumeData
 	// Moments are what a handoff tells, in order: step ends, questions and their answers,
 	// approvals, interruptions and resumes, the rollback, breaches, notes.
@@ -206,6 +207,7 @@ func (s *RunState) Apply(ev Event) {
 		return
 	}
 	s.Last, s.Seq = ev.Time, ev.Seq
+	s.applyWave(ev)
 	st := s.Step(ev.Step)
 	switch d := ev.Data.(type) {
 	case RunStartData:
@@ -309,6 +311,13 @@ func (s *RunState) Apply(ev Event) {
 			}
 		}
 	case RollbackData:
+		if _, _, _, item := SplitItemStep(d.Trigger); item && ev.Step != "" {
+			// One item's rollback: its steps are the run's rows, the run is not rolling back.
+			for _, n := range d.Steps {
+				s.Steps = append(s.Steps, &StepState{Name: n, Phase: PhaseRollback, Status: "pending"})
+			}
+			break
+		}
 		s.Rollback = &RollbackState{Trigger: d.Trigger, Reason: d.Reason, Steps: d.Steps}
 		s.moment(ev, "rollback", fmt.Sprintf("rollback of %s: %s; steps: %s", d.Trigger, d.Reason, orNone(d.Steps)), "")
 		for _, n := range d.Steps {
@@ -324,7 +333,7 @@ func (s *RunState) Apply(ev Event) {
 		}
 		if st != nil {
 			st.ActionBegan = true
-			if d.Phase == MigrateOrigin && d.From != nil && st.Phase == PhaseRun {
+			if _, _, _, item := SplitItemStep(ev.Step); d.Phase == MigrateOrigin && d.From != nil && st.Phase == PhaseRun && !item {
 				for k, v := range d.From.origin() {
 					if _, ok := s.Runtime[k]; !ok {
 						s.Runtime[k] = v

@@ -62,6 +62,11 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 			return r
 		}
 	}
+	if st.Wave != nil {
+		if r := e.runWave(ctx, st); r.status != StepPassed || len(st.Checks) == 0 {
+			return r
+		}
+	}
 	actionDone := !st.hasAction() || e.takeSkipAction(st.Name)
 	for attempt := 1; ; attempt++ {
 		var (

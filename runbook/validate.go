@@ -18,6 +18,7 @@ type validator struct {
 	ids     map[string]int    // check id → index of the main step that records it
 	idKinds map[string]string // check id → kind of the check that records it
 	names   map[string]bool
+	inWave  map[string]bool // inside a wave's steps: the item fields, which are vars there
 }
 
 func (d *Document) validate(l *errorList) {
@@ -90,7 +91,11 @@ func (v *validator) step(s *Step, path string, index int, rollback bool) {
 		}
 		v.names[s.Name] = true
 	}
-	if !s.hasAction() && len(s.Checks) == 0 && s.Pos.Fields != nil {
+	if s.Wave != nil {
+		loadItems(v.file, s.Wave, v.errorList, path+".wave")
+		v.wave(s, path, rollback)
+	}
+	if !s.hasAction() && len(s.Checks) == 0 && s.Wave == nil && s.Pos.Fields != nil {
 		v.add(s.Pos, path, "step %q does nothing: give it a command or checks", s.Name)
 	}
 	var actions []string
@@ -264,7 +269,7 @@ func (v *validator) check(c *CheckSpec, path string, step int, rollback bool) {
 }
 
 func (v *validator) host(name string, p Pos, path string) {
-	if name == "" || name == LocalHost {
+	if name == "" || name == LocalHost || (name == GuestHost && v.inWave != nil) {
 		return
 	}
 	if _, ok := v.rb.Hosts[name]; !ok {
@@ -275,6 +280,9 @@ func (v *validator) host(name string, p Pos, path string) {
 // tmpl checks that every reference of t names a var.
 func (v *validator) tmpl(t Tmpl, path string) {
 	for _, ref := range t.Refs {
+		if v.inWave[ref] {
+			continue
+		}
 		if slices.Contains(runtimeVars, ref) {
 			if !v.rb.migrates() {
 				v.add(t.Pos, path, "{{ .%s }} is recorded by a migrate step, and runbook %s has none", ref, v.rb.Name)
