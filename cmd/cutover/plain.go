@@ -184,8 +184,17 @@ func (p *printer) print(ev runbook.Event) {
 		msg := map[string]string{"open": "open", "closing": "CLOSING", "no-return": "PAST THE POINT OF NO RETURN", "closed": "CLOSED"}[d.Phase]
 		p.line(ev, "window", "%s: %s left", msg, fmtMillis(d.Left))
 	case runbook.RollbackData:
+		if _, vm, _, item := runbook.SplitItemStep(ev.Step); item {
+			p.line(ev, "vm "+vm, "rolling back: %s; will run: %s", d.Reason, orNone(d.Steps))
+			break
+		}
 		p.line(ev, "ROLLBACK", "triggered by %s: %s", d.Trigger, d.Reason)
 		p.line(ev, "", "  will run: %s", orNone(d.Steps))
+	case runbook.WaveData:
+		p.line(ev, "wave", "%s: %d VMs in %d batch(es) of %d; max_failures %d over the wave, on_failure %s, %d vMotion(s) at once per host",
+			ev.Step, len(d.Items), d.Batches, d.BatchSize, d.MaxFailures, d.Rule, d.ParallelPerHost)
+	case runbook.WaveItemData:
+		p.line(ev, "vm "+d.Item, "batch %d: %s%s", d.Batch, strings.ToUpper(d.Status), colonReason(d.Reason))
 	case runbook.StepEndData:
 		p.line(ev, "step", "%s %s %s (%.0fms)%s", stepGlyph(d.Status), ev.Step, d.Status, float64(d.Duration), colonReason(d.Reason))
 	case runbook.CheckpointData:

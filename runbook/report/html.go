@@ -52,6 +52,17 @@ pre{background:#f6f8fa;padding:.5rem;overflow-x:auto;white-space:pre-wrap}.ok{co
 		}
 		p("</ul>")
 	}
+	for _, wv := range r.Waves {
+		p("<h2>Wave %s</h2><p>%s</p><table><tr><th>VM</th><th>batch</th><th>move</th><th>lost/sent</th><th>RTT p50 before → after</th><th>watch</th><th>result</th></tr>", e(wv.Step), e(wv.Summary))
+		for _, row := range wv.Rows {
+			cls := ""
+			if row.Bad {
+				cls = ` class="bad"`
+			}
+			p("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td%s>%s</td></tr>", e(row.VM), row.Batch, e(row.Move), row.Loss, e(row.RTT), e(row.Verdict), cls, e(row.Result))
+		}
+		p("</table>")
+	}
 	p("<h2>Timeline</h2><table><tr><th>step</th><th>phase</th><th>status</th><th>duration</th><th>gate</th></tr>")
 	for _, s := range r.Steps {
 		name := s.Name

@@ -35,6 +35,16 @@ func (r *Report) Markdown(w io.Writer) error {
 			p("- [ ] %s\n", md(o))
 		}
 	}
+	for _, wv := range r.Waves {
+		p("\n## Wave %s\n\n%s\n\n| VM | batch | move | lost/sent | RTT p50 before → after | watch | result |\n|---|---|---|---|---|---|---|\n", md(wv.Step), md(wv.Summary))
+		for _, row := range wv.Rows {
+			result := md(row.Result)
+			if row.Bad {
+				result = "**" + result + "**"
+			}
+			p("| %s | %s | %s | %s | %s | %s | %s |\n", md(row.VM), row.Batch, md(row.Move), row.Loss, md(row.RTT), md(row.Verdict), result)
+		}
+	}
 	p("\n## Timeline\n\n| step | phase | status | duration | gate |\n|---|---|---|---|---|\n")
 	for _, s := range r.Steps {
 		name := s.Name

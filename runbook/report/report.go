@@ -34,6 +34,7 @@ type Report struct {
 	Notes      []Note
 	Migrations []Migration
 	Watches    []*Watch // the move's, then the way back's
+	Waves      []Wave
 	Rollback   *runbook.RollbackData
 	OpenItems  []string
 	// First is the first screen: what the next shift asks before anything else, in order.
@@ -215,6 +216,7 @@ func Build(journal string, events []runbook.Event, v *transcript.Report) *Report
 		r.Watches = append(r.Watches, &Watch{Step: w.Step, Target: w.Target, From: w.From, Limits: w.Limits, Whole: w.Stats, Gate: w.GateStats(),
 			Counts: w.Counts(), GateLine: w.GateLine(), Verdict: w.Verdict, Reason: w.Reason, Breach: w.Breach, Latency: w.Latency, History: w.History, Marks: w.Marks})
 	}
+	r.Waves = waves(s)
 	if rb := s.Rollback; rb != nil {
 		r.Rollback = &runbook.RollbackData{Trigger: rb.Trigger, Reason: rb.Reason, Steps: rb.Steps}
 	}
