@@ -21,6 +21,20 @@ type Resume struct {
 	RollbackDone map[string]bool
 	Dropped      int64  // bytes of a torn last line cut from the journal
 	VMHost       string // where the journal last saw the migrated VM ("" when nothing migrated)
+	// Items are the waves' items by "wave[vm]": what each had done, so that none is moved twice and
+	// each moved one can still go back to where it was.
+	Items map[string]*ItemResume
+}
+
+// ItemResume is one wave item's part of a resume.
+type ItemResume struct {
+	Status      string // how it ended, "" if it had not
+	Completed   map[string]bool
+	ActionDone  map[string]bool
+	ActionBegan map[string]bool
+	InFlight    string
+	Failed      string // the step it failed at, when its rollback had not ended
+	Runtime     Values // its origin_host, …
 }
 
 // ErrRunEnded means the journal holds the run's end: nothing to resume.
@@ -44,7 +58,11 @@ func RebuildResume(events []Event) (*Resume, error) {
 	for k, v := range s.Runtime {
 		r.Runtime[k] = Value{Text: v}
 	}
+	r.Items = itemResumes(s)
 	for _, st := range s.Steps {
+		if _, _, _, item := SplitItemStep(st.Name); item {
+			continue // an item's steps are its own (itemResumes)
+		}
 		switch {
 		case st.Phase == PhaseRollback && (st.Status == string(StepPassed) || st.Status == string(StepOverridden)):
 			r.RollbackDone[st.Name] = true

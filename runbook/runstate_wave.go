@@ -32,6 +32,8 @@ type ItemState struct {
 	Latency *WatchLatency
 	Verdict string // its move's watch verdict
 	Undone  bool   // a rollback of it ran
+	// Runtime is what its first move recorded (origin_host, …): where its rollback takes it.
+	Runtime map[string]string
 }
 
 // Item finds a wave's item by VM.
@@ -78,8 +80,7 @@ func (s *RunState) applyWave(ev Event) {
 			w.Items = append(w.Items, it)
 			w.byVM[vm] = it
 		}
-		if old := s.Wave(ev.Step); old != nil { // a resumed run opens its wave again
-			*old = *w
+		if old := s.Wave(ev.Step); old != nil { // a resumed run opens its wave again: its items stay as they were
 			return
 		}
 		s.Waves = append(s.Waves, w)
@@ -117,6 +118,9 @@ func (s *RunState) applyWave(ev Event) {
 		case MigrateOrigin:
 			if it.Origin == "" && d.From != nil {
 				it.Origin, it.Host = d.From.Host, d.From.Host
+			}
+			if it.Runtime == nil && d.From != nil { // the first move is the forward one
+				it.Runtime = d.From.origin()
 			}
 		case MigrateDone:
 			if d.To != nil {

@@ -30,6 +30,7 @@ type itemRun struct {
 	completed []int // indexes of its steps that passed
 	status    string
 	reason    string
+	undo      bool // a resumed run found it failed with its rollback unfinished
 }
 
 // The outcomes of an item.
@@ -77,6 +78,12 @@ func (e *Engine) forItem(st *Step, it Item) *Engine {
 	rb.Steps = st.Wave.Steps
 	c.cfg.Runbook, c.cfg.Values, c.cfg.Resume = &rb, vals, nil
 	c.cfg.Runners = itemRunners{Runners: e.cfg.Runners, item: it}
+	if rs := e.cfg.Resume; rs != nil {
+		if ir := rs.Items[st.Name+"["+it.Key+"]"]; ir != nil {
+			c.cfg.Resume = &Resume{RunID: rs.RunID, Completed: ir.Completed, ActionDone: ir.ActionDone, ActionBegan: ir.ActionBegan, InFlight: ir.InFlight, Runtime: ir.Runtime}
+			maps.Copy(c.runtime, ir.Runtime) // its rollback goes back to where it was, not to where a resumed move found it
+		}
+	}
 	return c
 }
 
@@ -155,14 +162,34 @@ func (e *Engine) runWave(ctx context.Context, st *Step) stepResult {
 	runs := make([]*itemRun, len(w.Items))
 	for i, it := range w.Items {
 		runs[i] = &itemRun{wave: st.Name, item: it, batch: i/size + 1, eng: e.forItem(st, it)}
+		e.resumeItem(runs[i])
 	}
 	e.setWave(st.Name, runs)
+	if rule != WaveStop {
+		var undo []*itemRun
+		for _, r := range runs {
+			if r.undo {
+				undo = append(undo, r)
+			}
+		}
+		e.undoItems(ctx, undo, "the run stopped before its rollback ended")
+		if ctx.Err() != nil {
+			return stepResult{}
+		}
+	}
 	failed, stopped := 0, ""
 	for b := 0; b < batches && stopped == ""; b++ {
-		e.waitIfPaused(ctx, st.Name)
 		batch := runs[b*size : min((b+1)*size, len(runs))]
+		if !slices.ContainsFunc(batch, func(r *itemRun) bool { return r.status == "" }) {
+			failed += countBad(batch) // a resumed run's batch that had ended
+			continue
+		}
+		e.waitIfPaused(ctx, st.Name)
 		var wg sync.WaitGroup
 		for _, r := range batch {
+			if r.status != "" {
+				continue // ended before the run was resumed: never moved twice
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -209,11 +236,55 @@ func (e *Engine) runWave(ctx context.Context, st *Step) stepResult {
 	return stepResult{status: StepPassed, reason: tally(runs)}
 }
 
+// resumeItem takes up what a resumed run's journal says of an item: one that had ended keeps its
+// end (its completed steps stay for the run's rollback); one that had not runs on from there.
+func (e *Engine) resumeItem(r *itemRun) {
+	rs := r.eng.cfg.Resume
+	if rs == nil || e.cfg.Resume == nil {
+		return
+	}
+	ir := e.cfg.Resume.Items[r.wave+"["+r.item.Key+"]"]
+	if ir == nil || (ir.Status == "" && ir.Failed == "") {
+		return
+	}
+	r.status = ir.Status
+	if ir.Status == "" { // it failed and its rollback had not ended: it is rolled back, not run again
+		r.status, r.reason, r.undo = ItemFailed, "step "+ir.Failed+" failed before the run stopped", true
+	}
+	for i, s := range r.eng.cfg.Runbook.Steps {
+		if rs.Completed[s.Name] && (r.status == ItemMoved || r.status == ItemFailed) {
+			r.completed = append(r.completed, i)
+		}
+	}
+}
+
+func countBad(runs []*itemRun) int {
+	n := 0
+	for _, r := range runs {
+		if r.status != ItemMoved {
+			n++
+		}
+	}
+	return n
+}
+
 // runItem runs one item's steps; a failed one, with rollbackNow, is rolled back at once.
 func (e *Engine) runItem(ctx context.Context, st *Step, r *itemRun, rollbackNow bool) {
 	c := r.eng
 	steps := c.cfg.Runbook.Steps
 	for i := range steps {
+		if c.cfg.Resume != nil {
+			done, stop := c.resumeStep(ctx, &steps[i])
+			if stop != nil {
+				r.status, r.reason = ItemFailed, stop.Reason
+				e.emit(EvWaveItem, st.Name, WaveItemData{Item: r.item.Key, Batch: r.batch, Status: r.status, Reason: r.reason})
+				return
+			}
+			if done {
+				r.completed = append(r.completed, i)
+				continue
+			}
+		}
 		c.waitIfPaused(ctx, steps[i].Name)
 		res := c.runStep(ctx, &steps[i], PhaseRun, i+1, len(steps), "")
 		if res.status == StepPassed || res.status == StepOverridden {
@@ -227,6 +298,9 @@ func (e *Engine) runItem(ctx context.Context, st *Step, r *itemRun, rollbackNow 
 		r.status, r.reason = ItemFailed, res.reason
 		if rollbackNow && res.next != Abort {
 			out := c.rollback(ctx, i, r.completed, res.reason)
+			if ctx.Err() != nil {
+				return // interrupted in its rollback: a resume finishes it
+			}
 			r.settle(out)
 		}
 		if r.status != ItemFailed {
@@ -268,6 +342,9 @@ func (e *Engine) undoItems(ctx context.Context, runs []*itemRun, why string) {
 				failed = len(r.completed) // the step it stopped at, whose own rollback runs too
 			}
 			out := r.eng.rollbackItem(ctx, failed, r.completed, why)
+			if ctx.Err() != nil {
+				return // a resume finishes it
+			}
 			r.settle(out)
 			e.emit(EvWaveItem, r.wave, WaveItemData{Item: r.item.Key, Batch: r.batch, Status: r.status, Reason: r.reason})
 		}()
@@ -366,4 +443,44 @@ func (h *hostSlots) acquire(ctx context.Context, hosts ...string) (func(), error
 		}
 	}
 	return release, nil
+}
+
+// itemResumes gathers, for each wave item the journal holds, what it had done.
+func itemResumes(s *RunState) map[string]*ItemResume {
+	out := map[string]*ItemResume{}
+	for _, w := range s.Waves {
+		for _, it := range w.Items {
+			ir := &ItemResume{Completed: map[string]bool{}, ActionDone: map[string]bool{}, ActionBegan: map[string]bool{}, Runtime: Values{}}
+			switch it.Status {
+			case ItemMoved, ItemRolledBack, ItemFailed, ItemRollbackFailed:
+				ir.Status = it.Status
+			}
+			for k, v := range it.Runtime {
+				ir.Runtime[k] = Value{Text: v}
+			}
+			out[w.Step+"["+it.VM+"]"] = ir
+		}
+	}
+	for _, st := range s.Steps {
+		wave, vm, step, ok := SplitItemStep(st.Name)
+		ir := out[wave+"["+vm+"]"]
+		if !ok || ir == nil || step == "" || st.Phase != PhaseRun {
+			continue
+		}
+		switch {
+		case st.Done():
+			ir.Completed[step] = true
+		case st.Status == "running" || st.Status == string(StepInterrupted):
+			ir.InFlight = step
+		case st.Status == string(StepFailed) || st.Status == string(StepAborted):
+			ir.Failed = step
+		}
+		if st.ActionBegan {
+			ir.ActionBegan[step] = true
+		}
+		if st.ActionDone {
+			ir.ActionDone[step] = true
+		}
+	}
+	return out
 }

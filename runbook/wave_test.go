@@ -267,3 +267,100 @@ func TestWaveItemsFromFiles(t *testing.T) {
 		}
 	}
 }
+
+// interruptingVCenter cancels the run when the nth move starts: a kill in the middle of a wave.
+type interruptingVCenter struct {
+	*waveVCenter
+	at     int
+	cancel context.CancelFunc
+	n      int
+	failed string // the first VM to move fails its move (and is rolled back before the kill)
+}
+
+func (f *interruptingVCenter) Relocate(ctx context.Context, m checks.Move, progress func(checks.MoveProgress)) error {
+	f.mu.Lock()
+	f.n++
+	n := f.n
+	f.mu.Unlock()
+	if n == 1 {
+		f.mu.Lock()
+		f.failed, f.fail[m.VM] = m.VM, true
+		f.mu.Unlock()
+	}
+	if n == f.at {
+		f.cancel()
+		return ctx.Err()
+	}
+	return f.waveVCenter.Relocate(ctx, m, progress)
+}
+
+// A wave interrupted mid-way and resumed: no VM is moved twice, none is forgotten, and each moved
+// one still goes back to where it was (its origin comes from the journal, not from where the
+// resumed move found it).
+func TestWaveResumeMovesNoVMTwice(t *testing.T) {
+	vc := newWaveVCenter(6)
+	// One move at a time, so that the kill finds the first batch half done.
+	book := waveBook(6, "          serial: 4\n          max_parallel_per_host: 1\n          max_failures: 1") + `      - name: after
+        checks: [{kind: vm_on_host, vm: app-01, esx_host: esx-c-09}]
+`
+	h := newHarness(t, book, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	iv := &interruptingVCenter{waveVCenter: vc, at: 3, cancel: cancel}
+	h.cfg.VSphere = iv
+	out := h.run(t, ctx)
+	if out.Status != RunInterrupted {
+		t.Fatalf("first run: %+v", out)
+	}
+	rs, err := RebuildResume(h.rec.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, book, nil)
+	h2.cfg.VSphere, h2.cfg.Resume, h2.cfg.RunID = vc, rs, rs.RunID
+	h2.rec.events = append(h2.rec.events, h.rec.events...)
+	out = h2.run(t, context.Background())
+	if out.Status != RunRolledBack {
+		t.Fatalf("resumed run: %+v", out)
+	}
+	// An item that had ended before the kill is not run again at all.
+	ended := map[string]bool{}
+	for _, ev := range h.rec.events {
+		if d, ok := ev.Data.(WaveItemData); ok {
+			ended[d.Item] = true
+		}
+	}
+	// The VM that failed first was either rolled back before the kill or in its rollback then: a
+	// resume must not try to move it again either way (its one move below).
+	if len(ended) == 6 || len(vc.moves) < 2 {
+		t.Fatalf("the kill was not mid-wave: %d items had ended, %d moves tried", len(ended), len(vc.moves))
+	}
+	starts := map[string]int{}
+	for _, ev := range h2.rec.events {
+		if d, ok := ev.Data.(StepStartData); ok && d.Phase == PhaseRun {
+			if _, vm, step, ok := SplitItemStep(ev.Step); ok && step == "move" {
+				starts[vm]++
+			}
+		}
+	}
+	for vm := range ended {
+		if starts[vm] != 1 {
+			t.Errorf("%s had ended before the kill, and its move step started %d times", vm, starts[vm])
+		}
+	}
+	count := map[string]int{}
+	for _, m := range vc.moves {
+		count[m]++
+	}
+	if iv.failed == "" {
+		t.Fatal("no move failed")
+	}
+	for i := 1; i <= 6; i++ {
+		vm := fmt.Sprintf("app-%02d", i)
+		if count[vm+"→esx-b-01"] != 1 {
+			t.Errorf("%s moved to esx-b-01 %d times (moves %v)", vm, count[vm+"→esx-b-01"], vc.moves)
+		}
+		if vc.on[vm] != "esx-a-01" {
+			t.Errorf("%s is on %s after the rollback: its origin was lost in the resume", vm, vc.on[vm])
+		}
+	}
+}
