@@ -197,9 +197,20 @@ type CheckSpec struct {
 // HostsUsed lists the hosts other than local that the runbook's checks and actions run on,
 // rollback steps and endpoint probes included, sorted.
 func (rb *Runbook) HostsUsed() []string {
+	var out []string
+	for _, h := range rb.hostRefs() {
+		if h != LocalHost && h != GuestHost { // a wave item's guest is not a runbook host (Guests)
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// hostRefs lists every host name the runbook's steps refer to, sorted.
+func (rb *Runbook) hostRefs() []string {
 	seen := map[string]bool{}
 	add := func(h string) {
-		if h != "" && h != LocalHost {
+		if h != "" {
 			seen[h] = true
 		}
 	}
@@ -226,6 +237,9 @@ func (rb *Runbook) HostsUsed() []string {
 				}
 			}
 			visit(st.Rollback)
+			if st.Wave != nil {
+				visit(st.Wave.Steps)
+			}
 		}
 	}
 	visit(rb.Steps)

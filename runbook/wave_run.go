@@ -129,14 +129,50 @@ func (r itemRunners) Runner(host string) (remote.Runner, error) {
 	if !ok {
 		return nil, fmt.Errorf("host vm of item %s: this run cannot reach a guest the runbook does not name", r.item.Key)
 	}
-	t := remote.Target{Address: r.item.Fields["host"], User: r.item.Fields["user"]}
+	return g.Guest(r.item.Key, r.item.Target())
+}
+
+// Target is how to reach an item's guest over SSH: its host field (else its vm name, which may be
+// an ssh_config alias), user and port.
+func (it Item) Target() remote.Target {
+	t := remote.Target{Address: it.Fields["host"], User: it.Fields["user"]}
 	if t.Address == "" {
-		t.Address = r.item.Key
+		t.Address = it.Key
 	}
-	if p := r.item.Fields["port"]; p != "" {
+	if p := it.Fields["port"]; p != "" {
 		fmt.Sscan(p, &t.Port)
 	}
-	return g.Guest(r.item.Key, t)
+	return t
+}
+
+// Guest is a wave item whose steps run on its own guest (host: vm).
+type Guest struct {
+	Wave, VM string
+	Target   remote.Target
+}
+
+// Guests lists the guests a run reaches, to be dialled before step one with the runbook's hosts.
+func (rb *Runbook) Guests() []Guest {
+	var out []Guest
+	for _, st := range rb.Steps {
+		if st.Wave == nil || !usesGuest(st.Wave.Steps) {
+			continue
+		}
+		for _, it := range st.Wave.Items {
+			out = append(out, Guest{Wave: st.Name, VM: it.Key, Target: it.Target()})
+		}
+	}
+	return out
+}
+
+func usesGuest(steps []Step) bool {
+	rb := Runbook{Steps: steps}
+	for _, h := range rb.hostRefs() {
+		if h == GuestHost {
+			return true
+		}
+	}
+	return false
 }
 
 func (r itemRunners) Zone(host string) string {

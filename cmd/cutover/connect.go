@@ -68,7 +68,7 @@ func connect(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, 
 		c.close()
 		return nil, withCode(exitBadInput, err)
 	}
-	if err := c.runners.connectAll(ctx, rb.HostsUsed(), o.forks, s.err); err != nil {
+	if err := c.runners.connectAll(ctx, rb.HostsUsed(), rb.Guests(), o.forks, s.err); err != nil {
 		return fail(err)
 	}
 	if rb.NeedsVCenter() {

@@ -40,28 +40,47 @@ func (h *hostRunners) Runner(name string) (remote.Runner, error) {
 // Zone is the host's network zone; local has none.
 func (h *hostRunners) Zone(name string) string { return h.hosts[name].Zone }
 
+var _ runbook.GuestRunners = (*hostRunners)(nil)
+
+// Guest is the runner of a wave item's own guest, over the same pool: one connection per host.
+func (h *hostRunners) Guest(name string, t remote.Target) (remote.Runner, error) {
+	return h.ssh.Runner(name, t), nil
+}
+
 // connectAll dials every host the runbook uses, at most forks at a time, before the first step.
 // A refused host key or login is bad input (exit 2): nothing runs. A host that does not answer is
 // only a warning: its checks will be inconclusive, which the gates judge.
-func (h *hostRunners) connectAll(ctx context.Context, names []string, forks int, warn io.Writer) error {
+func (h *hostRunners) connectAll(ctx context.Context, names []string, guests []runbook.Guest, forks int, warn io.Writer) error {
+	type dial struct {
+		name string
+		t    remote.Target
+	}
+	var dials []dial
+	for _, n := range names {
+		dials = append(dials, dial{"host " + n, h.target(n)})
+	}
+	for _, g := range guests { // a wave's VMs, each by its own guest: before step one, as the hosts
+		dials = append(dials, dial{"vm " + g.VM + " of wave " + g.Wave, g.Target})
+	}
 	var mu sync.Mutex
 	var refused []string
 	sem := make(chan struct{}, max(forks, 1))
 	var wg sync.WaitGroup
-	for _, n := range names {
+	for _, d := range dials {
+		n := d.name
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := h.ssh.Connect(ctx, h.target(n))
+			err := h.ssh.Connect(ctx, d.t)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 			case errors.Is(err, remote.ErrHostKey), errors.Is(err, remote.ErrAuth):
-				refused = append(refused, fmt.Sprintf("host %s: %v", n, err))
+				refused = append(refused, fmt.Sprintf("%s: %v", n, err))
 			default:
-				fmt.Fprintf(warn, "cutover: WARNING: host %s: %s (its checks will be inconclusive)\n", n, termsafe.Text(err.Error()))
+				fmt.Fprintf(warn, "cutover: WARNING: %s: %s (its checks will be inconclusive)\n", n, termsafe.Text(err.Error()))
 			}
 		}()
 	}
