@@ -1,8 +1,11 @@
 package lab
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +31,27 @@ type Faults struct {
 	// Trombone: the inter-site link is this slow one way, so the VM on SITE-B reaches its gateway
 	// (on SITE-A) twice as much later: the latency rule (max_rtt_increase) fires.
 	Trombone time.Duration
+	// ByVM are faults written fault@vm: they strike that VM of a wave only. A fault without @ strikes
+	// every VM the lab moves.
+	ByVM map[string]*Faults
+}
+
+// For is what strikes one VM: the faults without @, and its own.
+func (f Faults) For(vm string) Faults {
+	out := f
+	out.ByVM = nil
+	o := f.ByVM[vm]
+	if o == nil {
+		return out
+	}
+	out.RelocateFails = out.RelocateFails || o.RelocateFails
+	out.NewJournalError = out.NewJournalError || o.NewJournalError
+	out.PreflightWarning = out.PreflightWarning || o.PreflightWarning
+	out.PreflightError = out.PreflightError || o.PreflightError
+	out.UnitDown = cmp.Or(o.UnitDown, out.UnitDown)
+	out.PingLoss = cmp.Or(o.PingLoss, out.PingLoss)
+	out.PingLossEarly = cmp.Or(o.PingLossEarly, out.PingLossEarly)
+	return out
 }
 
 // String lists the faults as --fault values, "none" if there are none.
@@ -75,6 +99,11 @@ func (f Faults) String() string {
 	if f.PreflightError {
 		out = append(out, "preflight-error")
 	}
+	for _, vm := range slices.Sorted(maps.Keys(f.ByVM)) {
+		for _, x := range strings.Fields(strings.Trim(f.ByVM[vm].String(), "[]")) {
+			out = append(out, x+"@"+vm)
+		}
+	}
 	if len(out) == 0 {
 		return "none"
 	}
@@ -84,8 +113,25 @@ func (f Faults) String() string {
 // FaultNames lists the --fault values, for help texts.
 var FaultNames = []string{"relocate-fails", "ping-loss=N", "ping-loss-early=N", "unit-down=UNIT", "new-journal-error", "host-key-changed=HOST", "clock-skew=DURATION", "slow-check", "ipam-moved", "netbox-stale", "session-expires", "preflight-warning", "preflight-error", "trombone=DURATION"}
 
-// ParseFault adds one --fault value to f.
+// ParseFault adds one --fault value to f; fault@vm strikes that VM only.
 func ParseFault(s string, f *Faults) error {
+	if spec, vm, ok := strings.Cut(s, "@"); ok {
+		switch name, _, _ := strings.Cut(spec, "="); name {
+		case "relocate-fails", "new-journal-error", "preflight-warning", "preflight-error", "unit-down", "ping-loss", "ping-loss-early":
+		default:
+			return fmt.Errorf("--fault %s: only a VM's own faults take @vm (relocate-fails, ping-loss, ping-loss-early, unit-down, new-journal-error, preflight-warning, preflight-error)", s)
+		}
+		if vm == "" {
+			return fmt.Errorf("--fault %s: name the VM after @", s)
+		}
+		if f.ByVM == nil {
+			f.ByVM = map[string]*Faults{}
+		}
+		if f.ByVM[vm] == nil {
+			f.ByVM[vm] = &Faults{}
+		}
+		return ParseFault(spec, f.ByVM[vm])
+	}
 	name, val, hasVal := strings.Cut(s, "=")
 	need := func() error {
 		if !hasVal || val == "" {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cutover/cutover/checks/netbox"
@@ -47,12 +48,28 @@ func vmPrefixes(ip netip.Addr) (subnet, reserved, wide netip.Prefix) {
 	return subnet, netip.PrefixFrom(next, bits), netip.PrefixFrom(ip, wideBits).Masked()
 }
 
-// guestIP is the address VMware Tools report: the ipam-moved fault re-addresses the VM into the
-// reserved prefix (same host part), and nobody updated DNS or NetBox.
-func (l *Lab) guestIP() string {
-	ip, err := netip.ParseAddr(l.opts.VMIP)
-	if !l.faults.IPAMMoved || err != nil {
-		return l.opts.VMIP
+// vmIP is a VM's address on the stretched VLAN: VMIP for the first, the next ones after it for a
+// wave's.
+func (l *Lab) vmIP(vm string) string { return vmAddress(l.opts, vm) }
+
+func vmAddress(o Options, vm string) string {
+	i := slices.Index(o.VMs(), vm)
+	ip, err := netip.ParseAddr(o.VMIP)
+	if i <= 0 || err != nil {
+		return o.VMIP
+	}
+	for range i {
+		ip = ip.Next()
+	}
+	return ip.String()
+}
+
+// guestIP is the address VMware Tools report for a VM: the ipam-moved fault re-addresses the lab's
+// first VM into the reserved prefix (same host part), and nobody updated DNS or NetBox.
+func (l *Lab) guestIP(vm string) string {
+	ip, err := netip.ParseAddr(l.vmIP(vm))
+	if !l.faults.IPAMMoved || err != nil || vm != l.opts.VM {
+		return l.vmIP(vm)
 	}
 	subnet, reserved, _ := vmPrefixes(ip)
 	a, r, s := ip.As16(), reserved.Addr().As16(), subnet.Addr().As16()
@@ -88,6 +105,14 @@ func ipamModel(o Options, ip netip.Addr) netboxapi.Model {
 		site = "SITE-B"
 	}
 	m.VMs = []netboxapi.VM{{Name: o.VM, Site: site, Cluster: site}}
+	for _, vm := range o.VMs()[1:] { // a wave's VMs, on SITE-A unless a resume says otherwise
+		s := "SITE-A"
+		if strings.HasPrefix(o.VMHosts[vm], "esx-b") {
+			s = "SITE-B"
+		}
+		m.VMs = append(m.VMs, netboxapi.VM{Name: vm, Site: s, Cluster: s})
+		m.Addresses = append(m.Addresses, netboxapi.Address{Address: vmAddress(o, vm) + mask, Status: "active", VM: vm, Interface: "eth0", DNSName: vm + ".site-a.example"})
+	}
 	m.Clusters = []string{"SITE-A", "SITE-B"} // named as the lab vCenter's clusters
 	sites := map[string]bool{}
 	for _, z := range []string{"site-a", "site-b"} {
@@ -95,7 +120,7 @@ func ipamModel(o Options, ip netip.Addr) netboxapi.Model {
 		sites[z] = true
 	}
 	for i, h := range o.Hosts {
-		if strings.SplitN(h.Address, ".", 2)[0] == o.VM {
+		if slices.Contains(o.VMs(), strings.SplitN(h.Address, ".", 2)[0]) {
 			continue
 		}
 		if h.Zone != "" && !sites[h.Zone] {

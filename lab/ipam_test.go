@@ -13,11 +13,11 @@ func TestVMPrefixesAndMovedGuestIP(t *testing.T) {
 	} {
 		s, r, w := vmPrefixes(netip.MustParseAddr(tc.ip))
 		l := &Lab{opts: Options{VMIP: tc.ip}, faults: Faults{IPAMMoved: true}}
-		if s.String() != tc.subnet || r.String() != tc.reserved || w.String() != tc.wide || l.guestIP() != tc.moved {
-			t.Errorf("%s: %s %s %s moved to %s, want %s %s %s %s", tc.ip, s, r, w, l.guestIP(), tc.subnet, tc.reserved, tc.wide, tc.moved)
+		if s.String() != tc.subnet || r.String() != tc.reserved || w.String() != tc.wide || l.guestIP(l.opts.VM) != tc.moved {
+			t.Errorf("%s: %s %s %s moved to %s, want %s %s %s %s", tc.ip, s, r, w, l.guestIP(l.opts.VM), tc.subnet, tc.reserved, tc.wide, tc.moved)
 		}
-		if l.faults.IPAMMoved = false; l.guestIP() != tc.ip {
-			t.Errorf("%s: without the fault the guest IP is %s", tc.ip, l.guestIP())
+		if l.faults.IPAMMoved = false; l.guestIP(l.opts.VM) != tc.ip {
+			t.Errorf("%s: without the fault the guest IP is %s", tc.ip, l.guestIP(l.opts.VM))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,22 @@ type Options struct {
 	// SITE-A, across it and back (the trombone fault makes it worse).
 	SiteLatency time.Duration
 	Faults      Faults
+	// Wave are more VMs beside VM, for a wave runbook (lab --vms): each on a SITE-A host, with a
+	// guest of its own among Hosts (the host whose address's first label is its name).
+	Wave []string
+	// VMHosts are where a resumed wave's VMs start, by name (VMHost is VM's).
+	VMHosts map[string]string
+}
+
+// VMs are every VM the lab moves: VM, then the wave's.
+func (o Options) VMs() []string {
+	out := []string{o.VM}
+	for _, v := range o.Wave {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // interSite is the inter-site link's one-way delay now.
@@ -56,7 +73,7 @@ type Lab struct {
 	tmp    bool
 
 	mu     sync.Mutex
-	toDrop int // gateway pings still to lose (set at switch-over)
+	toDrop map[string]int // per VM, its gateway pings still to lose (set at switch-over)
 	hosts  map[string]*Host
 	ssh    map[string]*sshHost
 	tools  *toolServer
@@ -91,7 +108,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
 	}
-	l := &Lab{opts: o, faults: o.Faults, dir: o.Dir, hosts: map[string]*Host{}, ssh: map[string]*sshHost{}, now: time.Now, closing: make(chan struct{})}
+	l := &Lab{opts: o, faults: o.Faults, dir: o.Dir, hosts: map[string]*Host{}, ssh: map[string]*sshHost{}, now: time.Now, closing: make(chan struct{}), toDrop: map[string]int{}}
 	if l.dir == "" {
 		if l.dir, err = os.MkdirTemp("", "cutover-lab-"); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
@@ -188,13 +205,15 @@ func (l *Lab) startHosts() error {
 	var known, config strings.Builder
 	now := l.now()
 	for i, hs := range l.opts.Hosts {
-		vm := strings.SplitN(hs.Address, ".", 2)[0] == l.opts.VM
+		guestOf := strings.SplitN(hs.Address, ".", 2)[0]
+		vm := slices.Contains(l.opts.VMs(), guestOf)
 		ip := fmt.Sprintf("10.%d.0.%d", 30+i, 10+i)
 		if vm {
-			ip = l.opts.VMIP
+			ip = l.vmIP(guestOf)
 		}
 		h := newHost(hs.Name, hs.Address, hs.Zone, ip, vm, now)
 		if vm {
+			h.vmName = guestOf
 			h.offset = l.faults.ClockSkew
 			if l.faults.SlowCheck {
 				h.slow = 30 * time.Second
@@ -304,28 +323,29 @@ func (l *Lab) resolve(name string) (string, bool) {
 
 // vmArrived updates the world after a vMotion: the VM's zone follows its host, and faults that
 // strike after a move strike now (and heal when the VM is back home).
-func (l *Lab) vmArrived(esxHost string) {
+func (l *Lab) vmArrived(vm, esxHost string) {
 	home := strings.HasPrefix(esxHost, "esx-a")
 	zone := "site-b"
 	if home {
 		zone = "site-a"
 	}
 	now := l.now()
-	if !l.faults.NetBoxStale && l.ipam != nil {
-		l.ipam.vmMoved(l.opts.VM, strings.ToUpper(zone))
+	f := l.faults.For(vm)
+	if !f.NetBoxStale && l.ipam != nil {
+		l.ipam.vmMoved(vm, strings.ToUpper(zone))
 	}
 	for _, h := range l.snapshotHosts() {
-		if !h.VM {
+		if !h.VM || h.vmName != vm {
 			continue
 		}
 		h.SetZone(zone)
 		switch {
-		case l.faults.UnitDown != "" && !home:
-			h.Fail(l.faults.UnitDown, "bind() to 0.0.0.0:443 failed (99: Cannot assign requested address)", now)
-		case l.faults.UnitDown != "" && home:
-			h.Start(l.faults.UnitDown, now)
+		case f.UnitDown != "" && !home:
+			h.Fail(f.UnitDown, "bind() to 0.0.0.0:443 failed (99: Cannot assign requested address)", now)
+		case f.UnitDown != "" && home:
+			h.Start(f.UnitDown, now)
 		}
-		if l.faults.NewJournalError && !home {
+		if f.NewJournalError && !home {
 			h.LogError("nginx.service", "nginx", now.UTC().Format("2006/01/02 15:04:05")+" [crit] 1204#1204: *5120 SSL_do_handshake() failed (SSL: error:0A000126:SSL routines::unexpected eof while reading) while SSL handshaking, client: 10.30.0.11", now)
 		}
 	}
@@ -341,32 +361,37 @@ func (l *Lab) snapshotHosts() []*Host {
 	return out
 }
 
-// dropPings makes the gateway lose the next n pings (an early fault: a link flapping while memory
-// is copied).
-func (l *Lab) dropPings(n int) {
+// dropPings makes the gateway lose a VM's next n pings (an early fault: a link flapping while
+// memory is copied).
+func (l *Lab) dropPings(vm string, n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.toDrop = n
+	l.toDrop[vm] = n
 }
 
 // switchover is the moment of a vMotion when the VM stops on one host and resumes on the other:
 // the gateway stops answering it for a packet (ARP is updated across the fabric), or for as many
 // as the ping-loss fault says on the move to SITE-B.
-func (l *Lab) switchover(toSiteB bool) {
+func (l *Lab) switchover(vm string, toSiteB bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.toDrop = 1
-	if l.faults.PingLoss > 0 && toSiteB {
-		l.toDrop = l.faults.PingLoss
+	l.toDrop[vm] = 1
+	if f := l.faults.For(vm); f.PingLoss > 0 && toSiteB {
+		l.toDrop[vm] = f.PingLoss
 	}
 }
 
-// dropPing tells whether the gateway drops this ping.
-func (l *Lab) dropPing() bool {
+// dropPing tells whether the gateway drops this ping from h: a VM's guest loses its VM's packets,
+// any other host the lab's first VM's (as when one VM moved).
+func (l *Lab) dropPing(h *Host) bool {
+	vm := h.vmName
+	if vm == "" {
+		vm = l.opts.VM
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.toDrop > 0 {
-		l.toDrop--
+	if l.toDrop[vm] > 0 {
+		l.toDrop[vm]--
 		return true
 	}
 	return false

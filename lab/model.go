@@ -53,7 +53,8 @@ type Host struct {
 	Address  string // its ssh_config alias
 	Zone     string
 	IP       string
-	VM       bool // the VM being migrated: its zone follows the VM
+	VM       bool   // the guest of a VM the lab moves: its zone follows the VM
+	vmName   string // which VM
 	units    map[string]*Unit
 	journal  []Entry
 	seq      int

@@ -145,7 +145,7 @@ func (l *Lab) ping(ctx context.Context, h *Host, args []string, o out) int {
 			o.printf("%sno answer yet for icmp_seq=%d", stamp(now), lastLost)
 		}
 		lastLost = 0
-		if l.dropPing() {
+		if l.dropPing(h) {
 			lastLost = seq
 			net.stunned = true
 		} else {

@@ -47,7 +47,7 @@ type vcenter struct {
 // sites and puts the VM on esx-a-01.
 func (l *Lab) startVCenter(ctx context.Context) (*vcenter, error) {
 	m := simulator.VPX()
-	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, 1
+	m.Cluster, m.ClusterHost, m.Host, m.Machine = 2, 2, 0, len(l.opts.VMs())
 	var pw [12]byte
 	rand.Read(pw[:])
 	password := hex.EncodeToString(pw[:])
@@ -142,9 +142,29 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 			return err
 		}
 	}
-	vms := map[string]string{"DC0_C0_RP0_VM0": l.opts.VM, "DC0_C1_RP0_VM0": "mon-b-01"}
-	var app *object.VirtualMachine
-	for old, name := range vms {
+	// The lab's VMs are SITE-A's first ones; SITE-B keeps one, mon-b-01, and the simulator's others
+	// there go (the model makes as many per cluster).
+	names := map[string]string{"DC0_C1_RP0_VM0": "mon-b-01"}
+	for i, vm := range l.opts.VMs() {
+		names[fmt.Sprintf("DC0_C0_RP0_VM%d", i)] = vm
+	}
+	for i := 1; i < len(l.opts.VMs()); i++ {
+		extra, err := f.VirtualMachine(ctx, fmt.Sprintf("DC0_C1_RP0_VM%d", i))
+		if err != nil {
+			return err
+		}
+		for _, op := range []func(context.Context) (*object.Task, error){extra.PowerOff, extra.Destroy} {
+			task, err := op(ctx)
+			if err != nil {
+				return err
+			}
+			if err := task.Wait(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	moved := map[string]*object.VirtualMachine{}
+	for old, name := range names {
 		vm, err := f.VirtualMachine(ctx, old)
 		if err != nil {
 			return err
@@ -152,46 +172,60 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 		if err := rename(vm.Reference(), name); err != nil {
 			return err
 		}
-		if name == l.opts.VM {
-			app = vm
+		if name != "mon-b-01" {
+			moved[name] = vm
 		}
 	}
 	if err := rename(dc.Reference(), labDatacenter); err != nil {
 		return err
 	}
-	// The VM starts on esx-a-01 (or where a resumed run left it), whatever the simulator picked.
 	f.SetDatacenter(object.NewDatacenter(c, dc.Reference()))
-	start := siteHosts[0][0]
-	if l.opts.VMHost != "" {
+	v.model.Map().Put(&labChecker{VmProvisioningChecker: v.model.Map().VmProvisioningChecker(), lab: l})
+	for i, name := range l.opts.VMs() {
+		if err := v.place(ctx, l, f, moved[name], name, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// place puts a VM where it starts (a SITE-A host, the first VM on esx-a-01, or where a resumed run
+// left it), gives it its guest's identity and makes its moves the lab's vMotions.
+func (v *vcenter) place(ctx context.Context, l *Lab, f *find.Finder, vm *object.VirtualMachine, name string, i int) error {
+	start := siteHosts[0][i%2]
+	switch {
+	case name == l.opts.VM && l.opts.VMHost != "":
 		start = l.opts.VMHost
+	case l.opts.VMHosts[name] != "":
+		start = l.opts.VMHosts[name]
 	}
 	home, err := f.HostSystem(ctx, start)
 	if err != nil {
 		return err
 	}
 	ref := home.Reference()
-	task, err := app.Relocate(ctx, types.VirtualMachineRelocateSpec{Host: &ref}, types.VirtualMachineMovePriorityDefaultPriority)
+	task, err := vm.Relocate(ctx, types.VirtualMachineRelocateSpec{Host: &ref}, types.VirtualMachineMovePriorityDefaultPriority)
 	if err != nil {
 		return err
 	}
 	if err := task.Wait(ctx); err != nil {
 		return err
 	}
-	obj := v.model.Map().Get(app.Reference()).(*simulator.VirtualMachine)
+	obj := v.model.Map().Get(vm.Reference()).(*simulator.VirtualMachine)
 	sctx := v.model.Service.Context
+	ip := l.guestIP(name)
 	sctx.WithLock(obj, func() {
 		sctx.Update(obj, []types.PropertyChange{
 			{Name: "guest.toolsRunningStatus", Val: string(types.VirtualMachineToolsRunningStatusGuestToolsRunning)},
-			{Name: "guest.ipAddress", Val: l.guestIP()},
-			{Name: "guest.hostName", Val: l.opts.VM},
-			{Name: "guest.net", Val: []types.GuestNicInfo{{Network: "VLAN200-stretched", IpAddress: []string{l.guestIP()}, Connected: true}}},
+			{Name: "guest.ipAddress", Val: ip},
+			{Name: "guest.hostName", Val: name},
+			{Name: "guest.net", Val: []types.GuestNicInfo{{Network: "VLAN200-stretched", IpAddress: []string{ip}, Connected: true}}},
 		})
 	})
 	v.model.Map().Put(&labVM{VirtualMachine: obj, lab: l})
-	v.model.Map().Put(&labChecker{VmProvisioningChecker: v.model.Map().VmProvisioningChecker(), lab: l})
 	if !strings.HasPrefix(start, "esx-a") {
 		for _, h := range l.snapshotHosts() {
-			if h.VM {
+			if h.VM && h.vmName == name {
 				h.SetZone("site-b")
 			}
 		}
@@ -199,7 +233,7 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 	return nil
 }
 
-// labVM is the migrating VM: its relocation takes a few seconds in vMotion's stages, reports
+// labVM is a VM the lab moves: its relocation takes a few seconds in vMotion's stages, reports
 // progress, tells the lab where the VM went, and fails when the relocate-fails fault is on.
 type labVM struct {
 	*simulator.VirtualMachine
@@ -225,6 +259,8 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 	// on a lock of its own, under the VM's name.
 	lock := types.ManagedObjectReference{Type: "VirtualMachine", Value: vm.Self.Value + "-vmotion"}
 	toSiteB := false // the ping-loss faults strike the move to SITE-B; the way home loses the usual one
+	name := vm.Name
+	faults := vm.lab.faults.For(name)
 	if req.Spec.Host != nil {
 		if h, ok := ctx.Map.Get(*req.Spec.Host).(*simulator.HostSystem); ok {
 			toSiteB = strings.HasPrefix(h.Name, "esx-b")
@@ -244,10 +280,10 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 				ctx.Update(t, []types.PropertyChange{{Name: "info", Val: info}})
 			})
 			if s.at == 92 {
-				vm.lab.switchover(toSiteB)
+				vm.lab.switchover(name, toSiteB)
 			}
-			if s.at == vmotionStages[1].at && vm.lab.faults.PingLossEarly > 0 && toSiteB {
-				vm.lab.dropPings(vm.lab.faults.PingLossEarly)
+			if s.at == vmotionStages[1].at && faults.PingLossEarly > 0 && toSiteB {
+				vm.lab.dropPings(name, faults.PingLossEarly)
 			}
 			if s.at == vmotionStages[1].at && vm.lab.faults.SessionExpires {
 				vm.lab.vc.endSessions(context.Background())
@@ -262,7 +298,7 @@ func (vm *labVM) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Ta
 			if cancelled { // CancelTask: before the switch-over the VM stays where it was
 				return nil, &types.RequestCanceled{}
 			}
-			if s.at >= 92 && vm.lab.faults.RelocateFails {
+			if s.at >= 92 && faults.RelocateFails {
 				return nil, &types.MigrationFault{VimFault: types.VimFault{MethodFault: types.MethodFault{FaultMessage: []types.LocalizableMessage{{
 					Key: "com.vmware.vim.vmotion.switchover", Message: "The vMotion failed because the destination host did not receive data from the source host on the vMotion network.",
 				}}}}}
@@ -301,7 +337,7 @@ func (vm *labVM) move(ctx *simulator.Context, spec types.VirtualMachineRelocateS
 		if obj, ok := ctx.Map.Get(*spec.Host).(*simulator.HostSystem); ok {
 			h = obj.HostSystem
 		}
-		vm.lab.vmArrived(h.Name)
+		vm.lab.vmArrived(vm.Name, h.Name)
 	}
 }
 
@@ -316,18 +352,22 @@ func (c *labChecker) CheckRelocateTask(ctx *simulator.Context, r *types.CheckRel
 	task := simulator.CreateTask(c, "checkRelocate", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
 		res := types.CheckResult{Vm: &r.Vm, Host: r.Spec.Host}
 		toSiteB := false
+		var faults Faults
+		if m, ok := ctx.Map.Get(r.Vm).(*labVM); ok {
+			faults = c.lab.faults.For(m.Name)
+		}
 		if r.Spec.Host != nil {
 			if h, ok := ctx.Map.Get(*r.Spec.Host).(*simulator.HostSystem); ok {
 				toSiteB = strings.HasPrefix(h.Name, "esx-b")
 			}
 		}
-		if toSiteB && c.lab.faults.PreflightWarning {
+		if toSiteB && faults.PreflightWarning {
 			res.Warning = append(res.Warning, types.LocalizedMethodFault{
 				Fault:            &types.CpuIncompatible{Level: 7, RegisterName: "ebx"},
 				LocalizedMessage: "The target host does not support the virtual machine's current hardware requirements: CPUID level 0x7 register 'ebx' (AVX-512). Enable EVC on the target cluster, or power the VM off to move it.",
 			})
 		}
-		if toSiteB && c.lab.faults.PreflightError {
+		if toSiteB && faults.PreflightError {
 			res.Error = append(res.Error, types.LocalizedMethodFault{
 				Fault:            &types.NetworkInaccessible{},
 				LocalizedMessage: "Currently connected network interface 'Network adapter 1' uses network 'VLAN200-stretched', which is not accessible.",

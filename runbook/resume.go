@@ -28,6 +28,8 @@ type Resume struct {
 
 // ItemResume is one wave item's part of a resume.
 type ItemResume struct {
+	VM          string
+	Host        string // where the journal last saw it
 	Status      string // how it ended, "" if it had not
 	Completed   map[string]bool
 	ActionDone  map[string]bool

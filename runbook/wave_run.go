@@ -147,8 +147,8 @@ func (it Item) Target() remote.Target {
 
 // Guest is a wave item whose steps run on its own guest (host: vm).
 type Guest struct {
-	Wave, VM string
-	Target   remote.Target
+	Wave, VM, Zone string
+	Target         remote.Target
 }
 
 // Guests lists the guests a run reaches, to be dialled before step one with the runbook's hosts.
@@ -159,7 +159,7 @@ func (rb *Runbook) Guests() []Guest {
 			continue
 		}
 		for _, it := range st.Wave.Items {
-			out = append(out, Guest{Wave: st.Name, VM: it.Key, Target: it.Target()})
+			out = append(out, Guest{Wave: st.Name, VM: it.Key, Zone: it.Fields["zone"], Target: it.Target()})
 		}
 	}
 	return out
@@ -486,7 +486,7 @@ func itemResumes(s *RunState) map[string]*ItemResume {
 	out := map[string]*ItemResume{}
 	for _, w := range s.Waves {
 		for _, it := range w.Items {
-			ir := &ItemResume{Completed: map[string]bool{}, ActionDone: map[string]bool{}, ActionBegan: map[string]bool{}, Runtime: Values{}}
+			ir := &ItemResume{VM: it.VM, Host: it.Host, Completed: map[string]bool{}, ActionDone: map[string]bool{}, ActionBegan: map[string]bool{}, Runtime: Values{}}
 			switch it.Status {
 			case ItemMoved, ItemRolledBack, ItemFailed, ItemRollbackFailed:
 				ir.Status = it.Status

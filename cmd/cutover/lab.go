@@ -29,6 +29,7 @@ func labCommand(s streams) *cobra.Command {
 	var relocate time.Duration
 	var resume, govcEnv string
 	var printSeed bool
+	var vms int
 	cmd := &cobra.Command{
 		Use:   "lab [RUNBOOK]",
 		Short: "Run a runbook against the embedded lab: vCenter simulator, SSH hosts, faults to practise on",
@@ -40,11 +41,21 @@ in a lab known_hosts, and a per-lab signing key with an allowed_signers file bes
 Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if vms < 0 || vms > 200 {
+				return withCode(exitBadInput, fmt.Errorf("--vms %d: the lab moves 1 to 200 VMs", vms))
+			}
 			if printSeed {
-				_, err := s.out.Write(seed.SeedRunbooks)
+				text := seed.SeedRunbooks
+				if vms > 0 {
+					text = waveRunbook(vms)
+				}
+				_, err := s.out.Write(text)
 				return err
 			}
 			name := seedRunbook
+			if vms > 0 {
+				name, file = waveRunbookName, waveFile(vms)
+			}
 			if len(args) == 1 {
 				name = args[0]
 			}
@@ -55,7 +66,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 				}
 				defer plan.lock.Release()
 				o.resume, name = plan, plan.start.Runbook
-				if !c.Flags().Changed("file") {
+				if !c.Flags().Changed("file") && vms == 0 {
 					file = plan.start.File
 				}
 			}
@@ -86,6 +97,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")
 	fl.StringVar(&govcEnv, "govc-env", "", "write the lab vCenter's GOVC_* variables to this file (source it to use govc beside the console)")
 	fl.BoolVar(&printSeed, "print-runbook", false, "write the built-in seed runbook file to standard output (the start of your own: > runbooks.yaml)")
+	fl.IntVar(&vms, "vms", 0, "run the built-in wave instead: this many VMs (app-01 …) moved in batches, each with its own guest, watch and rollback (faults: relocate-fails@app-07, ping-loss=3@app-12, …)")
 	fl.StringVar(&o.signKey, "sign-key", "", "sign the journal with this key (or .pub of an ssh-agent key) instead of the lab's own")
 	fl.BoolVar(&o.sshTimings, "ssh-timings", false, "at the end, print where SSH time went: connect, key exchange, auth, sessions, commands")
 	return cmd
@@ -116,6 +128,20 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	o.lab = true
 	opts := labOptions(rb)
 	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost, opts.SiteLatency = o.operator, relocate, f, vmHost, o.siteLatency
+	waveLab(rb, &opts)
+	if o.resume != nil { // a resumed wave: each VM starts where the journal last saw it
+		for _, it := range o.resume.state.Items {
+			if it.Host != "" {
+				if opts.VMHosts == nil {
+					opts.VMHosts = map[string]string{}
+				}
+				opts.VMHosts[it.VM] = it.Host
+			}
+		}
+	}
+	if err := checkFaultVMs(f, opts); err != nil {
+		return withCode(exitBadInput, err)
+	}
 	start := time.Now()
 	l, err := lab.Start(ir.ctx, opts)
 	if err != nil {
@@ -168,6 +194,19 @@ const builtIn = "(built in: cutover lab --print-runbook)"
 // loadLabRunbook reads the lab's runbook file: the one named, else ./runbooks.yaml, else the seed
 // the binary carries, so that the lab runs from any directory.
 func loadLabRunbook(s streams, file, name string) (string, []byte, *runbook.Runbook, error) {
+	var n int
+	if _, err := fmt.Sscanf(file, "(built in: cutover lab --vms %d)", &n); err == nil && n > 0 {
+		data := waveRunbook(n)
+		doc, err := runbook.Parse(file, data)
+		if err != nil {
+			return "", nil, nil, withCode(exitBadInput, err)
+		}
+		rb, err := doc.Runbook(name)
+		if err != nil {
+			return "", nil, nil, withCode(exitBadInput, err)
+		}
+		return file, data, rb, nil
+	}
 	if file == builtIn || file == defaultFile {
 		if _, err := os.Stat(defaultFile); file == builtIn || errors.Is(err, os.ErrNotExist) {
 			doc, err := runbook.Parse(builtIn, seed.SeedRunbooks)

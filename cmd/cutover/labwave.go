@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cutover/cutover/lab"
+	"github.com/cutover/cutover/runbook"
+)
+
+// waveRunbookName is the wave runbook lab --vms builds.
+const waveRunbookName = "stretched-vlan-wave"
+
+// waveFile names the wave runbook lab --vms N carries, in messages and in the journal.
+func waveFile(n int) string { return fmt.Sprintf("(built in: cutover lab --vms %d)", n) }
+
+// waveRunbook is the app tier's move as a wave: n VMs from SITE-A to SITE-B in batches of 20% (2
+// at least), each behind its own pre-checks, gateway watch from its own guest and post-checks,
+// rolled back on its own; the wave stops past 10% failed (1 at least). Its VMs are app-01 … app-NN, guests app-01 … app-NN.
+func waveRunbook(n int) []byte {
+	var items strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&items, "            - {vm: app-%02d, host: app-%02d, zone: site-a, target: esx-b-0%d}\n", i, i, (i-1)%2+1)
+	}
+	return []byte(`version: 1
+runbooks:
+  - name: ` + waveRunbookName + `
+    description: >
+      Move the app tier's ` + fmt.Sprint(n) + ` VMs from SITE-A to SITE-B across the stretched VLAN 200 in
+      batches: each VM proves itself (its units, its gateway from its own guest, where it landed)
+      and is moved back on its own if it cannot; the wave stops when more than 10% (at least one)
+      have failed.
+    vars:
+      unit: nginx
+    steps:
+      - name: move-app-tier
+        wave:
+          items:
+` + items.String() + `          serial: ` + fmt.Sprint(max(2, n/5)) + `         # 20%, and never fewer than 2
+          max_failures: ` + fmt.Sprint(max(1, n/10)) + `   # 10% of the wave, and never none
+          on_failure: rollback_vm
+          max_parallel_per_host: 4
+          steps:
+            - name: pre
+              checks:
+                - {kind: vm_powered_on, vm: "{{ .vm }}"}
+                - {kind: unit_active, host: vm, unit: "{{ .unit }}", timeout: 10s}
+                - {kind: no_failed_units, host: vm, timeout: 10s}
+              gate: {on_fail: abort}
+            - name: move
+              migrate: {vm: "{{ .vm }}", host: "{{ .target }}"}
+              watch:
+                ping: {from: vm, target: auto, interval: 200ms, settle: 3s, max_lost: 1, max_rtt_increase: 5ms}
+              checks:
+                - {kind: vm_on_host, vm: "{{ .vm }}", esx_host: "{{ .target }}"}
+              rollback:
+                - name: move-back
+                  migrate: {vm: "{{ .vm }}", host: "{{ .origin_host }}"}
+                  checks:
+                    - {kind: vm_on_host, vm: "{{ .vm }}", esx_host: "{{ .origin_host }}"}
+            - name: post
+              checks:
+                - {kind: unit_active, host: vm, unit: "{{ .unit }}", timeout: 10s}
+                - {kind: no_failed_units, host: vm, timeout: 10s}
+`)
+}
+
+// waveLab adds a runbook's waves to a lab: every item a VM the lab moves, every guest a lab host.
+func waveLab(rb *runbook.Runbook, opts *lab.Options) {
+	for _, st := range rb.Steps {
+		if st.Wave == nil {
+			continue
+		}
+		for _, it := range st.Wave.Items {
+			if opts.VM == "" {
+				opts.VM = it.Key
+			}
+			opts.Wave = append(opts.Wave, it.Key)
+		}
+	}
+	for _, g := range rb.Guests() {
+		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: "vm " + g.VM, Address: g.Target.Address, Zone: g.Zone})
+	}
+}
+
+// checkFaultVMs refuses a fault@vm naming a VM the lab does not move.
+func checkFaultVMs(f lab.Faults, opts lab.Options) error {
+	for vm := range f.ByVM {
+		if !slices.Contains(opts.VMs(), vm) {
+			return fmt.Errorf("--fault …@%s: the lab moves no VM %s (it moves %s)", vm, vm, strings.Join(opts.VMs(), ", "))
+		}
+	}
+	return nil
+}
