@@ -441,3 +441,29 @@ func TestHandoffNote(t *testing.T) {
 		t.Error("a shadow may not write a note")
 	}
 }
+
+// A wave's journal (lab --vms 6, app-03's vMotion failing) in the console: any keys keep the frame,
+// and its VMs' steps are there to browse.
+func TestWaveJournalKeepsTheFrame(t *testing.T) {
+	evs, err := transcript.ReadEvents(filepath.Join("testdata", "wave.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"j", "k", "tab", "enter", "z", "esc", "f", "g", "G", "?", "w", "y", "s", "[", "]"}
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		for _, cut := range []int{len(evs) / 3, len(evs)} {
+			m := console(t, Options{Mode: "SHADOW"}, size[0], size[1], evs[:cut], time.Second)
+			for i := range 80 {
+				m = send(m, keys[i*7%len(keys)])
+				checkFrame(t, ansi.Strip(m.View()), size[0], size[1])
+				if t.Failed() {
+					t.Fatalf("size %v after %d events, key %d", size, cut, i)
+				}
+			}
+		}
+	}
+	m := console(t, Options{}, 200, 50, evs, time.Second)
+	if frame := ansi.Strip(m.View()); !strings.Contains(frame, "↩  app-03 move ") {
+		t.Errorf("the VMs' steps are not in the list:\n%s", frame)
+	}
+}

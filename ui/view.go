@@ -197,6 +197,9 @@ func (m App) stepsPane() string {
 	var lines []string
 	for i, st := range m.run.Steps {
 		name := st.Name
+		if _, vm, step, ok := runbook.SplitItemStep(name); ok {
+			name = " " + vm + " " + step // under its wave's row: the VM and its step, not the wave's name again
+		}
 		if st.Phase == runbook.PhaseRollback {
 			name = "↶ " + name
 		}
