@@ -31,7 +31,7 @@ func TestLabWave(t *testing.T) {
 			t.Errorf("no line names %s's move", vm)
 		}
 	}
-	journal := onlyJournal(t, tr)
+	journal := journalOf(t, tr)
 	md := filepath.Join(dir, "r.md")
 	if code, out, errs := cli(t, "", "report", journal, "-o", md); code != 0 {
 		t.Fatalf("report: %d %s %s", code, out, errs)
@@ -108,13 +108,4 @@ func TestLabWaveKillAndResume(t *testing.T) {
 func readFile(p string) []byte {
 	b, _ := os.ReadFile(p)
 	return b
-}
-
-func onlyJournal(t *testing.T, dir string) string {
-	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if len(m) != 1 {
-		t.Fatalf("journals in %s: %v", dir, m)
-	}
-	return m[0]
 }
