@@ -192,9 +192,7 @@ func (e *Engine) runWave(ctx context.Context, st *Step) stepResult {
 	}
 	batches := (len(w.Items) + size - 1) / size
 	e.emit(EvWave, st.Name, WaveData{Items: keys, BatchSize: size, Batches: batches, MaxFailures: budget, Rule: rule, ParallelPerHost: w.ParallelPerHost()})
-	if e.moveSlots == nil {
-		e.moveSlots = newHostSlots(w.ParallelPerHost())
-	}
+	e.moveSlots = newHostSlots(w.ParallelPerHost()) // this wave's limit, for its items' engines
 	runs := make([]*itemRun, len(w.Items))
 	for i, it := range w.Items {
 		runs[i] = &itemRun{wave: st.Name, item: it, batch: i/size + 1, eng: e.forItem(st, it)}
