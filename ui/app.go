@@ -73,6 +73,9 @@ type App struct {
 	done                          bool
 	now                           time.Time
 	replay                        *replayState
+	waveView                      bool // v: the wave, a row per VM
+	waveSel                       int  // the VM selected in it
+	waveBadFirst                  bool // o: the VMs that did not move first
 }
 
 // New builds the console.

@@ -449,7 +449,7 @@ func TestWaveJournalKeepsTheFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"j", "k", "tab", "enter", "z", "esc", "f", "g", "G", "?", "w", "y", "s", "[", "]"}
+	keys := []string{"j", "k", "tab", "enter", "z", "esc", "f", "g", "G", "?", "w", "y", "s", "[", "]", "v", "o", "v", "j"}
 	for _, size := range [][2]int{{80, 24}, {200, 50}} {
 		for _, cut := range []int{len(evs) / 3, len(evs)} {
 			m := console(t, Options{Mode: "SHADOW"}, size[0], size[1], evs[:cut], time.Second)
@@ -465,5 +465,38 @@ func TestWaveJournalKeepsTheFrame(t *testing.T) {
 	m := console(t, Options{}, 200, 50, evs, time.Second)
 	if frame := ansi.Strip(m.View()); !strings.Contains(frame, "↩  app-03 move ") {
 		t.Errorf("the VMs' steps are not in the list:\n%s", frame)
+	}
+}
+
+// The wave view: the summary bar, a row per VM, the one that did not move first with o; its story in
+// the detail and its own watch in the graph; enter opens its steps.
+func TestWaveView(t *testing.T) {
+	evs, err := transcript.ReadEvents(filepath.Join("testdata", "wave.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		m := console(t, Options{}, size[0], size[1], evs, time.Second)
+		m = send(m, "v")
+		frame := ansi.Strip(m.View())
+		checkFrame(t, frame, size[0], size[1])
+		for _, want := range []string{"6 VMs: 5 moved · 1 back", "0 failed · 0 to go", "app-01", "app-06", "app-01 · batch 1 of 3 · moved", "moved  esx-a-01 → esx-b-01   now esx-b-01"} {
+			if !strings.Contains(frame, want) {
+				t.Errorf("%v: the wave view lacks %q:\n%s", size, want, frame)
+			}
+		}
+		m = send(m, "o")
+		frame = ansi.Strip(m.View())
+		golden(t, "wave-"+itoa(size[0])+"x"+itoa(size[1]), frame)
+		if !strings.Contains(frame, "app-03 · batch 2 of 3 · rolled back") || !strings.Contains(frame, "[4/6 move-app-tier[app-03]/move]") && size[0] == 200 {
+			t.Errorf("%v: o does not put app-03 (rolled back) first with its watch:\n%s", size, frame)
+		}
+		m = send(m, "enter")
+		if st := m.run.Steps[m.selected]; st.Name != "move-app-tier[app-03]/move-back" || m.waveView {
+			t.Errorf("%v: enter opened %q (wave view %v)", size, st.Name, m.waveView)
+		}
+	}
+	if m := send(console(t, Options{}, 120, 40, labJournal(t), time.Second), "v"); !strings.Contains(ansi.Strip(m.View()), "this run has no wave") {
+		t.Error("v on a run without a wave says nothing")
 	}
 }

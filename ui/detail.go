@@ -313,6 +313,10 @@ func (m *App) paneOutput(st *runbook.StepState, width int) []string {
 // whole text scrolls, kept at the selected check.
 func (m *App) refreshDetail() {
 	m.layout()
+	if m.waveView && m.wave() != nil {
+		m.detail.SetContent(strings.Join(m.waveDetail(m.detail.Width), "\n"))
+		return
+	}
 	if m.selected < 0 || m.selected >= len(m.run.Steps) {
 		m.detail.SetContent(m.s.dim.Render("waiting for the first step…"))
 		return

@@ -111,7 +111,31 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if m.waveView && m.wave() != nil {
+		switch {
+		case key.Matches(msg, m.keys.Up) && m.focus == 0:
+			m.waveSel = max(0, m.waveSel-1)
+			return m, nil
+		case key.Matches(msg, m.keys.Down) && m.focus == 0:
+			m.waveSel = min(len(m.waveRows())-1, m.waveSel+1)
+			return m, nil
+		case key.Matches(msg, m.keys.Open):
+			m.openItem()
+			return m, nil
+		case key.Matches(msg, m.keys.Order):
+			m.waveBadFirst = !m.waveBadFirst
+			return m, nil
+		}
+	}
 	switch {
+	case key.Matches(msg, m.keys.Wave):
+		if m.wave() == nil {
+			m.flash = "this run has no wave"
+			return m, nil
+		}
+		m.waveView = !m.waveView
+	case key.Matches(msg, m.keys.Order):
+		m.flash = "o orders the wave's VMs: v shows them"
 	case key.Matches(msg, m.keys.Tab):
 		m.focus = 1 - m.focus
 		if m.focus == 1 && m.selCheck < 0 && len(m.run.Steps) > 0 && len(checkRows(m.run.Steps[m.fullStep()])) > 0 {

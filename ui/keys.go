@@ -17,6 +17,7 @@ type keyMap struct {
 	Span, LogScale, Watches, Note                key.Binding
 	Proceed, Retry, Rollback, AbortRun           key.Binding
 	Play, Event, StepJump, Speed                 key.Binding
+	Wave, Order                                  key.Binding
 }
 
 func newKeys(mode string) keyMap {
@@ -51,6 +52,8 @@ func newKeys(mode string) keyMap {
 		Event:    key.NewBinding(key.WithKeys("right", "left", "l", "h"), key.WithHelp("→/←", "next / previous event")),
 		StepJump: key.NewBinding(key.WithKeys("]", "["), key.WithHelp("]/[", "next / previous step")),
 		Speed:    key.NewBinding(key.WithKeys("+", "-"), key.WithHelp("+/-", "faster / slower")),
+		Wave:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "the wave: a row per VM, its watch in the graph (again: the steps)")),
+		Order:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "in the wave: the VMs that did not move first / as planned")),
 	}
 	switch mode {
 	case "":
@@ -91,7 +94,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is `?`: every key of this mode (bindings disabled for it are left out).
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.Top, k.Tab, k.Open, k.Follow, k.Search, k.Leave},
+		{k.Up, k.Down, k.PageUp, k.Top, k.Tab, k.Open, k.Follow, k.Search, k.Leave, k.Wave, k.Order},
 		{k.Span, k.LogScale, k.Watches, k.Pause, k.Note, k.Answer, k.Proceed, k.Retry, k.Rollback, k.AbortRun, k.Help, k.Quit, k.Abort},
 		{k.Play, k.Event, k.StepJump, k.Speed},
 	}

@@ -31,7 +31,17 @@ func (m *App) shownWatch() *runbook.WatchState {
 	if len(m.run.Watches) == 0 {
 		return nil
 	}
-	return m.run.Watches[m.watchIndex()]
+	return m.run.Watches[m.shownIndex()]
+}
+
+// shownIndex is the graph's watch among the run's: in the wave view the selected VM's own.
+func (m *App) shownIndex() int {
+	if m.waveView {
+		if i := m.itemWatch(); i >= 0 {
+			return i
+		}
+	}
+	return m.watchIndex()
 }
 
 func (m *App) layout() {
@@ -129,7 +139,11 @@ func (m App) View() string {
 	if m.fullOpen && len(m.run.Steps) > 0 {
 		parts = append(parts, m.s.boxFocus.Width(m.width-2).Height(m.full.Height).Render(m.full.View()))
 	} else {
-		parts = append(parts, lipgloss.JoinHorizontal(lipgloss.Top, m.stepsPane(), m.detailPane()))
+		left := m.stepsPane()
+		if m.waveView && m.wave() != nil {
+			left = m.wavePane()
+		}
+		parts = append(parts, lipgloss.JoinHorizontal(lipgloss.Top, left, m.detailPane()))
 		if m.hasBottom() {
 			parts = append(parts, m.bottom())
 		}
@@ -285,7 +299,7 @@ func (m App) bottom() string {
 		v := m.graph
 		v.now, v.live = m.now, w.Verdict == "" && !m.run.HasEnded()
 		if n := len(m.run.Watches); n > 1 {
-			v.title = fmt.Sprintf("[%d/%d %s]", m.watchIndex()+1, n, w.Step)
+			v.title = fmt.Sprintf("[%d/%d %s]", m.shownIndex()+1, n, w.Step)
 		}
 		graph = renderGraph(w, m.width, m.graphHeight(), m.s, v)
 	}
