@@ -156,7 +156,6 @@ func (m *App) waveDetail(width int) []string {
 	return out
 }
 
-
 // openItem leaves the wave view at the selected VM's newest step.
 func (m *App) openItem() {
 	it := m.waveItem()
