@@ -143,8 +143,13 @@ func (e *Engine) stepBody(ctx context.Context, st *Step, phase Phase) stepResult
 // the run was interrupted while waiting.
 func (e *Engine) ask(ctx context.Context, step string, q QuestionData, evidence []CheckData) (Answer, bool) {
 	q.Prompt = e.redact(q.Prompt)
+	asked := step
+	if e.prefix != "" { // a wave's item: whoever answers must know which VM it is about
+		_, vm, _, _ := SplitItemStep(e.prefix)
+		q.Prompt, asked = "VM "+vm+": "+q.Prompt, e.prefix+step
+	}
 	e.emit(EvQuestion, step, q)
-	question := Question{Run: e.cfg.RunID, Step: step, QuestionData: q, Checks: evidence}
+	question := Question{Run: e.cfg.RunID, Step: asked, QuestionData: q, Checks: evidence}
 	a, err := e.cfg.Decider.Decide(ctx, question)
 	if ctx.Err() != nil {
 		return Answer{}, false

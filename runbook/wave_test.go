@@ -364,3 +364,21 @@ func TestWaveResumeMovesNoVMTwice(t *testing.T) {
 		}
 	}
 }
+
+// A question about an item names its VM, and the step it waits on is the item's.
+func TestWaveQuestionNamesTheVM(t *testing.T) {
+	vc := newWaveVCenter(2)
+	vc.fail["app-02"] = true
+	book := strings.Replace(waveBook(2, "          serial: 2\n          max_failures: 1"), "              checks: [{kind: vm_on_host, vm: \"{{ .vm }}\", esx_host: \"{{ .target }}\"}]\n              rollback:",
+		"              checks: [{kind: vm_on_host, vm: \"{{ .vm }}\", esx_host: \"{{ .target }}\"}]\n              gate: {on_fail: ask}\n              rollback:", 1)
+	h := newHarness(t, book, nil, Answer{Choice: Rollback})
+	h.cfg.VSphere = vc
+	h.run(t, context.Background())
+	var asked []string
+	for _, q := range h.decider.questions {
+		asked = append(asked, q.Step+" | "+q.Prompt)
+	}
+	if len(asked) != 1 || !strings.HasPrefix(asked[0], "tier[app-02]/move | VM app-02: step move: ") {
+		t.Errorf("questions: %q", asked)
+	}
+}
