@@ -212,6 +212,17 @@ func (e *Engine) runWave(ctx context.Context, st *Step) stepResult {
 		}
 	}
 	failed, stopped := 0, ""
+	steps := st.Wave.Steps
+	pre := preSteps(steps)
+	if pre > 0 && pre < len(steps) {
+		e.preCheck(ctx, st, runs, pre)
+		if ctx.Err() != nil {
+			return stepResult{}
+		}
+		if n := countBad(slices.DeleteFunc(slices.Clone(runs), func(r *itemRun) bool { return r.status == "" })); n > budget {
+			stopped = fmt.Sprintf("%d VM(s) failed their pre-checks, more than max_failures %s allows (%d of %d): nothing was moved", n, w.MaxFailures, budget, len(runs))
+		}
+	}
 	for b := 0; b < batches && stopped == ""; b++ {
 		batch := runs[b*size : min((b+1)*size, len(runs))]
 		if !slices.ContainsFunc(batch, func(r *itemRun) bool { return r.status == "" }) {
@@ -227,7 +238,7 @@ func (e *Engine) runWave(ctx context.Context, st *Step) stepResult {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				e.runItem(ctx, st, r, rule == RollbackVM)
+				e.runItem(ctx, st, r, rule == RollbackVM, pre%len(steps), len(steps))
 			}()
 		}
 		wg.Wait()
@@ -302,11 +313,12 @@ func countBad(runs []*itemRun) int {
 	return n
 }
 
-// runItem runs one item's steps; a failed one, with rollbackNow, is rolled back at once.
-func (e *Engine) runItem(ctx context.Context, st *Step, r *itemRun, rollbackNow bool) {
+// runItem runs one item's steps from, up to to; a failed one, with rollbackNow, is rolled back at
+// once. The item has moved when its last step passed.
+func (e *Engine) runItem(ctx context.Context, st *Step, r *itemRun, rollbackNow bool, from, to int) {
 	c := r.eng
 	steps := c.cfg.Runbook.Steps
-	for i := range steps {
+	for i := from; i < to; i++ {
 		if c.cfg.Resume != nil {
 			done, stop := c.resumeStep(ctx, &steps[i])
 			if stop != nil {
@@ -343,8 +355,40 @@ func (e *Engine) runItem(ctx context.Context, st *Step, r *itemRun, rollbackNow 
 		e.emit(EvWaveItem, st.Name, WaveItemData{Item: r.item.Key, Batch: r.batch, Status: r.status, Reason: r.reason})
 		return
 	}
-	r.status = ItemMoved
-	e.emit(EvWaveItem, st.Name, WaveItemData{Item: r.item.Key, Batch: r.batch, Status: r.status})
+	if to == len(steps) {
+		r.status = ItemMoved
+		e.emit(EvWaveItem, st.Name, WaveItemData{Item: r.item.Key, Batch: r.batch, Status: r.status})
+	}
+}
+
+// preSteps counts a wave's leading steps that change nothing (checks only): they run for every
+// item before the first batch moves anything.
+func preSteps(steps []Step) int {
+	for i := range steps {
+		if steps[i].hasAction() || steps[i].Confirm.Text != "" || steps[i].Approval != nil {
+			return i
+		}
+	}
+	return len(steps)
+}
+
+// preCheck runs every waiting item's pre-check steps at once (Forks at a time), before the first
+// batch: a wave whose VMs cannot all be trusted to start is stopped before anything moves.
+func (e *Engine) preCheck(ctx context.Context, st *Step, runs []*itemRun, pre int) {
+	sem := make(chan struct{}, max(e.cfg.Forks, 1))
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		if r.status != "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			e.runItem(ctx, st, r, true, 0, pre)
+		}()
+	}
+	wg.Wait()
 }
 
 // settle turns a rollback's outcome into the item's status.

@@ -382,3 +382,43 @@ func TestWaveQuestionNamesTheVM(t *testing.T) {
 		t.Errorf("questions: %q", asked)
 	}
 }
+
+// Pre-checks of every VM run before the first batch moves anything; VMs failing them are not
+// moved, and when they are more than max_failures allows nothing is.
+func TestWavePreChecksFanOutFirst(t *testing.T) {
+	book := func(wave string) string {
+		return strings.Replace(waveBook(6, wave), "          steps:\n", "          steps:\n            - name: pre\n              checks: [{kind: vm_on_host, vm: \"{{ .vm }}\", esx_host: esx-a-01}]\n", 1)
+	}
+	for _, c := range []struct {
+		name, wave string
+		status     RunStatus
+		moves      int
+	}{
+		{"within max_failures: the others move", "          serial: 2\n          max_failures: 2", RunDone, 4},
+		{"past max_failures: nothing moves", "          serial: 2\n          max_failures: 1", RunAborted, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			vc := newWaveVCenter(6)
+			vc.on["app-02"], vc.on["app-05"] = "esx-a-02", "esx-a-02" // not where the runbook expects them
+			out, s, evs := runWaveBook(t, book(c.wave), vc)
+			if out.Status != c.status || len(vc.moves) != c.moves {
+				t.Fatalf("outcome %+v, moves %v", out, vc.moves)
+			}
+			if it := s.Wave("tier").Item("app-02"); it.Status != ItemFailed {
+				t.Errorf("app-02: %+v", it)
+			}
+			lastPre, firstMove := -1, len(evs)
+			for i, ev := range evs {
+				if _, _, step, ok := SplitItemStep(ev.Step); ok && step == "pre" && ev.Type == EvStepEnd {
+					lastPre = i
+				}
+				if _, ok := ev.Data.(MigrateData); ok && i < firstMove {
+					firstMove = i
+				}
+			}
+			if lastPre > firstMove {
+				t.Errorf("a pre-check ended (event %d) after the first move began (event %d)", lastPre, firstMove)
+			}
+		})
+	}
+}
