@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,7 +43,7 @@ func upTo(t *testing.T, evs []runbook.Event, typ runbook.EventType) []runbook.Ev
 }
 
 // console is a live console at w×h whose clock stands at the last event plus after.
-func console(t *testing.T, o Options, w, h int, evs []runbook.Event, after time.Duration) App {
+func console(t testing.TB, o Options, w, h int, evs []runbook.Event, after time.Duration) App {
 	t.Helper()
 	at := evs[len(evs)-1].Time.Add(after)
 	o.Now = func() time.Time { return at }
@@ -498,5 +499,54 @@ func TestWaveView(t *testing.T) {
 	}
 	if m := send(console(t, Options{}, 120, 40, labJournal(t), time.Second), "v"); !strings.Contains(ansi.Strip(m.View()), "this run has no wave") {
 		t.Error("v on a run without a wave says nothing")
+	}
+}
+
+// BenchmarkWaveRender is the wave view of a 200-VM wave at 200×50, every VM's move and watch in
+// the fold (600 step rows), the newest VM's watch in the graph: the frame an operator watches a
+// large wave in.
+func BenchmarkWaveRender(b *testing.B) {
+	t0 := time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)
+	seq := int64(0)
+	var evs []runbook.Event
+	add := func(typ runbook.EventType, step string, d any) {
+		seq++
+		evs = append(evs, runbook.Event{Seq: seq, Run: "r1", Time: t0.Add(time.Duration(seq) * time.Millisecond), Type: typ, Step: step, Data: d})
+	}
+	var vms []string
+	for i := 1; i <= 200; i++ {
+		vms = append(vms, fmt.Sprintf("app-%03d", i))
+	}
+	add(runbook.EvRunStart, "", runbook.RunStartData{Runbook: "wave", Steps: []string{"tier"}})
+	add(runbook.EvStepStart, "tier", runbook.StepStartData{Index: 1, Of: 1, Phase: runbook.PhaseRun})
+	add(runbook.EvWave, "tier", runbook.WaveData{Items: vms, BatchSize: 20, Batches: 10, MaxFailures: 20, Rule: runbook.RollbackVM, ParallelPerHost: 4})
+	a, bb := &runbook.Placement{Host: "esx-a-01"}, &runbook.Placement{Host: "esx-b-01"}
+	for _, vm := range vms {
+		for _, s := range []string{"pre", "move", "post"} {
+			step := runbook.ItemStep("tier", vm, s)
+			add(runbook.EvStepStart, step, runbook.StepStartData{Phase: runbook.PhaseRun})
+			if s == "move" {
+				add(runbook.EvMigrate, step, runbook.MigrateData{Phase: runbook.MigrateOrigin, From: a})
+				add(runbook.EvWatch, step, runbook.WatchData{Phase: runbook.WatchStart, Target: "10.20.0.1", From: "vm"})
+				var samples [][3]int64
+				for k := range 25 {
+					samples = append(samples, [3]int64{int64(k), t0.UnixMilli() + int64(seq)*1 + int64(k)*200, 300 + int64(k%4)*20})
+				}
+				add(runbook.EvPing, step, runbook.PingData{Target: "10.20.0.1", From: "vm", Samples: samples})
+				add(runbook.EvMigrate, step, runbook.MigrateData{Phase: runbook.MigrateDone, From: a, To: bb})
+				add(runbook.EvWatch, step, runbook.WatchData{Phase: runbook.WatchEnd, Verdict: "pass", Stats: &runbook.WatchStats{Sent: 25, Lost: 1}})
+			}
+			add(runbook.EvStepEnd, step, runbook.StepEndData{Status: runbook.StepPassed})
+		}
+		add(runbook.EvWaveItem, "tier", runbook.WaveItemData{Item: vm, Batch: 1, Status: runbook.ItemMoved})
+	}
+	m := console(b, Options{}, 200, 50, evs, time.Second)
+	m = send(m, "v")
+	m = send(m, "G")
+	b.ResetTimer()
+	for i := range b.N {
+		m.waveSel = i % 200
+		m.refresh()
+		_ = m.View()
 	}
 }

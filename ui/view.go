@@ -139,9 +139,11 @@ func (m App) View() string {
 	if m.fullOpen && len(m.run.Steps) > 0 {
 		parts = append(parts, m.s.boxFocus.Width(m.width-2).Height(m.full.Height).Render(m.full.View()))
 	} else {
-		left := m.stepsPane()
+		var left string
 		if m.waveView && m.wave() != nil {
 			left = m.wavePane()
+		} else {
+			left = m.stepsPane()
 		}
 		parts = append(parts, lipgloss.JoinHorizontal(lipgloss.Top, left, m.detailPane()))
 		if m.hasBottom() {
@@ -208,8 +210,15 @@ func (m App) confirmView() string {
 func (m App) stepsPane() string {
 	h := m.bodyHeight() - 2
 	nameW := stepsWidth - 12
+	// Only the rows that show are laid out: a wave's run holds hundreds.
+	from, to := 0, len(m.run.Steps)
+	if to > h {
+		from = max(0, min(m.selected-h/2, to-h))
+		to = from + h
+	}
 	var lines []string
-	for i, st := range m.run.Steps {
+	for i := from; i < to; i++ {
+		st := m.run.Steps[i]
 		name := st.Name
 		if _, vm, step, ok := runbook.SplitItemStep(name); ok {
 			name = " " + vm + " " + step // under its wave's row: the VM and its step, not the wave's name again
@@ -238,10 +247,6 @@ func (m App) stepsPane() string {
 			continue
 		}
 		lines = append(lines, fmt.Sprintf(" %s %-*s %s", g, nameW, truncate(name, nameW), timeStyle.Render(fmt.Sprintf("%6s", d))))
-	}
-	if len(lines) > h {
-		start := max(0, min(m.selected-h/2, len(lines)-h))
-		lines = lines[start : start+h]
 	}
 	box := m.s.box
 	if m.focus == 0 && !m.fullOpen {

@@ -87,8 +87,15 @@ func (m App) wavePane() string {
 		lines = append(lines, truncate(l, stepsWidth-2))
 	}
 	lines = append(lines, m.s.dim.Render(strings.Repeat("─", stepsWidth-2)))
+	room := h - len(lines)
+	from, to := 0, len(rows)
+	if to > room { // only the rows that show are laid out
+		from = max(0, min(m.waveSel-room/2, to-room))
+		to = from + max(0, room)
+	}
 	var body []string
-	for i, it := range rows {
+	for i := from; i < to; i++ {
+		it := rows[i]
 		host := strings.TrimPrefix(it.Host, "esx-")
 		loss := ""
 		if it.Watch != nil {
@@ -100,11 +107,6 @@ func (m App) wavePane() string {
 			continue
 		}
 		body = append(body, " "+itemGlyph(it.Status, m.s)+" "+text)
-	}
-	room := h - len(lines)
-	if len(body) > room {
-		start := max(0, min(m.waveSel-room/2, len(body)-room))
-		body = body[start : start+room]
 	}
 	box := m.s.box
 	if m.focus == 0 && !m.fullOpen {
