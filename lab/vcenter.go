@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/find"
@@ -36,6 +37,11 @@ const (
 // siteHosts are the ESXi hosts of each site, in the simulator's order.
 var siteHosts = [2][2]string{{"esx-a-01", "esx-a-02"}, {"esx-b-01", "esx-b-02"}}
 
+// vcsimCreate serialises the simulator's Model.Create, which appends to a package-level license
+// (simulator.EvalLicense): two labs starting at once in one process race on it (go test -race
+// caught it). The lock guards govmomi's state, not ours.
+var vcsimCreate sync.Mutex
+
 type vcenter struct {
 	model *simulator.Model
 	srv   *simulator.Server
@@ -51,7 +57,10 @@ func (l *Lab) startVCenter(ctx context.Context) (*vcenter, error) {
 	var pw [12]byte
 	rand.Read(pw[:])
 	password := hex.EncodeToString(pw[:])
-	if err := m.Create(); err != nil {
+	vcsimCreate.Lock()
+	err := m.Create()
+	vcsimCreate.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("lab vCenter: %w", err)
 	}
 	m.Service.TLS = new(tls.Config)

@@ -66,6 +66,7 @@ func writeTar(t *testing.T, path string, hs []*tar.Header, data [][]byte) {
 // The export bundle round-trips: what report --bundle writes, verify checks whole against the
 // allowed signers the operator names (never the copy inside); any change to it fails.
 func TestBundleRoundTrips(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	code, out, errs, _, journal := labRun(t, "../../runbooks.yaml", "", "--yes", "--fault", "netbox-stale")
 	if code != 0 {
 		t.Fatalf("lab: %d\n%s\n%s", code, out, errs)

@@ -95,6 +95,7 @@ func exitCodeOf(err error) int {
 
 // A trainee replays a finished lab run: it plays to the end, then steps back through it.
 func TestReplayOfALabRun(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	code, out, errs, _, journal := labRun(t, "../../runbooks.yaml", "", "--yes", "--fault", "ping-loss=3")
 	if code != exitFailed {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)

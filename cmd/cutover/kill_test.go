@@ -66,6 +66,7 @@ func killPoints(seed uint64, n int) []killPoint {
 // cleanly without rewriting a byte of what was journaled, and the finished journal, signed by two
 // operators' keys, must verify. CUTOVER_KILL_SEED reruns a failing draw.
 func TestKillAndResume(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	if testing.Short() {
 		testenv.Unavailable(t, "-short: kills and resumes many lab runs")
 	}

@@ -66,6 +66,7 @@ func checkOutcome(lines []journalLine, step, kind string) []string {
 }
 
 func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	code, out, errs, lines, journal := labRun(t, "../../runbooks.yaml", "", "--yes")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -118,6 +119,7 @@ func TestLabCleanRunMovesTheVMAndVerifies(t *testing.T) {
 
 // With update: true a stale NetBox record is written, before and after in the journal.
 func TestLabNetBoxUpdate(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	seed, err := os.ReadFile("../../runbooks.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +149,7 @@ func TestLabNetBoxUpdate(t *testing.T) {
 }
 
 func TestLabFaults(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	quick := filepath.Join(t.TempDir(), "runbooks.yaml")
 	seed, err := os.ReadFile("../../runbooks.yaml")
 	if err != nil {
@@ -361,6 +364,7 @@ func BenchmarkLabCleanRun(b *testing.B) {
 }
 
 func TestReportOfALabRun(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	code, out, errs, lines, journal := labRun(t, "../../runbooks.yaml", "", "--yes", "--fault", "ping-loss=3")
 	if code != exitFailed {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -399,6 +403,7 @@ func TestReportOfALabRun(t *testing.T) {
 // Two-person approval in the lab: the migrate step waits until a second engineer signs off with
 // their own key; the sign-off is journaled and verify checks it.
 func TestLabTwoPersonApproval(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	seed, _ := os.ReadFile("../../runbooks.yaml")
 	book := filepath.Join(t.TempDir(), "runbooks.yaml")
 	os.WriteFile(book, []byte(strings.Replace(string(seed), "        migrate: {vm: \"{{ .vm }}\", host: \"{{ .target }}\"}\n", "        approval: {required: 2}\n        migrate: {vm: \"{{ .vm }}\", host: \"{{ .target }}\"}\n", 1)), 0o600)
@@ -480,6 +485,7 @@ func assertOneStory(t *testing.T, journal string) {
 // vCenter (the VM never leaves); one that breaks at the switch-over lets the move finish and the
 // rollback bring the VM back, as does the default (finish) for an early break.
 func TestOnBreachCancel(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	seed, err := os.ReadFile("../../runbooks.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -531,6 +537,7 @@ func TestOnBreachCancel(t *testing.T) {
 // journals it, verify checks its signature), one after it ended (kept beside the journal; the
 // report shows it, naming the signer the allowed signers know for notes).
 func TestSignedHandoffNotes(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	tr := t.TempDir()
 	done := make(chan string, 1)
 	go func() {

@@ -14,6 +14,7 @@ import (
 // A wave in the lab, headless: six VMs over real SSH guests and the vCenter simulator, one whose
 // vMotion fails; only that VM is rolled back, the rest move, and the report shows every VM.
 func TestLabWave(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	dir := t.TempDir()
 	tr := filepath.Join(dir, "tr")
 	code, out, errs := cli(t, "", "lab", "--vms", "6", "--plain", "--yes", "--relocate-time", "300ms", "--fault", "relocate-fails@app-03", "--transcript", tr)
@@ -48,6 +49,7 @@ func TestLabWave(t *testing.T) {
 // kill -9 in the middle of a wave and lab --resume: the wave finishes, no VM is moved twice, none
 // is forgotten, and the journal verifies.
 func TestLabWaveKillAndResume(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	bin := cutoverBin(t)
 	tr := filepath.Join(t.TempDir(), "tr")
 	run := exec.Command(bin, "lab", "--vms", "6", "--plain", "--yes", "--relocate-time", "400ms", "--transcript", tr, "--operator", "first@lab")

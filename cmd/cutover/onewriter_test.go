@@ -41,6 +41,7 @@ func waitingLab(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser) {
 // of the same journal is refused, naming the holder, and writes nothing. Once the holder is killed
 // with SIGKILL the kernel has dropped the lock, and the journal resumes.
 func TestSecondResumeIsRefusedWhileTheFirstRuns(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	dir := t.TempDir()
 	tr := filepath.Join(dir, "tr")
 	book := mustAbs(t, "../../runbooks.yaml")

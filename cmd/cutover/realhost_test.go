@@ -85,6 +85,7 @@ runbooks:
 // endpoint probed with real curl from both zones; then a host whose unit does not come back stops
 // the restart there.
 func TestStagedRestartOnRealHosts(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	hosts := map[string]*realhost.Host{"web-1": realhost.Start(t), "web-2": realhost.Start(t)}
 	dir := t.TempDir()
 	var config, known strings.Builder

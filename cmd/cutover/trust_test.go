@@ -67,6 +67,7 @@ func forge(t *testing.T, journal string, n int) {
 // A journal rewritten and re-signed with another key, its allowed_signers beside it rewritten
 // too, is never reported verified: trust comes only from what the operator names.
 func TestForgedJournalIsNotVerified(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	_, _, _, lines, journal := labRun(t, "../../runbooks.yaml", "", "--yes")
 	if journal == "" {
 		t.Fatal("no journal")
@@ -102,6 +103,7 @@ func TestForgedJournalIsNotVerified(t *testing.T) {
 // What is missing is never called verified: an empty file, a journal without signatures, one cut
 // to its unsigned first line, and one appended and re-signed by another key.
 func TestVerifyWithoutProof(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	_, _, _, lines, journal := labRun(t, "../../runbooks.yaml", "", "--yes")
 	mine := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
 	dir := t.TempDir()

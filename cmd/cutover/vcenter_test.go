@@ -219,6 +219,7 @@ func govcBin(t *testing.T) string {
 // The lab for govc users: with the variables the lab writes (--govc-env), govc sees the VM where
 // cutover says it is, before the move and after it, while the run waits for the operator.
 func TestGovcSeesTheLabVMWhereCutoverSays(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
 	govc := govcBin(t)
 	env := filepath.Join(t.TempDir(), "govc.env")
 	os.WriteFile(env, []byte("stale\n"), 0o644) // a file left from before: rewritten, and private
