@@ -20,8 +20,9 @@ func waveFile(n int) string { return fmt.Sprintf("(built in: cutover lab --vms %
 // rolled back on its own; the wave stops past 10% failed (1 at least). Its VMs are app-01 … app-NN, guests app-01 … app-NN.
 func waveRunbook(n int) []byte {
 	var items strings.Builder
+	digits := max(2, len(fmt.Sprint(n))) // app-01 … app-50, app-001 … app-200: names sort as numbers
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&items, "            - {vm: app-%02d, host: app-%02d, zone: site-a, target: esx-b-0%d}\n", i, i, (i-1)%2+1)
+		fmt.Fprintf(&items, "            - {vm: app-%0*d, host: app-%0*d, zone: site-a, target: esx-b-0%d}\n", digits, i, digits, i, (i-1)%2+1)
 	}
 	return []byte(`version: 1
 runbooks:
@@ -88,7 +89,8 @@ func waveLab(rb *runbook.Runbook, opts *lab.Options) {
 func checkFaultVMs(f lab.Faults, opts lab.Options) error {
 	for vm := range f.ByVM {
 		if !slices.Contains(opts.VMs(), vm) {
-			return fmt.Errorf("--fault …@%s: the lab moves no VM %s (it moves %s)", vm, vm, strings.Join(opts.VMs(), ", "))
+			vms := opts.VMs()
+			return fmt.Errorf("--fault …@%s: the lab moves no VM %s (it moves %s … %s, %d VMs)", vm, vm, vms[0], vms[len(vms)-1], len(vms))
 		}
 	}
 	return nil
