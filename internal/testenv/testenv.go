@@ -26,6 +26,16 @@ func Unavailable(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
+// ByHand skips a test that is run by hand against something CI cannot have (a real NetBox needs
+// packages from PyPI and git mirrors a fresh machine has not), in CI too, saying so: it is counted
+// with what was not tested, and Main names it where the developer looks.
+func ByHand(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := "NOT TESTED (run by hand): " + fmt.Sprintf(format, args...)
+	notTested.add(msg)
+	t.Skip(msg)
+}
+
 // skips collects what this test binary could not test. It is the package's one piece of shared
 // state: tests of one binary skip from many goroutines, and Main reports them when all are done.
 type skips struct {
