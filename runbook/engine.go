@@ -3,7 +3,6 @@ package runbook
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -124,54 +123,6 @@ type Engine struct {
 	moveSlots *hostSlots            // vMotions at once per ESXi host, shared by a wave's items
 }
 
-// stream is the run's one ordered event stream, shared by the engines of its items.
-type stream struct {
-	mu        sync.Mutex // serialises emit
-	seq       int64
-	journalEr error
-	ended     bool // run.end is journaled: no note may follow it (guarded by mu)
-	cancel    context.CancelCauseFunc
-}
-
-// pause is the operator's pause, which holds every item of a wave too.
-type pause struct {
-	pauseMu sync.Mutex
-	paused  bool
-	resume  chan struct{} // closed when a pause ends
-}
-
-// SetPaused asks the engine to stop before the next step (true) or to go on (false). A step that
-// is running finishes; the pause is journaled.
-func (e *Engine) SetPaused(p bool) {
-	e.pauseMu.Lock()
-	defer e.pauseMu.Unlock()
-	if p == e.paused {
-		return
-	}
-	e.paused = p
-	if p {
-		e.resume = make(chan struct{})
-	} else {
-		close(e.resume)
-	}
-}
-
-// waitIfPaused holds the run before a step while the operator has it paused.
-func (e *Engine) waitIfPaused(ctx context.Context, next string) {
-	e.pauseMu.Lock()
-	paused, resume := e.paused, e.resume
-	e.pauseMu.Unlock()
-	if !paused {
-		return
-	}
-	e.emit(EvPause, next, PauseData{Paused: true})
-	select {
-	case <-resume:
-		e.emit(EvPause, next, PauseData{Paused: false})
-	case <-ctx.Done():
-	}
-}
-
 // New prepares an engine; call Run once.
 func New(cfg Config) *Engine {
 	if cfg.Forks <= 0 {
@@ -208,64 +159,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// Redactor returns a function that replaces every form of each secret (SecretForms) with
-// [REDACTED].
-func Redactor(secrets []string) func(string) string { return newRedaction(secrets).apply }
-
-func (e *Engine) redact(s string) string { return e.redaction.apply(s) }
-
-// emit records an event and shows it to the watcher. After a journal failure it does nothing: the
-// run is being stopped.
-// Note journals what a client of the outside world (vCenter, NetBox) reports mid-run. Safe from
-// any goroutine.
-func (e *Engine) Note(source, text string) bool { return e.note(NoteData{Source: source, Text: text}) }
-
-// note journals a note, secrets redacted. A signed note whose text held a secret loses its
-// signature with the secret (the signature covers the text as written): the journal says so.
-func (e *Engine) note(n NoteData) bool {
-	e.mu.Lock()
-	ended := e.ended
-	e.mu.Unlock()
-	if ended { // a note after the run's end would stand outside its record
-		return false
-	}
-	text := e.redact(n.Text)
-	if n.Sig != "" && text != n.Text {
-		n.Key, n.Sig, n.SignedAt = "", "", ""
-		n.Source += ", redacted: its signature is withheld"
-	}
-	e.emit(EvNote, "", NoteData{Source: e.redact(n.Source), Text: text, Key: n.Key, Sig: n.Sig, SignedAt: n.SignedAt})
-	return true
-}
-
-func (e *Engine) emit(typ EventType, step string, data any) {
-	step, data = e.qualify(step, data)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.journalEr != nil {
-		return
-	}
-	e.seq++
-	if typ == EvCheckpoint {
-		data = e.cfg.Recorder.Checkpoint() // under the lock: it signs exactly the lines before it
-	}
-	ev := Event{Seq: e.seq, Time: e.cfg.Clock().UTC(), Run: e.cfg.RunID, Type: typ, Step: step, Data: data}
-	if err := e.cfg.Recorder.Record(&ev); err != nil {
-		e.journalEr = fmt.Errorf("%w: %w", ErrJournal, err)
-		e.cancel(e.journalEr)
-		return
-	}
-	if e.cfg.Watch != nil {
-		e.cfg.Watch(ev)
-	}
-}
-
-func (e *Engine) journalErr() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.journalEr
 }
 
 // Run runs the runbook to its end: done, rolled back, aborted or interrupted (ctx cancelled). The
