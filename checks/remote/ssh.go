@@ -40,9 +40,10 @@ type SSH struct {
 
 	mu     sync.Mutex
 	conns  map[string]*sshConn
-	specs  map[Target]hostSpec   // resolved once per target: a Match exec runs once, not per command
-	known  map[string]*hostKeys  // by the list of files, read once
-	agents map[string]*agentConn // by socket path
+	specs  map[Target]hostSpec         // resolved once per target: a Match exec runs once, not per command
+	known  map[string]*hostKeys        // by the list of files, read once
+	agents map[string]*agentConn       // by socket path
+	idents map[string]loadedIdentities // identity files read once per run, by their paths
 }
 
 // NewSSH prepares the transport; nothing is dialled until a command runs or Connect is called.
@@ -69,7 +70,7 @@ func NewSSH(o SSHOptions) (*SSH, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, specs: map[Target]hostSpec{}, agents: map[string]*agentConn{}}, nil
+	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, specs: map[Target]hostSpec{}, agents: map[string]*agentConn{}, idents: map[string]loadedIdentities{}}, nil
 }
 
 // Close closes every connection.

@@ -74,7 +74,7 @@ func (s *SSH) signers(spec hostSpec) ([]ssh.Signer, string) {
 		}
 		agentKeys = ks
 	}
-	ids := loadIdentities(spec.identity, &notes, spec.identityGiven)
+	ids := s.identities(spec, &notes)
 	inAgent := func(pub ssh.PublicKey) ssh.Signer {
 		if pub == nil { // an old PEM-encrypted key names no public key
 			return nil
@@ -163,6 +163,28 @@ func holds(ids []identity, pub ssh.PublicKey) bool {
 		}
 	}
 	return false
+}
+
+// loadedIdentities are identity files as read, with what could not be used of them.
+type loadedIdentities struct {
+	ids   []identity
+	notes []string
+}
+
+// identities reads spec's identity files once per run: a wave's hundreds of guests share them.
+func (s *SSH) identities(spec hostSpec, notes *[]string) []identity {
+	key := fmt.Sprint(spec.identityGiven, spec.identity)
+	s.mu.Lock()
+	l, ok := s.idents[key]
+	s.mu.Unlock()
+	if !ok {
+		l.ids = loadIdentities(spec.identity, &l.notes, spec.identityGiven)
+		s.mu.Lock()
+		s.idents[key] = l
+		s.mu.Unlock()
+	}
+	*notes = append(*notes, l.notes...)
+	return l.ids
 }
 
 // loadIdentities reads identity files; a missing default file is no news, a missing configured
