@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +34,38 @@ type IPAMAddress struct {
 type IPAMVM struct {
 	ID                  int
 	Name, Site, Cluster string
+	SiteSlug, Role      string // the role's slug
+	Status              string
+	Tags                []string // slugs
+	PrimaryIP           string   // without its mask; the IPv4 one if it has both
+}
+
+// IPAMVMQuery selects virtual machine records: every field given must hold (cluster by name,
+// site, role and tag by slug). Status is active unless given.
+type IPAMVMQuery struct {
+	Cluster, Site, Role, Tag, Status string
+}
+
+func (q IPAMVMQuery) String() string {
+	var parts []string
+	for _, f := range []struct{ k, v string }{{"cluster", q.Cluster}, {"site", q.Site}, {"role", q.Role}, {"tag", q.Tag}, {"status", q.Status}} {
+		if f.v != "" {
+			parts = append(parts, f.k+" "+f.v)
+		}
+	}
+	return "NetBox VMs of " + strings.Join(parts, ", ")
+}
+
+// Match tells whether a record is one the query selects: the client checks what the server
+// answered, so a NetBox that ignores a filter cannot widen a wave.
+func (q IPAMVMQuery) Match(vm IPAMVM) bool {
+	return (q.Cluster == "" || vm.Cluster == q.Cluster) && (q.Site == "" || vm.SiteSlug == q.Site) &&
+		(q.Role == "" || vm.Role == q.Role) && (q.Tag == "" || slices.Contains(vm.Tags, q.Tag)) && (q.Status == "" || vm.Status == q.Status)
+}
+
+// IPAMVMFinder lists the virtual machine records a query selects, sorted by name: a wave's items.
+type IPAMVMFinder interface {
+	FindVMs(ctx context.Context, q IPAMVMQuery) ([]IPAMVM, error)
 }
 
 // IPAMUpdater writes VM records; only a check that says update: true uses it.

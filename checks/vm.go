@@ -52,6 +52,38 @@ type TaskStatus struct {
 	Error   string
 }
 
+// VMQuery selects VMs in vCenter: those of a folder (and its subfolders, with Recursive), those
+// with a tag, or with both given those of the folder that carry the tag.
+type VMQuery struct {
+	Folder    string // an inventory path: absolute (/DC/vm/app) or under the datacenter's VM folder
+	Recursive bool
+	Tag       string
+	Category  string // the tag's category, when the tag's name is not unique
+}
+
+func (q VMQuery) String() string {
+	var parts []string
+	if q.Folder != "" {
+		parts = append(parts, "folder "+q.Folder)
+		if q.Recursive {
+			parts[0] += " (and its subfolders)"
+		}
+	}
+	if q.Tag != "" {
+		t := "tag " + q.Tag
+		if q.Category != "" {
+			t = "tag " + q.Category + "/" + q.Tag
+		}
+		parts = append(parts, t)
+	}
+	return "vCenter " + strings.Join(parts, " with ")
+}
+
+// VMFinder lists the VMs a query selects, sorted by name: a wave's items.
+type VMFinder interface {
+	FindVMs(ctx context.Context, q VMQuery) ([]VMState, error)
+}
+
 // Inventory reads VM state from vCenter.
 type Inventory interface {
 	VMState(ctx context.Context, vm string) (VMState, error)

@@ -139,6 +139,7 @@ func (c *choice) UnmarshalJSON(b []byte) error {
 type ref struct {
 	ID   int    `json:"id"`
 	Name string `json:"name"`
+	Slug string `json:"slug"`
 	VID  int    `json:"vid"`
 	VM   *ref   `json:"virtual_machine"`
 }

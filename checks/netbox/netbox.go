@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,19 +197,43 @@ func (c *Client) addressesWhere(ctx context.Context, q url.Values) ([]checks.IPA
 }
 
 type wireVM struct {
-	ID      int    `json:"id"`
-	Name    string `json:"name"`
-	Site    *ref   `json:"site"`
-	Cluster *ref   `json:"cluster"`
+	ID        int    `json:"id"`
+	Name      string `json:"name"`
+	Status    choice `json:"status"`
+	Site      *ref   `json:"site"`
+	Cluster   *ref   `json:"cluster"`
+	Role      *ref   `json:"role"`
+	Tags      []ref  `json:"tags"`
+	PrimaryV4 *struct {
+		Address string `json:"address"`
+	} `json:"primary_ip4"`
+	PrimaryV6 *struct {
+		Address string `json:"address"`
+	} `json:"primary_ip6"`
 }
 
 func (v wireVM) record() checks.IPAMVM {
-	out := checks.IPAMVM{ID: v.ID, Name: v.Name}
+	out := checks.IPAMVM{ID: v.ID, Name: v.Name, Status: v.Status.Value}
 	if v.Site != nil {
-		out.Site = v.Site.Name
+		out.Site, out.SiteSlug = v.Site.Name, v.Site.Slug
 	}
 	if v.Cluster != nil {
 		out.Cluster = v.Cluster.Name
+	}
+	if v.Role != nil {
+		out.Role = v.Role.Slug
+	}
+	for _, t := range v.Tags {
+		out.Tags = append(out.Tags, t.Slug)
+	}
+	for _, ip := range []*struct {
+		Address string `json:"address"`
+	}{v.PrimaryV6, v.PrimaryV4} {
+		if ip != nil {
+			if p, err := netip.ParsePrefix(ip.Address); err == nil {
+				out.PrimaryIP = p.Addr().String()
+			}
+		}
 	}
 	return out
 }
@@ -221,6 +246,41 @@ func (c *Client) VirtualMachines(ctx context.Context, name string) ([]checks.IPA
 		out[i] = v.record()
 	}
 	return out, err
+}
+
+var _ checks.IPAMVMFinder = (*Client)(nil)
+
+// FindVMs lists the virtual machine records a query selects, sorted by name. NetBox filters them
+// (cluster by name; site, role and tag by slug; status active unless asked) and cutover checks
+// every record it answered against the query again: a NetBox that ignores a filter it does not
+// know would otherwise widen a wave to every VM it has. A query with no filter is refused.
+func (c *Client) FindVMs(ctx context.Context, q checks.IPAMVMQuery) ([]checks.IPAMVM, error) {
+	if q.Status == "" {
+		q.Status = "active"
+	}
+	if q.Cluster == "" && q.Site == "" && q.Role == "" && q.Tag == "" {
+		return nil, errors.New("NetBox VMs: name a cluster, site, role or tag (cutover does not move every VM NetBox has)")
+	}
+	params := url.Values{"status": {q.Status}}
+	for k, v := range map[string]string{"cluster": q.Cluster, "site": q.Site, "role": q.Role, "tag": q.Tag} {
+		if v != "" {
+			params.Set(k, v)
+		}
+	}
+	vms, err := list[wireVM](ctx, c, "list "+q.String(), "virtualization/virtual-machines/", params)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]checks.IPAMVM, 0, len(vms))
+	for _, v := range vms {
+		r := v.record()
+		if !q.Match(r) {
+			return nil, fmt.Errorf("NetBox %s answered VM %q (cluster %q, site %q, role %q, tags %v, status %q) to a query for %s: it did not apply the filter; refusing the list", c.base, r.Name, r.Cluster, r.SiteSlug, r.Role, r.Tags, r.Status, q)
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b checks.IPAMVM) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 // one finds the single object of path named name, by id.

@@ -66,6 +66,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 type Client struct {
 	vc      *vim25.Client
 	host    string
+	dcPath  string // the datacenter's inventory path: relative folders are under it
 	relogin *relogin // nil without credentials
 
 	// finder caches the datacenter's folders without locking: one lookup at a time (checks of a
@@ -127,7 +128,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("vCenter %s: datacenter: %w (set GOVC_DATACENTER)", u.Host, err)
 	}
 	f.SetDatacenter(dc)
-	return &Client{vc: vc, finder: f, host: u.Host, relogin: rl}, nil
+	return &Client{vc: vc, finder: f, host: u.Host, relogin: rl, dcPath: dc.InventoryPath}, nil
 }
 
 // explainTLS turns certificate errors into what to do about them.

@@ -24,12 +24,19 @@ type VCenter struct {
 // host (every cluster's root pool is named "Resources").
 func Start(t testing.TB, datacenters, clusters, hostsPerCluster int) *VCenter {
 	t.Helper()
+	return StartVMs(t, datacenters, clusters, hostsPerCluster, 1)
+}
+
+// StartVMs is Start with vms VMs in each cluster.
+func StartVMs(t testing.TB, datacenters, clusters, hostsPerCluster, vms int) *VCenter {
+	t.Helper()
 	m := simulator.VPX()
-	m.Datacenter, m.Cluster, m.ClusterHost, m.Host, m.Machine = datacenters, clusters, hostsPerCluster, 0, 1
+	m.Datacenter, m.Cluster, m.ClusterHost, m.Host, m.Machine = datacenters, clusters, hostsPerCluster, 0, vms
 	if err := m.Create(); err != nil {
 		t.Fatal(err)
 	}
 	m.Service.TLS = new(tls.Config)
+	m.Service.RegisterEndpoints = true // the tag API, where a test imports vapi/simulator
 	m.Service.Listen = &url.URL{User: url.UserPassword("administrator@vsphere.local", "VMware1!-test")}
 	s := m.Service.NewServer()
 	t.Cleanup(func() { s.Close(); m.Remove() })

@@ -52,8 +52,14 @@ type Address struct {
 	DNSName   string
 }
 
-// VM is a virtualization virtual machine record: where NetBox thinks the VM runs.
-type VM struct{ Name, Site, Cluster string }
+// VM is a virtualization virtual machine record: where NetBox thinks the VM runs. Its primary IP
+// is the first address assigned to it (IPv4 before IPv6).
+type VM struct {
+	Name, Site, Cluster string
+	Role                string   // a device role's name (its slug derived)
+	Tags                []string // tag names (slugs derived)
+	Status              string   // active unless set
+}
 
 // Model is the IPAM data the server answers from.
 type Model struct {

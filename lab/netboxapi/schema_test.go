@@ -89,7 +89,7 @@ func model() Model {
 			{Address: "10.20.0.15/24", Status: "active", VM: "app-01", Interface: "eth0", DNSName: "app-01.example"},
 			{Address: "fd00:20::15/64", Status: "dhcp"},
 		},
-		VMs: []VM{{Name: "app-01", Site: "SITE-A", Cluster: "SITE-A"}, {Name: "app-02"}},
+		VMs: []VM{{Name: "app-01", Site: "SITE-A", Cluster: "SITE-A", Role: "App Server", Tags: []string{"app-tier", "wave 1"}}, {Name: "app-02", Status: "offline"}},
 	}
 }
 
@@ -122,6 +122,8 @@ func TestAnswersMatchNetBoxSchema(t *testing.T) {
 		{"GET", "/api/ipam/ip-addresses/?parent=10.20.0.0/24&limit=1", "", "PaginatedIPAddressList"},
 		{"GET", "/api/virtualization/virtual-machines/", "", "PaginatedVirtualMachineWithConfigContextList"},
 		{"GET", "/api/virtualization/virtual-machines/?name=nothing", "", "PaginatedVirtualMachineWithConfigContextList"},
+		{"GET", "/api/virtualization/virtual-machines/?cluster=SITE-A&site=site-a&tag=app-tier&role=app-server&status=active", "", "PaginatedVirtualMachineWithConfigContextList"},
+		{"GET", "/api/virtualization/virtual-machines/?status=offline", "", "PaginatedVirtualMachineWithConfigContextList"},
 		{"PATCH", "/api/virtualization/virtual-machines/100/", `{"site": 2, "cluster": 2}`, "VirtualMachineWithConfigContext"},
 		{"GET", "/api/dcim/sites/?name=SITE-B", "", "PaginatedSiteList"},
 		{"GET", "/api/virtualization/clusters/", "", "PaginatedClusterList"},

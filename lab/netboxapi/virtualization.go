@@ -2,7 +2,10 @@ package netboxapi
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,13 +14,53 @@ import (
 // The virtualization and dcim endpoints: the VM records that netbox_vm reads and, with
 // update: true, writes, and the sites and clusters a write refers to by id.
 
+// vms is GET /api/virtualization/virtual-machines/ with NetBox's filters as a wave uses them:
+// name and cluster by name; site, role and tag by slug; status. A value naming nothing NetBox has
+// is a 400 as NetBox answers it, not an empty list.
 func (s *Server) vms(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	known := map[string]func(VM) []string{
+		"cluster": func(vm VM) []string { return []string{vm.Cluster} },
+		"site":    func(vm VM) []string { return []string{s.siteSlug(vm.Site)} },
+		"role":    func(vm VM) []string { return []string{slug(vm.Role)} },
+		"tag":     func(vm VM) []string { return slugs(vm.Tags) },
+	}
+	// The objects NetBox would know: the lab has no role or tag that no VM carries.
+	valid := map[string][]string{"cluster": s.model.Clusters}
+	for _, site := range s.model.Sites {
+		valid["site"] = append(valid["site"], site.Slug)
+	}
+	for _, vm := range s.model.VMs {
+		if vm.Role != "" {
+			valid["role"] = append(valid["role"], slug(vm.Role))
+		}
+		valid["tag"] = append(valid["tag"], slugs(vm.Tags)...)
+	}
+	for _, k := range slices.Sorted(maps.Keys(known)) {
+		for _, want := range q[k] {
+			if !slices.Contains(valid[k], want) {
+				writeJSON(w, http.StatusBadRequest, map[string][]string{k: {fmt.Sprintf("Select a valid choice. %s is not one of the available choices.", want)}})
+				return
+			}
+		}
+	}
 	var out []vmJSON
 	for i, vm := range s.model.VMs {
-		if names := r.URL.Query()["name"]; len(names) > 0 && !slices.Contains(names, vm.Name) {
+		if names := q["name"]; len(names) > 0 && !slices.Contains(names, vm.Name) {
 			continue
 		}
-		out = append(out, s.vmJSON(r, i))
+		if st := q["status"]; len(st) > 0 && !slices.Contains(st, vmStatus(vm)) {
+			continue
+		}
+		match := true
+		for k, values := range known {
+			if want := q[k]; len(want) > 0 && !slices.ContainsFunc(values(vm), func(v string) bool { return slices.Contains(want, v) }) {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, s.vmJSON(r, i))
+		}
 	}
 	from, to, next, prev, ok := page(w, r, len(out))
 	if !ok {
@@ -26,10 +69,35 @@ func (s *Server) vms(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list[vmJSON]{Count: len(out), Next: next, Previous: prev, Results: nonNil(out[from:to])})
 }
 
+func vmStatus(vm VM) string {
+	if vm.Status == "" {
+		return "active"
+	}
+	return vm.Status
+}
+
+func slugs(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = slug(n)
+	}
+	return out
+}
+
+// siteSlug is the slug of the site named name, or "".
+func (s *Server) siteSlug(name string) string {
+	for _, site := range s.model.Sites {
+		if site.Name == name {
+			return site.Slug
+		}
+	}
+	return ""
+}
+
 func (s *Server) vmJSON(r *http.Request, i int) vmJSON {
 	vm := s.model.VMs[i]
 	id := 100 + i
-	v := vmJSON{object: s.object(r, "virtualization/virtual-machines", id, vm.Name), Name: vm.Name, Status: choice("active"), meta: newMeta(), ConfigContext: map[string]any{}}
+	v := vmJSON{object: s.object(r, "virtualization/virtual-machines", id, vm.Name), Name: vm.Name, Status: choice(vmStatus(vm)), meta: newMeta(), ConfigContext: map[string]any{}}
 	for j, site := range s.model.Sites {
 		if site.Name == vm.Site {
 			v.Site = &slugJSON{object: s.object(r, "dcim/sites", j+1, site.Name), Name: site.Name, Slug: site.Slug}
@@ -37,6 +105,29 @@ func (s *Server) vmJSON(r *http.Request, i int) vmJSON {
 	}
 	if j := slices.Index(s.model.Clusters, vm.Cluster); j >= 0 {
 		v.Cluster = &nameJSON{object: s.object(r, "virtualization/clusters", j+1, vm.Cluster), Name: vm.Cluster}
+	}
+	if vm.Role != "" {
+		v.Role = map[string]any{"id": 1, "url": s.url(r, "dcim/device-roles", 1), "display": vm.Role, "name": vm.Role, "slug": slug(vm.Role), "description": "", "_depth": 0}
+	}
+	for j, t := range vm.Tags {
+		v.Tags = append(v.Tags, map[string]any{"id": j + 1, "url": s.url(r, "extras/tags", j+1), "display": t, "name": t, "slug": slug(t), "color": "9e9e9e"})
+	}
+	for j, a := range s.model.Addresses {
+		ap, err := netip.ParsePrefix(a.Address)
+		if a.VM != vm.Name || err != nil {
+			continue
+		}
+		brief := map[string]any{"id": j + 1, "url": s.url(r, "ipam/ip-addresses", j+1), "display": a.Address, "family": family(ap.Addr()), "address": a.Address, "description": ""}
+		switch {
+		case ap.Addr().Is4() && v.PrimaryIP4 == nil:
+			v.PrimaryIP4 = brief
+		case ap.Addr().Is6() && v.PrimaryIP6 == nil:
+			v.PrimaryIP6 = brief
+		}
+	}
+	v.PrimaryIP = v.PrimaryIP4
+	if v.PrimaryIP == nil {
+		v.PrimaryIP = v.PrimaryIP6
 	}
 	return v
 }
