@@ -66,7 +66,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 type Client struct {
 	vc      *vim25.Client
 	host    string
-	dcPath  string // the datacenter's inventory path: relative folders are under it
+	dcPath  string   // the datacenter's inventory path: relative folders are under it
 	relogin *relogin // nil without credentials
 
 	// finder caches the datacenter's folders without locking: one lookup at a time (checks of a
