@@ -246,8 +246,12 @@ func (rb *Runbook) hostRefs() []string {
 	return slices.Sorted(maps.Keys(seen))
 }
 
-// NeedsVCenter tells whether any step migrates a VM or checks one through vCenter.
+// NeedsVCenter tells whether any step migrates a VM or checks one through vCenter, or a wave
+// finds its VMs there.
 func (rb *Runbook) NeedsVCenter() bool {
+	if vc, _ := rb.NeedsItems(); vc {
+		return true
+	}
 	return rb.anyStep(func(st Step) bool { return st.Migrate != nil }, func(c CheckSpec) bool {
 		if k, ok := c.Spec.(interface{ needsVCenter() bool }); ok && k.needsVCenter() {
 			return true
@@ -256,8 +260,11 @@ func (rb *Runbook) NeedsVCenter() bool {
 	})
 }
 
-// NeedsNetBox tells whether any check asks NetBox.
+// NeedsNetBox tells whether any check asks NetBox, or a wave finds its VMs there.
 func (rb *Runbook) NeedsNetBox() bool {
+	if _, nb := rb.NeedsItems(); nb {
+		return true
+	}
 	return rb.anyStep(func(Step) bool { return false }, func(c CheckSpec) bool { return checkKinds()[c.Kind].netbox })
 }
 

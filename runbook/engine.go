@@ -341,5 +341,6 @@ func (e *Engine) runStart() RunStartData {
 		d.Window = &WindowData{Start: w.Start.Time, End: w.End.Time, RollbackEstimate: ms(w.RollbackEstimate.Std())}
 		d.Override = e.redact(e.cfg.WindowOverride)
 	}
+	d.Waves = rb.journaledItems(e.redact)
 	return d
 }

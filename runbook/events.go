@@ -62,6 +62,8 @@ type RunStartData struct {
 	Vars        map[string]string `json:"vars,omitempty"` // secret values shown as [secret]
 	Window      *WindowData       `json:"window,omitempty"`
 	Override    string            `json:"window_override,omitempty"` // why it started outside its window
+	// Waves are the items of waves that found them in a source or file: what a resume moves.
+	Waves []WaveItemsData `json:"waves,omitempty"`
 }
 
 // WindowData is the change window as journaled.

@@ -19,14 +19,15 @@ import (
 // for when the wave stops that counts failures over the whole wave (not per batch, the pitfall of
 // Ansible's max_fail_percentage).
 type Wave struct {
-	Items              []Item `yaml:"items" desc:"the VMs, each a name or a mapping with vm and more fields; every field is a var of that item's steps"`
-	ItemsFile          string `yaml:"items_file" desc:"a file of items instead: CSV with a header row (vm,...) or YAML (a list as in items); relative to the runbook file"`
-	Serial             Amount `yaml:"serial" desc:"items per batch: a number or a percentage of the wave (default: all in one batch)"`
-	MaxParallelPerHost int    `yaml:"max_parallel_per_host" desc:"vMotions at once through one ESXi host, as source or destination (default 2, as vCenter's own limit per host is small)"`
-	MaxFailures        Amount `yaml:"max_failures" desc:"failed items the wave tolerates over the whole wave: a number or a percentage (default 0); one more stops it"`
-	OnFailure          string `yaml:"on_failure" desc:"what a failed item does: rollback_vm (default: that item's own rollback steps, the rest go on), rollback_batch (its whole batch), rollback_wave (every item moved so far) or stop (no rollback; no more batches)"`
-	Steps              []Step `yaml:"steps" required:"true" desc:"what each item goes through; {{ .vm }} and the item's other fields are vars here, and host: vm is the item's own guest"`
-	Pos                Pos    `yaml:"-"`
+	Items              []Item     `yaml:"items" desc:"the VMs, each a name or a mapping with vm and more fields; every field is a var of that item's steps"`
+	ItemsFile          string     `yaml:"items_file" desc:"a file of items instead: CSV with a header row (vm,...) or YAML (a list as in items); relative to the runbook file"`
+	ItemsFrom          *ItemsFrom `yaml:"items_from" desc:"or find the VMs when the run starts: a vCenter folder or tag, or a NetBox query; what was found is journaled, and a resumed run moves those"`
+	Serial             Amount     `yaml:"serial" desc:"items per batch: a number or a percentage of the wave (default: all in one batch)"`
+	MaxParallelPerHost int        `yaml:"max_parallel_per_host" desc:"vMotions at once through one ESXi host, as source or destination (default 2, as vCenter's own limit per host is small)"`
+	MaxFailures        Amount     `yaml:"max_failures" desc:"failed items the wave tolerates over the whole wave: a number or a percentage (default 0); one more stops it"`
+	OnFailure          string     `yaml:"on_failure" desc:"what a failed item does: rollback_vm (default: that item's own rollback steps, the rest go on), rollback_batch (its whole batch), rollback_wave (every item moved so far) or stop (no rollback; no more batches)"`
+	Steps              []Step     `yaml:"steps" required:"true" desc:"what each item goes through; {{ .vm }} and the item's other fields are vars here, and host: vm is the item's own guest"`
+	Pos                Pos        `yaml:"-"`
 }
 
 // The failure rules of a wave.
@@ -267,27 +268,25 @@ func (v *validator) wave(s *Step, path string, rollback bool) {
 	if len(s.Rollback) > 0 {
 		v.add(s.Pos.Field("rollback"), path+".rollback", "a wave is rolled back item by item: put rollback steps on the steps in wave.steps")
 	}
-	if w.ItemsFile == "" && len(w.Items) == 0 {
-		v.add(w.Pos, wp+".items", "a wave needs items (or items_file)")
+	if w.ItemsFile == "" && len(w.Items) == 0 && w.ItemsFrom == nil {
+		v.add(w.Pos, wp+".items", "a wave needs items (or items_file, or items_from)")
 	}
 	fields := map[string]bool{}
+	if w.ItemsFrom != nil {
+		v.itemsFrom(w, wp)
+		for _, k := range w.ItemsFrom.fields() {
+			fields[k] = true
+		}
+	}
 	seen := map[string]string{}
 	for i, it := range w.Items {
 		ip := fmt.Sprintf("%s.items[%d]", wp, i)
+		if msg := itemKeyProblem(it, seen); msg != "" {
+			v.add(it.Pos, ip+".vm", "%s", msg)
+		}
 		where := it.Source
 		if where == "" {
 			where = fmt.Sprintf("line %d", it.Pos.Line)
-		}
-		switch {
-		case it.Key == "":
-			v.add(it.Pos, ip, "item at %s has no vm", where)
-		case seen[it.Key] != "":
-			v.add(it.Pos, ip+".vm", "VM %q is in the wave twice (%s and %s): it would be moved twice", it.Key, seen[it.Key], where)
-		case strings.ContainsAny(it.Key, "[]/\n"):
-			v.add(it.Pos, ip+".vm", "VM %q (%s): cutover names an item's steps after it, so it cannot hold [, ] or /", it.Key, where)
-		}
-		if it.Key != "" && seen[it.Key] == "" {
-			seen[it.Key] = where
 		}
 		for _, k := range slices.Sorted(maps.Keys(it.Fields)) {
 			switch {
@@ -297,6 +296,13 @@ func (v *validator) wave(s *Step, path string, rollback bool) {
 				v.add(it.Pos.Field(k), ip+"."+k, "item %s (%s): field %q would hide the runbook's own %s", it.Key, where, k, k)
 			}
 			fields[k] = true
+		}
+	}
+	if w.ItemsFrom != nil {
+		for _, k := range w.ItemsFrom.fields() {
+			if v.declared(k) {
+				v.add(w.ItemsFrom.Pos, wp+".items_from", "its items' field %s would hide the runbook's own var %s: rename the var", k, k)
+			}
 		}
 	}
 	if w.Serial.Set && w.Serial.N == 0 {

@@ -255,7 +255,18 @@ func TestWaveItemsFromFiles(t *testing.T) {
 		{"items: [app-01]\n          serial: 0", "a batch of none moves nothing"},
 		{"items: [app-01]\n          max_failures: 120%", "want a number or a percentage"},
 		{"items: [app-01]\n          on_failure: rollback", "want rollback_vm, rollback_batch, rollback_wave or stop"},
-		{"items: [\"app[1]\"]", "cannot hold [, ] or /"},
+		{"items: [\"app[1]\"]", "cannot hold [, ], / or control characters"},
+		{"items_from: {vcenter: {folder: app-tier}}", ""},
+		{"items_from: {vcenter: {tag: app, category: tier}, guest: address}", ""},
+		{"items_from: {netbox: {cluster: SITE-A, tag: app-tier}}", ""},
+		{"items_from: {vcenter: {folder: a}, netbox: {tag: b}}", "name one source: vcenter or netbox"},
+		{"items_from: {}", "name one source: vcenter or netbox"},
+		{"items_from: {vcenter: {recursive: true}}", "name a folder or a tag"},
+		{"items_from: {vcenter: {folder: a, category: tier}}", "a category without a tag selects nothing"},
+		{"items_from: {netbox: {status: active}}", "cutover does not move every VM NetBox has"},
+		{"items_from: {vcenter: {folder: a}, guest: ip}", `want name or address, got "ip"`},
+		{"items_from: {vcenter: {folder: a}}\n          items: [app-01]", "give items, items_file or items_from, one of them"},
+		{"items_from: {vcenter: {fodler: a}}", "fodler"},
 	} {
 		file := filepath.Join(dir, "runbooks.yaml")
 		_, err := Parse(file, []byte(book(c.items)))
