@@ -110,8 +110,11 @@ func ipamModel(o Options, ip netip.Addr) netboxapi.Model {
 		if strings.HasPrefix(o.VMHosts[vm], "esx-b") {
 			s = "SITE-B"
 		}
-		m.VMs = append(m.VMs, netboxapi.VM{Name: vm, Site: s, Cluster: s})
+		m.VMs = append(m.VMs, netboxapi.VM{Name: vm, Site: s, Cluster: s, Role: LabTierRole, Tags: []string{LabTierNetBoxTag}})
 		m.Addresses = append(m.Addresses, netboxapi.Address{Address: vmAddress(o, vm) + mask, Status: "active", VM: vm, Interface: "eth0", DNSName: vm + ".site-a.example"})
+	}
+	if len(o.Wave) > 0 { // the app tier as NetBox groups it, for waves that find their VMs there
+		m.VMs[0].Role, m.VMs[0].Tags = LabTierRole, []string{LabTierNetBoxTag}
 	}
 	m.Clusters = []string{"SITE-A", "SITE-B"} // named as the lab vCenter's clusters
 	sites := map[string]bool{}

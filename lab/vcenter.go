@@ -65,6 +65,7 @@ func (l *Lab) startVCenter(ctx context.Context) (*vcenter, error) {
 		return nil, fmt.Errorf("lab vCenter: %w", err)
 	}
 	m.Service.TLS = new(tls.Config)
+	m.Service.RegisterEndpoints = true // the tag API (vapi/simulator): waves find VMs by tag
 	m.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(labUser, password)}
 	v := &vcenter{model: m, srv: m.Service.NewServer()}
 	ca := filepath.Join(l.dir, "vcenter-ca.pem")
@@ -223,7 +224,17 @@ func (v *vcenter) layout(ctx context.Context, l *Lab) error {
 	for i, name := range l.opts.VMs() {
 		g.Go(func() error { return v.place(gctx, l, hosts, moved[name], name, i) })
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if len(l.opts.Wave) == 0 {
+		return nil
+	}
+	var tier []*object.VirtualMachine
+	for _, name := range l.opts.VMs() {
+		tier = append(tier, moved[name])
+	}
+	return v.appTier(ctx, c, f, tier)
 }
 
 // place puts a VM where it starts (a SITE-A host, the first VM on esx-a-01, or where a resumed run

@@ -11,6 +11,7 @@ import (
 	"github.com/cutover/cutover/checks/netbox"
 	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/checks/vsphere"
+	"github.com/cutover/cutover/internal/termsafe"
 	"github.com/cutover/cutover/runbook"
 	"github.com/cutover/cutover/runbook/transcript"
 )
@@ -68,7 +69,7 @@ func connect(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, 
 		c.close()
 		return nil, withCode(exitBadInput, err)
 	}
-	if err := c.runners.connectAll(ctx, rb.HostsUsed(), rb.Guests(), o.forks, s.err); err != nil {
+	if err := c.runners.connectAll(ctx, rb.HostsUsed(), nil, o.forks, s.err); err != nil {
 		return fail(err)
 	}
 	if rb.NeedsVCenter() {
@@ -116,7 +117,43 @@ func connect(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, 
 		}
 		c.ipam = client
 	}
+	if err := waveItems(ctx, s, rb, o, c); err != nil {
+		return fail(err)
+	}
+	// A wave's guests once its items are known: found in vCenter or NetBox, or the journal's.
+	if err := c.runners.connectAll(ctx, nil, rb.Guests(), o.forks, s.err); err != nil {
+		return fail(err)
+	}
 	return c, nil
+}
+
+// waveItems gives every wave found by items_from its VMs: those the run started with when it is
+// resumed (its journal's start), else what vCenter or NetBox lists now, said on stderr before
+// anything moves.
+func waveItems(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions, c *connections) error {
+	if o.resume != nil {
+		return rb.RestoreItems(o.resume.start.Waves)
+	}
+	var src runbook.ItemSources
+	if c.vclient != nil {
+		src.VCenter = c.vclient
+	}
+	if f, ok := c.ipam.(checks.IPAMVMFinder); ok {
+		src.NetBox = f
+	}
+	if err := rb.ResolveItems(ctx, src); err != nil {
+		return err
+	}
+	for _, st := range rb.Steps {
+		if w := st.Wave; w != nil && w.ItemsFrom != nil {
+			keys := make([]string, len(w.Items))
+			for i, it := range w.Items {
+				keys[i] = it.Key
+			}
+			fmt.Fprintf(s.err, "cutover: wave %s: %d VMs from %s: %s\n", st.Name, len(keys), w.ItemsFrom, termsafe.Text(strings.Join(keys, " ")))
+		}
+	}
+	return nil
 }
 
 // openJournal starts the run's journal, or reopens the resumed one, and for the lab lays its

@@ -61,7 +61,7 @@ func TestConsoleDrivesARollbackInTheLab(t *testing.T) {
 		return nil
 	}
 	var out, errs bytes.Buffer
-	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, book, seedRunbook, o, lab.Faults{UnitDown: "nginx"}, 300*time.Millisecond, "")
+	err = runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, book, seedRunbook, o, lab.Faults{UnitDown: "nginx"}, 300*time.Millisecond, "", 0)
 	if code := exitCodeOf(err); code != exitFailed {
 		t.Fatalf("exit %d (%v)\n%s\n%s", code, err, out.String(), errs.String())
 	}
@@ -261,7 +261,7 @@ func TestOperatorAndShadowSeeEachOther(t *testing.T) {
 		return nil
 	}
 	var out, errs bytes.Buffer
-	err := runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, "../../runbooks.yaml", seedRunbook, o, lab.Faults{}, 300*time.Millisecond, "")
+	err := runLab(streams{in: strings.NewReader(""), out: &out, err: &errs, console: console}, "../../runbooks.yaml", seedRunbook, o, lab.Faults{}, 300*time.Millisecond, "", 0)
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errs.String())
 	}

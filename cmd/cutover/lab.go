@@ -53,7 +53,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 				return err
 			}
 			name := seedRunbook
-			if vms > 0 {
+			if vms > 0 && !c.Flags().Changed("file") { // with --file: the VMs its items_from finds
 				name, file = waveRunbookName, waveFile(vms)
 			}
 			if len(args) == 1 {
@@ -76,7 +76,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 					return withCode(exitBadInput, err)
 				}
 			}
-			return runLab(s, file, name, o, f, relocate, govcEnv)
+			return runLab(s, file, name, o, f, relocate, govcEnv, vms)
 		},
 	}
 	fl := cmd.Flags()
@@ -103,7 +103,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	return cmd
 }
 
-func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration, govcEnv string) error {
+func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate time.Duration, govcEnv string, vms int) error {
 	ir := watchInterrupts() // before the lab exists: its keys go with it on every way out
 	defer ir.stop()
 	file, data, rb, err := loadLabRunbook(s, file, name)
@@ -121,6 +121,9 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 			return err
 		}
 		vmHost = o.resume.state.VMHost
+		if err := rb.RestoreItems(o.resume.start.Waves); err != nil { // the VMs the run found at its start
+			return withCode(exitBadInput, err)
+		}
 	}
 	if o.operator == "" {
 		o.operator = defaultOperator()
@@ -128,7 +131,9 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	o.lab = true
 	opts := labOptions(rb)
 	opts.Operator, opts.RelocateTime, opts.Faults, opts.VMHost, opts.SiteLatency = o.operator, relocate, f, vmHost, o.siteLatency
-	waveLab(rb, &opts)
+	if err := waveLab(rb, &opts, vms); err != nil {
+		return withCode(exitBadInput, err)
+	}
 	if o.resume != nil { // a resumed wave: each VM starts where the journal last saw it
 		for _, it := range o.resume.state.Items {
 			if it.Host != "" {

@@ -20,9 +20,8 @@ func waveFile(n int) string { return fmt.Sprintf("(built in: cutover lab --vms %
 // rolled back on its own; the wave stops past 10% failed (1 at least). Its VMs are app-01 … app-NN, guests app-01 … app-NN.
 func waveRunbook(n int) []byte {
 	var items strings.Builder
-	digits := max(2, len(fmt.Sprint(n))) // app-01 … app-50, app-001 … app-200: names sort as numbers
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&items, "            - {vm: app-%0*d, host: app-%0*d, zone: site-a, target: esx-b-0%d}\n", digits, i, digits, i, (i-1)%2+1)
+		fmt.Fprintf(&items, "            - {vm: %s, host: %[1]s, zone: site-a, target: esx-b-0%d}\n", labVMName(i, n), (i-1)%2+1)
 	}
 	return []byte(`version: 1
 runbooks:
@@ -68,9 +67,23 @@ runbooks:
 }
 
 // waveLab adds a runbook's waves to a lab: every item a VM the lab moves, every guest a lab host.
-func waveLab(rb *runbook.Runbook, opts *lab.Options) {
+// A wave that finds its VMs in vCenter or NetBox (items_from) finds the n VMs the lab makes for it
+// (--vms), in the app-tier folder, tagged, reached by name.
+func waveLab(rb *runbook.Runbook, opts *lab.Options, n int) error {
+	found := false
 	for _, st := range rb.Steps {
 		if st.Wave == nil {
+			continue
+		}
+		if f := st.Wave.ItemsFrom; f != nil && len(st.Wave.Items) == 0 {
+			if n == 0 {
+				return fmt.Errorf("wave %s finds its VMs in %s: say how many the lab makes with --vms N (they are app-01 …, in folder %s, tagged %s/%s in vCenter and %s in NetBox)",
+					st.Name, f, lab.LabTierFolder, lab.LabTierCategory, lab.LabTierTag, lab.LabTierNetBoxTag)
+			}
+			if f.Guest == runbook.GuestByAddress {
+				return fmt.Errorf("wave %s: the lab reaches a wave's guests by name; leave out guest: address", st.Name)
+			}
+			found = true
 			continue
 		}
 		for _, it := range st.Wave.Items {
@@ -80,9 +93,31 @@ func waveLab(rb *runbook.Runbook, opts *lab.Options) {
 			opts.Wave = append(opts.Wave, it.Key)
 		}
 	}
+	if n > 0 && !found && len(opts.Wave) == 0 {
+		return fmt.Errorf("--vms %d: runbook %s has no wave that finds its VMs (items_from): its hosts and VMs are its own", n, rb.Name)
+	}
 	for _, g := range rb.Guests() {
 		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: "vm " + g.VM, Address: g.Target.Address, Zone: g.Zone})
 	}
+	if found {
+		for i := 1; i <= n; i++ {
+			vm := labVMName(i, n)
+			if opts.VM == "" {
+				opts.VM = vm
+			}
+			if !slices.Contains(opts.Wave, vm) {
+				opts.Wave = append(opts.Wave, vm)
+				opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: "vm " + vm, Address: vm})
+			}
+		}
+	}
+	return nil
+}
+
+// labVMName is the lab's ith of n wave VMs: app-01 … app-50, app-001 … app-200, so that names sort
+// as numbers.
+func labVMName(i, n int) string {
+	return fmt.Sprintf("app-%0*d", max(2, len(fmt.Sprint(n))), i)
 }
 
 // checkFaultVMs refuses a fault@vm naming a VM the lab does not move.

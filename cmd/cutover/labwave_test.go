@@ -50,11 +50,99 @@ func TestLabWave(t *testing.T) {
 // is forgotten, and the journal verifies.
 func TestLabWaveKillAndResume(t *testing.T) {
 	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
+	waveKillAndResume(t, []string{"--vms", "6"}, "move-app-tier", 6)
+}
+
+// itemsFromBook finds the app tier in the lab's vCenter (by tag) or NetBox (by tag and cluster).
+const itemsFromBook = `version: 1
+runbooks:
+  - name: from-vcenter
+    steps:
+      - name: tier
+        wave:
+          items_from: {vcenter: {tag: app, category: tier}}
+          serial: 2
+          steps: &steps
+            - name: pre
+              checks:
+                - {kind: unit_active, host: vm, unit: nginx, timeout: 10s}
+            - name: move
+              migrate: {vm: "{{ .vm }}", host: esx-b-01}
+              checks:
+                - {kind: vm_on_host, vm: "{{ .vm }}", esx_host: esx-b-01}
+                - {kind: command, host: local, run: [echo, "{{ .vm }}", "{{ .address }}", "{{ .cluster }}"], match: "^app-0[1-9] 10\\.20\\.0\\.[0-9]+ SITE-A$"}
+              rollback:
+                - name: move-back
+                  migrate: {vm: "{{ .vm }}", host: "{{ .origin_host }}"}
+  - name: from-netbox
+    steps:
+      - name: tier
+        wave:
+          items_from: {netbox: {tag: app-tier, cluster: SITE-A}}
+          serial: 2
+          steps: *steps
+`
+
+// A wave that finds its VMs in vCenter or NetBox, in the lab: it finds the VMs the lab made (and
+// only those), says so before anything moves, journals the list, and moves each.
+func TestLabWaveItemsFrom(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
+	book := filepath.Join(t.TempDir(), "tier.yaml")
+	if err := os.WriteFile(book, []byte(itemsFromBook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, from string }{{"from-vcenter", "vCenter tag tier/app"}, {"from-netbox", "NetBox VMs of cluster SITE-A, tag app-tier, status active"}} {
+		tr := filepath.Join(t.TempDir(), "tr")
+		code, out, errs := cli(t, "", "lab", "--file", book, "--vms", "3", "--plain", "--yes", "--relocate-time", "200ms", "--transcript", tr, tc.name)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s\n%s", tc.name, code, out, errs)
+		}
+		if want := "wave tier: 3 VMs from " + tc.from + ": app-01 app-02 app-03"; !strings.Contains(errs, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", tc.name, want, errs)
+		}
+		if n := strings.Count(out, ": MOVED"); n != 3 {
+			t.Errorf("%s: %d VMs moved, want 3:\n%s", tc.name, n, out)
+		}
+		start := readJournal(t, journalOf(t, tr))[0]
+		waves, _ := start.Data["waves"].([]any)
+		if len(waves) != 1 || waves[0].(map[string]any)["from"] != tc.from || len(waves[0].(map[string]any)["items"].([]any)) != 3 {
+			t.Errorf("%s: the run's start journals %v", tc.name, start.Data["waves"])
+		}
+	}
+	// Without --vms the lab cannot know how many to make; a runbook without such a wave refuses --vms.
+	if code, _, errs := cli(t, "", "lab", "--file", book, "--plain", "from-vcenter"); code != exitBadInput || !strings.Contains(errs, "say how many the lab makes with --vms N") {
+		t.Errorf("no --vms: exit %d %s", code, errs)
+	}
+}
+
+// The same kill and resume with a wave that found its VMs in vCenter: the resumed run moves the
+// VMs the journal's start lists, without asking vCenter again.
+func TestLabWaveItemsFromKillAndResume(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
+	book := filepath.Join(t.TempDir(), "tier.yaml")
+	if err := os.WriteFile(book, []byte(itemsFromBook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, resumed := waveKillAndResume(t, []string{"--file", book, "--vms", "4", "from-vcenter"}, "tier", 4)
+	if !strings.Contains(first, "wave tier: 4 VMs from vCenter tag tier/app") {
+		t.Errorf("the first run did not say what it found:\n%s", first)
+	}
+	if strings.Contains(resumed, "VMs from vCenter") {
+		t.Errorf("the resumed run asked vCenter again:\n%s", resumed)
+	}
+}
+
+// waveKillAndResume runs lab with args, kills it (SIGKILL) once the first VM of wave has moved,
+// resumes it and checks that each of the wave's n VMs (app-01 …) was moved exactly once, that the
+// resume appended to the journal and that the journal verifies. It returns both runs' output.
+func waveKillAndResume(t *testing.T, args []string, wave string, n int) (first, resumed string) {
+	t.Helper()
 	bin := cutoverBin(t)
 	tr := filepath.Join(t.TempDir(), "tr")
-	run := exec.Command(bin, "lab", "--vms", "6", "--plain", "--yes", "--relocate-time", "400ms", "--transcript", tr, "--operator", "first@lab")
+	run := exec.Command(bin, append([]string{"lab", "--plain", "--yes", "--relocate-time", "400ms", "--transcript", tr, "--operator", "first@lab"}, args...)...)
 	run.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t))
-	run.Stdout, run.Stderr = new(bytes.Buffer), new(bytes.Buffer)
+	var firstOut bytes.Buffer
+	run.Stdout, run.Stderr = &firstOut, &firstOut
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +153,7 @@ func TestLabWaveKillAndResume(t *testing.T) {
 	for journal == "" || !bytes.Contains(readFile(journal), []byte(`"status":"moved"`)) {
 		select {
 		case <-exited:
-			t.Fatalf("the run ended before the kill\n%s", run.Stderr)
+			t.Fatalf("the run ended before the kill\n%s", firstOut.String())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -83,7 +171,15 @@ func TestLabWaveKillAndResume(t *testing.T) {
 		t.Fatal("the run ended before the kill")
 	}
 	allowed := strings.TrimSuffix(journal, ".jsonl") + ".allowed_signers"
-	res := exec.Command(bin, "lab", "--resume", journal, "--vms", "6", "--plain", "--yes", "--relocate-time", "400ms", "--operator", "second@lab", "--allowed-signers", allowed)
+	var again []string
+	for i := 0; i < len(args); i++ { // the same lab, without the runbook's name: the journal has it
+		switch {
+		case args[i] == "--file" || args[i] == "--vms":
+			again = append(again, args[i], args[i+1])
+			i++
+		}
+	}
+	res := exec.Command(bin, append([]string{"lab", "--resume", journal, "--plain", "--yes", "--relocate-time", "400ms", "--operator", "second@lab", "--allowed-signers", allowed}, again...)...)
 	res.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t))
 	out, _ := res.CombinedOutput()
 	if code := res.ProcessState.ExitCode(); code != 0 {
@@ -93,18 +189,19 @@ func TestLabWaveKillAndResume(t *testing.T) {
 	if !bytes.HasPrefix(after, before[:bytes.LastIndexByte(before, '\n')+1]) {
 		t.Error("resume rewrote what the first run had journaled")
 	}
-	for i := 1; i <= 6; i++ {
-		step := fmt.Sprintf(`"step":"move-app-tier[app-%02d]/move","data":{"phase":"done"`, i)
-		if n := bytes.Count(after, []byte(step)); n != 1 {
-			t.Errorf("app-%02d: %d finished moves in the journal, want 1", i, n)
+	for i := 1; i <= n; i++ {
+		step := fmt.Sprintf(`"step":"%s[app-%02d]/move","data":{"phase":"done"`, wave, i)
+		if c := bytes.Count(after, []byte(step)); c != 1 {
+			t.Errorf("app-%02d: %d finished moves in the journal, want 1", i, c)
 		}
 	}
-	if n := strings.Count(string(out), ": MOVED"); n == 6 || n == 0 {
-		t.Errorf("the resumed run moved %d VMs: the kill was not mid-wave or the resume started over\n%s", n, out)
+	if c := strings.Count(string(out), ": MOVED"); c == n || c == 0 {
+		t.Errorf("the resumed run moved %d VMs: the kill was not mid-wave or the resume started over\n%s", c, out)
 	}
 	if v, err := exec.Command(bin, "verify", journal, "--allowed-signers", allowed).CombinedOutput(); err != nil {
 		t.Errorf("the resumed journal does not verify: %v\n%s", err, v)
 	}
+	return firstOut.String(), string(out)
 }
 
 func readFile(p string) []byte {
