@@ -76,6 +76,7 @@ type App struct {
 	waveView                      bool // v: the wave, a row per VM
 	waveSel                       int  // the VM selected in it
 	waveBadFirst                  bool // o: the VMs that did not move first
+	waveShow                      int  // x: which VMs show, an index of waveShows
 }
 
 // New builds the console.

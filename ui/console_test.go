@@ -497,6 +497,45 @@ func TestWaveView(t *testing.T) {
 			t.Errorf("%v: enter opened %q (wave view %v)", size, st.Name, m.waveView)
 		}
 	}
+	// x shows one kind of VM; / keeps those whose name, host, state or reason holds the text.
+	m := send(console(t, Options{}, 120, 40, evs, time.Second), "v")
+	rows := func() string {
+		var vms []string
+		for _, it := range m.waveRows() {
+			vms = append(vms, it.VM)
+		}
+		return strings.Join(vms, " ")
+	}
+	for _, step := range []struct{ keys, rows, line string }{
+		{"x", "app-03", "1 of 6: in trouble"},
+		{"x", "", "0 of 6: moving"},
+		{"x", "", "0 of 6: to go"},
+		{"x", "app-01 app-02 app-04 app-05 app-06", "5 of 6: moved"},
+		{"x", "app-01 app-02 app-03 app-04 app-05 app-06", ""},
+		{"/esx-b-02 enter", "app-02 app-04 app-06", "3 of 6: /esx-b-02"},
+		{"x", "", "0 of 6: in trouble /esx-b-02"},
+		{"esc", "app-03", "1 of 6: in trouble"},
+		{"/ROLLED enter", "app-03", "1 of 6: in trouble /ROLLED"},
+	} {
+		for _, k := range strings.Fields(step.keys) {
+			if strings.HasPrefix(k, "/") && len(k) > 1 {
+				m = send(m, "/")
+				for _, r := range k[1:] {
+					m = send(m, string(r))
+				}
+				continue
+			}
+			m = send(m, k)
+		}
+		frame := ansi.Strip(m.View())
+		checkFrame(t, frame, 120, 40)
+		if rows() != step.rows || (step.line != "" && !strings.Contains(frame, step.line)) || (step.line == "" && strings.Contains(frame, " of 6:")) {
+			t.Errorf("after %q: rows %q, want %q; line %q:\n%s", step.keys, rows(), step.rows, step.line, frame)
+		}
+		if step.rows == "" && !strings.Contains(frame, "no VM shows: x shows all") {
+			t.Errorf("after %q: an empty filter says nothing:\n%s", step.keys, frame)
+		}
+	}
 	if m := send(console(t, Options{}, 120, 40, labJournal(t), time.Second), "v"); !strings.Contains(ansi.Strip(m.View()), "this run has no wave") {
 		t.Error("v on a run without a wave says nothing")
 	}

@@ -117,7 +117,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.waveSel = max(0, m.waveSel-1)
 			return m, nil
 		case key.Matches(msg, m.keys.Down) && m.focus == 0:
-			m.waveSel = min(len(m.waveRows())-1, m.waveSel+1)
+			m.waveSel = max(0, min(len(m.waveRows())-1, m.waveSel+1))
 			return m, nil
 		case key.Matches(msg, m.keys.Open):
 			m.openItem()
@@ -125,6 +125,13 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.Order):
 			m.waveBadFirst = !m.waveBadFirst
 			return m, nil
+		case key.Matches(msg, m.keys.Show):
+			m.waveShow = (m.waveShow + 1) % len(waveShows)
+			m.waveSel = 0
+			return m, nil
+		case key.Matches(msg, m.keys.Search): // filters the VMs; the focus stays on them
+			m.waveSel = 0
+			return m, m.search.Focus()
 		}
 	}
 	switch {
@@ -134,8 +141,8 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.waveView = !m.waveView
-	case key.Matches(msg, m.keys.Order):
-		m.flash = "o orders the wave's VMs: v shows them"
+	case key.Matches(msg, m.keys.Order), key.Matches(msg, m.keys.Show):
+		m.flash = msg.String() + " is for the wave's VMs: v shows them"
 	case key.Matches(msg, m.keys.Tab):
 		m.focus = 1 - m.focus
 		if m.focus == 1 && m.selCheck < 0 && len(m.run.Steps) > 0 && len(checkRows(m.run.Steps[m.fullStep()])) > 0 {

@@ -17,7 +17,7 @@ type keyMap struct {
 	Span, LogScale, Watches, Note                key.Binding
 	Proceed, Retry, Rollback, AbortRun           key.Binding
 	Play, Event, StepJump, Speed                 key.Binding
-	Wave, Order                                  key.Binding
+	Wave, Order, Show                            key.Binding
 }
 
 func newKeys(mode string) keyMap {
@@ -33,7 +33,7 @@ func newKeys(mode string) keyMap {
 		Open:     key.NewBinding(key.WithKeys("enter", "z"), key.WithHelp("enter/z", "the selected step in full: every check's command, evidence, output")),
 		Close:    key.NewBinding(key.WithKeys("esc", "z", "enter")),
 		Follow:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow the running step again")),
-		Search:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search the output (esc clears)")),
+		Search:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search the output, or in the wave filter the VMs (esc clears)")),
 		Leave:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "leave the question to look around / close / clear the search")),
 		Answer:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "back to the waiting question")),
 		Pause:    key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "pause after this step (again: resume); never answers a question")),
@@ -54,6 +54,7 @@ func newKeys(mode string) keyMap {
 		Speed:    key.NewBinding(key.WithKeys("+", "-"), key.WithHelp("+/-", "faster / slower")),
 		Wave:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "the wave: a row per VM, its watch in the graph (again: the steps)")),
 		Order:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "in the wave: the VMs that did not move first / as planned")),
+		Show:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "in the wave: all VMs / in trouble / moving / to go / moved (/ filters by name, host, state)")),
 	}
 	switch mode {
 	case "":
@@ -94,7 +95,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is `?`: every key of this mode (bindings disabled for it are left out).
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.Top, k.Tab, k.Open, k.Follow, k.Search, k.Leave, k.Wave, k.Order},
+		{k.Up, k.Down, k.PageUp, k.Top, k.Tab, k.Open, k.Follow, k.Search, k.Leave, k.Wave, k.Order, k.Show},
 		{k.Span, k.LogScale, k.Watches, k.Pause, k.Note, k.Answer, k.Proceed, k.Retry, k.Rollback, k.AbortRun, k.Help, k.Quit, k.Abort},
 		{k.Play, k.Event, k.StepJump, k.Speed},
 	}

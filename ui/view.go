@@ -47,7 +47,7 @@ func (m *App) shownIndex() int {
 func (m *App) layout() {
 	w := m.width - stepsWidth - 4
 	h := m.bodyHeight() - 2
-	if m.searchShown() {
+	if m.searchShown() && !m.waveShown() {
 		h-- // the search line takes one of the pane's rows, never one more
 	}
 	m.detail.Width, m.detail.Height = max(10, w), max(3, h)
@@ -55,6 +55,9 @@ func (m *App) layout() {
 }
 
 func (m *App) searchShown() bool { return m.search.Focused() || m.query != "" }
+
+// waveShown tells whether the wave view is up: there a search filters the VMs.
+func (m *App) waveShown() bool { return m.waveView && m.wave() != nil }
 
 func (m *App) bodyHeight() int {
 	h := m.height - headerLines - 2 // status and help
@@ -277,7 +280,7 @@ func (m App) detailPane() string {
 		box = m.s.boxFocus
 	}
 	content := m.detail.View()
-	if m.searchShown() {
+	if m.searchShown() && !m.waveShown() {
 		content = m.search.View() + "\n" + content
 	}
 	return box.Width(m.width - stepsWidth - 4).Height(m.bodyHeight() - 2).MaxHeight(m.bodyHeight()).Render(content)

@@ -9,8 +9,21 @@ import (
 )
 
 // The wave view (v): the run's wave as a row per VM under a summary bar, in the order planned or,
-// with o, the VMs that did not move first. The detail pane says the selected VM's story and the
-// graph shows its gateway watch; enter opens its steps in the step list.
+// with o, the VMs that did not move first; x shows one kind of VM only (in trouble, moving, to go,
+// moved) and / keeps the VMs whose name, host, state or reason holds the text. The detail pane
+// says the selected VM's story and the graph shows its gateway watch; enter opens its steps.
+
+// waveShows are what x cycles through: a name and the states it keeps (nil: every VM).
+var waveShows = []struct {
+	name string
+	keep []string
+}{
+	{"all", nil},
+	{"in trouble", []string{runbook.ItemFailed, runbook.ItemRollbackFailed, runbook.ItemRolledBack}},
+	{"moving", []string{"running"}},
+	{"to go", []string{"pending", runbook.ItemSkipped}},
+	{"moved", []string{runbook.ItemMoved}},
+}
 
 // wave is the wave the view shows: the run's newest, nil when it has none.
 func (m *App) wave() *runbook.WaveState {
@@ -27,6 +40,13 @@ func (m *App) waveRows() []*runbook.ItemState {
 		return nil
 	}
 	rows := slices.Clone(w.Items)
+	keep, q := waveShows[m.waveShow%len(waveShows)].keep, strings.ToLower(m.query)
+	if keep != nil || q != "" {
+		rows = slices.DeleteFunc(rows, func(it *runbook.ItemState) bool {
+			return (keep != nil && !slices.Contains(keep, it.Status)) ||
+				(q != "" && !strings.Contains(strings.ToLower(it.VM+" "+it.Host+" "+it.Status+" "+it.Reason), q))
+		})
+	}
 	if m.waveBadFirst {
 		rank := func(it *runbook.ItemState) int {
 			switch it.Status {
@@ -86,6 +106,9 @@ func (m App) wavePane() string {
 	for _, l := range waveCounts(w) {
 		lines = append(lines, truncate(l, stepsWidth-2))
 	}
+	if f := m.waveFilter(len(rows), len(w.Items)); f != "" {
+		lines = append(lines, f)
+	}
 	lines = append(lines, m.s.dim.Render(strings.Repeat("─", stepsWidth-2)))
 	room := h - len(lines)
 	from, to := 0, len(rows)
@@ -115,9 +138,31 @@ func (m App) wavePane() string {
 	return box.Width(stepsWidth).Height(h).Render(strings.Join(append(lines, body...), "\n"))
 }
 
+// waveFilter is the pane's filter line: the search being typed, or what x and / keep; "" when
+// every VM shows.
+func (m *App) waveFilter(shown, all int) string {
+	if m.search.Focused() {
+		return truncate(m.search.View(), stepsWidth-2)
+	}
+	var what []string
+	if m.waveShow%len(waveShows) != 0 {
+		what = append(what, waveShows[m.waveShow%len(waveShows)].name)
+	}
+	if m.query != "" {
+		what = append(what, "/"+m.query)
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return m.s.warn.Render(truncate(fmt.Sprintf("%d of %d: %s", shown, all, strings.Join(what, " ")), stepsWidth-2))
+}
+
 // waveDetail is the selected VM's story for the detail pane.
 func (m *App) waveDetail(width int) []string {
 	it := m.waveItem()
+	if it == nil && len(m.wave().Items) > 0 {
+		return []string{m.s.dim.Render("no VM shows: x shows all, esc clears the search")}
+	}
 	if it == nil {
 		return []string{m.s.dim.Render("no VM in the wave yet")}
 	}
@@ -154,7 +199,8 @@ func (m *App) waveDetail(width int) []string {
 		}
 		out = append(out, line)
 	}
-	out = append(out, "", m.s.dim.Render(wrap("enter: its steps · o: "+map[bool]string{false: "failed first", true: "as planned"}[m.waveBadFirst]+" · v: the steps", width)))
+	next := waveShows[(m.waveShow+1)%len(waveShows)].name
+	out = append(out, "", m.s.dim.Render(wrap("enter: its steps · o: "+map[bool]string{false: "failed first", true: "as planned"}[m.waveBadFirst]+" · x: "+next+" · /: filter · v: the steps", width)))
 	return out
 }
 
