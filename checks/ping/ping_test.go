@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -167,13 +168,16 @@ const helperEnv = "CUTOVER_PING_HELPER"
 
 type helperConfig struct {
 	Target   string
+	Targets  []string // more watches at once, one per target (Target is the first)
 	Interval time.Duration
 	Timeout  time.Duration
 	For      time.Duration
 }
 
 type helperResult struct {
-	Stats  Stats
+	Stats  Stats   // the first watch's
+	Each   []Stats // every watch's, in Targets' order
+	CPU    time.Duration
 	Err    string
 	Breach string
 }
@@ -182,28 +186,58 @@ func TestMain(m *testing.M) {
 	if cfg := os.Getenv(helperEnv); cfg != "" {
 		var hc helperConfig
 		json.Unmarshal([]byte(cfg), &hc)
-		ctx, cancel := context.WithTimeout(context.Background(), hc.For)
-		defer cancel()
-		mon := NewMonitor(Limits{MaxLost: 1}, nil)
-		mon.StartSpan(time.Now())
-		var once sync.Once
-		err := Watch(ctx, Config{Target: hc.Target, Interval: hc.Interval, Timeout: hc.Timeout}, func(s Sample) {
-			mon.Add(s)
-			if !s.Lost {
-				once.Do(func() { fmt.Println("ready") }) // the parent may start its experiment
-			}
-		})
-		res := helperResult{Stats: mon.Stats(time.Now())}
-		if b := mon.Breached(); b != nil {
-			res.Breach = b.Reason
-		}
-		if err != nil {
-			res.Err = err.Error()
-		}
-		json.NewEncoder(os.Stdout).Encode(res)
-		os.Exit(0)
+		os.Exit(runWatches(hc))
 	}
 	os.Exit(testenv.Main(m))
+}
+
+// runWatches is the helper: a watch per target at once, "ready" once each has had an answer,
+// then every watch's stats and the CPU they took, as JSON.
+func runWatches(hc helperConfig) int {
+	targets := append([]string{hc.Target}, hc.Targets...)
+	if hc.Target == "" {
+		targets = hc.Targets
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hc.For)
+	defer cancel()
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	mons := make([]*Monitor, len(targets))
+	errs := make([]error, len(targets))
+	var answered sync.WaitGroup
+	answered.Add(len(targets))
+	go func() { answered.Wait(); fmt.Println("ready") }() // the parent may start its experiment
+	var wg sync.WaitGroup
+	for i, target := range targets {
+		mons[i] = NewMonitor(Limits{MaxLost: 1}, nil)
+		mons[i].StartSpan(time.Now())
+		var once sync.Once
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = Watch(ctx, Config{Target: target, Interval: hc.Interval, Timeout: hc.Timeout}, func(s Sample) {
+				mons[i].Add(s)
+				if !s.Lost {
+					once.Do(answered.Done)
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	res := helperResult{Stats: mons[0].Stats(time.Now()),
+		CPU: time.Duration(ru1.Utime.Nano()-ru0.Utime.Nano()) + time.Duration(ru1.Stime.Nano()-ru0.Stime.Nano())}
+	for _, m := range mons {
+		res.Each = append(res.Each, m.Stats(time.Now()))
+	}
+	if b := mons[0].Breached(); b != nil {
+		res.Breach = b.Reason
+	}
+	if err := errors.Join(errs...); err != nil {
+		res.Err = err.Error()
+	}
+	json.NewEncoder(os.Stdout).Encode(res)
+	return 0
 }
 
 func requireRoot(t *testing.T) {
@@ -278,7 +312,7 @@ func TestUnprivilegedPingSockets(t *testing.T) {
 }
 
 // netns is a network namespace this test made; it is deleted when the test ends.
-func netns(t *testing.T, name string) string {
+func netns(t testing.TB, name string) string {
 	t.Helper()
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v %s", name, err, out)
