@@ -27,7 +27,7 @@ func labCommand(s streams) *cobra.Command {
 	var file string
 	var faults []string
 	var relocate time.Duration
-	var resume, govcEnv string
+	var resume, govcEnv, serve string
 	var printSeed bool
 	var vms int
 	cmd := &cobra.Command{
@@ -76,6 +76,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 					return withCode(exitBadInput, err)
 				}
 			}
+			o.serve = serve
 			return runLab(s, file, name, o, f, relocate, govcEnv, vms)
 		},
 	}
@@ -95,6 +96,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	o.trust.flags(fl)
 	fl.BoolVar(&o.overrideWindow, "override-window", false, "start outside the runbook's change window (needs --reason; journaled)")
 	fl.StringVar(&o.reason, "reason", "", "why, for --override-window")
+	fl.StringVar(&serve, "serve", "", "start the lab and keep it up for cutover run in another shell, until interrupted: write its variables (vCenter, NetBox, SSH config, known_hosts, signing key) to this file to source")
 	fl.StringVar(&govcEnv, "govc-env", "", "write the lab vCenter's GOVC_* variables to this file (source it to use govc beside the console)")
 	fl.BoolVar(&printSeed, "print-runbook", false, "write the built-in seed runbook file to standard output (the start of your own: > runbooks.yaml)")
 	fl.IntVar(&vms, "vms", 0, "run the built-in wave instead: this many VMs (app-01 …) moved in batches, each with its own guest, watch and rollback (faults: relocate-fails@app-07, ping-loss=3@app-12, …)")
@@ -174,6 +176,12 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 			return withCode(exitBadInput, fmt.Errorf("--govc-env: %w", err))
 		}
 		fmt.Fprintf(s.out, "lab: govc: . %s, then govc ls, govc vm.info %s\n", govcEnv, opts.VM)
+	}
+	if o.serve != "" {
+		if o.resume != nil {
+			return withCode(exitBadInput, errors.New("--serve starts a lab for runs of their own: give it no --resume"))
+		}
+		return serveLab(ir.ctx, s, l, o.serve, file, rb.Name, data)
 	}
 	tgt := target{sshConfig: l.SSHConfig, knownHosts: []string{l.KnownHosts}, vcenter: &vc, netbox: &nb,
 		signKey: l.SignKey, allowedSigners: l.AllowedSigners}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +208,57 @@ func waveKillAndResume(t *testing.T, args []string, wave string, n int) (first, 
 func readFile(p string) []byte {
 	b, _ := os.ReadFile(p)
 	return b
+}
+
+// lab --serve keeps the lab up for cutover run in another process: the run reads the variables
+// the lab wrote, moves the wave's VMs, and an interrupt stops the lab and removes the file that
+// held its passwords.
+func TestLabServeForAnotherProcess(t *testing.T) {
+	t.Parallel() // waits on lab moves and settles: beside the other slow ones (CI runs the package under -race)
+	bin := cutoverBin(t)
+	dir := t.TempDir()
+	env := filepath.Join(dir, "lab.env")
+	serve := exec.Command(bin, "lab", "--serve", env, "--vms", "3", "--relocate-time", "200ms")
+	serve.Env = append(os.Environ(), "TMPDIR="+shortTempDir(t))
+	var out syncBuffer
+	serve.Stdout, serve.Stderr = &out, &out
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { serve.Wait(); close(exited) }()
+	t.Cleanup(func() { serve.Process.Kill(); <-exited })
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "lab: serving") {
+		select {
+		case <-exited:
+			t.Fatalf("the lab exited:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lab did not serve in 60 s:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if fi, err := os.Stat(env); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the variables file: %v %v", fi, err)
+	}
+	m := regexp.MustCompile(`cutover run (\S+) (\S+) `).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the lab does not say what to run:\n%s", out.String())
+	}
+	run := exec.Command("sh", "-c", `. "$1" && exec "$2" run "$3" "$4" --plain --yes --transcript "$5" --ssh-config "$CUTOVER_LAB_SSH_CONFIG" --known-hosts "$CUTOVER_LAB_KNOWN_HOSTS" --sign-key "$CUTOVER_LAB_SIGN_KEY"`,
+		"sh", env, bin, m[1], m[2], filepath.Join(dir, "tr"))
+	got, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cutover run against the served lab: %v\n%s", err, got)
+	}
+	if n := strings.Count(string(got), ": MOVED"); n != 3 {
+		t.Errorf("%d VMs moved, want 3:\n%s", n, got)
+	}
+	serve.Process.Signal(os.Interrupt)
+	<-exited
+	if _, err := os.Stat(env); !os.IsNotExist(err) {
+		t.Errorf("the variables file outlived the lab: %v", err)
+	}
 }

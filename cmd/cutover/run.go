@@ -37,6 +37,7 @@ type runOptions struct {
 	overrideWindow bool
 	reason         string
 	resume         *resumePlan // continue this journal instead of starting one
+	serve          string      // lab --serve: keep the lab up, its variables in this file; no run
 	shadowListen   string
 	shadowKeys     string
 	shadowHostKey  string
