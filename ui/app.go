@@ -128,7 +128,10 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.Width = msg.Width
 		m.refresh()
 	case engineEventMsg:
-		m.applyEvent(msg.ev)
+		for _, ev := range msg.evs {
+			m.foldEvent(ev)
+		}
+		m.refresh() // once for the batch
 		return m, waitForEvent(m.opts.Events)
 	case runDoneMsg:
 		m.done = true
@@ -163,7 +166,7 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		ev := rp.Events[rp.pos]
 		rp.pos++
-		m.applyEvent(ev)
+		m.foldEvent(ev)
 		m.now = ev.Time
 		if rp.pos == len(rp.Events) {
 			m.done = true
@@ -187,8 +190,8 @@ func (m App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// applyEvent folds one event and keeps the selection on the running step and its worst check.
-func (m *App) applyEvent(ev runbook.Event) {
+// foldEvent folds one event and keeps the selection on the running step and its worst check.
+func (m *App) foldEvent(ev runbook.Event) {
 	m.run.apply(ev)
 	if m.follow && m.run.Current >= 0 {
 		if m.selected != m.run.Current {
@@ -198,7 +201,6 @@ func (m *App) applyEvent(ev runbook.Event) {
 			m.selCheck, m.scrollToCheck = w, true
 		}
 	}
-	m.refresh()
 }
 
 // stepIndex is the row of the newest step of that name (the fold's one lookup), -1 for none.

@@ -58,7 +58,7 @@ func script() []runbook.Event {
 func feed(t *testing.T, m App, evs []runbook.Event) App {
 	t.Helper()
 	for _, ev := range evs {
-		next, _ := m.Update(engineEventMsg{ev})
+		next, _ := m.Update(engineEventMsg{[]runbook.Event{ev}})
 		m = next.(App)
 	}
 	return m
@@ -230,7 +230,7 @@ func TestQuitAfterTheRunEndedDoesNotAsk(t *testing.T) {
 	aborted := 0
 	m := New(Options{Abort: func() { aborted++ }, Now: func() time.Time { return t0 }})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
-	next, _ = next.(App).Update(engineEventMsg{runbook.Event{Seq: 1, Run: "r1", Type: runbook.EvRunEnd, Data: runbook.RunEndData{Status: runbook.RunRolledBack}}})
+	next, _ = next.(App).Update(engineEventMsg{[]runbook.Event{{Seq: 1, Run: "r1", Type: runbook.EvRunEnd, Data: runbook.RunEndData{Status: runbook.RunRolledBack}}}})
 	next, cmd := next.(App).Update(press("q"))
 	m = next.(App)
 	if _, ok := runCmd(cmd).(tea.QuitMsg); ok || m.confirm != "" || aborted != 0 || !m.quitting {
@@ -341,7 +341,7 @@ func BenchmarkEvent(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		ev.Seq = int64(100000 + i)
-		next, _ := m.Update(engineEventMsg{ev})
+		next, _ := m.Update(engineEventMsg{[]runbook.Event{ev}})
 		m = next.(App)
 		_ = m.View()
 	}
@@ -359,7 +359,7 @@ func busy(b *testing.B, w, h int) App {
 	}
 	evs = append(evs, runbook.Event{Seq: 16, Run: "r1", Type: runbook.EvOutput, Step: "migrate", Data: runbook.OutputData{Index: 0, Check: "journal", Host: "app", Lines: lines}})
 	for _, ev := range evs {
-		next, _ := m.Update(engineEventMsg{ev})
+		next, _ := m.Update(engineEventMsg{[]runbook.Event{ev}})
 		m = next.(App)
 	}
 	return m

@@ -51,7 +51,7 @@ func console(t testing.TB, o Options, w, h int, evs []runbook.Event, after time.
 	next, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m = next.(App)
 	for _, ev := range evs {
-		next, _ := m.Update(engineEventMsg{ev})
+		next, _ := m.Update(engineEventMsg{[]runbook.Event{ev}})
 		m = next.(App)
 	}
 	next, _ = m.Update(tickMsg(at))

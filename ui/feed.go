@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -30,14 +31,37 @@ func (f *Feed) Events() <-chan runbook.Event { return f.ch }
 // Close ends the feed after the run's last event.
 func (f *Feed) Close() { close(f.ch) }
 
-// waitForEvent is re-armed after every event, so events arrive one at a time and in order.
+// eventGather is how long the feed gathers events after the first before the console applies
+// them and draws one frame: a wave's hundreds of events a second are a few frames, not hundreds
+// (the console draws after every message it gets). Less than a frame of a 30 Hz screen.
+const (
+	eventGather  = 30 * time.Millisecond
+	eventsAtMost = 512
+)
+
+// waitForEvent is re-armed after every batch, so events arrive in order: the first one that comes,
+// and those that follow it within eventGather.
 func waitForEvent(ch <-chan runbook.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
 			return runDoneMsg{}
 		}
-		return engineEventMsg{ev}
+		evs := []runbook.Event{ev}
+		gather := time.NewTimer(eventGather)
+		defer gather.Stop()
+		for len(evs) < eventsAtMost {
+			select {
+			case ev, ok := <-ch:
+				if !ok { // the run's end: the next wait says so
+					return engineEventMsg{evs}
+				}
+				evs = append(evs, ev)
+			case <-gather.C:
+				return engineEventMsg{evs}
+			}
+		}
+		return engineEventMsg{evs}
 	}
 }
 

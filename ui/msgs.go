@@ -8,7 +8,7 @@ import (
 
 // One message type per fact.
 type (
-	engineEventMsg struct{ ev runbook.Event }
+	engineEventMsg struct{ evs []runbook.Event }
 	runDoneMsg     struct{}
 	askMsg         struct{ ask *ask }
 	tickMsg        time.Time

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmware/govmomi/object"
 	_ "github.com/vmware/govmomi/vapi/simulator" // the simulator's tag API (/rest, /api), as vCenter has it
 
 	"github.com/cutover/cutover/checks"
@@ -136,5 +137,57 @@ func TestFindVMsAsGovcFindsThem(t *testing.T) {
 	}
 	if _, err := c.FindVMs(ctx, checks.VMQuery{Tag: "shared", Category: "tier"}); err != nil {
 		t.Errorf("a shared tag name with its category: %v", err)
+	}
+}
+
+// A VM found by name is remembered, but a name always means the VM that bears it now: after two
+// VMs swap names, each name finds the other object, and a gone one is looked up anew.
+func TestVMNameFollowsRenames(t *testing.T) {
+	v := vcsimtest.StartVMs(t, 1, 1, 1, 2)
+	ctx := context.Background()
+	c, err := Connect(ctx, Config{URL: v.Host, Username: v.Username, Password: v.Password, CACerts: v.CACerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.vm(ctx, "DC0_C0_RP0_VM0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.vm(ctx, "DC0_C0_RP0_VM1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := func(vm *object.VirtualMachine, name string) {
+		t.Helper()
+		task, err := vm.Rename(ctx, name)
+		if err == nil {
+			err = task.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename(a, "swap")
+	rename(b, "DC0_C0_RP0_VM0")
+	rename(a, "DC0_C0_RP0_VM1")
+	if got, err := c.vm(ctx, "DC0_C0_RP0_VM0"); err != nil || got.Reference() != b.Reference() {
+		t.Errorf("DC0_C0_RP0_VM0 finds %v (%v), want %v", got, err, b.Reference())
+	}
+	if got, err := c.vm(ctx, "DC0_C0_RP0_VM1"); err != nil || got.Reference() != a.Reference() {
+		t.Errorf("DC0_C0_RP0_VM1 finds %v (%v), want %v", got, err, a.Reference())
+	}
+	task, err := b.PowerOff(ctx)
+	if err == nil {
+		task.Wait(ctx)
+		task, err = b.Destroy(ctx)
+	}
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.vm(ctx, "DC0_C0_RP0_VM0"); err == nil || !strings.Contains(err.Error(), `no such VM "DC0_C0_RP0_VM0"`) {
+		t.Errorf("a destroyed VM's name: %v", err)
 	}
 }

@@ -73,6 +73,11 @@ type Client struct {
 	// gate run concurrently).
 	findMu sync.Mutex
 	finder *find.Finder
+
+	// vms remembers which object a VM name found, so that a wave's hundreds of moves and checks
+	// do not walk the inventory at every call; each use checks the object still has the name.
+	vmsMu sync.Mutex
+	vms   map[string]types.ManagedObjectReference
 }
 
 // find1 runs one inventory lookup with the finder to itself.
@@ -99,6 +104,9 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		u.User = url.UserPassword(cfg.Username, cfg.Password)
 	}
 	sc := soap.NewClient(u, cfg.Insecure)
+	// A wave's moves and checks call vCenter at once: keep their connections instead of a new TLS
+	// handshake for every call past Go's default of two idle ones.
+	sc.DefaultTransport().MaxIdleConnsPerHost = 64
 	if cfg.CACerts != "" {
 		if err := sc.SetRootCAs(cfg.CACerts); err != nil {
 			return nil, fmt.Errorf("GOVC_TLS_CA_CERTS: %w", err)
@@ -168,11 +176,31 @@ func lookup[T named](c *Client, kind, name string, one func(*find.Finder) (T, er
 	return obj, fmt.Errorf("no such %s %q%s", kind, name, near(name, names))
 }
 
-// vm finds a VM by name (or inventory path), listing near matches when there is none.
+// vm finds a VM by name (or inventory path), listing near matches when there is none. The object a
+// plain name found is remembered and used again while it still bears that name (one property
+// read instead of an inventory walk); renamed, gone or never found, the name is looked up anew.
 func (c *Client) vm(ctx context.Context, name string) (*object.VirtualMachine, error) {
-	return lookup(c, "VM", name,
+	c.vmsMu.Lock()
+	ref, ok := c.vms[name]
+	c.vmsMu.Unlock()
+	if ok {
+		var e mo.ManagedEntity
+		if err := property.DefaultCollector(c.vc).RetrieveOne(ctx, ref, []string{"name"}, &e); err == nil && e.Name == name {
+			return object.NewVirtualMachine(c.vc, ref), nil
+		}
+	}
+	vm, err := lookup(c, "VM", name,
 		func(f *find.Finder) (*object.VirtualMachine, error) { return f.VirtualMachine(ctx, name) },
 		func(f *find.Finder) ([]*object.VirtualMachine, error) { return f.VirtualMachineList(ctx, "*") })
+	if err == nil && !strings.Contains(name, "/") {
+		c.vmsMu.Lock()
+		if c.vms == nil {
+			c.vms = map[string]types.ManagedObjectReference{}
+		}
+		c.vms[name] = vm.Reference()
+		c.vmsMu.Unlock()
+	}
+	return vm, err
 }
 
 func (c *Client) hostSystem(ctx context.Context, name string) (*object.HostSystem, error) {

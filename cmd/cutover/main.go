@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -59,7 +60,29 @@ func main() {
 	// such as a collector of an ended session): not the run's, and they would tear the console.
 	// Set once, here, for the process; cutover itself never logs through it.
 	log.SetOutput(io.Discard)
-	os.Exit(run(os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
+	stop := profile(os.Getenv("CUTOVER_CPUPROFILE"))
+	code := run(os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// profile writes a CPU profile of the whole command to file (CUTOVER_CPUPROFILE; for the bench
+// scripts and a bug report: go tool pprof cutover FILE); "" profiles nothing.
+func profile(file string) func() {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cutover: CUTOVER_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "cutover: CUTOVER_CPUPROFILE: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // rootCommand is every command and flag cutover has.
