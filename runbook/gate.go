@@ -203,14 +203,14 @@ func (e *Engine) observe(ctx context.Context, step, host string, index int, labe
 	env := checks.Env{
 		Host:   host,
 		AsRoot: asRoot,
-		Runner: redactingRunner{r: runner, redaction: e.redaction},
+		Runner: redactingRunner{r: runner, redaction: e.redaction, gather: index >= 0}, // an action (-1) alone
 		OnCommand: func(h string, cmd remote.Command) {
 			batcherFor(h).flush()
 			e.emit(EvCmd, step, CmdData{Index: index, Check: label, Host: h, Command: e.redact(cmd.String()), Attempt: attempt})
 		},
 		OnLine:    func(h string, l remote.Line) { batcherFor(h).add(l) },
 		Baselines: e,
-		Hosts:     redactingHosts{Hosts: e.cfg.Runners, redaction: e.redaction},
+		Hosts:     redactingHosts{Hosts: e.cfg.Runners, redaction: e.redaction, gather: index >= 0},
 		Inventory: e.cfg.VSphere,
 		IPAM:      e.cfg.IPAM,
 	}

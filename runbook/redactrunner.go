@@ -11,12 +11,16 @@ import (
 // evidence and baseline, the journal), holding back the end of a line cut into pieces until a
 // secret split across pieces is whole. Patterns that name a secret are compiled against its
 // redacted form (see compilePattern), so match and not_match still judge it.
+// With gather, a check's commands may share one session with the others of its gate on the same
+// host; an action's never do (its output is watched as it comes).
 type redactingRunner struct {
 	r         remote.Runner
 	redaction *redaction
+	gather    bool
 }
 
 func (rr redactingRunner) Run(ctx context.Context, cmd remote.Command, onLine func(remote.Line)) (remote.Result, error) {
+	cmd.Gather = cmd.Gather || rr.gather
 	if len(rr.redaction.forms) == 0 || onLine == nil {
 		return rr.r.Run(ctx, cmd, onLine)
 	}
@@ -39,10 +43,12 @@ func (rr redactingRunner) Run(ctx context.Context, cmd remote.Command, onLine fu
 	return res, err
 }
 
-// redactingHosts hands out redacting runners for the runbook's other hosts.
+// redactingHosts hands out redacting runners for the runbook's other hosts, for checks that run
+// commands from several (endpoint).
 type redactingHosts struct {
 	checks.Hosts
 	redaction *redaction
+	gather    bool
 }
 
 func (h redactingHosts) Runner(host string) (remote.Runner, error) {
@@ -50,5 +56,5 @@ func (h redactingHosts) Runner(host string) (remote.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return redactingRunner{r: r, redaction: h.redaction}, nil
+	return redactingRunner{r: r, redaction: h.redaction, gather: h.gather}, nil
 }

@@ -32,6 +32,9 @@ type Command struct {
 	Script  string
 	Env     []string      // NAME=value pairs set for the command, e.g. LC_ALL=C
 	Timeout time.Duration // 0: only the caller's context bounds it
+	// Gather lets the command share one session with others starting on the same host at the
+	// same time (a gate's checks): its output then arrives when it ends, not line by line.
+	Gather bool
 }
 
 // String is the command as an operator would type it: argv words quoted for a POSIX shell.

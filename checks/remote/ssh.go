@@ -31,6 +31,7 @@ type SSHOptions struct {
 	MaxSessions  int           // sessions at once per connection; default 8 (sshd allows 10)
 	Keepalive    time.Duration // probe idle connections this often; default 15s
 	Timings      *Timings      // if set, adds up where the time goes
+	NoGather     bool          // run every command in a session of its own, even gathered ones
 }
 
 // SSH is a pool of SSH connections, one per host, shared by every command of a run.
@@ -44,6 +45,10 @@ type SSH struct {
 	known  map[string]*hostKeys        // by the list of files, read once
 	agents map[string]*agentConn       // by socket path
 	idents map[string]loadedIdentities // identity files read once per run, by their paths
+	gather map[Target]*gatherer        // gathered commands waiting to start, by target
+
+	batching int           // batches running, some perhaps with no caller left waiting on them
+	idle     chan struct{} // closed when batching falls to 0, for Close to wait on
 }
 
 // NewSSH prepares the transport; nothing is dialled until a command runs or Connect is called.
@@ -73,9 +78,23 @@ func NewSSH(o SSHOptions) (*SSH, error) {
 	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, specs: map[Target]hostSpec{}, agents: map[string]*agentConn{}, idents: map[string]loadedIdentities{}}, nil
 }
 
-// Close closes every connection.
+// Close closes every connection, once the batches still running have ended (a batch whose
+// callers gave up ends its commands as a timed-out command's session does: closed under a
+// running command, sshd's PAM session release fails at err level in the host's journal).
 func (s *SSH) Close() {
 	s.mu.Lock()
+	if s.batching > 0 {
+		if s.idle == nil {
+			s.idle = make(chan struct{})
+		}
+		idle := s.idle
+		s.mu.Unlock()
+		select {
+		case <-idle:
+		case <-time.After(3 * killGrace):
+		}
+		s.mu.Lock()
+	}
 	defer s.mu.Unlock()
 	for k, c := range s.conns {
 		c.close()

@@ -47,11 +47,20 @@ func (c Command) commandLine() string {
 	return b.String()
 }
 
-// Run runs cmd on the target, streaming its output.
+// Run runs cmd on the target, streaming its output; a gathered command may run in a batch with
+// others starting on the target at the same time (gather.go).
 func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Result, error) {
 	if len(cmd.Argv) == 0 && cmd.Script == "" {
 		return Result{}, errors.New("run: empty command")
 	}
+	if cmd.Gather && !r.s.opts.NoGather {
+		return r.runGathered(ctx, cmd, onLine)
+	}
+	return r.runOne(ctx, cmd, onLine)
+}
+
+// runOne runs cmd in a session of its own, streaming its output.
+func (r *sshRunner) runOne(ctx context.Context, cmd Command, onLine func(Line)) (Result, error) {
 	if cmd.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, cmd.Timeout, ErrTimeout)

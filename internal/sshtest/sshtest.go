@@ -34,6 +34,7 @@ type Server struct {
 type Options struct {
 	AuthorizedKeys string   // authorized_keys file content
 	Extra          []string // more sshd_config lines
+	Env            []string // NAME=value set for every session (sshd's SetEnv, whose first line wins)
 	// HostCA, a CA private key, signs the host key with ssh-keygen -s -h into a host certificate
 	// that sshd presents beside the plain key: for principals HostCertPrincipals (default
 	// 127.0.0.1), valid for HostCertValidity (ssh-keygen -V; default +1h).
@@ -119,7 +120,7 @@ func Start(t testing.TB, o Options) *Server {
 			"UseDNS no",
 			"PrintMotd no",
 			"LogLevel ERROR",
-			"SetEnv SHLVL=1",         // skip root's heavy ~/.bashrc for every command
+			strings.TrimSpace("SetEnv SHLVL=1 " + strings.Join(o.Env, " ")), // SHLVL: skip root's heavy ~/.bashrc for every command
 			"MaxStartups 200:30:400", // stock 10:30:100 drops connections in fan-out tests
 			"MaxSessions 20",
 		}
