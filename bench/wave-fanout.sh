@@ -45,7 +45,9 @@ rm -rf "$B"; mkdir -p "$B"
   echo "            - name: pre"
   echo "              gate: {on_fail: abort}"
   echo "              checks:"
-  for c in "${C[@]}"; do echo "                - {kind: command, host: vm, run: \"$c\", exit: [0, 1, 3, 4]}"; done
+  for c in "${C[@]}"; do  # argv words, as ssh's shell runs each: one process a command
+    printf '                - {kind: command, host: vm, run: [%s], exit: [0, 1, 3, 4]}\n' "$(echo "$c" | sed 's/ /, /g')"
+  done
   echo "            - name: done"
   echo "              command: {run: [true]}"
 } > "$B/runbooks.yaml"

@@ -19,10 +19,18 @@ var ErrJournal = errors.New("journal")
 // Recorder persists an event before the engine moves on (the journal). It may fill in ev.Data of a
 // checkpoint event. An error stops the run.
 type Recorder interface {
+	// Record writes ev (a killed process loses nothing of it); a Recorder that is also a Syncer
+	// makes it durable in Sync, which emit calls outside its lock so that events emitted at once
+	// share one disk flush.
 	Record(ev *Event) error
 	// Checkpoint signs what has been recorded so far: the chain head, the key and the signature
 	// (empty when the journal is not signed; Error says why a signature could not be made).
 	Checkpoint() CheckpointData
+}
+
+// Syncer makes the events recorded up to seq durable.
+type Syncer interface {
+	Sync(seq int64) error
 }
 
 // Runners hands out the runner of a host of the runbook ("local" is this machine) and tells its

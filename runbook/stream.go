@@ -43,13 +43,16 @@ func (e *Engine) note(n NoteData) bool {
 	return true
 }
 
-// emit records an event and shows it to the watcher. After a journal failure it does nothing: the
+// emit records an event and shows it to the watcher, and returns once it is durable: the engine
+// acts on nothing it has not journaled. The watcher sees events in order, under the lock; the
+// disk flush is outside it, shared by the events emitted meanwhile (a wave's hundreds of checks
+// would otherwise queue for one fdatasync each). After a journal failure emit does nothing: the
 // run is being stopped.
 func (e *Engine) emit(typ EventType, step string, data any) {
 	step, data = e.qualify(step, data)
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.journalEr != nil {
+		e.mu.Unlock()
 		return
 	}
 	e.seq++
@@ -58,13 +61,29 @@ func (e *Engine) emit(typ EventType, step string, data any) {
 	}
 	ev := Event{Seq: e.seq, Time: e.cfg.Clock().UTC(), Run: e.cfg.RunID, Type: typ, Step: step, Data: data}
 	if err := e.cfg.Recorder.Record(&ev); err != nil {
-		e.journalEr = fmt.Errorf("%w: %w", ErrJournal, err)
-		e.cancel(e.journalEr)
+		e.failJournal(err)
+		e.mu.Unlock()
 		return
 	}
 	if e.cfg.Watch != nil {
 		e.cfg.Watch(ev)
 	}
+	e.mu.Unlock()
+	if s, ok := e.cfg.Recorder.(Syncer); ok {
+		if err := s.Sync(ev.Seq); err != nil {
+			e.mu.Lock()
+			if e.journalEr == nil {
+				e.failJournal(err)
+			}
+			e.mu.Unlock()
+		}
+	}
+}
+
+// failJournal stops the run on a journal that cannot be written (under e.mu).
+func (e *Engine) failJournal(err error) {
+	e.journalEr = fmt.Errorf("%w: %w", ErrJournal, err)
+	e.cancel(e.journalEr)
 }
 
 func (e *Engine) journalErr() error {

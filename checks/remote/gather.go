@@ -1,10 +1,8 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,18 +15,23 @@ import (
 // A gate's checks on one host start their commands at once. Each in a session of its own costs
 // the host a session process and a login shell apiece: a wave's pre-checks, six on each of 200
 // guests, would be 1,200 remote shells where ssh running the six in one session needs 200. So
-// commands marked Gather that start on one target within gatherWindow of each other run as one
-// batch: one session whose shell starts each command in the background with its own stdin
-// (/dev/null), stdout and stderr (files in a private temp dir), and reports each as it ends —
-// exit status and both streams, base64-framed after a random nonce, so that nothing a command
-// prints can pass for another's result. Each caller keeps its own timeout and context: one that
-// gives up returns at once, and the batch's shell (and every command in it) is killed once no
-// caller waits on it. What a batch changes: output arrives when a command ends, not line by line,
-// and a command killed by a signal reports the shell's 128+n exit status. A host whose shell
-// cannot run the batch (no mktemp, mkfifo or base64) runs the commands one by one, as without it.
+// commands marked Gather that start on one target together (gatherQuiet, gatherMost) run as one
+// batch: one session whose login shell starts each command in the background with its own stdin
+// (/dev/null), stdout and stderr (private files, removed after), and reports each as it ends:
+// its exit status and both streams between marker lines that carry a random nonce. Each caller
+// keeps its own timeout and context: one that gives up returns at once, and the batch's shell
+// (and every command in it) is killed once no caller waits on it; a batch whose every command
+// reported ends by itself. What a batch changes: output arrives when a command ends, not line by
+// line; a command killed by a signal reports the shell's 128+n exit status; NUL bytes in output
+// may be dropped. A host where the batch cannot be set up (no writable TMPDIR) runs the commands
+// one by one, as without it.
 
-// gatherWindow is how long the first command waits for others to join it.
-const gatherWindow = 2 * time.Millisecond
+// A batch starts once no command has joined it for gatherQuiet, and at the latest gatherMost after
+// its first: a loaded machine starts a gate's goroutines a few milliseconds apart.
+const (
+	gatherQuiet = 5 * time.Millisecond
+	gatherMost  = 50 * time.Millisecond
+)
 
 // errNoBatch means the host could not set a batch up: run its commands one by one.
 var errNoBatch = errors.New("the host cannot run a batch")
@@ -37,6 +40,8 @@ var errNoBatch = errors.New("the host cannot run a batch")
 type gatherer struct {
 	mu      sync.Mutex
 	pending []*gathered
+	first   time.Time   // when the pending batch's first command came
+	timer   *time.Timer // starts the pending batch
 }
 
 // gathered is one caller's command waiting in, or running in, a batch.
@@ -49,10 +54,11 @@ type gathered struct {
 	err    error
 	left   chan struct{} // closed when the caller stopped waiting (result or its context's end)
 
-	mu       sync.Mutex // held while answering: a caller that gave up gets no more lines
-	answered bool
-	gone     bool
-	alone    bool // running in a session of its own: its own end says why it ended
+	mu        sync.Mutex // held while answering: a caller that gave up gets no more lines
+	answered  bool
+	gone      bool
+	alone     bool // running in a session of its own: its own end says why it ended
+	abandoned bool // its caller gave up before it was answered
 }
 
 func (s *SSH) gathererFor(t Target) *gatherer {
@@ -81,21 +87,14 @@ func (r *sshRunner) runGathered(ctx context.Context, cmd Command, onLine func(Li
 	g := r.s.gathererFor(r.target)
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
-	first := len(g.pending) == 1
-	g.mu.Unlock()
-	if first {
-		time.AfterFunc(gatherWindow, func() {
-			g.mu.Lock()
-			calls := g.pending
-			g.pending = nil
-			g.mu.Unlock()
-			r.s.batchStarted()
-			go func() {
-				defer r.s.batchEnded()
-				r.runCalls(calls)
-			}()
-		})
+	switch {
+	case len(g.pending) == 1:
+		g.first = time.Now()
+		g.timer = time.AfterFunc(gatherQuiet, func() { r.startBatch(g) })
+	case time.Since(g.first) < gatherMost:
+		g.timer.Reset(gatherQuiet) // if it fired already, the batch it starts takes this one or none
 	}
+	g.mu.Unlock()
 	start := time.Now()
 	select {
 	case <-c.done:
@@ -103,7 +102,7 @@ func (r *sshRunner) runGathered(ctx context.Context, cmd Command, onLine func(Li
 	case <-ctx.Done():
 		c.mu.Lock()
 		alone := c.alone
-		c.gone = true
+		c.gone, c.abandoned = true, !c.answered
 		c.mu.Unlock()
 		if alone { // runOne ends it at once and says how (a session never opened, a kill)
 			<-c.done
@@ -115,6 +114,22 @@ func (r *sshRunner) runGathered(ctx context.Context, cmd Command, onLine func(Li
 		}
 		return res, fmt.Errorf("ssh %s: %w", r.name, context.Cause(ctx))
 	}
+}
+
+// startBatch takes the pending commands and runs them.
+func (r *sshRunner) startBatch(g *gatherer) {
+	g.mu.Lock()
+	calls := g.pending
+	g.pending = nil
+	g.mu.Unlock()
+	if len(calls) == 0 {
+		return
+	}
+	r.s.batchStarted()
+	go func() {
+		defer r.s.batchEnded()
+		r.runCalls(calls)
+	}()
 }
 
 func (s *SSH) batchStarted() {
@@ -162,43 +177,64 @@ func (r *sshRunner) runCalls(calls []*gathered) {
 	wg.Wait()
 }
 
-// batchScript is the shell program of a batch: the commands in the background, each one's end
-// read from a FIFO in the order they end, and its frame written by this shell alone.
+// batchScript is the program of a batch, run by the login shell itself (the commands cost the
+// host what they would cost in one ssh session: the shell, and each command): each command in
+// the background, argv words as written and a script under sh -c as a session of its own runs
+// them, with its own stdin (/dev/null) and its stdout and stderr in files; its end told through a
+// pipe in the order they end; its output copied out (cat, for a stream that has any) by the loop
+// reading that pipe (fd 4 is the session's stdout there), each stream followed by a newline of
+// the batch's own and a line that carries the nonce. The files are created under noclobber (never
+// through a planted link), private, and removed at the end; the commands get the umask and
+// options the shell had.
 func batchScript(nonce string, cmds []Command) string {
 	var b strings.Builder
-	b.WriteString(`command -v mkfifo >/dev/null && command -v base64 >/dev/null || exit 125
-d=$(mktemp -d "${TMPDIR:-/tmp}/cutover.XXXXXXXX") || exit 125
-trap 'rm -rf "$d"' 0
-mkfifo "$d/q" || exit 125
-exec 3<>"$d/q"
-`)
-	for i, c := range cmds {
+	fmt.Fprintf(&b, `u=$(umask); umask 077; set -C
+p="${TMPDIR:-/tmp}/cutover.%s"
+trap 'rm -f "$p".*' 0
+`, nonce)
+	for i := range cmds {
+		// true, not the special :, whose failed redirection would end the shell
+		fmt.Fprintf(&b, "true >\"$p.%do\" && true >\"$p.%de\" || exit 125\n", i, i)
+	}
+	job := func(i int, c Command, then string) string {
 		var inner strings.Builder
+		inner.WriteString(`set +C; umask "$u"; unset p u; `)
 		for _, e := range c.Env {
 			k, v, _ := strings.Cut(e, "=")
 			inner.WriteString("export " + k + "=" + Quote(v) + "; ")
 		}
-		inner.WriteString("exec ")
 		if c.Argv != nil {
-			inner.WriteString(Join(c.Argv))
+			inner.WriteString("exec " + Join(c.Argv))
 		} else {
-			inner.WriteString("sh -c " + Quote(c.Script))
+			inner.WriteString("exec sh -c " + Quote(c.Script))
 		}
-		fmt.Fprintf(&b, "( (%s) </dev/null >\"$d/%do\" 2>\"$d/%de\" 3>&-; echo \"%d $?\" >&3 ) &\n", inner.String(), i, i, i)
+		return fmt.Sprintf("(%s) </dev/null >>\"$p.%do\" 2>>\"$p.%de\"%s\n", inner.String(), i, i, then)
 	}
-	fmt.Fprintf(&b, `n=0
-while [ "$n" -lt %d ]; do
-  read -r j rc <&3 || exit 125
-  printf '\036cutover-batch %s %%s %%s\n' "$j" "$rc"
-  base64 -w0 "$d/${j}o"; echo
-  base64 -w0 "$d/${j}e"; echo
-  n=$((n+1))
-done
-`, len(cmds), nonce)
+	frame := func(copyOut func(file string) string) string {
+		return fmt.Sprintf(`  printf '\036cutover-batch %[1]s %%s %%s\n' "$j" "$rc"
+  if [ -s "$p.${j}o" ]; then %[2]s; fi; echo
+  printf '\036cutover-stderr %[1]s\n'
+  if [ -s "$p.${j}e" ]; then %[3]s; fi; echo
+  printf '\036cutover-end %[1]s\n'
+`, nonce, copyOut(`"$p.${j}o"`), copyOut(`"$p.${j}e"`))
+	}
+	// Each command's end comes from a waiter subshell through a pipe (bash's wait -n loses a job
+	// that ended before it is called); the output is copied by bash's mapfile (no process), by
+	// cat in any other sh.
+	b.WriteString("exec 4>&1\n{\n")
+	for i, c := range cmds {
+		b.WriteString("( " + strings.TrimSuffix(job(i, c, fmt.Sprintf(" 4>&-; echo \"%d $?\"", i)), "\n") + " ) &\n")
+	}
+	fmt.Fprintf(&b, `wait
+} | while read -r j rc; do
+%sdone >&4
+`, frame(func(f string) string {
+		return `if [ -n "${BASH_VERSION-}" ]; then mapfile a <` + f + `; printf '%s' "${a[@]}"; else cat ` + f + `; fi`
+	}))
 	return b.String()
 }
 
-// maxFramed bounds one stream of one command in a batch (base64, as it comes): output past it is
+// maxFramed bounds the output of one command in a batch, both streams: output past it is
 // cut, and a line on stderr says so.
 const maxFramed = 32 << 20
 
@@ -213,83 +249,118 @@ func (r *sshRunner) runBatch(calls []*gathered) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { // the batch lives while a caller waits on it
+	go func() { // once every caller has left, one that gave up waiting ends the batch
+		abandoned := false
 		for _, c := range calls {
 			<-c.left
+			c.mu.Lock()
+			abandoned = abandoned || c.abandoned
+			c.mu.Unlock()
 		}
-		cancel()
+		if abandoned {
+			cancel()
+		}
 	}()
-	f := &frames{mark: "\x1ecutover-batch " + hex.EncodeToString(nb[:]) + " ", calls: calls, start: time.Now(), job: -1}
-	res, err := r.runOne(ctx, Command{Script: batchScript(hex.EncodeToString(nb[:]), cmds)}, f.line)
+	nonce := hex.EncodeToString(nb[:])
+	f := &frames{nonce: nonce, calls: calls, start: time.Now(), job: -1}
+	res, err := r.runOne(ctx, Command{shell: batchScript(nonce, cmds)}, f.line)
 	if f.framed == 0 && err == nil && res.ExitCode == 125 {
 		return errNoBatch
+	}
+	if err != nil { // killed before its trap could remove its files
+		cctx, ccancel := context.WithTimeout(context.Background(), killGrace)
+		r.runOne(cctx, Command{Script: `rm -f "${TMPDIR:-/tmp}/cutover.` + nonce + `".*`}, nil)
+		ccancel()
 	}
 	for _, c := range calls {
 		if err == nil {
 			err = fmt.Errorf("ssh %s: the batch ended (exit %d) before this command reported%s", r.name, res.ExitCode, f.said())
 		}
-		c.answer(nil, Result{ExitCode: -1, Duration: time.Since(f.start)}, err)
+		c.answer([2][]Line{}, Result{ExitCode: -1, Duration: time.Since(f.start)}, err)
 	}
 	return nil
 }
 
-// frames reads a batch's output: on stdout, per command, a header line (the mark, its index and
-// exit status), then its stdout and its stderr, each base64 on one line.
+// frames reads a batch's output: per command, on stdout, a start line (its index and exit
+// status), its stdout's lines, a line before its stderr's, its stderr's lines and an end line,
+// each marker line carrying the nonce.
 type frames struct {
-	mark   string
+	nonce  string
 	calls  []*gathered
 	start  time.Time
 	framed int
 
 	job, rc int
-	parts   [][]byte
-	piece   []byte
-	cut     bool     // the piece went past maxFramed
-	other   []string // what else the shell said (login noise, a setup error), for messages
+	stream  Stream
+	out     [2][]Line // the command's stdout and stderr lines
+	size    int       // their bytes, bounded by maxFramed
+	other   []string  // what else the shell said (login noise, a setup error), for messages
 }
+
+// The batch's marker lines: a command's start, its stderr, its end.
+const (
+	markStart  = "\x1ecutover-batch "
+	markStderr = "\x1ecutover-stderr "
+	markEnd    = "\x1ecutover-end "
+)
 
 func (f *frames) line(l Line) {
 	if l.Stream == Stderr {
 		f.note(l.Text)
 		return
 	}
-	if len(f.piece)+len(l.Text) <= maxFramed {
-		f.piece = append(f.piece, l.Text...)
-	} else {
-		f.cut = true
-	}
-	if l.Cut {
-		return // a long base64 line comes in pieces
-	}
-	text, cut := f.piece, f.cut
-	f.piece, f.cut = nil, false
 	if f.job < 0 {
-		rest, ok := strings.CutPrefix(string(text), f.mark)
+		rest, ok := strings.CutPrefix(l.Text, markStart+f.nonce+" ")
 		fields := strings.Fields(rest)
-		if !ok || len(fields) != 2 {
-			f.note(string(text))
+		if !ok || len(fields) != 2 || l.Cut {
+			f.note(l.Text)
 			return
 		}
 		j, err1 := strconv.Atoi(fields[0])
 		rc, err2 := strconv.Atoi(fields[1])
 		if err1 != nil || err2 != nil || j < 0 || j >= len(f.calls) {
-			f.note(string(text))
+			f.note(l.Text)
 			return
 		}
-		f.job, f.rc, f.parts = j, rc, nil
+		f.job, f.rc, f.stream, f.out, f.size = j, rc, Stdout, [2][]Line{}, 0
 		return
 	}
-	b, err := base64.StdEncoding.DecodeString(string(text))
-	if cut || err != nil {
-		b = append(bytes.Clone(b), fmt.Sprintf("\n[cutover: output cut at %d MiB in a batch]\n", maxFramed>>20)...)
-	}
-	f.parts = append(f.parts, b)
-	if len(f.parts) < 2 {
+	switch {
+	case !l.Cut && l.Text == markStderr+f.nonce:
+		f.dropNewline()
+		f.stream = Stderr
+		return
+	case !l.Cut && l.Text == markEnd+f.nonce:
+		f.dropNewline()
+		f.calls[f.job].answer(f.out, Result{ExitCode: f.rc, Duration: time.Since(f.start)}, nil)
+		f.framed++
+		f.job = -1
 		return
 	}
-	f.calls[f.job].answer(f.parts, Result{ExitCode: f.rc, Duration: time.Since(f.start)}, nil)
-	f.framed++
-	f.job = -1
+	k := 0
+	if f.stream == Stderr {
+		k = 1
+	}
+	if f.size += len(l.Text); f.size > maxFramed {
+		if f.size-len(l.Text) <= maxFramed {
+			f.out[k] = append(f.out[k], Line{Stream: f.stream, Text: fmt.Sprintf("[cutover: output cut at %d MiB in a batch]", maxFramed>>20)})
+		}
+		return
+	}
+	l.Stream = f.stream
+	f.out[k] = append(f.out[k], l)
+}
+
+// dropNewline takes back the newline the batch wrote after a stream: an empty last line (the
+// stream was empty or ended in a newline); a stream whose last line had none ended it.
+func (f *frames) dropNewline() {
+	k := 0
+	if f.stream == Stderr {
+		k = 1
+	}
+	if n := len(f.out[k]); n > 0 && f.out[k][n-1].Text == "" && !f.out[k][n-1].Cut {
+		f.out[k] = f.out[k][:n-1]
+	}
 }
 
 func (f *frames) note(s string) {
@@ -305,9 +376,9 @@ func (f *frames) said() string {
 	return ": " + strings.Join(f.other, "; ")
 }
 
-// answer hands a call its result once: its output (stdout, stderr) to its onLine, unless its
-// caller has gone.
-func (c *gathered) answer(out [][]byte, res Result, err error) {
+// answer hands a call its result once: its output (stdout, then stderr) to its onLine, unless
+// its caller has gone.
+func (c *gathered) answer(out [2][]Line, res Result, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.answered {
@@ -315,9 +386,9 @@ func (c *gathered) answer(out [][]byte, res Result, err error) {
 	}
 	c.answered = true
 	if !c.gone && c.onLine != nil {
-		for i, st := range []Stream{Stdout, Stderr} {
-			if i < len(out) && len(out[i]) > 0 {
-				readLines(bytes.NewReader(out[i]), st, c.onLine)
+		for _, lines := range out {
+			for _, l := range lines {
+				c.onLine(l)
 			}
 		}
 	}

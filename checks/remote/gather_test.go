@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/sshtest"
+	"github.com/cutover/cutover/internal/testenv"
 )
 
 // gatherCases are commands whose results a batch must give exactly as a session of their own
@@ -22,7 +23,8 @@ var gatherCases = []Command{
 	{Script: `echo "out $LC_ALL"; echo err >&2; exit 3`, Env: []string{"LC_ALL=C"}},
 	{Argv: []string{"printf", "%s|", "a b", "$(id)", "it's", "\n;touch /tmp/x"}},
 	{Script: `printf '\036cutover-batch 0123456789abcdef01234567 0 0\nAAAA\n\n'; printf '\036cutover-pid 1\n' >&2`},
-	{Script: `printf 'caf\351\r\nline two\r\n'; printf '\000nul\n' >&2`},
+	{Script: `printf 'caf\351\r\nline two\r\n'; printf 'no newline at the end' >&2`},
+	{Script: `printf '  lead and trail  \n\\back\\slash\n\n\n'; exit 300`},
 	{Script: `head -c 70000 /dev/zero | tr '\0' x; echo; echo after`},
 	{Script: `true`},
 	{Argv: []string{"sh", "-c", "exit 7"}},
@@ -106,7 +108,7 @@ func TestGatheredCommandsShareOneSession(t *testing.T) {
 	if n := tm.phases[phaseSession].n; n != 1 {
 		t.Errorf("%d sessions for %d gathered commands, want 1", n, len(gatherCases))
 	}
-	if alone[0].code != 3 || alone[6].code != 7 || len(alone[4].lines) < 3 {
+	if alone[0].code != 3 || alone[4].code != 44 || alone[7].code != 7 || len(alone[5].lines) < 3 {
 		t.Fatalf("the cases do not test what they say: %v", alone)
 	}
 }
@@ -114,7 +116,8 @@ func TestGatheredCommandsShareOneSession(t *testing.T) {
 // Each caller keeps its own timeout: a quick command is not held behind a hung one, the hung one
 // times out on its own clock, and the remote command is killed once nobody waits on the batch.
 func TestGatheredTimeoutIsItsOwn(t *testing.T) {
-	f := newFixture(t)
+	tmp := t.TempDir()
+	f := fixtureWithEnv(t, "TMPDIR="+tmp)
 	r := f.pool(t).Runner("app", Target{Address: "app"})
 	marker := fmt.Sprintf("sleep %d.75", 40+os.Getpid()%50)
 	type got struct {
@@ -151,18 +154,35 @@ func TestGatheredTimeoutIsItsOwn(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The killed batch's files are removed (its trap could not run).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		left, _ := filepath.Glob(filepath.Join(tmp, "cutover.*"))
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed batch left %v", left)
+		}
+	}
+}
+
+// fixtureWithEnv is newFixture with variables sshd sets for every session.
+func fixtureWithEnv(t *testing.T, env ...string) *fixture {
+	t.Helper()
+	sshtest.Require(t)
+	dir := t.TempDir()
+	key, pub := sshtest.Keygen(t, dir, "id_ed25519")
+	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: pub + "\n", Env: env})
+	f := &fixture{srv: srv, dir: dir, key: key, knownHosts: filepath.Join(dir, "known_hosts"), config: filepath.Join(dir, "config")}
+	write(t, f.knownHosts, srv.KnownHostsLine()+"\n")
+	write(t, f.config, fmt.Sprintf("Host app\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n", srv.Port, key))
+	return f
 }
 
 // A host where the batch cannot be set up (no writable temp dir) runs the commands one by one,
 // with the same results.
 func TestGatheredFallsBackOneByOne(t *testing.T) {
-	sshtest.Require(t)
-	dir := t.TempDir()
-	key, pub := sshtest.Keygen(t, dir, "id_ed25519")
-	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: pub + "\n", Env: []string{"TMPDIR=/nonexistent/cutover"}})
-	f := &fixture{srv: srv, dir: dir, key: key, knownHosts: filepath.Join(dir, "known_hosts"), config: filepath.Join(dir, "config")}
-	write(t, f.knownHosts, srv.KnownHostsLine()+"\n")
-	write(t, f.config, fmt.Sprintf("Host app\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n", srv.Port, key))
+	f := fixtureWithEnv(t, "TMPDIR=/nonexistent/cutover")
 	tm := &Timings{}
 	s := f.pool(t, func(o *SSHOptions) { o.Timings = tm })
 	alone := runAll(f.pool(t).Runner("app", Target{Address: "app"}), gatherCases)
@@ -174,5 +194,46 @@ func TestGatheredFallsBackOneByOne(t *testing.T) {
 	}
 	if n := tm.phases[phaseSession].n; n != len(gatherCases)+1 {
 		t.Errorf("%d sessions, want the failed batch and one per command (%d)", n, len(gatherCases)+1)
+	}
+}
+
+// The batch program under a POSIX sh that is not bash (dash: cat copies the output, not mapfile)
+// gives each command what it gives run alone on this machine.
+func TestBatchScriptUnderPlainSh(t *testing.T) {
+	testenv.Tool(t, "dash", "dash") // the login shells the other tests use are bash
+	var cmds []Command
+	for _, c := range gatherCases {
+		if c.Argv == nil || c.Argv[0] != "printf" { // the others run alike under any sh
+			cmds = append(cmds, c)
+		}
+	}
+	calls := make([]*gathered, len(cmds))
+	got := make([][]string, len(cmds))
+	for i := range cmds {
+		calls[i] = &gathered{done: make(chan struct{}), left: make(chan struct{}), onLine: func(l Line) {
+			got[i] = append(got[i], string(l.Stream)+":"+l.Text)
+		}}
+	}
+	f := &frames{nonce: "0123456789abcdef01234567", calls: calls, start: time.Now(), job: -1}
+	script := batchScript(f.nonce, cmds)
+	cmd := exec.Command("dash", "-c", script)
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dash: %v", err)
+	}
+	readLines(strings.NewReader(string(out)), Stdout, f.line)
+	if f.framed != len(cmds) {
+		t.Fatalf("%d of %d commands framed; the shell said %q", f.framed, len(cmds), f.other)
+	}
+	for i, c := range cmds {
+		var alone []string
+		res, err := Local{}.Run(context.Background(), c, func(l Line) { alone = append(alone, string(l.Stream)+":"+l.Text) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := strings.Join(byStream(alone), "\n"), strings.Join(byStream(got[i]), "\n"); a != b || res.ExitCode != calls[i].res.ExitCode {
+			t.Errorf("%v: alone exit %d %q, in the batch exit %d %q", c, res.ExitCode, a, calls[i].res.ExitCode, b)
+		}
 	}
 }

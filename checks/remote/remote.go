@@ -35,6 +35,8 @@ type Command struct {
 	// Gather lets the command share one session with others starting on the same host at the
 	// same time (a gate's checks): its output then arrives when it ends, not line by line.
 	Gather bool
+
+	shell string // a program of cutover's own for the login shell (a batch), instead of Argv or Script
 }
 
 // String is the command as an operator would type it: argv words quoted for a POSIX shell.

@@ -38,11 +38,13 @@ func (c Command) commandLine() string {
 		k, v, _ := strings.Cut(e, "=")
 		b.WriteString("export " + k + "=" + Quote(v) + "; ")
 	}
-	b.WriteString("exec ")
-	if c.Argv != nil {
-		b.WriteString(Join(c.Argv))
-	} else {
-		b.WriteString("sh -c " + Quote(c.Script))
+	switch {
+	case c.shell != "": // cutover's own program (a batch), run by the login shell itself
+		b.WriteString(c.shell)
+	case c.Argv != nil:
+		b.WriteString("exec " + Join(c.Argv))
+	default:
+		b.WriteString("exec sh -c " + Quote(c.Script))
 	}
 	return b.String()
 }
@@ -50,7 +52,7 @@ func (c Command) commandLine() string {
 // Run runs cmd on the target, streaming its output; a gathered command may run in a batch with
 // others starting on the target at the same time (gather.go).
 func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Result, error) {
-	if len(cmd.Argv) == 0 && cmd.Script == "" {
+	if len(cmd.Argv) == 0 && cmd.Script == "" && cmd.shell == "" {
 		return Result{}, errors.New("run: empty command")
 	}
 	if cmd.Gather && !r.s.opts.NoGather {

@@ -10,10 +10,14 @@ type Recorder struct {
 
 var _ runbook.Recorder = Recorder{}
 
-// Record appends ev.
+// Record writes ev; Sync makes it durable.
 func (r Recorder) Record(ev *runbook.Event) error {
-	return r.W.Append(ev.Seq, ev.Time, string(ev.Type), ev.Step, ev.Data)
+	return r.W.Write(ev.Seq, ev.Time, string(ev.Type), ev.Step, ev.Data)
 }
+
+// Sync returns once event seq and those before it are on disk: one fdatasync for every event
+// that was written meanwhile.
+func (r Recorder) Sync(seq int64) error { return r.W.Sync(seq) }
 
 // Checkpoint signs the chain head as it stands.
 func (r Recorder) Checkpoint() runbook.CheckpointData {

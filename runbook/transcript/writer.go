@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +42,13 @@ type Writer struct {
 	redact *redactor
 	buf    []byte
 	lock   *Lock
+
+	// Sync runs beside Write (its callers append under their own lock and sync outside it), so
+	// what it reads of the writer is its own.
+	written atomic.Int64 // lines written
+	syncMu  sync.Mutex
+	synced  int64 // lines known durable
+	syncErr error
 }
 
 // Create starts the journal <dir>/<run>.jsonl and holds its write lock for operator until Close.
@@ -84,6 +93,16 @@ func (w *Writer) Seq() int64 { return w.seq }
 
 // Append writes one line and fsyncs it. seq must be the next line number.
 func (w *Writer) Append(seq int64, t time.Time, typ, step string, data any) error {
+	if err := w.Write(seq, t, typ, step, data); err != nil {
+		return err
+	}
+	return w.Sync(seq)
+}
+
+// Write writes one line: once it returns, a killed process loses nothing of it (the kernel has
+// it); Sync makes it durable against the machine's crash. seq must be the next line number.
+// Writes are the caller's to serialise.
+func (w *Writer) Write(seq int64, t time.Time, typ, step string, data any) error {
 	if seq != w.seq+1 {
 		return fmt.Errorf("append to %s: seq %d after %d", w.path, seq, w.seq)
 	}
@@ -94,10 +113,28 @@ func (w *Writer) Append(seq int64, t time.Time, typ, step string, data any) erro
 	if _, err := w.f.Write(w.buf); err != nil {
 		return fmt.Errorf("append to %s: %w", w.path, err)
 	}
-	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
-		return fmt.Errorf("fsync %s: %w", w.path, err)
-	}
 	w.seq, w.prev = seq, sum
+	w.written.Store(seq)
+	return nil
+}
+
+// Sync returns once line seq and every line before it are on disk. Callers that write at once
+// share one fdatasync: one whose line another's sync covered returns at once. Safe beside Write.
+func (w *Writer) Sync(seq int64) error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.syncErr != nil {
+		return w.syncErr
+	}
+	if w.synced >= seq {
+		return nil
+	}
+	upto := w.written.Load() // everything written before the fdatasync starts is in it
+	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
+		w.syncErr = fmt.Errorf("fsync %s: %w", w.path, err)
+		return w.syncErr
+	}
+	w.synced = upto
 	return nil
 }
 
@@ -151,6 +188,10 @@ func (w *Writer) Checkpoint() (head, key, sig string, err error) {
 // The write lock is held until the signature is in place.
 func (w *Writer) Close() error {
 	defer w.lock.Release()
+	if err := w.Sync(w.written.Load()); err != nil {
+		w.f.Close()
+		return err
+	}
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", w.path, err)
 	}
