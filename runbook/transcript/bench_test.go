@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,4 +86,36 @@ func BenchmarkReadEvents(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkAppendConcurrent is a wave's engines emitting at once: 64 writers, each line written
+// under one lock and made durable outside it, one fdatasync for every line written meanwhile.
+func BenchmarkAppendConcurrent(b *testing.B) {
+	w, err := Create(b.TempDir(), "bench", "op", nil, []string{"s3cr3t"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	now := time.Now()
+	var mu sync.Mutex
+	var seq int64
+	b.SetParallelism(32) // 64 goroutines on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			mu.Lock()
+			seq++
+			s := seq
+			err := w.Write(s, now, "output", "pre-checks", benchData)
+			mu.Unlock()
+			if err == nil {
+				err = w.Sync(s)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
