@@ -117,7 +117,7 @@ func TestGatheredCommandsShareOneSession(t *testing.T) {
 // times out on its own clock, and the remote command is killed once nobody waits on the batch.
 func TestGatheredTimeoutIsItsOwn(t *testing.T) {
 	tmp := t.TempDir()
-	f := fixtureWithEnv(t, "TMPDIR="+tmp)
+	f := fixtureWith(t, sshtest.Options{Env: []string{"TMPDIR=" + tmp}})
 	r := f.pool(t).Runner("app", Target{Address: "app"})
 	marker := fmt.Sprintf("sleep %d.75", 40+os.Getpid()%50)
 	type got struct {
@@ -166,23 +166,10 @@ func TestGatheredTimeoutIsItsOwn(t *testing.T) {
 	}
 }
 
-// fixtureWithEnv is newFixture with variables sshd sets for every session.
-func fixtureWithEnv(t *testing.T, env ...string) *fixture {
-	t.Helper()
-	sshtest.Require(t)
-	dir := t.TempDir()
-	key, pub := sshtest.Keygen(t, dir, "id_ed25519")
-	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: pub + "\n", Env: env})
-	f := &fixture{srv: srv, dir: dir, key: key, knownHosts: filepath.Join(dir, "known_hosts"), config: filepath.Join(dir, "config")}
-	write(t, f.knownHosts, srv.KnownHostsLine()+"\n")
-	write(t, f.config, fmt.Sprintf("Host app\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n", srv.Port, key))
-	return f
-}
-
 // A host where the batch cannot be set up (no writable temp dir) runs the commands one by one,
 // with the same results.
 func TestGatheredFallsBackOneByOne(t *testing.T) {
-	f := fixtureWithEnv(t, "TMPDIR=/nonexistent/cutover")
+	f := fixtureWith(t, sshtest.Options{Env: []string{"TMPDIR=/nonexistent/cutover"}})
 	tm := &Timings{}
 	s := f.pool(t, func(o *SSHOptions) { o.Timings = tm })
 	alone := runAll(f.pool(t).Runner("app", Target{Address: "app"}), gatherCases)

@@ -29,10 +29,17 @@ type fixture struct {
 
 func newFixture(t *testing.T, extra ...string) *fixture {
 	t.Helper()
+	return fixtureWith(t, sshtest.Options{Extra: extra})
+}
+
+// fixtureWith is newFixture with more of sshd's options (its authorized key is the fixture's).
+func fixtureWith(t *testing.T, o sshtest.Options) *fixture {
+	t.Helper()
 	sshtest.Require(t)
 	dir := t.TempDir()
 	key, pub := sshtest.Keygen(t, dir, "id_ed25519")
-	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: pub + "\n", Extra: extra})
+	o.AuthorizedKeys = pub + "\n"
+	srv := sshtest.Start(t, o)
 	f := &fixture{srv: srv, dir: dir, key: key, knownHosts: filepath.Join(dir, "known_hosts"), config: filepath.Join(dir, "config")}
 	write(t, f.knownHosts, srv.KnownHostsLine()+"\n")
 	write(t, f.config, fmt.Sprintf("Host app\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n", srv.Port, key))

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/checks/remote"
 	"github.com/cutover/cutover/checks/vsphere"
 	"github.com/cutover/cutover/lab"
 	"github.com/cutover/cutover/runbook"
@@ -163,16 +162,7 @@ func runLab(s streams, file, name string, o runOptions, f lab.Faults, relocate t
 	env := govcEnvironment(vc)
 	fmt.Fprintf(s.out, "lab: govc: %s\n", strings.Join(env, " "))
 	if govcEnv != "" {
-		var b strings.Builder
-		for _, kv := range env {
-			k, v, _ := strings.Cut(kv, "=")
-			fmt.Fprintf(&b, "export %s=%s\n", k, remote.Quote(v))
-		}
-		// 0600 also when the file was there before (WriteFile keeps an existing file's mode).
-		if err := os.WriteFile(govcEnv, []byte(b.String()), 0o600); err != nil {
-			return withCode(exitBadInput, fmt.Errorf("--govc-env: %w", err))
-		}
-		if err := os.Chmod(govcEnv, 0o600); err != nil {
+		if err := writeEnvFile(govcEnv, env); err != nil {
 			return withCode(exitBadInput, fmt.Errorf("--govc-env: %w", err))
 		}
 		fmt.Fprintf(s.out, "lab: govc: . %s, then govc ls, govc vm.info %s\n", govcEnv, opts.VM)

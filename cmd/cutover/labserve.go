@@ -26,15 +26,7 @@ func serveLab(ctx context.Context, s streams, l *lab.Lab, file, book, name strin
 		"NETBOX_URL="+nb.URL, "NETBOX_TOKEN="+nb.Token, "NETBOX_CA_CERTS="+nb.CACerts,
 		"CUTOVER_LAB_SSH_CONFIG="+l.SSHConfig, "CUTOVER_LAB_KNOWN_HOSTS="+l.KnownHosts,
 		"CUTOVER_LAB_SIGN_KEY="+l.SignKey, "CUTOVER_LAB_ALLOWED_SIGNERS="+l.AllowedSigners)
-	var b strings.Builder
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "export %s=%s\n", k, remote.Quote(v))
-	}
-	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
-		return withCode(exitBadInput, fmt.Errorf("--serve: %w", err))
-	}
-	if err := os.Chmod(file, 0o600); err != nil { // also when the file was there before
+	if err := writeEnvFile(file, env); err != nil {
 		return withCode(exitBadInput, fmt.Errorf("--serve: %w", err))
 	}
 	fmt.Fprintf(s.out, "lab: serving until interrupted; in another shell:\n  . %s\n  cutover run %s %s --ssh-config \"$CUTOVER_LAB_SSH_CONFIG\" --known-hosts \"$CUTOVER_LAB_KNOWN_HOSTS\" --sign-key \"$CUTOVER_LAB_SIGN_KEY\"\n",
@@ -43,4 +35,18 @@ func serveLab(ctx context.Context, s streams, l *lab.Lab, file, book, name strin
 	os.Remove(file) // its passwords die with the lab
 	fmt.Fprintln(s.out, "lab: stopped")
 	return nil
+}
+
+// writeEnvFile writes NAME=value pairs as shell exports to source, 0600 (they hold the lab's
+// passwords) also when the file was there before (WriteFile keeps an existing file's mode).
+func writeEnvFile(file string, env []string) error {
+	var b strings.Builder
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "export %s=%s\n", k, remote.Quote(v))
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(file, 0o600)
 }
