@@ -98,7 +98,10 @@ tmux -L "$sock" new-session -d -s wave -x 200 -y 50 \
 pid=
 for _ in $(seq 200); do pid=$(pgrep -f "^$bin run $work/wave.yaml" | head -1 || true); [ -n "$pid" ] && break; sleep 0.1; done
 for _ in $(seq 100); do tmux -L "$sock" capture-pane -p -t wave | grep -q "cutover ·" && break; sleep 0.1; done
-tmux -L "$sock" send-keys -t wave v
+for _ in $(seq 600); do # v once the wave has started (before it, the console says there is none yet)
+  tmux -L "$sock" capture-pane -p -t wave | grep -q " VMs: " && break
+  tmux -L "$sock" send-keys -t wave v; sleep 0.5
+done
 t0=$(date +%s.%N); c0=$(ticks "$pid")
 while kill -0 "$pid" 2>/dev/null && ! tmux -L "$sock" capture-pane -p -t wave | grep -q "run ended"; do sleep 0.5; done
 t1=$(date +%s.%N); c1=$(ticks "$pid")

@@ -536,7 +536,7 @@ func TestWaveView(t *testing.T) {
 			t.Errorf("after %q: an empty filter says nothing:\n%s", step.keys, frame)
 		}
 	}
-	if m := send(console(t, Options{}, 120, 40, labJournal(t), time.Second), "v"); !strings.Contains(ansi.Strip(m.View()), "this run has no wave") {
+	if m := send(console(t, Options{}, 120, 40, labJournal(t), time.Second), "v"); !strings.Contains(ansi.Strip(m.View()), "no wave has started in this run (yet)") {
 		t.Error("v on a run without a wave says nothing")
 	}
 }

@@ -137,7 +137,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Wave):
 		if m.wave() == nil {
-			m.flash = "this run has no wave"
+			m.flash = "no wave has started in this run (yet)"
 			return m, nil
 		}
 		m.waveView = !m.waveView
