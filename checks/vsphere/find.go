@@ -22,7 +22,7 @@ var _ checks.VMFinder = (*Client)(nil)
 
 // FindVMs lists the VMs of a folder (its subfolders too with Recursive), those carrying a tag,
 // or with both those of the folder that carry it: a wave's items, sorted by name, each with the
-// host it runs on and its guest address. A folder or tag that does not exist is an error; one
+// host it runs on and its guest address. Templates are not VMs a wave moves: left out. A folder or tag that does not exist is an error; one
 // that holds no VM is an empty list.
 func (c *Client) FindVMs(ctx context.Context, q checks.VMQuery) ([]checks.VMState, error) {
 	if q.Folder == "" && q.Tag == "" {
@@ -134,12 +134,15 @@ func (c *Client) states(ctx context.Context, refs []types.ManagedObjectReference
 	}
 	pc := property.DefaultCollector(c.vc)
 	var vms []mo.VirtualMachine
-	if err := pc.Retrieve(ctx, refs, []string{"name", "runtime.host", "runtime.powerState", "guest.toolsRunningStatus", "guest.ipAddress"}, &vms); err != nil {
+	if err := pc.Retrieve(ctx, refs, []string{"name", "config.template", "runtime.host", "runtime.powerState", "guest.toolsRunningStatus", "guest.ipAddress"}, &vms); err != nil {
 		return nil, fmt.Errorf("read VMs: %w", err)
 	}
 	hosts := map[types.ManagedObjectReference][2]string{} // host and its cluster, read once each
 	out := make([]checks.VMState, 0, len(vms))
 	for _, o := range vms {
+		if o.Config != nil && o.Config.Template {
+			continue // a template is not a VM a wave moves
+		}
 		st := checks.VMState{Name: o.Name, PowerState: string(o.Runtime.PowerState)}
 		if h := o.Runtime.Host; h != nil {
 			if _, ok := hosts[*h]; !ok {

@@ -58,13 +58,16 @@ func TestFindVMsAsGovcFindsThem(t *testing.T) {
 	govc("tags.attach", "-c", "tier", "app", "/DC0/host/DC0_C0/DC0_C0_H0") // a host: not a wave's item
 	govc("tags.attach", "-c", "backup", "nightly", all[3])
 	govc("folder.create", "/DC0/vm/app-tier", "/DC0/vm/app-tier/db", "/DC0/vm/empty")
+	govc("vm.power", "-off", all[5])
+	govc("vm.markastemplate", all[5]) // a template in the folder: no wave moves it
+	govc("object.mv", all[5], "/DC0/vm/app-tier")
 	govc("object.mv", all[0], all[1], "/DC0/vm/app-tier")
 	govc("object.mv", all[2], "/DC0/vm/app-tier/db")
 
 	// What govc says: the VM names under a folder, or of the VMs a tag is on.
 	found := func(args ...string) []string {
 		var names []string
-		for _, p := range strings.Fields(govc(append([]string{"find"}, append(args, "-type", "m")...)...)) {
+		for _, p := range strings.Fields(govc(append([]string{"find"}, append(args, "-type", "m", "-config.template", "false")...)...)) {
 			names = append(names, path.Base(p))
 		}
 		slices.Sort(names)
@@ -117,6 +120,9 @@ func TestFindVMsAsGovcFindsThem(t *testing.T) {
 				t.Fatalf("cutover lists %v, govc %v", got, tc.want)
 			}
 		})
+	}
+	if all, vms := strings.Fields(govc("find", "/DC0/vm/app-tier", "-type", "m", "-maxdepth", "1")), found("/DC0/vm/app-tier", "-maxdepth", "1"); len(all) != len(vms)+1 {
+		t.Fatalf("the folder holds %v, its VMs but the template are %v: the template case tests nothing", all, vms)
 	}
 	if n := len(tagged("app")); n != 3 {
 		t.Fatalf("govc lists %d VMs tagged app, the test attached it to 3", n)
