@@ -150,7 +150,7 @@ func waveItems(ctx context.Context, s streams, rb *runbook.Runbook, o runOptions
 			for i, it := range w.Items {
 				keys[i] = it.Key
 			}
-			fmt.Fprintf(s.err, "cutover: wave %s: %d VMs from %s: %s\n", st.Name, len(keys), w.ItemsFrom, termsafe.Text(strings.Join(keys, " ")))
+			fmt.Fprintf(s.err, "cutover: %s\n", termsafe.Text(fmt.Sprintf("wave %s: %d VMs from %s: %s", st.Name, len(keys), w.ItemsFrom, strings.Join(keys, " "))))
 		}
 	}
 	return nil
