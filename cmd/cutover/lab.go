@@ -98,7 +98,7 @@ Faults (repeatable --fault): ` + fmt.Sprint(lab.FaultNames),
 	fl.StringVar(&serve, "serve", "", "start the lab and keep it up for cutover run in another shell, until interrupted: write its variables (vCenter, NetBox, SSH config, known_hosts, signing key) to this file to source")
 	fl.StringVar(&govcEnv, "govc-env", "", "write the lab vCenter's GOVC_* variables to this file (source it to use govc beside the console)")
 	fl.BoolVar(&printSeed, "print-runbook", false, "write the built-in seed runbook file to standard output (the start of your own: > runbooks.yaml)")
-	fl.IntVar(&vms, "vms", 0, "run the built-in wave instead: this many VMs (app-01 …) moved in batches, each with its own guest, watch and rollback (faults: relocate-fails@app-07, ping-loss=3@app-12, …)")
+	fl.IntVar(&vms, "vms", 0, "run the built-in wave instead: this many VMs (app-01 …) moved in batches, each with its own guest, watch and rollback (faults: relocate-fails@app-07, ping-loss=3@app-12, …); with --file, the VMs the runbook's items_from finds (folder app-tier, tag tier/app, NetBox tag app-tier)")
 	fl.StringVar(&o.signKey, "sign-key", "", "sign the journal with this key (or .pub of an ssh-agent key) instead of the lab's own")
 	fl.BoolVar(&o.sshTimings, "ssh-timings", false, "at the end, print where SSH time went: connect, key exchange, auth, sessions, commands")
 	return cmd
