@@ -16,8 +16,9 @@ import (
 // the host a session process and a login shell apiece: a wave's pre-checks, six on each of 200
 // guests, would be 1,200 remote shells where ssh running the six in one session needs 200. So
 // commands marked Gather that start on one target together (gatherQuiet, gatherMost) run as one
-// batch: one session whose login shell starts each command in the background with its own stdin
-// (/dev/null), stdout and stderr (private files, removed after), and reports each as it ends:
+// batch: one session whose login shell runs each command with its own stdin (/dev/null), stdout
+// and stderr (private files, removed after; under bash one after another unless one is slow,
+// under another sh all at once), and reports each as it ends:
 // its exit status and both streams between marker lines that carry a random nonce. Each caller
 // keeps its own timeout and context: one that gives up returns at once, and the batch's shell
 // (and every command in it) is killed once no caller waits on it; a batch whose every command
@@ -32,6 +33,9 @@ const (
 	gatherQuiet = 5 * time.Millisecond
 	gatherMost  = 50 * time.Millisecond
 )
+
+// stepGrace is how long, under bash, a batch's command may run before the next one starts anyway.
+const stepGrace = "0.2"
 
 // errNoBatch means the host could not set a batch up: run its commands one by one.
 var errNoBatch = errors.New("the host cannot run a batch")
@@ -178,14 +182,12 @@ func (r *sshRunner) runCalls(calls []*gathered) {
 }
 
 // batchScript is the program of a batch, run by the login shell itself (the commands cost the
-// host what they would cost in one ssh session: the shell, and each command): each command in
-// the background, argv words as written and a script under sh -c as a session of its own runs
-// them, with its own stdin (/dev/null) and its stdout and stderr in files; its end told through a
-// pipe in the order they end; its output copied out (cat, for a stream that has any) by the loop
-// reading that pipe (fd 4 is the session's stdout there), each stream followed by a newline of
-// the batch's own and a line that carries the nonce. The files are created under noclobber (never
-// through a planted link), private, and removed at the end; the commands get the umask and
-// options the shell had.
+// host about what they would cost in one ssh session: the shell, and each command): argv words as
+// written and a script under sh -c as a session of its own runs them, each with its own stdin
+// (/dev/null) and its stdout and stderr in files; each one's end told by a waiter subshell through
+// a pipe; its output copied out, each stream followed by a newline of the batch's own and a line
+// that carries the nonce. The files are created under noclobber (never through a planted link),
+// private, and removed at the end; the commands get the umask and options the shell had.
 func batchScript(nonce string, cmds []Command) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `u=$(umask); umask 077; set -C
@@ -218,9 +220,27 @@ trap 'rm -f "$p".*' 0
   printf '\036cutover-end %[1]s\n'
 `, nonce, copyOut(`"$p.${j}o"`), copyOut(`"$p.${j}e"`))
 	}
-	// Each command's end comes from a waiter subshell through a pipe (bash's wait -n loses a job
-	// that ended before it is called); the output is copied by bash's mapfile (no process), by
-	// cat in any other sh.
+	// Under bash, one command after another as one ssh session's shell runs them, but the next
+	// one starts after stepGrace at the latest, whatever the one before it does: a hung command
+	// delays the others by the grace, not by its timeout. Each command's end comes from its
+	// waiter subshell through a pipe the shell reads with a timeout (bash's wait -n loses a job
+	// that ended before it is called); its output is copied by mapfile, no process. Any other sh
+	// starts them all at once, reads their ends in a loop of its own and copies with cat.
+	fmt.Fprintf(&b, "case ${BASH_VERSION-} in\n[4-9].*)\neval 'exec 5<> <(:)'\ni=0; n=0\nwhile [ \"$n\" -lt %d ]; do\n  if [ \"$i\" -lt %d ]; then\n    case $i in\n", len(cmds), len(cmds))
+	for i, c := range cmds {
+		fmt.Fprintf(&b, "    %d) ( %s ) & ;;\n", i, strings.TrimSuffix(job(i, c, fmt.Sprintf(" 5>&-; echo \"%d $?\" >&5", i)), "\n"))
+	}
+	fmt.Fprintf(&b, `    esac
+    i=$((i+1))
+    read -t %s -r j rc <&5 || continue
+  else
+    read -r j rc <&5 || exit 125
+  fi
+%s  n=$((n+1))
+done
+;;
+*)
+`, stepGrace, frame(func(f string) string { return "mapfile a <" + f + `; printf '%s' "${a[@]}"` }))
 	b.WriteString("exec 4>&1\n{\n")
 	for i, c := range cmds {
 		b.WriteString("( " + strings.TrimSuffix(job(i, c, fmt.Sprintf(" 4>&-; echo \"%d $?\"", i)), "\n") + " ) &\n")
@@ -228,9 +248,9 @@ trap 'rm -f "$p".*' 0
 	fmt.Fprintf(&b, `wait
 } | while read -r j rc; do
 %sdone >&4
-`, frame(func(f string) string {
-		return `if [ -n "${BASH_VERSION-}" ]; then mapfile a <` + f + `; printf '%s' "${a[@]}"; else cat ` + f + `; fi`
-	}))
+;;
+esac
+`, frame(func(f string) string { return "cat " + f }))
 	return b.String()
 }
 
