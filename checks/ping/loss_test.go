@@ -26,7 +26,7 @@ type lossRun struct {
 
 // lossExperiment runs n watches at once at interval, from one namespace to n addresses of another
 // across a veth pair, where the far side's nftables drops loss% (1-99) of the echo requests it
-// receives for lossFor, counting each drop in a named counter, then nothing for the last two
+// receives for lossFor, counting each drop in a named counter, then nothing for the last three
 // seconds: every dropped request's timeout has run out before the watches end, so each drop is a
 // lost sample and nothing else is. The kernel's counter is the oracle for the loss.
 func lossExperiment(tb testing.TB, n int, interval time.Duration, loss int, lossFor time.Duration) lossRun {
@@ -66,8 +66,8 @@ func lossExperiment(tb testing.TB, n int, interval time.Duration, loss int, loss
 	nft("add counter ip loss dropped")
 	nft("add chain ip loss in { type filter hook input priority 0; }")
 
-	const timeout = 500 * time.Millisecond
-	total := lossFor + 4*time.Second // 2 s to start, the loss, 2 s without it
+	const timeout = time.Second // a reply a loaded machine reads late is not a lost one
+	total := lossFor + 5*time.Second // 2 s to start, the loss, 3 s without it (past every timeout)
 	cfg, _ := json.Marshal(helperConfig{Targets: targets, Interval: interval, Timeout: timeout, For: total})
 	cmd := exec.Command("ip", "netns", "exec", a, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(cfg))
