@@ -66,7 +66,7 @@ func lossExperiment(tb testing.TB, n int, interval time.Duration, loss int, loss
 	nft("add counter ip loss dropped")
 	nft("add chain ip loss in { type filter hook input priority 0; }")
 
-	const timeout = time.Second // a reply a loaded machine reads late is not a lost one
+	const timeout = time.Second      // a reply a loaded machine reads late is not a lost one
 	total := lossFor + 5*time.Second // 2 s to start, the loss, 3 s without it (past every timeout)
 	cfg, _ := json.Marshal(helperConfig{Targets: targets, Interval: interval, Timeout: timeout, For: total})
 	cmd := exec.Command("ip", "netns", "exec", a, os.Args[0], "-test.run=^$")
