@@ -284,10 +284,7 @@ func (v *validator) wave(s *Step, path string, rollback bool) {
 		if msg := itemKeyProblem(it, seen); msg != "" {
 			v.add(it.Pos, ip+".vm", "%s", msg)
 		}
-		where := it.Source
-		if where == "" {
-			where = fmt.Sprintf("line %d", it.Pos.Line)
-		}
+		where := it.where()
 		for _, k := range slices.Sorted(maps.Keys(it.Fields)) {
 			switch {
 			case !identPattern.MatchString(k):

@@ -155,12 +155,13 @@ func (rb *Runbook) ResolveItems(ctx context.Context, src ItemSources) error {
 
 func (f *ItemsFrom) find(ctx context.Context, src ItemSources) ([]Item, error) {
 	vq, nq := f.query()
+	from := f.String()
 	var items []Item
 	add := func(fields map[string]string) {
 		if f.Guest == GuestByAddress {
 			fields["host"] = fields["address"]
 		}
-		items = append(items, Item{Key: fields["vm"], Fields: fields, Source: f.String()})
+		items = append(items, Item{Key: fields["vm"], Fields: fields, Source: from})
 	}
 	switch {
 	case f.VCenter != nil:
@@ -200,10 +201,7 @@ func (f *ItemsFrom) find(ctx context.Context, src ItemSources) ([]Item, error) {
 // itemKeyProblem says what is wrong with an item's key (none, twice, or a character its steps'
 // names cannot hold); seen maps keys to where they were first written.
 func itemKeyProblem(it Item, seen map[string]string) string {
-	where := it.Source
-	if where == "" {
-		where = fmt.Sprintf("line %d", it.Pos.Line)
-	}
+	where := it.where()
 	defer func() {
 		if it.Key != "" && seen[it.Key] == "" {
 			seen[it.Key] = where
@@ -218,6 +216,14 @@ func itemKeyProblem(it Item, seen map[string]string) string {
 		return fmt.Sprintf("VM %q (%s): cutover names an item's steps after it, so it cannot hold [, ], / or control characters", it.Key, where)
 	}
 	return ""
+}
+
+// where says where the item was written (or found), for messages.
+func (it Item) where() string {
+	if it.Source != "" {
+		return it.Source
+	}
+	return fmt.Sprintf("line %d", it.Pos.Line)
 }
 
 // naturalCompare orders names with their digit runs as numbers: app-9 before app-10.

@@ -171,11 +171,8 @@ func (r *sshRunner) runCalls(calls []*gathered) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := r.runOne(c.ctx, c.cmd, c.onLine)
-			c.mu.Lock()
-			c.answered, c.res, c.err = true, res, err
-			close(c.done)
-			c.mu.Unlock()
+			res, err := r.runOne(c.ctx, c.cmd, c.onLine) // its lines already went to onLine
+			c.answer([2][]Line{}, res, err)
 		}()
 	}
 	wg.Wait()
@@ -357,10 +354,7 @@ func (f *frames) line(l Line) {
 		f.job = -1
 		return
 	}
-	k := 0
-	if f.stream == Stderr {
-		k = 1
-	}
+	k := f.index()
 	if f.size += len(l.Text); f.size > maxFramed {
 		if f.size-len(l.Text) <= maxFramed {
 			f.out[k] = append(f.out[k], Line{Stream: f.stream, Text: fmt.Sprintf("[cutover: output cut at %d MiB in a batch]", maxFramed>>20)})
@@ -371,13 +365,18 @@ func (f *frames) line(l Line) {
 	f.out[k] = append(f.out[k], l)
 }
 
+// index is the current stream's place in out: stdout 0, stderr 1.
+func (f *frames) index() int {
+	if f.stream == Stderr {
+		return 1
+	}
+	return 0
+}
+
 // dropNewline takes back the newline the batch wrote after a stream: an empty last line (the
 // stream was empty or ended in a newline); a stream whose last line had none ended it.
 func (f *frames) dropNewline() {
-	k := 0
-	if f.stream == Stderr {
-		k = 1
-	}
+	k := f.index()
 	if n := len(f.out[k]); n > 0 && f.out[k][n-1].Text == "" && !f.out[k][n-1].Cut {
 		f.out[k] = f.out[k][:n-1]
 	}
