@@ -313,7 +313,7 @@ func (m *App) paneOutput(st *runbook.StepState, width int) []string {
 // whole text scrolls, kept at the selected check.
 func (m *App) refreshDetail() {
 	m.layout()
-	if m.waveView && m.wave() != nil {
+	if m.waveShown() {
 		m.detail.SetContent(strings.Join(m.waveDetail(m.detail.Width), "\n"))
 		return
 	}

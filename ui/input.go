@@ -111,7 +111,7 @@ func (m App) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	if m.waveView && m.wave() != nil {
+	if m.waveShown() {
 		switch {
 		case key.Matches(msg, m.keys.Up) && m.focus == 0:
 			m.waveSel = max(0, m.waveSel-1)

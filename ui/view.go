@@ -143,7 +143,7 @@ func (m App) View() string {
 		parts = append(parts, m.s.boxFocus.Width(m.width-2).Height(m.full.Height).Render(m.full.View()))
 	} else {
 		var left string
-		if m.waveView && m.wave() != nil {
+		if m.waveShown() {
 			left = m.wavePane()
 		} else {
 			left = m.stepsPane()
