@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -880,5 +881,38 @@ runbooks:
 	h2.cfg.Decider = AutoDecider{}
 	if out := h2.run(t, context.Background()); out.Status != RunAborted {
 		t.Errorf("--yes must stop at the hard stop: %+v", out)
+	}
+}
+
+// A gate's checks that run commands on hosts form a gathering; those that only ask vCenter or
+// NetBox are not members (they would hold the others' batch), and a gate with more checks than
+// run at once has none.
+func TestGatheringOfAGatesChecks(t *testing.T) {
+	cmd, unit := CheckSpec{Kind: "command"}, CheckSpec{Kind: "unit_active"}
+	vm, nb, ep := CheckSpec{Kind: "vm_powered_on"}, CheckSpec{Kind: "netbox_vm"}, CheckSpec{Kind: "endpoint"}
+	for _, tc := range []struct {
+		name   string
+		checks []CheckSpec
+		forks  int
+		want   []bool // nil: no gathering
+	}{
+		{"host checks", []CheckSpec{cmd, unit, ep}, 50, []bool{true, true, true}},
+		{"vCenter and NetBox are not members", []CheckSpec{cmd, vm, unit, nb}, 50, []bool{true, false, true, false}},
+		{"one host check", []CheckSpec{cmd, vm, nb}, 50, nil},
+		{"more checks than forks", []CheckSpec{cmd, unit, cmd}, 2, nil},
+		{"as many as forks", []CheckSpec{cmd, unit}, 2, []bool{true, true}},
+	} {
+		g, member := gatheringOf(tc.checks, tc.forks)
+		if (g != nil) != (tc.want != nil) {
+			t.Errorf("%s: gathering %v, want one: %v", tc.name, g != nil, tc.want != nil)
+			continue
+		}
+		want := tc.want
+		if want == nil {
+			want = make([]bool, len(tc.checks))
+		}
+		if !slices.Equal(member, want) {
+			t.Errorf("%s: members %v, want %v", tc.name, member, want)
+		}
 	}
 }

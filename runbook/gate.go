@@ -107,17 +107,45 @@ func (e *Engine) runGate(ctx context.Context, st *Step) (Verdict, []CheckData, s
 func (e *Engine) runChecks(ctx context.Context, st *Step, attempt int) []CheckData {
 	results := make([]CheckData, len(st.Checks))
 	sem := make(chan struct{}, e.cfg.Forks)
+	gathering, member := gatheringOf(st.Checks, e.cfg.Forks)
 	var wg sync.WaitGroup
 	for i := range st.Checks {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			ctx := ctx
+			if member[i] {
+				var done func()
+				ctx, done = gathering.Join(ctx)
+				defer done()
+			}
 			results[i] = e.runCheck(ctx, st, i, attempt)
 		}()
 	}
 	wg.Wait()
 	return results
+}
+
+// gatheringOf is the gathering of a gate's checks that run commands on hosts (not only ask
+// vCenter or NetBox), so that those on one host share one session (remote.Gathering), and which
+// checks are its members: none for one such check, or for more checks than run at once (one
+// waiting for a slot would hold the others' batch).
+func gatheringOf(cs []CheckSpec, forks int) (*remote.Gathering, []bool) {
+	kinds := checkKinds()
+	member := make([]bool, len(cs))
+	n := 0
+	for i, c := range cs {
+		k := kinds[c.Kind]
+		member[i] = !k.vcenter && !k.netbox
+		if member[i] {
+			n++
+		}
+	}
+	if n < 2 || len(cs) > forks {
+		return nil, make([]bool, len(cs))
+	}
+	return remote.NewGathering(n), member
 }
 
 func (e *Engine) runCheck(ctx context.Context, st *Step, i, attempt int) CheckData {

@@ -28,10 +28,13 @@ import (
 // one by one, as without it.
 
 // A batch starts once no command has joined it for gatherQuiet, and at the latest gatherMost after
-// its first: a loaded machine starts a gate's goroutines a few milliseconds apart.
+// its first: a loaded machine starts a gate's goroutines a few milliseconds apart. A batch that
+// holds the first command of a gathering's member (a gate's check) waits for the gathering
+// instead, at most gatherHeld.
 const (
 	gatherQuiet = 5 * time.Millisecond
 	gatherMost  = 50 * time.Millisecond
+	gatherHeld  = 250 * time.Millisecond
 )
 
 // stepGrace is how long, under bash, a batch's command may run before the next one starts anyway.
@@ -42,10 +45,14 @@ var errNoBatch = errors.New("the host cannot run a batch")
 
 // gatherer collects the gathered commands starting on one target.
 type gatherer struct {
+	r *sshRunner // runs the target's batches
+
 	mu      sync.Mutex
+	batch   uint64 // the pending batch's number: a timer or a gathering starts that one or none
 	pending []*gathered
-	first   time.Time   // when the pending batch's first command came
-	timer   *time.Timer // starts the pending batch
+	first   time.Time           // when the pending batch's first command came
+	timer   *time.Timer         // starts the pending batch
+	holders map[*Gathering]bool // gatherings the pending batch waits for
 }
 
 // gathered is one caller's command waiting in, or running in, a batch.
@@ -65,16 +72,17 @@ type gathered struct {
 	abandoned bool // its caller gave up before it was answered
 }
 
-func (s *SSH) gathererFor(t Target) *gatherer {
+func (r *sshRunner) gatherer() *gatherer {
+	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gather == nil {
 		s.gather = map[Target]*gatherer{}
 	}
-	g, ok := s.gather[t]
+	g, ok := s.gather[r.target]
 	if !ok {
-		g = &gatherer{}
-		s.gather[t] = g
+		g = &gatherer{r: r}
+		s.gather[r.target] = g
 	}
 	return g
 }
@@ -88,17 +96,9 @@ func (r *sshRunner) runGathered(ctx context.Context, cmd Command, onLine func(Li
 	}
 	c := &gathered{ctx: ctx, cmd: cmd, onLine: onLine, done: make(chan struct{}), left: make(chan struct{})}
 	defer close(c.left)
-	g := r.s.gathererFor(r.target)
-	g.mu.Lock()
-	g.pending = append(g.pending, c)
-	switch {
-	case len(g.pending) == 1:
-		g.first = time.Now()
-		g.timer = time.AfterFunc(gatherQuiet, func() { r.startBatch(g) })
-	case time.Since(g.first) < gatherMost:
-		g.timer.Reset(gatherQuiet) // if it fired already, the batch it starts takes this one or none
-	}
-	g.mu.Unlock()
+	g := r.gatherer()
+	g.join(c)
+	arrived(ctx) // after joining: the gathering's last member may start the batch
 	start := time.Now()
 	select {
 	case <-c.done:
@@ -120,15 +120,66 @@ func (r *sshRunner) runGathered(ctx context.Context, cmd Command, onLine func(Li
 	}
 }
 
-// startBatch takes the pending commands and runs them.
-func (r *sshRunner) startBatch(g *gatherer) {
+// join adds c to the pending batch and sets when that batch starts.
+func (g *gatherer) join(c *gathered) {
 	g.mu.Lock()
-	calls := g.pending
-	g.pending = nil
-	g.mu.Unlock()
-	if len(calls) == 0 {
+	defer g.mu.Unlock()
+	g.pending = append(g.pending, c)
+	if len(g.pending) == 1 {
+		g.first = time.Now()
+	}
+	if m, ok := c.ctx.Value(memberKey{}).(*member); ok && !g.holders[m.g] && m.g.hold(g, g.batch) {
+		if g.holders == nil {
+			g.holders = map[*Gathering]bool{}
+		}
+		g.holders[m.g] = true
+	}
+	wait := gatherQuiet
+	switch {
+	case len(g.holders) > 0:
+		wait = max(0, g.r.s.held-time.Since(g.first))
+	case len(g.pending) > 1 && time.Since(g.first) >= gatherMost:
+		return // the timer set gatherQuiet ago or less stands
+	}
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	batch := g.batch
+	g.timer = time.AfterFunc(wait, func() { g.start(batch) })
+}
+
+// released says a gathering the batch numbered batch waited for has every member in: the batch
+// starts if it waits for no other.
+func (g *gatherer) released(gr *Gathering, batch uint64) {
+	g.mu.Lock()
+	if g.batch != batch || !g.holders[gr] {
+		g.mu.Unlock()
 		return
 	}
+	delete(g.holders, gr)
+	ready := len(g.holders) == 0
+	g.mu.Unlock()
+	if ready {
+		g.start(batch)
+	}
+}
+
+// start takes the pending commands, if they are still batch number batch, and runs them.
+func (g *gatherer) start(batch uint64) {
+	g.mu.Lock()
+	if g.batch != batch || len(g.pending) == 0 {
+		g.mu.Unlock()
+		return
+	}
+	calls := g.pending
+	g.batch++
+	g.pending, g.holders = nil, nil
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	g.mu.Unlock()
+	r := g.r
 	r.s.batchStarted()
 	go func() {
 		defer r.s.batchEnded()
@@ -181,13 +232,13 @@ func (r *sshRunner) runCalls(calls []*gathered) {
 // batchScript is the program of a batch, run by the login shell itself (the commands cost the
 // host about what they would cost in one ssh session: the shell, and each command): argv words as
 // written and a script under sh -c as a session of its own runs them, each with its own stdin
-// (/dev/null) and its stdout and stderr in files; each one's end told by a waiter subshell through
-// a pipe; its output copied out, each stream followed by a newline of the batch's own and a line
-// that carries the nonce. The files are created under noclobber (never through a planted link),
-// private, and removed at the end; the commands get the umask and options the shell had.
+// (/dev/null) and its stdout and stderr in files; its output copied out, each stream followed by
+// a newline of the batch's own and a line that carries the nonce. The files are created under
+// noclobber (never through a planted link), private, and removed at the end; the commands get the
+// umask and options the shell had.
 func batchScript(nonce string, cmds []Command) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `u=$(umask); umask 077; set -C
+	fmt.Fprintf(&b, `set +a; u=$(umask); umask 077; set -C
 p="${TMPDIR:-/tmp}/cutover.%s"
 trap 'rm -f "$p".*' 0
 `, nonce)
@@ -195,9 +246,11 @@ trap 'rm -f "$p".*' 0
 		// true, not the special :, whose failed redirection would end the shell
 		fmt.Fprintf(&b, "true >\"$p.%do\" && true >\"$p.%de\" || exit 125\n", i, i)
 	}
-	job := func(i int, c Command, then string) string {
+	b.WriteString("set +C; umask \"$u\"\n")
+	// job is command i as a subshell that execs it (one fork, as a session's shell would), its
+	// streams redirected and the batch's own descriptors closed.
+	job := func(i int, c Command) string {
 		var inner strings.Builder
-		inner.WriteString(`set +C; umask "$u"; unset p u; `)
 		for _, e := range c.Env {
 			k, v, _ := strings.Cut(e, "=")
 			inner.WriteString("export " + k + "=" + Quote(v) + "; ")
@@ -207,7 +260,7 @@ trap 'rm -f "$p".*' 0
 		} else {
 			inner.WriteString("exec sh -c " + Quote(c.Script))
 		}
-		return fmt.Sprintf("(%s) </dev/null >>\"$p.%do\" 2>>\"$p.%de\"%s\n", inner.String(), i, i, then)
+		return fmt.Sprintf(`( %s ) </dev/null >>"$p.%do" 2>>"$p.%de" 4>&- 5>&-`, inner.String(), i, i)
 	}
 	frame := func(copyOut func(file string) string) string {
 		return fmt.Sprintf(`  printf '\036cutover-batch %[1]s %%s %%s\n' "$j" "$rc"
@@ -217,30 +270,45 @@ trap 'rm -f "$p".*' 0
   printf '\036cutover-end %[1]s\n'
 `, nonce, copyOut(`"$p.${j}o"`), copyOut(`"$p.${j}e"`))
 	}
-	// Under bash, one command after another as one ssh session's shell runs them, but the next
-	// one starts after stepGrace at the latest, whatever the one before it does: a hung command
-	// delays the others by the grace, not by its timeout. Each command's end comes from its
-	// waiter subshell through a pipe the shell reads with a timeout (bash's wait -n loses a job
-	// that ended before it is called); its output is copied by mapfile, no process. Any other sh
-	// starts them all at once, reads their ends in a loop of its own and copies with cat.
-	fmt.Fprintf(&b, "case ${BASH_VERSION-} in\n[4-9].*)\neval 'exec 5<> <(:)'\ni=0; n=0\nwhile [ \"$n\" -lt %d ]; do\n  if [ \"$i\" -lt %d ]; then\n    case $i in\n", len(cmds), len(cmds))
+	// Under bash (4.3 has wait -n), one command after another as one ssh session's shell runs
+	// them, but the next one starts after stepGrace at the latest, whatever the one before it
+	// does: a hung command delays the others by the grace, not by its timeout. The grace's clock
+	// is one helper (a process substitution) that reads a line for every start and sends USR1
+	// when stepGrace passes without one; the trap ends wait -n. A command's end is found by kill
+	// -0 (bash has reaped it) and its status by wait PID (bash keeps it); its output is copied by
+	// mapfile. No process but the commands and the helper: a session's shell forks once a command.
+	// Any other sh starts them all at once, each with a waiter subshell that writes its status to
+	// a pipe read in a loop of its own, and copies with cat.
+	// dash parses a case's every branch: bash's arrays and process substitution go through eval.
+	var sh strings.Builder
+	fmt.Fprintf(&sh, `tick=0; trap 'tick=1' USR1
+exec 5> >(while :; do read -r -t %[1]s; r=$?
+  if [ "$r" -gt 128 ]; then kill -USR1 $$ 2>/dev/null || exit; elif [ "$r" -ne 0 ]; then exit; fi; done)
+run=(); i=0; n=0; cur=
+while [ "$n" -lt %[2]d ]; do
+  for pid in "${!run[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    wait "$pid"; rc=$?; j=${run[$pid]}; unset "run[$pid]"; [ "$pid" != "$cur" ] || cur=
+%[3]s    n=$((n+1))
+  done
+  if [ "$i" -lt %[2]d ] && { [ -z "$cur" ] || [ "$tick" = 1 ]; }; then
+    tick=0
+    case $i in
+`, stepGrace, len(cmds), frame(func(f string) string { return "mapfile a <" + f + `; printf '%s' "${a[@]}"` }))
 	for i, c := range cmds {
-		fmt.Fprintf(&b, "    %d) ( %s ) & ;;\n", i, strings.TrimSuffix(job(i, c, fmt.Sprintf(" 5>&-; echo \"%d $?\" >&5", i)), "\n"))
+		fmt.Fprintf(&sh, "    %d) %s & ;;\n", i, job(i, c))
 	}
-	fmt.Fprintf(&b, `    esac
-    i=$((i+1))
-    read -t %s -r j rc <&5 || continue
-  else
-    read -r j rc <&5 || exit 125
+	sh.WriteString(`    esac
+    cur=$!; run[$cur]=$i; i=$((i+1)); echo >&5
+  elif [ "${#run[@]}" -gt 0 ]; then
+    wait -n
   fi
-%s  n=$((n+1))
 done
-;;
-*)
-`, stepGrace, frame(func(f string) string { return "mapfile a <" + f + `; printf '%s' "${a[@]}"` }))
-	b.WriteString("exec 4>&1\n{\n")
+exec 5>&-
+`)
+	fmt.Fprintf(&b, "case ${BASH_VERSION-} in\n4.[3-9]*|[5-9].*)\neval %s\n;;\n*)\nexec 4>&1\n{\n", Quote(sh.String()))
 	for i, c := range cmds {
-		b.WriteString("( " + strings.TrimSuffix(job(i, c, fmt.Sprintf(" 4>&-; echo \"%d $?\"", i)), "\n") + " ) &\n")
+		fmt.Fprintf(&b, "( %s; echo \"%d $?\" ) &\n", job(i, c), i)
 	}
 	fmt.Fprintf(&b, `wait
 } | while read -r j rc; do

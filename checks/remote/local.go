@@ -34,6 +34,7 @@ var _ Runner = Local{}
 
 // Run starts cmd, streams its output to onLine and waits for it to exit.
 func (l Local) Run(ctx context.Context, cmd Command, onLine func(Line)) (Result, error) {
+	arrived(ctx) // a gathering's member whose command runs here holds no batch
 	var argv []string
 	switch {
 	case len(cmd.Argv) > 0:

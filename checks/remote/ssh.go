@@ -46,6 +46,7 @@ type SSH struct {
 	agents map[string]*agentConn       // by socket path
 	idents map[string]loadedIdentities // identity files read once per run, by their paths
 	gather map[Target]*gatherer        // gathered commands waiting to start, by target
+	held   time.Duration               // how long a batch waits for a gathering at most (gatherHeld)
 
 	batching int           // batches running, some perhaps with no caller left waiting on them
 	idle     chan struct{} // closed when batching falls to 0, for Close to wait on
@@ -75,7 +76,7 @@ func NewSSH(o SSHOptions) (*SSH, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, specs: map[Target]hostSpec{}, agents: map[string]*agentConn{}, idents: map[string]loadedIdentities{}}, nil
+	return &SSH{opts: o, cfg: cfg, conns: map[string]*sshConn{}, known: map[string]*hostKeys{}, specs: map[Target]hostSpec{}, agents: map[string]*agentConn{}, idents: map[string]loadedIdentities{}, held: gatherHeld}, nil
 }
 
 // Close closes every connection, once the batches still running have ended (a batch whose

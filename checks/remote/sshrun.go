@@ -58,6 +58,7 @@ func (r *sshRunner) Run(ctx context.Context, cmd Command, onLine func(Line)) (Re
 	if cmd.Gather && !r.s.opts.NoGather {
 		return r.runGathered(ctx, cmd, onLine)
 	}
+	arrived(ctx)
 	return r.runOne(ctx, cmd, onLine)
 }
 
