@@ -76,6 +76,13 @@ echo "sample run: $(grep -c '"type":"check"' "$j") checks journaled, $(grep -c '
 sed -n '/^ssh timings:/,$p' "$B/sample.log" >&2
 ssh_all() { rm -rf "$B/out"; mkdir -p "$B/out"; xargs -P "$FORKS" -L 1 "$B/host.sh" < "$A/hosts.txt"; }
 c=$(SSH_AUTH_SOCK= timeit "${cutover[@]}" | median)
+# A figure counts only if every run's every check passed (each command's exit is allowed).
+bad=$(cat "$B"/tr/*.jsonl | grep '"type":"check"' | grep -vc '"outcome":"pass"' || true)
+if [ "$bad" != 0 ]; then
+  echo "FAIL: $bad checks did not pass in cutover's runs; the first:" >&2
+  cat "$B"/tr/*.jsonl | grep '"type":"check"' | grep -v '"outcome":"pass"' | head -3 >&2
+  exit 1
+fi
 o=$(timeit ssh_all | median)
 echo "rc lines from OpenSSH: $(cat "$B"/out/* | grep -c '^rc=') (want $(( N * 6 )))" >&2
 cat <<EOT

@@ -229,27 +229,37 @@ func (r *sshRunner) runCalls(calls []*gathered) {
 	wg.Wait()
 }
 
-// batchScript is the program of a batch, run by the login shell itself (the commands cost the
-// host about what they would cost in one ssh session: the shell, and each command): argv words as
-// written and a script under sh -c as a session of its own runs them, each with its own stdin
-// (/dev/null) and its stdout and stderr in files; its output copied out, each stream followed by
-// a newline of the batch's own and a line that carries the nonce. The files are created under
-// noclobber (never through a planted link), private, and removed at the end; the commands get the
-// umask and options the shell had.
+// batchScript is the program of a batch, run by the login shell itself. The commands cost the
+// host what they cost in one ssh session (a fork and an exec each) and the batch two forks more:
+// a runner, a subshell that runs the commands one after another as a session's shell would
+// (argv words as written, a script under sh -c), each with its own stdin (/dev/null) and its
+// stdout and stderr in files, and tells each one's end through a pipe; and the pipe. Each
+// command is claimed by creating a file under noclobber, so that a second runner, started when
+// one command is slow, runs each of the others exactly once. The shell copies each command's
+// output out as it ends, each stream followed by a newline of the batch's own and a line that
+// carries the nonce. The files are created under noclobber (never through a planted link),
+// private, and removed at the end; the commands get the umask the shell had.
 func batchScript(nonce string, cmds []Command) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `set +a; u=$(umask); umask 077; set -C
-p="${TMPDIR:-/tmp}/cutover.%s"
-trap 'rm -f "$p".*' 0
-`, nonce)
+	n := len(cmds)
+	files := []string{`"$p.u"`}
 	for i := range cmds {
-		// true, not the special :, whose failed redirection would end the shell
+		files = append(files, fmt.Sprintf(`"$p.%do" "$p.%de" "$p.%dc"`, i, i, i))
+	}
+	rm := "rm -f " + strings.Join(files, " ")
+	var b strings.Builder
+	// The umask is read through a file (no command substitution, which forks), then files are
+	// made private; true, not the special :, whose failed redirection would end the shell.
+	b.WriteString("set +a; set -C\n" + batchPath(nonce))
+	fmt.Fprintf(&b, "trap '%s' 0\numask >\"$p.u\" || exit 125\nread -r u <\"$p.u\"\numask 077\n", rm)
+	for i := range cmds {
 		fmt.Fprintf(&b, "true >\"$p.%do\" && true >\"$p.%de\" || exit 125\n", i, i)
 	}
-	b.WriteString("set +C; umask \"$u\"\n")
-	// job is command i as a subshell that execs it (one fork, as a session's shell would), its
-	// streams redirected and the batch's own descriptors closed.
-	job := func(i int, c Command) string {
+	b.WriteString("umask \"$u\"\nrun() {\n  for i in")
+	for i := range cmds {
+		fmt.Fprintf(&b, " %d", i)
+	}
+	b.WriteString("; do\n    true 2>/dev/null >\"$p.${i}c\" || continue\n    case $i in\n")
+	for i, c := range cmds {
 		var inner strings.Builder
 		for _, e := range c.Env {
 			k, v, _ := strings.Cut(e, "=")
@@ -260,8 +270,9 @@ trap 'rm -f "$p".*' 0
 		} else {
 			inner.WriteString("exec sh -c " + Quote(c.Script))
 		}
-		return fmt.Sprintf(`( %s ) </dev/null >>"$p.%do" 2>>"$p.%de" 4>&- 5>&-`, inner.String(), i, i)
+		fmt.Fprintf(&b, "    %d) ( %s ) </dev/null >>\"$p.%do\" 2>>\"$p.%de\" 4>&- 5>&- ;;\n", i, inner.String(), i, i)
 	}
+	b.WriteString("    esac\n    echo \":$i $?\" >&5\n  done\n}\n")
 	frame := func(copyOut func(file string) string) string {
 		return fmt.Sprintf(`  printf '\036cutover-batch %[1]s %%s %%s\n' "$j" "$rc"
   if [ -s "$p.${j}o" ]; then %[2]s; fi; echo
@@ -270,53 +281,55 @@ trap 'rm -f "$p".*' 0
   printf '\036cutover-end %[1]s\n'
 `, nonce, copyOut(`"$p.${j}o"`), copyOut(`"$p.${j}e"`))
 	}
-	// Under bash (4.3 has wait -n), one command after another as one ssh session's shell runs
-	// them, but the next one starts after stepGrace at the latest, whatever the one before it
-	// does: a hung command delays the others by the grace, not by its timeout. The grace's clock
-	// is one helper (a process substitution) that reads a line for every start and sends USR1
-	// when stepGrace passes without one; the trap ends wait -n. A command's end is found by kill
-	// -0 (bash has reaped it) and its status by wait PID (bash keeps it); its output is copied by
-	// mapfile. No process but the commands and the helper: a session's shell forks once a command.
-	// Any other sh starts them all at once, each with a waiter subshell that writes its status to
-	// a pipe read in a loop of its own, and copies with cat.
-	// dash parses a case's every branch: bash's arrays and process substitution go through eval.
-	var sh strings.Builder
-	fmt.Fprintf(&sh, `tick=0; trap 'tick=1' USR1
-exec 5> >(while :; do read -r -t %[1]s; r=$?
-  if [ "$r" -gt 128 ]; then kill -USR1 $$ 2>/dev/null || exit; elif [ "$r" -ne 0 ]; then exit; fi; done)
-run=(); i=0; n=0; cur=
-while [ "$n" -lt %[2]d ]; do
-  for pid in "${!run[@]}"; do
-    kill -0 "$pid" 2>/dev/null && continue
-    wait "$pid"; rc=$?; j=${run[$pid]}; unset "run[$pid]"; [ "$pid" != "$cur" ] || cur=
-%[3]s    n=$((n+1))
-  done
-  if [ "$i" -lt %[2]d ] && { [ -z "$cur" ] || [ "$tick" = 1 ]; }; then
-    tick=0
-    case $i in
-`, stepGrace, len(cmds), frame(func(f string) string { return "mapfile a <" + f + `; printf '%s' "${a[@]}"` }))
-	for i, c := range cmds {
-		fmt.Fprintf(&sh, "    %d) %s & ;;\n", i, job(i, c))
-	}
-	sh.WriteString(`    esac
-    cur=$!; run[$cur]=$i; i=$((i+1)); echo >&5
-  elif [ "${#run[@]}" -gt 0 ]; then
-    wait -n
+	// Under bash one runner, and another whenever stepGrace passes with no command ending while
+	// one is left unclaimed: a hung command delays the others by the grace, not by its timeout.
+	// The shell waits for an end line's first byte with a timeout and reads the rest without one
+	// (read -t on the whole line, timed out between two bytes on a loaded host, left half a line
+	// in the pipe); output is copied by mapfile, no process. Once all have reported and every
+	// runner has ended (one still looking for work would claim again), the shell becomes rm.
+	// Any other sh (no read -t) starts a runner for each command at once and copies with cat.
+	fmt.Fprintf(&b, `case ${BASH_VERSION-} in
+[4-9].*)
+eval 'exec 5<> <(:)'
+run &
+n=0
+while [ "$n" -lt %[1]d ]; do
+  c=
+  IFS= read -t %[2]s -n 1 -r c <&5
+  if [ -z "$c" ]; then
+    k=0
+    while [ "$k" -lt %[1]d ] && [ -e "$p.${k}c" ]; do k=$((k+1)); done
+    if [ "$k" -lt %[1]d ]; then run & fi
+    continue
   fi
+  read -r j rc <&5 || exit 125
+%[3]s  n=$((n+1))
 done
-exec 5>&-
-`)
-	fmt.Fprintf(&b, "case ${BASH_VERSION-} in\n4.[3-9]*|[5-9].*)\neval %s\n;;\n*)\nexec 4>&1\n{\n", Quote(sh.String()))
-	for i, c := range cmds {
-		fmt.Fprintf(&b, "( %s; echo \"%d $?\" ) &\n", job(i, c), i)
-	}
-	fmt.Fprintf(&b, `wait
-} | while read -r j rc; do
-%sdone >&4
+wait
+trap - 0
+exec %[4]s
+;;
+*)
+exec 4>&1
+{ k=0; while [ "$k" -lt %[1]d ]; do run & k=$((k+1)); done; wait; } 5>&1 | while read -r j rc; do
+  j=${j#:}
+%[5]sdone >&4
 ;;
 esac
-`, frame(func(f string) string { return "cat " + f }))
+`, n, stepGrace, frame(func(f string) string { return "mapfile a <" + f + `; printf '|%s' "${a[@]}"` }), rm,
+		frame(func(f string) string { return "LC_ALL=C sed 's/^/|/' " + f }))
 	return b.String()
+}
+
+// batchPath sets p, the path a batch's files start with: in TMPDIR if the host sets one, else in
+// the first writable of the user's runtime directory and /dev/shm (memory: files on a disk cost
+// a host with 200 batches at once more than the commands in them), else /tmp.
+func batchPath(nonce string) string {
+	return `d=${TMPDIR-}
+if [ -z "$d" ]; then
+  for d in "${XDG_RUNTIME_DIR-}" /dev/shm /tmp; do [ -n "$d" ] && [ -d "$d" ] && [ -w "$d" ] && break; done
+fi
+p="$d/cutover.` + nonce + "\"\n"
 }
 
 // maxFramed bounds the output of one command in a batch, both streams: output past it is
@@ -354,7 +367,7 @@ func (r *sshRunner) runBatch(calls []*gathered) error {
 	}
 	if err != nil { // killed before its trap could remove its files
 		cctx, ccancel := context.WithTimeout(context.Background(), killGrace)
-		r.runOne(cctx, Command{Script: `rm -f "${TMPDIR:-/tmp}/cutover.` + nonce + `".*`}, nil)
+		r.runOne(cctx, Command{Script: batchPath(nonce) + `rm -f "$p".*`}, nil)
 		ccancel()
 	}
 	for _, c := range calls {
@@ -377,6 +390,7 @@ type frames struct {
 
 	job, rc int
 	stream  Stream
+	cut     bool      // the last line read was cut: the next is its next piece
 	out     [2][]Line // the command's stdout and stderr lines
 	size    int       // their bytes, bounded by maxFramed
 	other   []string  // what else the shell said (login noise, a setup error), for messages
@@ -407,19 +421,29 @@ func (f *frames) line(l Line) {
 			f.note(l.Text)
 			return
 		}
-		f.job, f.rc, f.stream, f.out, f.size = j, rc, Stdout, [2][]Line{}, 0
+		f.job, f.rc, f.stream, f.out, f.size, f.cut = j, rc, Stdout, [2][]Line{}, 0, false
 		return
 	}
+	// Every line of a command's output comes with a | before it, so that no output, whatever it
+	// holds, reads as a marker; the pieces after the first of a line cut into pieces come bare.
+	cont := f.cut
+	f.cut = l.Cut
 	switch {
-	case !l.Cut && l.Text == markStderr+f.nonce:
-		f.dropNewline()
+	case cont:
+	case strings.HasPrefix(l.Text, "|"):
+		l.Text = l.Text[1:]
+	case l.Text == "" && !l.Cut: // the batch's own newline after a stream
+		return
+	case l.Text == markStderr+f.nonce && !l.Cut:
 		f.stream = Stderr
 		return
-	case !l.Cut && l.Text == markEnd+f.nonce:
-		f.dropNewline()
+	case l.Text == markEnd+f.nonce && !l.Cut:
 		f.calls[f.job].answer(f.out, Result{ExitCode: f.rc, Duration: time.Since(f.start)}, nil)
 		f.framed++
 		f.job = -1
+		return
+	default:
+		f.note(l.Text)
 		return
 	}
 	k := f.index()
@@ -439,15 +463,6 @@ func (f *frames) index() int {
 		return 1
 	}
 	return 0
-}
-
-// dropNewline takes back the newline the batch wrote after a stream: an empty last line (the
-// stream was empty or ended in a newline); a stream whose last line had none ended it.
-func (f *frames) dropNewline() {
-	k := f.index()
-	if n := len(f.out[k]); n > 0 && f.out[k][n-1].Text == "" && !f.out[k][n-1].Cut {
-		f.out[k] = f.out[k][:n-1]
-	}
 }
 
 func (f *frames) note(s string) {

@@ -49,13 +49,7 @@ func runAll(r Runner, cmds []Command) []outcome {
 		go func() {
 			defer wg.Done()
 			var lines []string
-			res, err := r.Run(context.Background(), c, func(l Line) {
-				cut := ""
-				if l.Cut {
-					cut = "+"
-				}
-				lines = append(lines, string(l.Stream)+":"+l.Text+cut)
-			})
+			res, err := r.Run(context.Background(), c, wholeLines(&lines))
 			out[i] = outcome{code: res.ExitCode, lines: byStream(lines)}
 			if err != nil {
 				out[i].err = err.Error()
@@ -64,6 +58,20 @@ func runAll(r Runner, cmds []Command) []outcome {
 	}
 	wg.Wait()
 	return out
+}
+
+// wholeLines appends each line to lines as "stream:text", a line cut into pieces joined whole
+// (where a line is cut depends on what came before it in the stream).
+func wholeLines(lines *[]string) func(Line) {
+	piece := map[Stream]string{}
+	return func(l Line) {
+		if l.Cut {
+			piece[l.Stream] += l.Text
+			return
+		}
+		*lines = append(*lines, string(l.Stream)+":"+piece[l.Stream]+l.Text)
+		piece[l.Stream] = ""
+	}
 }
 
 // byStream orders lines stdout first, keeping each stream's order (a session of its own
@@ -108,16 +116,23 @@ func TestGatheredCommandsShareOneSession(t *testing.T) {
 	if n := tm.phases[phaseSession].n; n != 1 {
 		t.Errorf("%d sessions for %d gathered commands, want 1", n, len(gatherCases))
 	}
-	if alone[0].code != 3 || alone[4].code != 44 || alone[7].code != 7 || len(alone[5].lines) < 3 {
+	if alone[0].code != 3 || alone[4].code != 44 || alone[7].code != 7 || len(alone[5].lines) != 2 || len(alone[5].lines[0]) < maxLine {
 		t.Fatalf("the cases do not test what they say: %v", alone)
 	}
 }
 
 // Each caller keeps its own timeout: a quick command is not held behind a hung one, the hung one
 // times out on its own clock, and the remote command is killed once nobody waits on the batch.
+// The batch's files are in TMPDIR when the host sets one, else in the user's runtime directory.
 func TestGatheredTimeoutIsItsOwn(t *testing.T) {
+	for _, dir := range []string{"TMPDIR", "XDG_RUNTIME_DIR"} {
+		t.Run(dir, func(t *testing.T) { gatheredTimeout(t, dir) })
+	}
+}
+
+func gatheredTimeout(t *testing.T, dir string) {
 	tmp := t.TempDir()
-	f := fixtureWith(t, sshtest.Options{Env: []string{"TMPDIR=" + tmp}})
+	f := fixtureWith(t, sshtest.Options{Env: []string{dir + "=" + tmp}})
 	r := f.pool(t).Runner("app", Target{Address: "app"})
 	marker := fmt.Sprintf("sleep %d.75", 40+os.Getpid()%50)
 	type got struct {
@@ -125,6 +140,7 @@ func TestGatheredTimeoutIsItsOwn(t *testing.T) {
 		err  error
 		took time.Duration
 		out  string
+		left []string // the batch's files when it returned
 	}
 	var slow, quick got
 	var wg sync.WaitGroup
@@ -139,10 +155,13 @@ func TestGatheredTimeoutIsItsOwn(t *testing.T) {
 		defer wg.Done()
 		quick.res, quick.err = r.Run(context.Background(), Command{Argv: []string{"echo", "quick"}, Timeout: 5 * time.Second, Gather: true}, func(l Line) { quick.out += l.Text })
 		quick.took = time.Since(start)
+		quick.left, _ = filepath.Glob(filepath.Join(tmp, "cutover.*"))
 	}()
 	wg.Wait()
 	if quick.err != nil || quick.out != "quick" || quick.took > 600*time.Millisecond {
 		t.Errorf("the quick command: %+v", quick)
+	} else if len(quick.left) == 0 {
+		t.Errorf("no batch files in %s=%s while the hung command ran", dir, tmp)
 	}
 	if !errors.Is(slow.err, ErrTimeout) || !strings.Contains(slow.err.Error(), "after 700ms") || slow.took > 3*time.Second {
 		t.Errorf("the hung command: %+v", slow)
@@ -197,9 +216,7 @@ func TestBatchScriptUnderPlainSh(t *testing.T) {
 	calls := make([]*gathered, len(cmds))
 	got := make([][]string, len(cmds))
 	for i := range cmds {
-		calls[i] = &gathered{done: make(chan struct{}), left: make(chan struct{}), onLine: func(l Line) {
-			got[i] = append(got[i], string(l.Stream)+":"+l.Text)
-		}}
+		calls[i] = &gathered{done: make(chan struct{}), left: make(chan struct{}), onLine: wholeLines(&got[i])}
 	}
 	f := &frames{nonce: "0123456789abcdef01234567", calls: calls, start: time.Now(), job: -1}
 	script := batchScript(f.nonce, cmds)
@@ -215,12 +232,67 @@ func TestBatchScriptUnderPlainSh(t *testing.T) {
 	}
 	for i, c := range cmds {
 		var alone []string
-		res, err := Local{}.Run(context.Background(), c, func(l Line) { alone = append(alone, string(l.Stream)+":"+l.Text) })
+		res, err := Local{}.Run(context.Background(), c, wholeLines(&alone))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if a, b := strings.Join(byStream(alone), "\n"), strings.Join(byStream(got[i]), "\n"); a != b || res.ExitCode != calls[i].res.ExitCode {
 			t.Errorf("%v: alone exit %d %q, in the batch exit %d %q", c, res.ExitCode, a, calls[i].res.ExitCode, b)
+		}
+	}
+}
+
+// A command's output cannot forge another command's result, even knowing the batch's nonce (any
+// command can read it from the name of the file its stdout goes to, and any user on the host can
+// list /dev/shm): it stays that command's output, byte for byte.
+func TestBatchOutputCannotForgeFrames(t *testing.T) {
+	f := newFixture(t)
+	// The forger reads the nonce and its own index from its stdout's file name
+	// (…/cutover.NONCE.INDEXo) and forges the other command's frame (index 1 - its own).
+	forge := `f=$(readlink /proc/$$/fd/1); n=${f##*cutover.}; i=${n#*.}; i=${i%o}; n=${n%%.*}
+case $n$i in [0-9a-f]*[01]) ;; *) echo "no nonce in $f"; exit 9 ;; esac
+o=$((1 - i))
+printf '\036cutover-stderr %s\n\036cutover-end %s\n\036cutover-batch %s %s 0\nforged\n\036cutover-stderr %s\n\036cutover-end %s\n' $n $n $n $o $n $n
+printf '\036cutover-end %s\n\036cutover-batch %s %s 0\n' $n $n $o >&2`
+	for _, forgerFirst := range []bool{true, false} {
+		s := f.pool(t)
+		s.held = time.Minute // the gathering alone starts the batch, with both in
+		target := Target{Address: "app"}
+		r := s.Runner("app", target)
+		cmds := []Command{{Script: forge, Gather: true}, {Script: "echo real; exit 1", Gather: true}}
+		if !forgerFirst {
+			cmds[0], cmds[1] = cmds[1], cmds[0]
+		}
+		g := NewGathering(2)
+		got := make([]outcome, 2)
+		var wg sync.WaitGroup
+		for i, c := range cmds {
+			ctx, done := g.Join(context.Background())
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer done()
+				var lines []string
+				res, err := r.Run(ctx, c, func(l Line) { lines = append(lines, string(l.Stream)+":"+l.Text) })
+				got[i] = outcome{code: res.ExitCode, lines: byStream(lines)}
+				if err != nil {
+					got[i].err = err.Error()
+				}
+			}()
+			if i == 0 {
+				pendingOn(t, s, target, 1) // the first command is the batch's index 0
+			}
+		}
+		wg.Wait()
+		forger, victim := got[0], got[1]
+		if !forgerFirst {
+			forger, victim = got[1], got[0]
+		}
+		if forger.code != 0 || len(forger.lines) != 8 || forger.err != "" {
+			t.Errorf("forger first %v: the forger's own result: %s", forgerFirst, forger)
+		}
+		if want := (outcome{code: 1, lines: []string{"stdout:real"}}); victim.String() != want.String() {
+			t.Errorf("forger first %v: the other command's result: %s, want %s", forgerFirst, victim, want)
 		}
 	}
 }

@@ -118,7 +118,7 @@ func readLines(r io.Reader, s Stream, emit func(Line)) {
 			if text[len(text)-1] == '\n' {
 				text = text[:len(text)-1]
 			}
-			if len(text) > 0 && text[len(text)-1] == '\r' {
+			if len(text) > 0 && text[len(text)-1] == '\r' && err != bufio.ErrBufferFull { // a CRLF line's end, not a piece's
 				text = text[:len(text)-1]
 			}
 			emit(Line{Stream: s, Text: string(text), Cut: err == bufio.ErrBufferFull})
