@@ -283,26 +283,22 @@ func batchScript(nonce string, cmds []Command) string {
 	}
 	// Under bash one runner, and another whenever stepGrace passes with no command ending while
 	// one is left unclaimed: a hung command delays the others by the grace, not by its timeout.
-	// The shell waits for an end line's first byte with a timeout and reads the rest without one
-	// (read -t on the whole line, timed out between two bytes on a loaded host, left half a line
-	// in the pipe); output is copied by mapfile, no process. Once all have reported and every
+	// Ends are read by bashEnded; output is copied by mapfile, no process. Once all have reported and every
 	// runner has ended (one still looking for work would claim again), the shell becomes rm.
 	// Any other sh (no read -t) starts a runner for each command at once and copies with cat.
 	fmt.Fprintf(&b, `case ${BASH_VERSION-} in
 [4-9].*)
 eval 'exec 5<> <(:)'
 run &
+%[6]s
 n=0
 while [ "$n" -lt %[1]d ]; do
-  c=
-  IFS= read -t %[2]s -n 1 -r c <&5
-  if [ -z "$c" ]; then
+  if ! ended; then
     k=0
     while [ "$k" -lt %[1]d ] && [ -e "$p.${k}c" ]; do k=$((k+1)); done
     if [ "$k" -lt %[1]d ]; then run & fi
     continue
   fi
-  read -r j rc <&5 || exit 125
 %[3]s  n=$((n+1))
 done
 wait
@@ -317,9 +313,19 @@ exec 4>&1
 ;;
 esac
 `, n, stepGrace, frame(func(f string) string { return "mapfile a <" + f + `; printf '|%s' "${a[@]}"` }), rm,
-		frame(func(f string) string { return "LC_ALL=C sed 's/^/|/' " + f }))
+		frame(func(f string) string { return "LC_ALL=C sed 's/^/|/' " + f }), fmt.Sprintf(bashEnded, stepGrace))
 	return b.String()
 }
+
+// bashEnded defines ended, which reads the next command's end line (":INDEX STATUS") from fd 5
+// into j and rc, or returns 1 when none began within the grace (%s). Only the line's first byte
+// is waited for with a timeout: the rest comes with it, and read -t on the whole line, timed out
+// between two bytes on a loaded host, left half a line in the pipe for the next read to misread.
+const bashEnded = `ended() {
+  c=
+  IFS= read -t %s -n 1 -r c <&5 || [ -n "$c" ] || return 1
+  read -r j rc <&5 || exit 125
+}`
 
 // batchPath sets p, the path a batch's files start with: in TMPDIR if the host sets one, else in
 // the first writable of the user's runtime directory and /dev/shm (memory: files on a disk cost
