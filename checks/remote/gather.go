@@ -15,17 +15,17 @@ import (
 // A gate's checks on one host start their commands at once. Each in a session of its own costs
 // the host a session process and a login shell apiece: a wave's pre-checks, six on each of 200
 // guests, would be 1,200 remote shells where ssh running the six in one session needs 200. So
-// commands marked Gather that start on one target together (gatherQuiet, gatherMost) run as one
-// batch: one session whose login shell runs each command with its own stdin (/dev/null), stdout
-// and stderr (private files, removed after; under bash one after another unless one is slow,
-// under another sh all at once), and reports each as it ends:
-// its exit status and both streams between marker lines that carry a random nonce. Each caller
-// keeps its own timeout and context: one that gives up returns at once, and the batch's shell
-// (and every command in it) is killed once no caller waits on it; a batch whose every command
-// reported ends by itself. What a batch changes: output arrives when a command ends, not line by
-// line; a command killed by a signal reports the shell's 128+n exit status; NUL bytes in output
-// may be dropped. A host where the batch cannot be set up (no writable TMPDIR) runs the commands
-// one by one, as without it.
+// commands marked Gather that start on one target together (a gate's Gathering, else within
+// gatherQuiet) run as one batch: one session whose login shell runs each command with its own
+// stdin (/dev/null), stdout and stderr (private files, removed after; under bash one after
+// another unless one is slow, under another sh all at once), and reports each as it ends: its
+// exit status and both streams, each output line behind a |, between marker lines that carry a
+// random nonce. Each caller keeps its own timeout and context: one that gives up returns at
+// once, and the batch's shell (and every command in it) is killed once no caller waits on it; a
+// batch whose every command reported ends by itself. What a batch changes: output arrives when a
+// command ends, not line by line; a command killed by a signal reports the shell's 128+n exit
+// status; NUL bytes in output may be dropped. A host where the batch cannot be set up (no
+// writable directory for its files) runs the commands one by one, as without it.
 
 // A batch starts once no command has joined it for gatherQuiet, and at the latest gatherMost after
 // its first: a loaded machine starts a gate's goroutines a few milliseconds apart. A batch that
@@ -36,9 +36,6 @@ const (
 	gatherMost  = 50 * time.Millisecond
 	gatherHeld  = 250 * time.Millisecond
 )
-
-// stepGrace is how long, under bash, a batch's command may run before the next one starts anyway.
-const stepGrace = "0.2"
 
 // errNoBatch means the host could not set a batch up: run its commands one by one.
 var errNoBatch = errors.New("the host cannot run a batch")
@@ -227,115 +224,6 @@ func (r *sshRunner) runCalls(calls []*gathered) {
 		}()
 	}
 	wg.Wait()
-}
-
-// batchScript is the program of a batch, run by the login shell itself. The commands cost the
-// host what they cost in one ssh session (a fork and an exec each) and the batch two forks more:
-// a runner, a subshell that runs the commands one after another as a session's shell would
-// (argv words as written, a script under sh -c), each with its own stdin (/dev/null) and its
-// stdout and stderr in files, and tells each one's end through a pipe; and the pipe. Each
-// command is claimed by creating a file under noclobber, so that a second runner, started when
-// one command is slow, runs each of the others exactly once. The shell copies each command's
-// output out as it ends, each stream followed by a newline of the batch's own and a line that
-// carries the nonce. The files are created under noclobber (never through a planted link),
-// private, and removed at the end; the commands get the umask the shell had.
-func batchScript(nonce string, cmds []Command) string {
-	n := len(cmds)
-	files := []string{`"$p.u"`}
-	for i := range cmds {
-		files = append(files, fmt.Sprintf(`"$p.%do" "$p.%de" "$p.%dc"`, i, i, i))
-	}
-	rm := "rm -f " + strings.Join(files, " ")
-	var b strings.Builder
-	// The umask is read through a file (no command substitution, which forks), then files are
-	// made private; true, not the special :, whose failed redirection would end the shell.
-	b.WriteString("set +a; set -C\n" + batchPath(nonce))
-	fmt.Fprintf(&b, "trap '%s' 0\numask >\"$p.u\" || exit 125\nread -r u <\"$p.u\"\numask 077\n", rm)
-	for i := range cmds {
-		fmt.Fprintf(&b, "true >\"$p.%do\" && true >\"$p.%de\" || exit 125\n", i, i)
-	}
-	b.WriteString("umask \"$u\"\nrun() {\n  for i in")
-	for i := range cmds {
-		fmt.Fprintf(&b, " %d", i)
-	}
-	b.WriteString("; do\n    true 2>/dev/null >\"$p.${i}c\" || continue\n    case $i in\n")
-	for i, c := range cmds {
-		var inner strings.Builder
-		for _, e := range c.Env {
-			k, v, _ := strings.Cut(e, "=")
-			inner.WriteString("export " + k + "=" + Quote(v) + "; ")
-		}
-		if c.Argv != nil {
-			inner.WriteString("exec " + Join(c.Argv))
-		} else {
-			inner.WriteString("exec sh -c " + Quote(c.Script))
-		}
-		fmt.Fprintf(&b, "    %d) ( %s ) </dev/null >>\"$p.%do\" 2>>\"$p.%de\" 4>&- 5>&- ;;\n", i, inner.String(), i, i)
-	}
-	b.WriteString("    esac\n    echo \":$i $?\" >&5\n  done\n}\n")
-	frame := func(copyOut func(file string) string) string {
-		return fmt.Sprintf(`  printf '\036cutover-batch %[1]s %%s %%s\n' "$j" "$rc"
-  if [ -s "$p.${j}o" ]; then %[2]s; fi; echo
-  printf '\036cutover-stderr %[1]s\n'
-  if [ -s "$p.${j}e" ]; then %[3]s; fi; echo
-  printf '\036cutover-end %[1]s\n'
-`, nonce, copyOut(`"$p.${j}o"`), copyOut(`"$p.${j}e"`))
-	}
-	// Under bash one runner, and another whenever stepGrace passes with no command ending while
-	// one is left unclaimed: a hung command delays the others by the grace, not by its timeout.
-	// Ends are read by bashEnded; output is copied by mapfile, no process. Once all have reported and every
-	// runner has ended (one still looking for work would claim again), the shell becomes rm.
-	// Any other sh (no read -t) starts a runner for each command at once and copies with cat.
-	fmt.Fprintf(&b, `case ${BASH_VERSION-} in
-[4-9].*)
-eval 'exec 5<> <(:)'
-run &
-%[6]s
-n=0
-while [ "$n" -lt %[1]d ]; do
-  if ! ended; then
-    k=0
-    while [ "$k" -lt %[1]d ] && [ -e "$p.${k}c" ]; do k=$((k+1)); done
-    if [ "$k" -lt %[1]d ]; then run & fi
-    continue
-  fi
-%[3]s  n=$((n+1))
-done
-wait
-trap - 0
-exec %[4]s
-;;
-*)
-exec 4>&1
-{ k=0; while [ "$k" -lt %[1]d ]; do run & k=$((k+1)); done; wait; } 5>&1 | while read -r j rc; do
-  j=${j#:}
-%[5]sdone >&4
-;;
-esac
-`, n, stepGrace, frame(func(f string) string { return "mapfile a <" + f + `; printf '|%s' "${a[@]}"` }), rm,
-		frame(func(f string) string { return "LC_ALL=C sed 's/^/|/' " + f }), fmt.Sprintf(bashEnded, stepGrace))
-	return b.String()
-}
-
-// bashEnded defines ended, which reads the next command's end line (":INDEX STATUS") from fd 5
-// into j and rc, or returns 1 when none began within the grace (%s). Only the line's first byte
-// is waited for with a timeout: the rest comes with it, and read -t on the whole line, timed out
-// between two bytes on a loaded host, left half a line in the pipe for the next read to misread.
-const bashEnded = `ended() {
-  c=
-  IFS= read -t %s -n 1 -r c <&5 || [ -n "$c" ] || return 1
-  read -r j rc <&5 || exit 125
-}`
-
-// batchPath sets p, the path a batch's files start with: in TMPDIR if the host sets one, else in
-// the first writable of the user's runtime directory and /dev/shm (memory: files on a disk cost
-// a host with 200 batches at once more than the commands in them), else /tmp.
-func batchPath(nonce string) string {
-	return `d=${TMPDIR-}
-if [ -z "$d" ]; then
-  for d in "${XDG_RUNTIME_DIR-}" /dev/shm /tmp; do [ -n "$d" ] && [ -d "$d" ] && [ -w "$d" ] && break; done
-fi
-p="$d/cutover.` + nonce + "\"\n"
 }
 
 // maxFramed bounds the output of one command in a batch, both streams: output past it is

@@ -3,7 +3,10 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,5 +55,67 @@ func TestRealHostJournalKeepsNoTraceOfCutover(t *testing.T) {
 	}
 	if after := h.ErrorLines(t); !slices.Equal(before, after) {
 		t.Errorf("cutover left err-level lines in the host's journal:\nbefore %q\nafter  %q", before, after)
+	}
+}
+
+// On a real systemd host, as root and as a user, a gate's batch gives each command what it gives
+// in a session of its own, keeps its files in the user's runtime directory (pam_systemd's
+// /run/user/UID, private to the user), leaves none behind, and leaves no err-level line.
+func TestRealHostBatchAsEachUser(t *testing.T) {
+	h := realhost.Start(t)
+	h.AddUser(t, "ops")
+	before := h.ErrorLines(t)
+	cmds := []remote.Command{
+		{Script: `echo "dir ${XDG_RUNTIME_DIR:-none}"; ls -ld /proc/$$/fd/1 >/dev/null; readlink /proc/$$/fd/1 | sed 's/cutover\..*/cutover.*/'`},
+		{Argv: []string{"systemctl", "is-system-running"}},
+		{Argv: []string{"journalctl", "-n", "1", "--no-pager", "-o", "cat", "-u", "no-such.service"}},
+		{Script: `id -un; exit 4`},
+	}
+	for _, user := range []string{"root", "ops"} {
+		run := func(gather bool) []string {
+			s := h.SSH(t, "app", user)
+			defer s.Close()
+			r := s.Runner("app", remote.Target{Address: "app"})
+			g := remote.NewGathering(len(cmds))
+			out := make([]string, len(cmds))
+			var wg sync.WaitGroup
+			for i, c := range cmds {
+				c.Gather = gather
+				ctx, done := g.Join(context.Background())
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer done()
+					res, err := r.Run(ctx, c, func(l remote.Line) { out[i] += string(l.Stream) + ":" + l.Text + "\n" })
+					out[i] += fmt.Sprintf("exit %d err %v", res.ExitCode, err)
+				}()
+			}
+			wg.Wait()
+			return out
+		}
+		alone, together := run(false), run(true)
+		uid := strings.TrimSpace(h.Exec(t, "id", "-u", user))
+		for i := range cmds {
+			want := alone[i]
+			if i == 0 { // alone its stdout is a pipe; in the batch, a file in the runtime dir
+				want = strings.Replace(want, "stdout:pipe:", "", 1)
+				if !strings.Contains(together[i], "stdout:/run/user/"+uid+"/cutover.*\n") {
+					t.Errorf("as %s: the batch's files are not in /run/user/%s: %q", user, uid, together[i])
+				}
+				continue
+			}
+			if together[i] != want {
+				t.Errorf("as %s: %v:\n alone    %q\n together %q", user, cmds[i], want, together[i])
+			}
+		}
+		if !strings.Contains(alone[3], "stdout:"+user+"\nexit 4 err <nil>") {
+			t.Fatalf("as %s: the cases do not test what they say: %q", user, alone)
+		}
+		if left, _ := h.Try("sh", "-c", "ls -A /run/user/*/ /dev/shm /tmp | grep cutover"); left != "" {
+			t.Errorf("as %s: batch files left behind: %s", user, left)
+		}
+	}
+	if after := h.ErrorLines(t); !slices.Equal(before, after) {
+		t.Errorf("batches left err-level lines in the host's journal:\nbefore %q\nafter  %q", before, after)
 	}
 }
