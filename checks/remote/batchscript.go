@@ -8,16 +8,17 @@ import (
 // stepGrace is how long, under bash, a batch's command may run before the next one starts anyway.
 const stepGrace = "0.2"
 
-// batchScript is the program of a batch, run by the login shell itself. The commands cost the
-// host what they cost in one ssh session (a fork and an exec each) and the batch two forks more:
-// a runner, a subshell that runs the commands one after another as a session's shell would
-// (argv words as written, a script under sh -c), each with its own stdin (/dev/null) and its
-// stdout and stderr in files, and tells each one's end through a pipe; and the pipe. Each
-// command is claimed by creating a file under noclobber, so that a second runner, started when
-// one command is slow, runs each of the others exactly once. The shell copies each command's
-// output out as it ends, each stream followed by a newline of the batch's own and a line that
-// carries the nonce. The files are created under noclobber (never through a planted link),
-// private, and removed at the end; the commands get the umask the shell had.
+// batchScript is the program of a batch, run by the login shell itself. Under bash the commands
+// cost the host what they cost in one ssh session (a fork and an exec each), and the batch one
+// fork more: a runner, the process substitution that makes the pipe, which runs the commands one
+// after another as a session's shell would (argv words as written, a script under sh -c), each
+// with its own stdin (/dev/null) and its stdout and stderr in files, and tells each one's end
+// through the pipe. Each command is claimed by creating a file under noclobber, so that a second
+// runner, started when one command is slow, runs each of the others exactly once. The shell
+// copies each command's output out as it ends, every line behind a |, each stream followed by a
+// newline of the batch's own and a line that carries the nonce. The files are created under
+// noclobber (never through a planted link), private, and removed at the end; the commands get
+// the umask the shell had.
 func batchScript(nonce string, cmds []Command) string {
 	n := len(cmds)
 	files := []string{`"$p.u"`}
@@ -33,11 +34,17 @@ func batchScript(nonce string, cmds []Command) string {
 	for i := range cmds {
 		fmt.Fprintf(&b, "true >\"$p.%do\" && true >\"$p.%de\" || exit 125\n", i, i)
 	}
-	b.WriteString("umask \"$u\"\nrun() {\n  for i in")
-	for i := range cmds {
-		fmt.Fprintf(&b, " %d", i)
-	}
-	b.WriteString("; do\n    true 2>/dev/null >\"$p.${i}c\" || continue\n    case $i in\n")
+	// run N runs commands from index N on, one after another, each claimed first: it stops at
+	// one another runner claimed (that runner, or a later one, does the rest). The next claim
+	// is made before the end of a command is told, so that once every end is told no runner
+	// claims again and the files can go.
+	fmt.Fprintf(&b, `umask "$u"
+run() {
+  i=$1
+  true 2>/dev/null >"$p.${i}c" || return 0
+  while :; do
+    case $i in
+`)
 	for i, c := range cmds {
 		var inner strings.Builder
 		for _, e := range c.Env {
@@ -51,7 +58,14 @@ func batchScript(nonce string, cmds []Command) string {
 		}
 		fmt.Fprintf(&b, "    %d) ( %s ) </dev/null >>\"$p.%do\" 2>>\"$p.%de\" 4>&- 5>&- ;;\n", i, inner.String(), i, i)
 	}
-	b.WriteString("    esac\n    echo \":$i $?\" >&5\n  done\n}\n")
+	fmt.Fprintf(&b, `    esac
+    rc=$? i=$((i+1)) more=
+    if [ "$i" -lt %d ] && true 2>/dev/null >"$p.${i}c"; then more=1; fi
+    echo ":$((i-1)) $rc" >&5
+    [ -n "$more" ] || return 0
+  done
+}
+`, n)
 	frame := func(copyOut func(file string) string) string {
 		return fmt.Sprintf(`  printf '\036cutover-batch %[1]s %%s %%s\n' "$j" "$rc"
   if [ -s "$p.${j}o" ]; then %[2]s; fi; echo
@@ -60,33 +74,32 @@ func batchScript(nonce string, cmds []Command) string {
   printf '\036cutover-end %[1]s\n'
 `, nonce, copyOut(`"$p.${j}o"`), copyOut(`"$p.${j}e"`))
 	}
-	// Under bash one runner, and another whenever stepGrace passes with no command ending while
-	// one is left unclaimed: a hung command delays the others by the grace, not by its timeout.
-	// Ends are read by bashEnded; output is copied by mapfile, no process. Once all have reported and every
-	// runner has ended (one still looking for work would claim again), the shell becomes rm.
-	// Any other sh (no read -t) starts a runner for each command at once and copies with cat.
+	// Under bash the first runner is the process substitution that makes the pipe (opened both
+	// ways, so that later runners write to it too), and another starts, at the first unclaimed
+	// command, whenever stepGrace passes with no end told while one is unclaimed: a hung command
+	// delays the others by the grace, not by its timeout. Ends are read by bashEnded; output is
+	// copied by mapfile, no process; once every end is told the shell becomes rm. Any other sh
+	// (no read -t) starts a runner at each command at once and copies through sed.
 	fmt.Fprintf(&b, `case ${BASH_VERSION-} in
 [4-9].*)
-eval 'exec 5<> <(:)'
-run &
+eval 'exec 5<> <(run 0 5>&1)'
 %[6]s
 n=0
 while [ "$n" -lt %[1]d ]; do
   if ! ended; then
     k=0
     while [ "$k" -lt %[1]d ] && [ -e "$p.${k}c" ]; do k=$((k+1)); done
-    if [ "$k" -lt %[1]d ]; then run & fi
+    if [ "$k" -lt %[1]d ]; then run "$k" & fi
     continue
   fi
 %[3]s  n=$((n+1))
 done
-wait
 trap - 0
 exec %[4]s
 ;;
 *)
 exec 4>&1
-{ k=0; while [ "$k" -lt %[1]d ]; do run & k=$((k+1)); done; wait; } 5>&1 | while read -r j rc; do
+{ k=0; while [ "$k" -lt %[1]d ]; do run "$k" & k=$((k+1)); done; wait; } 5>&1 | while read -r j rc; do
   j=${j#:}
 %[5]sdone >&4
 ;;

@@ -2,11 +2,14 @@ package remote
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -213,23 +216,7 @@ func TestBatchScriptUnderPlainSh(t *testing.T) {
 			cmds = append(cmds, c)
 		}
 	}
-	calls := make([]*gathered, len(cmds))
-	got := make([][]string, len(cmds))
-	for i := range cmds {
-		calls[i] = &gathered{done: make(chan struct{}), left: make(chan struct{}), onLine: wholeLines(&got[i])}
-	}
-	f := &frames{nonce: "0123456789abcdef01234567", calls: calls, start: time.Now(), job: -1}
-	script := batchScript(f.nonce, cmds)
-	cmd := exec.Command("dash", "-c", script)
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("dash: %v", err)
-	}
-	readLines(strings.NewReader(string(out)), Stdout, f.line)
-	if f.framed != len(cmds) {
-		t.Fatalf("%d of %d commands framed; the shell said %q", f.framed, len(cmds), f.other)
-	}
+	calls, got := runScript(t, "dash", cmds, "TMPDIR="+t.TempDir())
 	for i, c := range cmds {
 		var alone []string
 		res, err := Local{}.Run(context.Background(), c, wholeLines(&alone))
@@ -238,6 +225,57 @@ func TestBatchScriptUnderPlainSh(t *testing.T) {
 		}
 		if a, b := strings.Join(byStream(alone), "\n"), strings.Join(byStream(got[i]), "\n"); a != b || res.ExitCode != calls[i].res.ExitCode {
 			t.Errorf("%v: alone exit %d %q, in the batch exit %d %q", c, res.ExitCode, a, calls[i].res.ExitCode, b)
+		}
+	}
+}
+
+// runScript runs the batch program of cmds under shell on this machine and reads its frames: each
+// command's result and lines.
+func runScript(t *testing.T, shell string, cmds []Command, env ...string) ([]*gathered, [][]string) {
+	t.Helper()
+	calls := make([]*gathered, len(cmds))
+	got := make([][]string, len(cmds))
+	for i := range cmds {
+		calls[i] = &gathered{done: make(chan struct{}), left: make(chan struct{}), onLine: wholeLines(&got[i])}
+	}
+	var nb [12]byte
+	rand.Read(nb[:])
+	f := &frames{nonce: hex.EncodeToString(nb[:]), calls: calls, start: time.Now(), job: -1}
+	cmd := exec.Command(shell, "-c", batchScript(f.nonce, cmds))
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", shell, err)
+	}
+	readLines(strings.NewReader(string(out)), Stdout, f.line)
+	if f.framed != len(cmds) {
+		t.Fatalf("%s: %d of %d commands framed; the shell said %q", shell, f.framed, len(cmds), f.other)
+	}
+	return calls, got
+}
+
+// Each command of a batch runs exactly once, however its runners overtake each other: commands
+// slower than the grace make a new runner start beside them, and one that ends goes on only to
+// a command no other runner claimed.
+func TestBatchRunsEachCommandOnce(t *testing.T) {
+	testenv.Tool(t, "dash", "dash")
+	for _, shell := range []string{"bash", "dash"} {
+		for round := range 3 {
+			dir := t.TempDir()
+			var cmds []Command
+			for i, d := range []string{"0.25", "0.05", "0.3", "0", "0.21", "0.19", "0.45", "0"} {
+				cmds = append(cmds, Command{Script: fmt.Sprintf("echo ran >> %s/%d; sleep %s; exit %d", dir, i, d, i)})
+			}
+			calls, _ := runScript(t, shell, cmds, "TMPDIR="+dir)
+			for i := range cmds {
+				b, _ := os.ReadFile(filepath.Join(dir, strconv.Itoa(i)))
+				if string(b) != "ran\n" || calls[i].res.ExitCode != i {
+					t.Errorf("%s, round %d: command %d ran %d times, exit %d", shell, round, i, strings.Count(string(b), "ran"), calls[i].res.ExitCode)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "cutover.*")); len(left) > 0 {
+				t.Errorf("%s, round %d: files left: %v", shell, round, left)
+			}
 		}
 	}
 }
