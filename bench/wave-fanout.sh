@@ -90,11 +90,12 @@ SH
 chmod +x "$B/host.sh"
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
-timeit() { # timeit CMD...: wall seconds of each of RUNS runs, one a line
-  for _ in $(seq "$RUNS"); do
-    local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; t1=$(date +%s.%N)
-    awk "BEGIN {print $t1 - $t0}"
-  done
+once() { # once CMD...: "WALL CPU" of one run: wall seconds and the machine's busy CPU seconds (/proc/stat)
+  local t0 t1 c0 c1
+  c0=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat); t0=$(date +%s.%N)
+  "$@" > /dev/null 2>&1 || true
+  t1=$(date +%s.%N); c1=$(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)
+  awk -v hz="$(getconf CLK_TCK)" "BEGIN {printf \"%.3f %.2f\\n\", $t1 - $t0, ($c1 - $c0) / hz}"
 }
 cutover=("$CUTOVER_BIN" run "$B/runbooks.yaml" --plain --yes --forks "$FORKS" --transcript "$B/tr"
          --ssh-config "$B/ssh_config" --known-hosts "$KH")
@@ -103,7 +104,13 @@ j=$(ls "$B"/tr/*.jsonl | head -1)
 echo "sample run: $(grep -c '"type":"check"' "$j") checks journaled, $(grep -c '"type":"cmd"' "$j") commands; where its SSH time went:" >&2
 sed -n '/^ssh timings:/,$p' "$B/sample.log" >&2
 ssh_all() { rm -rf "$B/out"; mkdir -p "$B/out"; xargs -P "$FORKS" -L 1 "$B/host.sh" < "$HOSTS"; }
-c=$(SSH_AUTH_SOCK= timeit "${cutover[@]}" | median)
+# The two alternate, run by run, so that a machine busier at one moment weighs on both.
+for _ in $(seq "$RUNS"); do
+  SSH_AUTH_SOCK= once "${cutover[@]}" >> "$B/times.cutover"
+  once ssh_all >> "$B/times.openssh"
+done
+c=$(cut -d' ' -f1 "$B/times.cutover" | median) cc=$(cut -d' ' -f2 "$B/times.cutover" | median)
+o=$(cut -d' ' -f1 "$B/times.openssh" | median) oc=$(cut -d' ' -f2 "$B/times.openssh" | median)
 # A figure counts only if every run's every check passed (each command's exit is allowed).
 bad=$(cat "$B"/tr/*.jsonl | grep '"type":"check"' | grep -vc '"outcome":"pass"' || true)
 if [ "$bad" != 0 ]; then
@@ -111,13 +118,12 @@ if [ "$bad" != 0 ]; then
   cat "$B"/tr/*.jsonl | grep '"type":"check"' | grep -v '"outcome":"pass"' | head -3 >&2
   exit 1
 fi
-o=$(timeit ssh_all | median)
 echo "rc lines from OpenSSH: $(cat "$B"/out/* | grep -c '^rc=') (want $(( N * 6 )))" >&2
 cat <<EOT
 
-| $N guests × 6 pre-checks, cold, $K, $FORKS at once${ISOLATE:+, each guest in its own PID namespace} | median wall s of $RUNS |
-|---|---|
-| cutover run: the wave's pre-checks (journal fsynced) | $c |
-| OpenSSH: 1 session per host running all 6, xargs -P $FORKS | $o |
+| $N guests × 6 pre-checks, cold, $K, $FORKS at once$( [ "${ISOLATE:-}" = 1 ] && echo ", each guest in its own PID namespace") | median wall s of $RUNS | median machine CPU s |
+|---|---|---|
+| cutover run: the wave's pre-checks (journal fsynced) | $c | $cc |
+| OpenSSH: 1 session per host running all 6, xargs -P $FORKS | $o | $oc |
 EOT
-echo "cutover / OpenSSH one-session: $(awk "BEGIN {printf \"%.2f\", $c / $o}")"
+echo "cutover / OpenSSH one-session: $(awk "BEGIN {printf \"%.2f\", $c / $o}") wall, $(awk "BEGIN {printf \"%.2f\", $cc / $oc}") CPU"

@@ -34,7 +34,7 @@ import (
 const (
 	gatherQuiet = 5 * time.Millisecond
 	gatherMost  = 50 * time.Millisecond
-	gatherHeld  = 250 * time.Millisecond
+	gatherHeld  = time.Second
 )
 
 // errNoBatch means the host could not set a batch up: run its commands one by one.
