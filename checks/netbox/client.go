@@ -79,6 +79,9 @@ func (c *Client) call(ctx context.Context, what, method, path string, q url.Valu
 	if resp.StatusCode/100 != 2 {
 		return c.statusError(what, resp, data)
 	}
+	if out == nil { // an answer not asked for (a DELETE's is empty)
+		return nil
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("NetBox %s: %s: the answer is not the JSON NetBox sends (%v): %s", c.base, what, err, snippet(data))
 	}

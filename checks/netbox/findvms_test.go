@@ -36,8 +36,28 @@ func waveWorld() netboxapi.Model {
 	return m
 }
 
-func TestFindVMs(t *testing.T) {
-	c := connect(t, waveWorld())
+// findVMCases are the queries a wave's items_from makes, with what the app tier of waveWorld
+// answers: the lab's NetBox and a real one seeded with the same VMs must both answer them so.
+var findVMCases = []struct {
+	q       checks.IPAMVMQuery
+	want    string
+	wantErr string
+}{
+	{q: checks.IPAMVMQuery{Tag: "app-tier"}, want: "app-02=10.20.0.2 app-10=10.20.0.10 app-20=10.20.0.20"}, // active only; IPv4 first
+	{q: checks.IPAMVMQuery{Tag: "app-tier", Cluster: "SITE-A"}, want: "app-02=10.20.0.2 app-10=10.20.0.10"},
+	{q: checks.IPAMVMQuery{Tag: "app-tier", Status: "offline"}, want: "app-03="},
+	{q: checks.IPAMVMQuery{Site: "site-a", Role: "app-server"}, want: "app-02=10.20.0.2 app-10=10.20.0.10 app-v6=fd00:20::6"},
+	{q: checks.IPAMVMQuery{Tag: "wave-1", Site: "site-b"}, want: ""},
+	{q: checks.IPAMVMQuery{Tag: "wave-1", Role: "database"}, want: ""},
+	{q: checks.IPAMVMQuery{Role: "database"}, want: "db-01="},
+	{q: checks.IPAMVMQuery{Cluster: "SITE-C"}, wantErr: "SITE-C is not one of the available choices"},
+	{q: checks.IPAMVMQuery{Tag: "no-such-tag"}, wantErr: "no-such-tag is not one of the available choices"},
+	{q: checks.IPAMVMQuery{Status: "active"}, wantErr: "name a cluster, site, role or tag"},
+}
+
+func TestFindVMs(t *testing.T) { findVMsAsTheCasesSay(t, connect(t, waveWorld())) }
+
+func findVMsAsTheCasesSay(t *testing.T, c *Client) {
 	names := func(vms []checks.IPAMVM) string {
 		var out []string
 		for _, v := range vms {
@@ -45,20 +65,7 @@ func TestFindVMs(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	for _, tc := range []struct {
-		q       checks.IPAMVMQuery
-		want    string
-		wantErr string
-	}{
-		{q: checks.IPAMVMQuery{Tag: "app-tier"}, want: "app-02=10.20.0.2 app-10=10.20.0.10 app-20=10.20.0.20"}, // active only; IPv4 first
-		{q: checks.IPAMVMQuery{Tag: "app-tier", Cluster: "SITE-A"}, want: "app-02=10.20.0.2 app-10=10.20.0.10"},
-		{q: checks.IPAMVMQuery{Tag: "app-tier", Status: "offline"}, want: "app-03="},
-		{q: checks.IPAMVMQuery{Site: "site-a", Role: "app-server"}, want: "app-02=10.20.0.2 app-10=10.20.0.10 app-v6=fd00:20::6"},
-		{q: checks.IPAMVMQuery{Tag: "wave-1", Site: "site-b"}, want: ""},
-		{q: checks.IPAMVMQuery{Cluster: "SITE-C"}, wantErr: "SITE-C is not one of the available choices"},
-		{q: checks.IPAMVMQuery{Tag: "no-such-tag"}, wantErr: "no-such-tag is not one of the available choices"},
-		{q: checks.IPAMVMQuery{Status: "active"}, wantErr: "name a cluster, site, role or tag"},
-	} {
+	for _, tc := range findVMCases {
 		t.Run(tc.q.String(), func(t *testing.T) {
 			vms, err := c.FindVMs(context.Background(), tc.q)
 			switch {

@@ -1,8 +1,11 @@
 package netbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -152,6 +155,107 @@ func TestRealNetBoxWrites(t *testing.T) {
 	}
 	if back, err := c.PlaceVM(ctx, after, before.Site, before.Cluster); err != nil || back.Site != before.Site {
 		t.Fatalf("put it back: %+v %v", back, err)
+	}
+}
+
+// The queries of a wave's items_from answer from a real NetBox what they answer from the lab's:
+// the app tier of waveWorld is written into it (roles, tags, VMs, interfaces, addresses, primary
+// IPs), queried, and removed.
+func TestRealNetBoxFindsVMsAsTheLabDoes(t *testing.T) {
+	c := realNetBox(t)
+	if os.Getenv("NETBOX_TEST_WRITE") != "1" {
+		testenv.ByHand(t, "writing VMs, roles and tags needs NETBOX_TEST_WRITE=1 (NETBOX_URL may name a NetBox that matters)")
+	}
+	seedVMs(t, c, waveWorld())
+	findVMsAsTheCasesSay(t, c)
+}
+
+// seedVMs writes m's VMs into a real NetBox (its sites and clusters must be there): the roles and
+// tags they name that NetBox lacks, each VM with an interface per address and its primary IPs.
+// Everything written is deleted when the test ends.
+func seedVMs(t *testing.T, c *Client, m netboxapi.Model) {
+	t.Helper()
+	ctx := context.Background()
+	var undo []string
+	t.Cleanup(func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			if err := c.call(ctx, "delete "+undo[i], http.MethodDelete, undo[i], nil, nil, nil); err != nil {
+				t.Errorf("cleaning up: %v", err)
+			}
+		}
+	})
+	create := func(what, path string, body map[string]any) int {
+		t.Helper()
+		var made ref
+		if err := c.call(ctx, "create "+what, http.MethodPost, path, nil, body, &made); err != nil {
+			t.Fatal(err)
+		}
+		undo = append(undo, fmt.Sprintf("%s%d/", path, made.ID))
+		return made.ID
+	}
+	// idOf finds an object by slug, making it (with fields) if NetBox has none.
+	idOf := func(what, path, name string, fields map[string]any) int {
+		t.Helper()
+		var p page[ref]
+		sl := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
+		if err := c.call(ctx, "find "+what, http.MethodGet, path, url.Values{"slug": {sl}}, nil, &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Results) == 1 {
+			return p.Results[0].ID
+		}
+		body := map[string]any{"name": name, "slug": sl}
+		maps.Copy(body, fields)
+		return create(what+" "+name, path, body)
+	}
+	for _, vm := range m.VMs {
+		if existing, err := c.VirtualMachines(ctx, vm.Name); err != nil || len(existing) > 0 {
+			t.Fatalf("NetBox has a VM %s already (%v): the test would not know which it found", vm.Name, err)
+		}
+		site, err := c.one(ctx, "site", "dcim/sites/", vm.Site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cluster, err := c.one(ctx, "cluster", "virtualization/clusters/", vm.Cluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tags []map[string]any
+		for _, tg := range vm.Tags {
+			tags = append(tags, map[string]any{"id": idOf("tag", "extras/tags/", tg, nil)})
+		}
+		status := cmp.Or(vm.Status, "active")
+		id := create("VM "+vm.Name, "virtualization/virtual-machines/", map[string]any{
+			"name": vm.Name, "site": site, "cluster": cluster, "status": status, "tags": tags,
+			"role": idOf("role", "dcim/device-roles/", vm.Role, map[string]any{"vm_role": true}),
+		})
+		primary := map[string]any{}
+		ifaces := map[string]int{}
+		for _, a := range m.Addresses {
+			if a.VM != vm.Name {
+				continue
+			}
+			if _, ok := ifaces[a.Interface]; !ok {
+				ifaces[a.Interface] = create("interface", "virtualization/interfaces/", map[string]any{"virtual_machine": id, "name": a.Interface})
+			}
+			ip := create("address "+a.Address, "ipam/ip-addresses/", map[string]any{
+				"address": a.Address, "status": a.Status,
+				"assigned_object_type": "virtualization.vminterface", "assigned_object_id": ifaces[a.Interface],
+			})
+			key := "primary_ip4"
+			if strings.Contains(a.Address, ":") {
+				key = "primary_ip6"
+			}
+			if _, ok := primary[key]; !ok {
+				primary[key] = ip
+			}
+		}
+		if len(primary) > 0 {
+			var after ref
+			if err := c.call(ctx, "set primary IPs of "+vm.Name, http.MethodPatch, fmt.Sprintf("virtualization/virtual-machines/%d/", id), nil, primary, &after); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
