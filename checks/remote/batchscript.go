@@ -38,7 +38,7 @@ func batchScript(nonce string, cmds []Command) string {
 	// one another runner claimed (that runner, or a later one, does the rest). The next claim
 	// is made before the end of a command is told, so that once every end is told no runner
 	// claims again and the files can go.
-	fmt.Fprintf(&b, `umask "$u"
+	b.WriteString(`umask "$u"
 run() {
   i=$1
   true 2>/dev/null >"$p.${i}c" || return 0
