@@ -111,8 +111,12 @@ func TestConnectErrors(t *testing.T) {
 	t.Cleanup(unauthorized.Close)
 	unauthCA := filepath.Join(t.TempDir(), "unauth.pem")
 	writeCA(t, unauthCA, unauthorized.Certificate().Raw)
-	hung := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	// It answers nothing until the test ends, whatever becomes of the request's context (a handler
+	// that returned once its context ended answered an empty 200 once under -race in CI).
+	stop := make(chan struct{})
+	hung := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-stop }))
 	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(stop) }) // first: Close waits for the handler
 	hungCA := filepath.Join(t.TempDir(), "hung.pem")
 	writeCA(t, hungCA, hung.Certificate().Raw)
 	for _, tc := range []struct {
