@@ -25,7 +25,7 @@ func batchScript(nonce string, cmds []Command) string {
 	for i := range cmds {
 		files = append(files, fmt.Sprintf(`"$p.%do" "$p.%de" "$p.%dc"`, i, i, i))
 	}
-	rm := "rm -f " + strings.Join(files, " ")
+	rm := "rm -rf " + strings.Join(files, " ") + ` ${q:+"$q"}`
 	var b strings.Builder
 	// The umask is read through a file (no command substitution, which forks), then files are
 	// made private; true, not the special :, whose failed redirection would end the shell.
@@ -119,13 +119,34 @@ const bashEnded = `ended() {
   read -r j rc <&5 || exit 125
 }`
 
-// batchPath sets p, the path a batch's files start with: in TMPDIR if the host sets one, else in
-// the first writable of the user's runtime directory and /dev/shm (memory: files on a disk cost
-// a host with 200 batches at once more than the commands in them), else /tmp.
-func batchPath(nonce string) string {
-	return `d=${TMPDIR-}
+// batchDir sets d, the directory a batch's files go in: TMPDIR if the host sets one, else the
+// first writable of the user's runtime directory and /dev/shm (memory: files on a disk cost a
+// host with 200 batches at once more than the commands in them), else /tmp.
+const batchDir = `d=${TMPDIR-}
 if [ -z "$d" ]; then
   for d in "${XDG_RUNTIME_DIR-}" /dev/shm /tmp; do [ -n "$d" ] && [ -d "$d" ] && [ -w "$d" ] && break; done
 fi
-p="$d/cutover.` + nonce + "\"\n"
+`
+
+// batchPath sets p, the path a batch's files start with, and q, what holds them. The user's
+// runtime directory is the user's alone: the files go in it. Any other may be shared (a sticky
+// /tmp): a user who can list it learns the batch's name, and a file made there before one of the
+// batch's (a claim, say) would stop that command from ever running; so the files go in a
+// directory of the batch's own, made 0700 (one fork and exec more; if the name is taken, the host
+// runs the commands one by one).
+func batchPath(nonce string) string {
+	return batchDir + `q=
+if [ -n "${XDG_RUNTIME_DIR-}" ] && [ "$d" = "$XDG_RUNTIME_DIR" ]; then
+  p="$d/cutover.` + nonce + `"
+else
+  q="$d/cutover.` + nonce + `"
+  mkdir -m 700 "$q" 2>/dev/null || exit 125
+  p="$q/b"
+fi
+`
+}
+
+// batchCleanup removes what a batch killed before its own end left, in either layout.
+func batchCleanup(nonce string) string {
+	return batchDir + `rm -rf "$d/cutover.` + nonce + `" "$d/cutover.` + nonce + `".*`
 }

@@ -261,7 +261,7 @@ func (r *sshRunner) runBatch(calls []*gathered) error {
 	}
 	if err != nil { // killed before its trap could remove its files
 		cctx, ccancel := context.WithTimeout(context.Background(), killGrace)
-		r.runOne(cctx, Command{Script: batchPath(nonce) + `rm -f "$p".*`}, nil)
+		r.runOne(cctx, Command{Script: batchCleanup(nonce)}, nil)
 		ccancel()
 	}
 	for _, c := range calls {

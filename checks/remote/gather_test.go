@@ -165,6 +165,9 @@ func gatheredTimeout(t *testing.T, dir string) {
 		t.Errorf("the quick command: %+v", quick)
 	} else if len(quick.left) == 0 {
 		t.Errorf("no batch files in %s=%s while the hung command ran", dir, tmp)
+	} else if fi, err := os.Lstat(quick.left[0]); dir == "TMPDIR" && (err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700) {
+		// a TMPDIR may be shared: the batch's files go in a directory of its own
+		t.Errorf("in a TMPDIR the batch made %s (%v, %v), want a 0700 directory of its own", quick.left[0], fi.Mode(), err)
 	}
 	if !errors.Is(slow.err, ErrTimeout) || !strings.Contains(slow.err.Error(), "after 700ms") || slow.took > 3*time.Second {
 		t.Errorf("the hung command: %+v", slow)
@@ -348,5 +351,44 @@ until ended; do :; done; echo "then: $j $rc"`
 	out, err := exec.Command("bash", "-c", script).CombinedOutput()
 	if want := "first: 3 0\nnone within the grace\nthen: 4 7\n"; err != nil || string(out) != want {
 		t.Errorf("bash said %q (%v), want %q", out, err, want)
+	}
+}
+
+// In a directory others may write to, a batch whose name is taken (a file, a directory, a link
+// planted by a user who saw the name) refuses it: exit 125, the host runs the commands one by
+// one, and nothing of the planter's is written to or removed.
+func TestBatchRefusesATakenName(t *testing.T) {
+	const nonce = "0123456789abcdef01234567"
+	script := batchScript(nonce, []Command{{Argv: []string{"echo", "a"}}, {Argv: []string{"echo", "b"}}})
+	for _, plant := range []string{"file", "dir", "link"} {
+		t.Run(plant, func(t *testing.T) {
+			tmp, elsewhere := t.TempDir(), t.TempDir()
+			name := filepath.Join(tmp, "cutover."+nonce)
+			switch plant {
+			case "file":
+				os.WriteFile(name, []byte("planted"), 0o644)
+			case "dir":
+				os.Mkdir(name, 0o777)
+			case "link":
+				os.Symlink(elsewhere, name)
+			}
+			cmd := exec.Command("bash", "-c", script)
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 125 {
+				t.Fatalf("exit %v, want 125; said %q", err, out)
+			}
+			if _, err := os.Lstat(name); err != nil {
+				t.Errorf("the planted %s is gone: %v", plant, err)
+			}
+			for _, d := range []string{name, elsewhere} {
+				if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+					if ents, _ := os.ReadDir(d); len(ents) > 0 {
+						t.Errorf("the batch wrote into the planted %s: %v", plant, ents)
+					}
+				}
+			}
+		})
 	}
 }
