@@ -127,3 +127,6 @@ cat <<EOT
 | OpenSSH: 1 session per host running all 6, xargs -P $FORKS | $o | $oc |
 EOT
 echo "cutover / OpenSSH one-session: $(awk "BEGIN {printf \"%.2f\", $c / $o}") wall, $(awk "BEGIN {printf \"%.2f\", $cc / $oc}") CPU"
+# Each run beside the one just after it: the median of their ratios, which a machine that grows
+# busier or quieter during the bench sways less.
+echo "run by run (median of $RUNS ratios): $(paste -d' ' "$B/times.cutover" "$B/times.openssh" | awk '{print $1 / $3}' | median) wall, $(paste -d' ' "$B/times.cutover" "$B/times.openssh" | awk '{print $2 / $4}' | median) CPU"
