@@ -147,12 +147,7 @@ type IPAM struct {
 // StartIPAM serves the lab's NetBox on 127.0.0.1 over TLS with a fresh token; its CA goes to dir.
 // `cutover netbox --lab` uses it without the rest of the lab.
 func StartIPAM(dir string, o Options) (*IPAM, error) {
-	if o.VM == "" {
-		o.VM = "app-01"
-	}
-	if o.VMIP == "" {
-		o.VMIP = "10.20.0.15"
-	}
+	o = o.named()
 	ip, err := netip.ParseAddr(o.VMIP)
 	if err != nil {
 		return nil, fmt.Errorf("lab NetBox: VM address: %w", err)

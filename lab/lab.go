@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -22,6 +23,9 @@ import (
 // HostSpec is a runbook host the lab brings up.
 type HostSpec struct {
 	Name, Address, Zone string
+	// Guest is the VM whose guest the host is, when its address does not say (an IP address); by
+	// default the address's first label (app-01.site-a.example: app-01).
+	Guest string
 }
 
 // Options shape a lab.
@@ -44,6 +48,20 @@ type Options struct {
 	// VMHosts are where a resumed wave's VMs start, by name (VMHost is VM's).
 	VMHosts map[string]string
 }
+
+// named is o with the lab's first VM and its address where they are not set.
+func (o Options) named() Options {
+	if o.VM == "" {
+		o.VM = "app-01"
+	}
+	if o.VMIP == "" {
+		o.VMIP = "10.20.0.15"
+	}
+	return o
+}
+
+// VMAddress is the address the lab gives a VM it moves (in NetBox and as VMware Tools report it).
+func (o Options) VMAddress(vm string) string { return vmAddress(o.named(), vm) }
 
 // VMs are every VM the lab moves: VM, then the wave's.
 func (o Options) VMs() []string {
@@ -91,12 +109,7 @@ type Lab struct {
 // Start brings the lab up: vCenter simulator, one SSH host per runbook host, the tool server,
 // keys and configs. Close tears it down.
 func Start(ctx context.Context, o Options) (_ *Lab, err error) {
-	if o.VM == "" {
-		o.VM = "app-01"
-	}
-	if o.VMIP == "" {
-		o.VMIP = "10.20.0.15"
-	}
+	o = o.named()
 	if o.RelocateTime <= 0 {
 		o.RelocateTime = 3 * time.Second
 	}
@@ -205,7 +218,7 @@ func (l *Lab) startHosts() error {
 	var known, config strings.Builder
 	now := l.now()
 	for i, hs := range l.opts.Hosts {
-		guestOf := strings.SplitN(hs.Address, ".", 2)[0]
+		guestOf := cmp.Or(hs.Guest, strings.SplitN(hs.Address, ".", 2)[0])
 		vm := slices.Contains(l.opts.VMs(), guestOf)
 		ip := fmt.Sprintf("10.%d.0.%d", 30+i, 10+i)
 		if vm {
@@ -213,7 +226,7 @@ func (l *Lab) startHosts() error {
 		}
 		h := newHost(hs.Name, hs.Address, hs.Zone, ip, vm, now)
 		if vm {
-			h.vmName = guestOf
+			h.vmName, h.hostname = guestOf, guestOf
 			h.offset = l.faults.ClockSkew
 			if l.faults.SlowCheck {
 				h.slow = 30 * time.Second

@@ -68,9 +68,10 @@ runbooks:
 
 // waveLab adds a runbook's waves to a lab: every item a VM the lab moves, every guest a lab host.
 // A wave that finds its VMs in vCenter or NetBox (items_from) finds the n VMs the lab makes for it
-// (--vms), in the app-tier folder, tagged, reached by name.
+// (--vms), in the app-tier folder, tagged, reached by name or (guest: address) by the address the
+// lab gives each, which its ssh_config sends to the guest's SSH server on loopback.
 func waveLab(rb *runbook.Runbook, opts *lab.Options, n int) error {
-	found := false
+	found, byAddress, byName := false, false, false
 	for _, st := range rb.Steps {
 		if st.Wave == nil {
 			continue
@@ -81,7 +82,9 @@ func waveLab(rb *runbook.Runbook, opts *lab.Options, n int) error {
 					st.Name, f, lab.LabTierFolder, lab.LabTierCategory, lab.LabTierTag, lab.LabTierNetBoxTag)
 			}
 			if f.Guest == runbook.GuestByAddress {
-				return fmt.Errorf("wave %s: the lab reaches a wave's guests by name; leave out guest: address", st.Name)
+				byAddress = true
+			} else {
+				byName = true
 			}
 			found = true
 			continue
@@ -99,7 +102,16 @@ func waveLab(rb *runbook.Runbook, opts *lab.Options, n int) error {
 	for _, g := range rb.Guests() {
 		opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: "vm " + g.VM, Address: g.Target.Address, Zone: g.Zone})
 	}
+	if byAddress && byName {
+		return fmt.Errorf("runbook %s: the lab reaches the VMs it makes for items_from one way: all its waves by name or all by guest: address", rb.Name)
+	}
+	if byAddress && opts.Faults.IPAMMoved {
+		// VMware Tools would report the moved address, where no lab host answers: the run would
+		// dial an address off this machine.
+		return fmt.Errorf("runbook %s: the ipam-moved fault re-addresses a VM where the lab serves no guest, and guest: address would dial it there; leave one of them out", rb.Name)
+	}
 	if found {
+		var made []string
 		for i := 1; i <= n; i++ {
 			vm := labVMName(i, n)
 			if opts.VM == "" {
@@ -107,8 +119,15 @@ func waveLab(rb *runbook.Runbook, opts *lab.Options, n int) error {
 			}
 			if !slices.Contains(opts.Wave, vm) {
 				opts.Wave = append(opts.Wave, vm)
-				opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: "vm " + vm, Address: vm})
+				made = append(made, vm)
 			}
+		}
+		for _, vm := range made { // once every VM is known: a VM's address follows its place
+			addr := vm
+			if byAddress {
+				addr = opts.VMAddress(vm)
+			}
+			opts.Hosts = append(opts.Hosts, lab.HostSpec{Name: "vm " + vm, Address: addr, Guest: vm})
 		}
 	}
 	return nil

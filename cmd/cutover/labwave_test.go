@@ -82,6 +82,13 @@ runbooks:
           items_from: {netbox: {tag: app-tier, cluster: SITE-A}}
           serial: 2
           steps: *steps
+  - name: by-address
+    steps:
+      - name: tier
+        wave:
+          items_from: {netbox: {tag: app-tier, cluster: SITE-A}, guest: address}
+          serial: 2
+          steps: *steps
 `
 
 // A wave that finds its VMs in vCenter or NetBox, in the lab: it finds the VMs the lab made (and
@@ -92,7 +99,11 @@ func TestLabWaveItemsFrom(t *testing.T) {
 	if err := os.WriteFile(book, []byte(itemsFromBook), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ name, from string }{{"from-vcenter", "vCenter tag tier/app"}, {"from-netbox", "NetBox VMs of cluster SITE-A, tag app-tier, status active"}} {
+	for _, tc := range []struct{ name, from string }{
+		{"from-vcenter", "vCenter tag tier/app"},
+		{"from-netbox", "NetBox VMs of cluster SITE-A, tag app-tier, status active"},
+		{"by-address", "NetBox VMs of cluster SITE-A, tag app-tier, status active"}, // the lab's ssh_config has no alias by name then
+	} {
 		tr := filepath.Join(t.TempDir(), "tr")
 		code, out, errs := cli(t, "", "lab", "--file", book, "--vms", "3", "--plain", "--yes", "--relocate-time", "200ms", "--transcript", tr, tc.name)
 		if code != 0 {
@@ -107,8 +118,20 @@ func TestLabWaveItemsFrom(t *testing.T) {
 		start := readJournal(t, journalOf(t, tr))[0]
 		waves, _ := start.Data["waves"].([]any)
 		if len(waves) != 1 || waves[0].(map[string]any)["from"] != tc.from || len(waves[0].(map[string]any)["items"].([]any)) != 3 {
-			t.Errorf("%s: the run's start journals %v", tc.name, start.Data["waves"])
+			t.Fatalf("%s: the run's start journals %v", tc.name, start.Data["waves"])
 		}
+		if tc.name == "by-address" {
+			for _, it := range waves[0].(map[string]any)["items"].([]any) {
+				if f, _ := it.(map[string]any)["fields"].(map[string]any); !strings.HasPrefix(fmt.Sprint(f["host"]), "10.20.0.") {
+					t.Errorf("%s: item %v is not reached by its address", tc.name, it)
+				}
+			}
+		}
+	}
+	// By address, with the fault that re-addresses a VM where no lab guest answers: refused before
+	// anything is dialled (it would be an address off this machine).
+	if code, _, errs := cli(t, "", "lab", "--file", book, "--vms", "3", "--plain", "--fault", "ipam-moved", "by-address"); code != exitBadInput || !strings.Contains(errs, "guest: address would dial it there") {
+		t.Errorf("by address with ipam-moved: exit %d %s", code, errs)
 	}
 	// Without --vms the lab cannot know how many to make; a runbook without such a wave refuses --vms.
 	if code, _, errs := cli(t, "", "lab", "--file", book, "--plain", "from-vcenter"); code != exitBadInput || !strings.Contains(errs, "say how many the lab makes with --vms N") {
