@@ -35,13 +35,14 @@ func batchScript(nonce string, cmds []Command) string {
 		fmt.Fprintf(&b, "true >\"$p.%do\" && true >\"$p.%de\" || exit 125\n", i, i)
 	}
 	// run N runs commands from index N on, one after another, each claimed first: it stops at
-	// one another runner claimed (that runner, or a later one, does the rest). The next claim
-	// is made before the end of a command is told, so that once every end is told no runner
-	// claims again and the files can go.
+	// one another runner claimed (that runner, or a later one, does the rest). Its first, N, the
+	// shell claims before starting it, and each next one it claims before it tells the end of the
+	// one before: so every claim comes before an end the shell waits for, and once every end is
+	// told no runner claims again and the files can go (a runner that claimed its first itself
+	// could be scheduled late enough to find the files gone and run a command twice).
 	b.WriteString(`umask "$u"
 run() {
   i=$1
-  true 2>/dev/null >"$p.${i}c" || return 0
   while :; do
     case $i in
 `)
@@ -82,6 +83,7 @@ run() {
 	// (no read -t) starts a runner at each command at once and copies through sed.
 	fmt.Fprintf(&b, `case ${BASH_VERSION-} in
 [4-9].*)
+true 2>/dev/null >"$p.0c" || exit 125
 eval 'exec 5<> <(run 0 5>&1)'
 %[6]s
 n=0
@@ -89,7 +91,7 @@ while [ "$n" -lt %[1]d ]; do
   if ! ended; then
     k=0
     while [ "$k" -lt %[1]d ] && [ -e "$p.${k}c" ]; do k=$((k+1)); done
-    if [ "$k" -lt %[1]d ]; then run "$k" & fi
+    if [ "$k" -lt %[1]d ] && true 2>/dev/null >"$p.${k}c"; then run "$k" & fi
     continue
   fi
 %[3]s  n=$((n+1))
@@ -99,7 +101,7 @@ exec %[4]s
 ;;
 *)
 exec 4>&1
-{ k=0; while [ "$k" -lt %[1]d ]; do run "$k" & k=$((k+1)); done; wait; } 5>&1 | while read -r j rc; do
+{ k=0; while [ "$k" -lt %[1]d ]; do if true 2>/dev/null >"$p.${k}c"; then run "$k" & fi; k=$((k+1)); done; wait; } 5>&1 | while read -r j rc; do
   j=${j#:}
 %[5]sdone >&4
 ;;

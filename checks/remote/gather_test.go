@@ -236,6 +236,12 @@ func TestBatchScriptUnderPlainSh(t *testing.T) {
 // command's result and lines.
 func runScript(t *testing.T, shell string, cmds []Command, env ...string) ([]*gathered, [][]string) {
 	t.Helper()
+	return runEditedScript(t, shell, cmds, func(s string) string { return s }, env...)
+}
+
+// runEditedScript is runScript with the program passed through edit first (a fault to inject).
+func runEditedScript(t *testing.T, shell string, cmds []Command, edit func(string) string, env ...string) ([]*gathered, [][]string) {
+	t.Helper()
 	calls := make([]*gathered, len(cmds))
 	got := make([][]string, len(cmds))
 	for i := range cmds {
@@ -244,7 +250,7 @@ func runScript(t *testing.T, shell string, cmds []Command, env ...string) ([]*ga
 	var nb [12]byte
 	rand.Read(nb[:])
 	f := &frames{nonce: hex.EncodeToString(nb[:]), calls: calls, start: time.Now(), job: -1}
-	cmd := exec.Command(shell, "-c", batchScript(f.nonce, cmds))
+	cmd := exec.Command(shell, "-c", edit(batchScript(f.nonce, cmds)))
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
 	if err != nil {
@@ -390,5 +396,70 @@ func TestBatchRefusesATakenName(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A runner started beside a slow command that the machine schedules late (here: half a second)
+// runs nothing twice: before, it claimed its first command itself, found it free once the batch
+// had ended and removed its files, and ran it again (files left in /dev/shm after a bench).
+func TestBatchLateRunnerRunsNothingTwice(t *testing.T) {
+	dir := t.TempDir()
+	cmds := []Command{
+		{Script: fmt.Sprintf("echo ran >> %s/0", dir)},
+		{Script: fmt.Sprintf("echo ran >> %s/1; sleep 0.3", dir)}, // the grace passes: a runner starts for command 2
+		{Script: fmt.Sprintf("echo ran >> %s/2", dir)},
+	}
+	late := func(s string) string {
+		const at = "run() {\n  i=$1\n"
+		if !strings.Contains(s, at) {
+			t.Fatalf("the program has no %q to make later runners late at", at)
+		}
+		return strings.Replace(s, at, "run() {\n  [ \"$1\" = 0 ] || sleep 0.5\n  i=$1\n", 1)
+	}
+	// in the user's runtime directory the files lie bare (no directory of the batch's own whose
+	// removal would stop a late claim)
+	runEditedScript(t, "bash", cmds, late, "TMPDIR=", "XDG_RUNTIME_DIR="+dir)
+	for i := range cmds {
+		if got, _ := os.ReadFile(filepath.Join(dir, strconv.Itoa(i))); string(got) != "ran\n" {
+			t.Errorf("command %d ran %d times", i, strings.Count(string(got), "ran"))
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "cutover.*")); len(left) > 0 {
+		t.Errorf("files left: %v", left)
+	}
+}
+
+// Under load each command of a batch still runs once and every file goes: 60 batches at once on
+// this machine, each with commands about as slow as the grace, so that runners start beside slow
+// commands as the first runner reaches the same command.
+func TestBatchRunsEachCommandOnceUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	// the grace passes as the next to last command ends: a runner starts for the last one just
+	// as the first runner reaches it
+	sleeps := []string{"0", "0.19", "0.2", "0.2", "0"}
+	const batches = 60
+	var wg sync.WaitGroup
+	for b := range batches {
+		var cmds []Command
+		for i, d := range sleeps {
+			cmds = append(cmds, Command{Script: fmt.Sprintf("echo ran >> %s/%d.%d; sleep %s", dir, b, i, d)})
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runScript(t, "bash", cmds, "TMPDIR="+dir)
+		}()
+	}
+	wg.Wait()
+	// a runner still alive would write its file after this: look once every batch has ended
+	for b := range batches {
+		for i := range sleeps {
+			if got, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%d.%d", b, i))); string(got) != "ran\n" {
+				t.Errorf("batch %d, command %d ran %d times", b, i, strings.Count(string(got), "ran"))
+			}
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "cutover.*")); len(left) > 0 {
+		t.Errorf("files left: %v", left)
 	}
 }
