@@ -47,17 +47,7 @@ run() {
     case $i in
 `)
 	for i, c := range cmds {
-		var inner strings.Builder
-		for _, e := range c.Env {
-			k, v, _ := strings.Cut(e, "=")
-			inner.WriteString("export " + k + "=" + Quote(v) + "; ")
-		}
-		if c.Argv != nil {
-			inner.WriteString("exec " + Join(c.Argv))
-		} else {
-			inner.WriteString("exec sh -c " + Quote(c.Script))
-		}
-		fmt.Fprintf(&b, "    %d) ( %s ) </dev/null >>\"$p.%do\" 2>>\"$p.%de\" 4>&- 5>&- ;;\n", i, inner.String(), i, i)
+		fmt.Fprintf(&b, "    %d) ( %s ) </dev/null >>\"$p.%do\" 2>>\"$p.%de\" 4>&- 5>&- ;;\n", i, c.execLine(), i, i)
 	}
 	fmt.Fprintf(&b, `    esac
     rc=$? i=$((i+1)) more=

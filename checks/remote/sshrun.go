@@ -31,9 +31,14 @@ const pidMark = "\x1ecutover-pid "
 // getenforce, and on RHEL ss and ip, live there — without them a tool that is installed reads as
 // "not installed".
 func (c Command) commandLine() string {
+	return `printf '\036cutover-pid %s\n' "$$" >&2; ` +
+		`PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"; export PATH; ` + c.execLine()
+}
+
+// execLine is what a shell runs to become the command: the env exported, then exec of the argv
+// words quoted or of sh -c with the script (or cutover's own program, run by that shell itself).
+func (c Command) execLine() string {
 	var b strings.Builder
-	b.WriteString(`printf '\036cutover-pid %s\n' "$$" >&2; `)
-	b.WriteString(`PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"; export PATH; `)
 	for _, e := range c.Env {
 		k, v, _ := strings.Cut(e, "=")
 		b.WriteString("export " + k + "=" + Quote(v) + "; ")
