@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,13 +16,19 @@ var benchData = runbook.OutputData{Index: 0, Check: "systemctl is-active nginx",
 	{Stream: "stdout", Text: "     Active: active (running) since Sat 2026-11-28 21:41:07 UTC; 19min ago"},
 }}
 
-// BenchmarkAppend measures journal appends, each fsynced as the engine requires.
-func BenchmarkAppend(b *testing.B) {
+// benchWriter is a journal for a benchmark, closed when it ends.
+func benchWriter(b *testing.B) *Writer {
 	w, err := Create(b.TempDir(), "bench", "op", nil, []string{"s3cr3t"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer w.Close()
+	b.Cleanup(func() { w.Close() })
+	return w
+}
+
+// BenchmarkAppend measures journal appends, each fsynced as the engine requires.
+func BenchmarkAppend(b *testing.B) {
+	w := benchWriter(b)
 	now := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
@@ -91,27 +96,14 @@ func BenchmarkReadEvents(b *testing.B) {
 // BenchmarkAppendConcurrent is a wave's engines emitting at once: 64 writers, each line written
 // under one lock and made durable outside it, one fdatasync for every line written meanwhile.
 func BenchmarkAppendConcurrent(b *testing.B) {
-	w, err := Create(b.TempDir(), "bench", "op", nil, []string{"s3cr3t"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
+	w := benchWriter(b)
 	now := time.Now()
-	var mu sync.Mutex
-	var seq int64
+	sw := &sharedWriter{w: w}
 	b.SetParallelism(32) // 64 goroutines on 2 cores
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			mu.Lock()
-			seq++
-			s := seq
-			err := w.Write(s, now, "output", "pre-checks", benchData)
-			mu.Unlock()
-			if err == nil {
-				err = w.Sync(s)
-			}
-			if err != nil {
+			if _, err := sw.write(now, "output", "pre-checks", benchData); err != nil {
 				b.Error(err)
 				return
 			}

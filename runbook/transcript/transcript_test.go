@@ -430,6 +430,27 @@ func TestReopenDropsATornLineAndContinuesTheChain(t *testing.T) {
 	}
 }
 
+// sharedWriter writes as the engine's emit does: the next seq and its line under one lock, the
+// sync outside it.
+type sharedWriter struct {
+	w   *Writer
+	mu  sync.Mutex
+	seq int64
+}
+
+// write writes one line and returns its seq once the line is durable.
+func (sw *sharedWriter) write(t time.Time, typ, step string, data any) (int64, error) {
+	sw.mu.Lock()
+	sw.seq++
+	seq := sw.seq
+	err := sw.w.Write(seq, t, typ, step, data)
+	sw.mu.Unlock()
+	if err != nil {
+		return seq, err
+	}
+	return seq, sw.w.Sync(seq)
+}
+
 // Lines written by many at once and synced outside the writers' lock: each Sync returns with its
 // line on disk, and the journal is one intact chain.
 func TestConcurrentWritesShareSyncs(t *testing.T) {
@@ -438,22 +459,14 @@ func TestConcurrentWritesShareSyncs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var seq int64
+	sw := &sharedWriter{w: w}
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				mu.Lock()
-				seq++
-				s := seq
-				err := w.Write(s, time.Now(), "output", "s", map[string]string{"text": "x"})
-				mu.Unlock()
-				if err == nil {
-					err = w.Sync(s)
-				}
+				s, err := sw.write(time.Now(), "output", "s", map[string]string{"text": "x"})
 				if err != nil {
 					t.Error(err)
 					return
